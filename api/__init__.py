@@ -1,0 +1,1 @@
+"""Rapport's HTTP face: parse, call the runtime, encode."""

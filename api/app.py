@@ -1,0 +1,60 @@
+"""Builds the Starlette application around one set of runtime services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from api import errors
+from api.middleware import BodyLimit, PublicCORS, RequestContext
+from api.routes import guide, health, interviews, pages, public, sessions, streams
+from runtime.errors import DomainError
+from runtime.services import Services
+from runtime.settings import Settings
+
+Hook = Callable[[Services], Awaitable[Callable[[], Awaitable[None]]]]
+
+
+def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starlette:
+    """`on_start` hooks run with the opened services and return their own stop function."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = await Services.open(settings)
+        app.state.services = services
+        stops = [await hook(services) for hook in on_start or []]
+        try:
+            yield
+        finally:
+            for stop in reversed(stops):
+                await stop()
+            await services.close()
+
+    handlers: dict[Any, Any] = {
+        DomainError: errors.domain_error,
+        HTTPException: errors.http_error,
+        Exception: errors.unexpected,
+    }
+    return Starlette(
+        routes=[
+            *health.routes,
+            *interviews.routes,
+            *guide.routes,
+            *sessions.routes,
+            *public.routes,
+            *streams.routes,
+            *pages.routes,
+        ],
+        middleware=[
+            Middleware(RequestContext),
+            Middleware(PublicCORS, origins=settings.cors_origins),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,55 @@
+"""Who is calling: a researcher's API key, a respondent's session token, or a stream ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+from starlette.requests import HTTPConnection
+
+from runtime import keys, sessions, tickets
+from runtime.errors import Unauthorized
+from runtime.keys import Principal
+from runtime.services import Services
+
+
+def services_of(conn: HTTPConnection) -> Services:
+    return conn.app.state.services  # type: ignore[no-any-return]
+
+
+def bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def researcher(conn: HTTPConnection) -> Principal:
+    token = bearer(conn)
+    if token is None:
+        raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
+    return await keys.authenticate(services_of(conn).db, token)
+
+
+async def respondent(conn: HTTPConnection, session_id: str) -> Row[Any]:
+    token = bearer(conn)
+    if token is None or not token.startswith(sessions.SESSION_TOKEN_PREFIX):
+        raise Unauthorized("send the session token as 'Authorization: Bearer st_…'")
+    return await sessions.authenticate(services_of(conn).db, session_id, token)
+
+
+async def stream_reader(conn: HTTPConnection, session_id: str) -> Row[Any]:
+    """A live stream may be opened with a ticket, a session token, or a researcher key."""
+    services = services_of(conn)
+    ticket = conn.query_params.get("ticket")
+    if ticket:
+        tickets.verify(services.settings.secret_key, ticket, session_id)
+        return await sessions.load(services.db, session_id)
+    token = bearer(conn)
+    if token and token.startswith(keys.KEY_PREFIX):
+        principal = await keys.authenticate(services.db, token)
+        return await sessions.for_workspace(services.db, principal.workspace_id, session_id)
+    if token:
+        return await respondent(conn, session_id)
+    raise Unauthorized("a stream ticket, session token or API key is required")

@@ -1,0 +1,44 @@
+"""Every failure leaves as the documented error shape, with a stable code."""
+
+from __future__ import annotations
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.responses import error
+from runtime.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "rate_limited",
+}
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    response = error(exc.status, exc.code, exc.message, exc.field)
+    if exc.status == 401:
+        response.headers["www-authenticate"] = "Bearer"
+    return response
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "internal_error")
+    message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+    return error(exc.status_code, code, message)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("request.failed", path=request.url.path, request_id=request.state.request_id)
+    return error(500, "internal_error", "something went wrong on our side; it has been logged")

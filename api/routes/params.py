@@ -1,0 +1,37 @@
+"""Query-string parameters shared by list endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+
+from runtime.errors import ValidationError
+
+
+def limit(request: Request) -> int:
+    settings = request.app.state.services.settings
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return int(settings.page_limit_default)
+    if not raw.isdigit() or not 1 <= int(raw) <= settings.page_limit_max:
+        raise ValidationError(f"limit must be 1 to {settings.page_limit_max}", field="limit")
+    return int(raw)
+
+
+def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in allowed:
+        raise ValidationError(f"{name} must be one of: {', '.join(allowed)}", field=name)
+    return value
+
+
+def timestamp(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError(f"{name} must be an ISO 8601 timestamp", field=name) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

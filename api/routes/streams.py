@@ -1,0 +1,170 @@
+"""The live stream of a session, over SSE and over WebSocket, resumable from any event id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette.sse import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from api.auth import services_of, stream_reader
+from runtime import conversation, sessions
+from runtime.errors import DomainError, Unauthorized, ValidationError
+from runtime.eventlog import is_valid_id
+from runtime.events import TERMINAL_STATUSES, StoredEvent
+from runtime.services import Services
+
+
+def _start_id(value: str | None) -> str:
+    value = (value or "0").strip()
+    if not is_valid_id(value):
+        raise ValidationError(
+            "Last-Event-ID must be an event id from this stream", field="last_event_id"
+        )
+    return value
+
+
+async def _events(services: Services, session_id: str, last_id: str) -> AsyncIterator[StoredEvent]:
+    """Events after `last_id` until the session ends."""
+    row = await sessions.load(services.db, session_id)
+    ended = row.status in TERMINAL_STATUSES
+    async for event in services.hub.subscribe(
+        session_id, last_id, services.settings.sse_heartbeat_seconds
+    ):
+        if event is None:
+            if ended:
+                return  # the log was replayed and nothing more will come
+            ended = (await sessions.load(services.db, session_id)).status in TERMINAL_STATUSES
+            continue
+        yield event
+        if event.ends_stream:
+            return
+
+
+async def sse(request: Request) -> Response:
+    session_id = request.path_params["id"]
+    await stream_reader(request, session_id)
+    last_id = _start_id(
+        request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    )
+    services = services_of(request)
+
+    async def frames() -> AsyncIterator[dict[str, Any]]:
+        async for event in _events(services, session_id, last_id):
+            yield {
+                "id": event.id,
+                "event": event.type,
+                "data": json.dumps(event.data, ensure_ascii=False),
+            }
+
+    return EventSourceResponse(
+        frames(),
+        ping=int(services.settings.sse_heartbeat_seconds),
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+async def websocket(ws: WebSocket) -> None:
+    session_id = ws.path_params["id"]
+    services = services_of(ws)
+    try:
+        await stream_reader(ws, session_id)
+        last_id = _start_id(ws.query_params.get("last_event_id"))
+    except DomainError as exc:
+        # Close codes in the 4000 range mirror HTTP statuses (4401, 4404, …).
+        await ws.close(code=4000 + exc.status, reason=exc.message[:120])
+        return
+    can_post = "ticket" in ws.query_params or (
+        ws.headers.get("authorization", "").lower().startswith("bearer st_")
+    )
+    await ws.accept()
+    writer: asyncio.Task[None] | None = None
+
+    async def pump(from_id: str) -> None:
+        async for event in _events(services, session_id, from_id):
+            await ws.send_json({"id": event.id, "event": event.type, "data": event.data})
+            if event.ends_stream:
+                await ws.close(code=1000)
+                return
+
+    def restart(from_id: str) -> asyncio.Task[None]:
+        nonlocal writer
+        if writer is not None:
+            writer.cancel()
+        writer = asyncio.create_task(pump(from_id))
+        return writer
+
+    restart(last_id)
+    try:
+        while True:
+            incoming = await ws.receive_text()
+            reply = await _handle(services, session_id, incoming, can_post, restart)
+            if reply is not None:
+                await ws.send_json(reply)
+    except WebSocketDisconnect:
+        pass
+    except RuntimeError:
+        pass  # the writer closed the socket after session.completed
+    finally:
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+
+async def _handle(
+    services: Services, session_id: str, raw: str, can_post: bool, restart: Any
+) -> dict[str, Any] | None:
+    try:
+        message = json.loads(raw)
+        if not isinstance(message, dict):
+            raise ValidationError("a frame must be a JSON object")
+        kind = message.get("type")
+        if kind == "resume":
+            restart(_start_id(str(message.get("last_event_id", "0"))))
+            return None
+        if kind in ("message", "end") and not can_post:
+            raise Unauthorized("only the respondent may post to this session")
+        if kind == "message":
+            posted = await conversation.say(
+                services,
+                session_id,
+                str(message.get("content", "")),
+                str(message.get("client_message_id", "")),
+            )
+            return {
+                "type": "ack",
+                "client_message_id": posted.client_message_id,
+                "message_id": posted.id,
+                "duplicate": not posted.created,
+            }
+        if kind == "end":
+            await conversation.end(services, session_id)
+            return {"type": "ack", "ended": True}
+        if kind == "ping":
+            return {"type": "pong"}
+        raise ValidationError("type must be one of: resume, message, end, ping", field="type")
+    except json.JSONDecodeError:
+        return _error(ValidationError("a frame must be JSON"))
+    except DomainError as exc:
+        return _error(exc)
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return {"type": "error", "error": body}
+
+
+routes = [
+    Route("/v1/sessions/{id}/events", sse, methods=["GET"]),
+    WebSocketRoute("/v1/sessions/{id}/ws", websocket),
+]

@@ -1,0 +1,142 @@
+"""Request-body schemas: one declaration both validates input and documents it in OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from runtime.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Str:
+    max_length: int
+    min_length: int = 0
+    enum: tuple[str, ...] | None = None
+    nullable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string", field=name)
+        if self.enum is not None and value not in self.enum:
+            raise ValidationError(f"{name} must be one of: {', '.join(self.enum)}", field=name)
+        if not self.min_length <= len(value) <= self.max_length:
+            raise ValidationError(
+                f"{name} must be {self.min_length} to {self.max_length} characters", field=name
+            )
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": ["string", "null"] if self.nullable else "string"}
+        out["maxLength"] = self.max_length
+        if self.min_length:
+            out["minLength"] = self.min_length
+        if self.enum:
+            out["enum"] = list(self.enum)
+        return out
+
+
+@dataclass(frozen=True)
+class Int:
+    minimum: int
+    maximum: int
+    nullable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{name} must be an integer", field=name)
+        if not self.minimum <= value <= self.maximum:
+            raise ValidationError(f"{name} must be {self.minimum} to {self.maximum}", field=name)
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        kind = ["integer", "null"] if self.nullable else "integer"
+        return {"type": kind, "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class Bool:
+    def check(self, name: str, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{name} must be true or false", field=name)
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class StrList:
+    max_items: int
+    item: Str
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > self.max_items:
+            raise ValidationError(f"{name} must be a list of at most {self.max_items}", field=name)
+        return [self.item.check(name, v) for v in value]
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["array", "null"], "maxItems": self.max_items, "items": self.item.schema()}
+
+
+@dataclass(frozen=True)
+class Obj:
+    fields: Mapping[str, Any]
+    required: tuple[str, ...] = ()
+    nullable: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, dict):
+            raise ValidationError(f"{name or 'body'} must be a JSON object", field=name or None)
+        unknown = sorted(set(value) - set(self.fields))
+        if unknown:
+            raise ValidationError(f"unknown field {unknown[0]}", field=unknown[0])
+        for key in self.required:
+            if key not in value:
+                raise ValidationError(f"{key} is required", field=key)
+        prefix = f"{name}." if name else ""
+        return {k: self.fields[k].check(prefix + k, v) for k, v in value.items()}
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": ["object", "null"] if self.nullable else "object",
+            "additionalProperties": False,
+            "properties": {k: v.schema() for k, v in self.fields.items()},
+        }
+        if self.required:
+            out["required"] = list(self.required)
+        return out
+
+
+@dataclass(frozen=True)
+class Body:
+    """A named request body: validated by `parse`, published under components/schemas."""
+
+    name: str
+    shape: Obj
+    examples: dict[str, Any] = field(default_factory=dict)
+
+
+async def parse(request: Request, body: Body, *, allow_empty: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        if allow_empty:
+            return dict(body.shape.check("", {}))
+        raise ValidationError("a JSON body is required")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
+    return dict(body.shape.check("", value))

@@ -1,0 +1,1 @@
+"""Rapport's domain: interviews, guides, sessions, turns, and the stores behind them."""

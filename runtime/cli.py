@@ -1,0 +1,102 @@
+"""The `rapport` command: serve, worker, migrate, keys create.
+
+The CLI is the composition root: it names the api and workers packages by import path so
+that runtime keeps no static dependency on either (api → runtime ← workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import importlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from runtime import keys, migrate
+from runtime.database import Database
+from runtime.errors import RapportError
+from runtime.redis_server import EmbeddedRedis
+from runtime.settings import Settings
+
+
+@contextmanager
+def _redis(settings: Settings) -> Iterator[Settings]:
+    if settings.redis_url:
+        yield settings
+        return
+    embedded = EmbeddedRedis(settings.data_dir)
+    url = embedded.start()
+    print(f"rapport: started embedded Redis at {url}", file=sys.stderr)
+    try:
+        yield dataclasses.replace(settings, redis_url=url)
+    finally:
+        embedded.stop()
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    migrate.upgrade(settings.database_url)
+    with _redis(settings) as settings:
+        create_app: Any = importlib.import_module("api.app").create_app
+        hooks = []
+        if settings.run_worker_in_process:
+            hooks.append(importlib.import_module("workers.sweeper").start_in_process)
+        app = create_app(settings, on_start=hooks)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+def worker(settings: Settings) -> None:
+    with _redis(settings) as settings:
+        asyncio.run(importlib.import_module("workers.main").run(settings))
+
+
+async def _create_key(
+    settings: Settings, workspace: str, scopes: tuple[str, ...], name: str
+) -> str:
+    db = Database.from_settings(settings)
+    try:
+        workspace_id = await keys.ensure_workspace(db, workspace)
+        created = await keys.create_key(db, workspace_id, name, scopes)
+        return created.plaintext
+    finally:
+        await db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rapport", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_serve = commands.add_parser("serve", help="run the API (and a worker) on embedded defaults")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("worker", help="run the background worker alone")
+    commands.add_parser("migrate", help="apply database migrations up to head")
+    p_keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = p_keys.add_subparsers(dest="keys_command", required=True)
+    p_create = key_commands.add_parser("create", help="create a key; prints it once")
+    p_create.add_argument("--workspace", required=True)
+    p_create.add_argument("--name", default="cli")
+    p_create.add_argument("--scopes", nargs="*", default=list(keys.ALL_SCOPES))
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            serve(settings, args.host, args.port)
+        elif args.command == "worker":
+            worker(settings)
+        elif args.command == "migrate":
+            migrate.upgrade(settings.database_url)
+        elif args.command == "keys":
+            migrate.upgrade(settings.database_url)
+            print(asyncio.run(_create_key(settings, args.workspace, tuple(args.scopes), args.name)))
+    except RapportError as exc:
+        print(f"rapport: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The respondent's side of a session: start, say something, end — durable first, then live."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from runtime import sessions
+from runtime.clock import utcnow
+from runtime.errors import ValidationError
+from runtime.events import RespondentMessage, SessionCompleted, SessionStarted, SessionState
+from runtime.services import Services
+
+MAX_CLIENT_MESSAGE_ID = 200
+
+
+async def start(
+    services: Services, share_token: str, respondent: dict[str, Any], is_test: bool = False
+) -> sessions.StartedSession:
+    started = await sessions.start(services.db, share_token, respondent, is_test)
+    session_id = started.row["id"]
+    await services.events.append(
+        session_id, SessionStarted(session_id, started.row["interview_id"])
+    )
+    await services.turns.owe(session_id)
+    return started
+
+
+async def say(
+    services: Services, session_id: str, content: str, client_message_id: str
+) -> sessions.PostedMessage:
+    content = content.strip()
+    if not content:
+        raise ValidationError("content must not be empty", field="content")
+    if len(content) > services.settings.max_message_chars:
+        raise ValidationError(
+            f"content is limited to {services.settings.max_message_chars} characters",
+            field="content",
+        )
+    if not client_message_id or len(client_message_id) > MAX_CLIENT_MESSAGE_ID:
+        raise ValidationError(
+            f"client_message_id must be 1 to {MAX_CLIENT_MESSAGE_ID} characters",
+            field="client_message_id",
+        )
+    posted = await sessions.post_message(services.db, session_id, content, client_message_id)
+    if posted.created:
+        await services.events.append(
+            session_id, RespondentMessage(posted.id, content, client_message_id)
+        )
+        await services.turns.owe(session_id)
+    return posted
+
+
+async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
+    """End early; returns False when the session had already ended."""
+    announce = await sessions.end(services.db, session_id, reason)
+    if announce is None:
+        return False
+    if announce:
+        await services.events.append(session_id, SessionCompleted(reason))
+    return True
+
+
+async def abandon_idle(services: Services) -> int:
+    before = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds)
+    count = 0
+    for session_id in await sessions.idle_sessions(services.db, before):
+        if await sessions.abandon(services.db, session_id, before):
+            await services.events.append(session_id, SessionState("abandoned", "idle_timeout"))
+            count += 1
+    return count

@@ -1,0 +1,47 @@
+"""The one engine interface every interviewer implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    role: str
+    content: str
+    item_id: str | None
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """Everything an engine may look at to produce turn `seq` of a session."""
+
+    interview: Mapping[str, Any]
+    guide: Mapping[str, Any]
+    state: Mapping[str, Any]
+    seq: int
+    transcript: list[TranscriptEntry]
+    started_at: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The engine's move, given after its last delta: the state to commit with the turn."""
+
+    move: str  # "open", "ask", "probe", "reask", "close"
+    item_id: str | None
+    state: dict[str, Any] = field(default_factory=dict)
+    completes: bool = False
+
+
+class Engine(Protocol):
+    def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]: ...

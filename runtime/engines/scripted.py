@@ -1,0 +1,143 @@
+"""The scripted interviewer: walks the guide in order, probes thin answers, validates choices."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+from runtime.engines.base import Decision, TextDelta, TurnContext
+from runtime.guide import items_in_order
+
+THIN_ANSWER_WORDS = 4
+MAX_REASKS = 2
+GENERIC_PROBE = "Could you tell me a bit more about that?"
+DEFAULT_CLOSING = "Thank you for your time — that's everything I wanted to ask."
+_NON_ANSWERS = {"idk", "dunno", "no idea", "not sure", "nothing", "n/a", "na", "none"}
+
+
+class ScriptedEngine:
+    def __init__(self, delta_delay_ms: int = 0) -> None:
+        self._delay = delta_delay_ms / 1000
+
+    async def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]:
+        text, decision = plan(ctx)
+        for index, chunk in enumerate(chunks(text)):
+            if index and self._delay:
+                await asyncio.sleep(self._delay)
+            yield TextDelta(chunk)
+        yield decision
+
+
+def chunks(text: str) -> list[str]:
+    """Word-sized pieces (each with its trailing whitespace) that join back to `text`."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+def plan(ctx: TurnContext) -> tuple[str, Decision]:
+    """The whole next turn; deterministic, so a recovered turn repeats the same words."""
+    items = items_in_order(ctx.guide)
+    state = dict(ctx.state)
+    index = int(state.get("index", 0))
+    if ctx.seq == 1 or not ctx.transcript:
+        welcome = (ctx.interview.get("welcome_message") or "").strip()
+        question = render(items[0])
+        text = f"{welcome}\n\n{question}" if welcome else question
+        return text, Decision("open", items[0]["id"], _state(0, 0, 0))
+    if _out_of_time(ctx):
+        return _close(ctx)
+    item = items[index]
+    answer = _last_answer(ctx)
+    probes, reasks = int(state.get("probes", 0)), int(state.get("reasks", 0))
+    question_type = item["question_type"]
+    if question_type in ("multiple_choice", "rating") and reasks < MAX_REASKS:
+        valid = (
+            match_option(answer, item["options"]) is not None
+            if question_type == "multiple_choice"
+            else match_rating(answer, item["scale"]) is not None
+        )
+        if not valid:
+            return reask(item), Decision("reask", item["id"], _state(index, probes, reasks + 1))
+    if question_type == "open_ended" and is_thin(answer) and probes < item["probe_budget"]:
+        probe = item.get("follow_up") or GENERIC_PROBE
+        return probe, Decision("probe", item["id"], _state(index, probes + 1, reasks))
+    if index + 1 >= len(items):
+        return _close(ctx)
+    following = items[index + 1]
+    return f"Thank you. {render(following)}", Decision(
+        "ask", following["id"], _state(index + 1, 0, 0)
+    )
+
+
+def render(item: Mapping[str, Any]) -> str:
+    text = str(item["text"])
+    if item.get("instructions"):
+        text += f"\n\n{item['instructions']}"
+    if item["question_type"] == "multiple_choice":
+        text += "\n" + "\n".join(f"{n}. {opt}" for n, opt in enumerate(item["options"], 1))
+    elif item["question_type"] == "rating":
+        text += f"\n{_scale_hint(item['scale'])}"
+    return text
+
+
+def reask(item: Mapping[str, Any]) -> str:
+    if item["question_type"] == "multiple_choice":
+        options = "; ".join(f"{n}. {opt}" for n, opt in enumerate(item["options"], 1))
+        return f"Sorry, I didn't catch which option you mean. Please choose one of: {options}"
+    return f"Sorry, I need a number for this one. {_scale_hint(item['scale'])}"
+
+
+def _scale_hint(scale: Mapping[str, Any]) -> str:
+    low = f"{scale['min']}" + (f" ({scale['min_label']})" if scale.get("min_label") else "")
+    high = f"{scale['max']}" + (f" ({scale['max_label']})" if scale.get("max_label") else "")
+    return f"Please answer with a number from {low} to {high}."
+
+
+def match_option(answer: str, options: list[str]) -> str | None:
+    cleaned = answer.strip().strip(".!").casefold()
+    if cleaned.isdigit() and 1 <= int(cleaned) <= len(options):
+        return options[int(cleaned) - 1]
+    for option in options:
+        if cleaned == option.casefold():
+            return option
+    mentioned = [o for o in options if re.search(rf"\b{re.escape(o.casefold())}\b", cleaned)]
+    return mentioned[0] if len(mentioned) == 1 else None
+
+
+def match_rating(answer: str, scale: Mapping[str, Any]) -> int | None:
+    numbers = re.findall(r"-?\d+", answer)
+    if len(numbers) != 1:
+        return None
+    value = int(numbers[0])
+    return value if scale["min"] <= value <= scale["max"] else None
+
+
+def is_thin(answer: str) -> bool:
+    words = answer.split()
+    return len(words) < THIN_ANSWER_WORDS or answer.strip().casefold().strip(".!") in _NON_ANSWERS
+
+
+def _state(index: int, probes: int, reasks: int) -> dict[str, Any]:
+    return {"index": index, "probes": probes, "reasks": reasks}
+
+
+def _last_answer(ctx: TurnContext) -> str:
+    for entry in reversed(ctx.transcript):
+        if entry.role == "respondent":
+            return entry.content
+    return ""
+
+
+def _out_of_time(ctx: TurnContext) -> bool:
+    settings = ctx.interview.get("settings") or {}
+    max_turns, max_minutes = settings.get("max_turns"), settings.get("max_duration_minutes")
+    if max_turns and ctx.seq >= max_turns:
+        return True
+    return bool(max_minutes and ctx.now - ctx.started_at >= timedelta(minutes=max_minutes))
+
+
+def _close(ctx: TurnContext) -> tuple[str, Decision]:
+    closing = (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
+    return closing, Decision("close", None, dict(ctx.state), completes=True)

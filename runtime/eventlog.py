@@ -1,0 +1,76 @@
+"""Each session's ordered event log on a Redis Stream; appends can be fenced by the turn lease."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from runtime import redis_keys
+from runtime.events import SessionEvent, StoredEvent
+
+
+class LeaseLost(Exception):
+    """The turn lease moved to another process; this writer must stop."""
+
+
+# XADD, refresh the expiry and wake readers in one step; with a fence, only while the
+# caller still holds the turn lease, so a stalled generator cannot write after losing it.
+_APPEND = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
+  return false
+end
+local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'data', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', KEYS[2], id)
+return id
+"""
+
+
+class EventLog:
+    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._append = redis.register_script(_APPEND)
+
+    async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
+        result = await self._append(
+            keys=[
+                redis_keys.events(session_id),
+                redis_keys.notify(session_id),
+                redis_keys.lease(session_id),
+            ],
+            args=[event.type, json.dumps(event.data(), ensure_ascii=False), self._ttl, fence],
+        )
+        if result is None:
+            raise LeaseLost(session_id)
+        return _text(result)
+
+    async def after(self, session_id: str, last_id: str, count: int = 500) -> list[StoredEvent]:
+        """Events strictly after `last_id` ("0" for all), oldest first."""
+        start = "-" if last_id in ("", "0", "0-0") else f"({last_id}"
+        rows = await self._redis.xrange(redis_keys.events(session_id), min=start, count=count)
+        return [_decode(entry_id, fields) for entry_id, fields in rows]
+
+    async def all(self, session_id: str) -> list[StoredEvent]:
+        events: list[StoredEvent] = []
+        last = "0"
+        while batch := await self.after(session_id, last):
+            events.extend(batch)
+            last = batch[-1].id
+        return events
+
+
+def is_valid_id(value: str) -> bool:
+    left, _, right = value.partition("-")
+    return left.isdigit() and (right == "" or right.isdigit())
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _decode(entry_id: Any, fields: dict[Any, Any]) -> StoredEvent:
+    decoded = {_text(k): _text(v) for k, v in fields.items()}
+    return StoredEvent(_text(entry_id), decoded["type"], json.loads(decoded["data"]))

@@ -1,0 +1,57 @@
+"""Opaque cursors over (created_at, id), newest first."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Select, and_, or_
+
+from runtime.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+
+def encode_cursor(created_at: datetime, row_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, row_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), str(row_id)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("cursor is not one this API issued", field="cursor") from exc
+
+
+def apply_cursor(
+    query: Select[Any], created: Column[Any], row_id: Column[Any], cursor: str | None, limit: int
+) -> Select[Any]:
+    """Order newest first and start after the cursor; fetch one extra row to know has_more."""
+    if cursor:
+        stamp, last_id = decode_cursor(cursor)
+        query = query.where(or_(created < stamp, and_(created == stamp, row_id < last_id)))
+    return query.order_by(created.desc(), row_id.desc()).limit(limit + 1)
+
+
+def page_from_rows(
+    rows: list[dict[str, Any]], limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(last["created_at"], last["id"])

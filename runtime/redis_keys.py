@@ -1,0 +1,28 @@
+"""Every Redis key Rapport uses, and how long each lives, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "rapport"
+
+# Turns waiting to be generated or finished: member = session id, score = enqueue time (ms).
+PENDING_TURNS = f"{PREFIX}:turns:pending"
+
+
+def events(session_id: str) -> str:
+    """The session's ordered event log (a Stream); expires event_log_ttl after its last event."""
+    return f"{PREFIX}:session:{session_id}:events"
+
+
+def notify(session_id: str) -> str:
+    """Pub/Sub channel that wakes stream readers when the event log grows."""
+    return f"{PREFIX}:session:{session_id}:notify"
+
+
+def lease(session_id: str) -> str:
+    """The turn lease: holder token, expiring after turn_lease_ms unless renewed."""
+    return f"{PREFIX}:session:{session_id}:lease"
+
+
+def live(session_id: str) -> str:
+    """The live state hash (status, awaiting, turn); expires with the event log."""
+    return f"{PREFIX}:session:{session_id}:live"

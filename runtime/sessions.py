@@ -1,0 +1,359 @@
+"""Sessions and their messages in SQL: the durable side of a live conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime import interviews, schema
+from runtime.clock import utcnow
+from runtime.database import Database
+from runtime.errors import Conflict, NotFound, Unauthorized
+from runtime.ids import hash_secret, new_id, new_secret
+from runtime.pagination import apply_cursor, page_from_rows
+
+s = schema.sessions
+m = schema.messages
+SESSION_TOKEN_PREFIX = "st_"
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    row: dict[str, Any]
+    token: str
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    id: str
+    seq: int
+    content: str
+    client_message_id: str
+    created: bool
+    turn_seq: int
+
+
+async def start(
+    db: Database, share_token: str, respondent: dict[str, Any], is_test: bool = False
+) -> StartedSession:
+    async with db.begin() as conn:
+        interview = await interviews.by_share_token(conn, share_token)
+        if interview.status != "active":
+            raise Conflict(_unavailable(interview.status))
+        token = new_secret(SESSION_TOKEN_PREFIX, 24)
+        now = utcnow()
+        row = {
+            "id": new_id("ses"),
+            "workspace_id": interview.workspace_id,
+            "interview_id": interview.id,
+            "guide_version": interview.guide_version,
+            "status": "in_progress",
+            "token_hash": hash_secret(token),
+            "respondent_name": respondent.get("name"),
+            "respondent_email": respondent.get("email"),
+            "external_id": respondent.get("external_id"),
+            "is_test": is_test,
+            "state": {},
+            # Turn 1 (the welcome) is owed at once.
+            "turn_seq": 1,
+            "awaiting": "interviewer",
+            "ended_reason": None,
+            "created_at": now,
+            "last_activity_at": now,
+            "completed_at": None,
+        }
+        await conn.execute(insert(s).values(**row))
+    return StartedSession(row, token)
+
+
+def _unavailable(status: str) -> str:
+    if status == "paused":
+        return "this interview is paused and is not taking new conversations right now"
+    if status == "closed":
+        return "this interview is closed and no longer takes conversations"
+    return "this interview has not been published yet"
+
+
+async def row(conn: AsyncConnection, session_id: str) -> Row[Any]:
+    found = (await conn.execute(select(s).where(s.c.id == session_id))).first()
+    if found is None:
+        raise NotFound(f"no session {session_id}")
+    return found
+
+
+async def load(db: Database, session_id: str) -> Row[Any]:
+    async with db.connect() as conn:
+        return await row(conn, session_id)
+
+
+async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
+    async with db.connect() as conn:
+        found = (
+            await conn.execute(
+                select(s).where(s.c.id == session_id, s.c.token_hash == hash_secret(token))
+            )
+        ).first()
+    if found is None:
+        raise invalid_token()
+    return found
+
+
+def invalid_token() -> Unauthorized:
+    return Unauthorized("this session token is not valid for this session")
+
+
+async def authenticate_any(db: Database, token: str) -> Row[Any]:
+    """The session a token belongs to (resume by token alone)."""
+    async with db.connect() as conn:
+        found = (await conn.execute(select(s).where(s.c.token_hash == hash_secret(token)))).first()
+    if found is None:
+        raise invalid_token()
+    return found
+
+
+async def for_workspace(db: Database, workspace_id: str, session_id: str) -> Row[Any]:
+    async with db.connect() as conn:
+        found = await row(conn, session_id)
+    if found.workspace_id != workspace_id:
+        raise NotFound(f"no session {session_id}")
+    return found
+
+
+async def post_message(
+    db: Database, session_id: str, content: str, client_message_id: str
+) -> PostedMessage:
+    """Store a respondent message and make the next turn owed; a retried id changes nothing."""
+    async with db.begin() as conn:
+        existing = await _by_client_id(conn, session_id, client_message_id)
+        if existing is not None:
+            return existing
+        now = utcnow()
+        result = await conn.execute(
+            update(s)
+            .where(s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent")
+            .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
+        )
+        if result.rowcount != 1:
+            # A concurrent retry of the same message may have won the update just now.
+            existing = await _by_client_id(conn, session_id, client_message_id)
+            if existing is not None:
+                return existing
+            current = await row(conn, session_id)
+            if current.status != "in_progress":
+                raise Conflict(f"this session is {current.status}; it takes no more messages")
+            raise Conflict("the interviewer is still responding; send after the turn completes")
+        current = await row(conn, session_id)
+        message_id = new_id("msg")
+        seq = await _next_seq(conn, session_id)
+        await conn.execute(
+            insert(m).values(
+                id=message_id,
+                session_id=session_id,
+                seq=seq,
+                role="respondent",
+                content=content,
+                item_id=(current.state or {}).get("item_id"),
+                turn_id=None,
+                client_message_id=client_message_id,
+                metadata={},
+                created_at=now,
+            )
+        )
+    return PostedMessage(message_id, seq, content, client_message_id, True, current.turn_seq)
+
+
+async def _by_client_id(
+    conn: AsyncConnection, session_id: str, client_message_id: str
+) -> PostedMessage | None:
+    found = (
+        await conn.execute(
+            select(m).where(
+                m.c.session_id == session_id, m.c.client_message_id == client_message_id
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    return PostedMessage(found.id, found.seq, found.content, client_message_id, False, 0)
+
+
+async def _next_seq(conn: AsyncConnection, session_id: str) -> int:
+    current = await conn.scalar(select(func.max(m.c.seq)).where(m.c.session_id == session_id))
+    return int(current or 0) + 1
+
+
+async def committed_turn(conn: AsyncConnection, session_id: str, turn_id: str) -> Row[Any] | None:
+    return (
+        await conn.execute(select(m).where(m.c.session_id == session_id, m.c.turn_id == turn_id))
+    ).first()
+
+
+async def commit_turn(
+    db: Database,
+    session_id: str,
+    seq: int,
+    content: str,
+    item_id: str | None,
+    state: dict[str, Any],
+    completes: bool,
+) -> str | None:
+    """Make turn `seq` durable; returns the session's status after, or None if already done."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "awaiting": "respondent",
+        "state": {**state, "item_id": item_id},
+        "last_activity_at": now,
+    }
+    async with db.begin() as conn:
+        current = await row(conn, session_id)
+        if completes and current.status == "in_progress":
+            values.update(status="completed", ended_reason="finished", completed_at=now)
+        result = await conn.execute(
+            update(s)
+            .where(s.c.id == session_id, s.c.awaiting == "interviewer", s.c.turn_seq == seq)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            return None
+        await conn.execute(
+            insert(m).values(
+                id=new_id("msg"),
+                session_id=session_id,
+                seq=await _next_seq(conn, session_id),
+                role="interviewer",
+                content=content,
+                item_id=item_id,
+                turn_id=f"t{seq}",
+                client_message_id=None,
+                metadata={},
+                created_at=now,
+            )
+        )
+        return str(values.get("status", current.status))
+
+
+async def end(db: Database, session_id: str, reason: str, status: str = "completed") -> bool | None:
+    """End a live session. None: it had already ended. True: no turn in flight, so the caller
+    announces the end; False: a turn is in flight and its runner announces it after committing.
+    """
+    now = utcnow()
+    async with db.begin() as conn:
+        result = await conn.execute(
+            update(s)
+            .where(s.c.id == session_id, s.c.status == "in_progress")
+            .values(status=status, ended_reason=reason, completed_at=now, last_activity_at=now)
+        )
+        if result.rowcount != 1:
+            return None
+        current = await row(conn, session_id)
+    return bool(current.awaiting == "respondent")
+
+
+async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(s.c.id)
+            .where(
+                s.c.status == "in_progress",
+                s.c.awaiting == "respondent",
+                s.c.last_activity_at < before,
+            )
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+
+async def abandon(db: Database, session_id: str, before: datetime) -> bool:
+    async with db.begin() as conn:
+        result = await conn.execute(
+            update(s)
+            .where(
+                s.c.id == session_id,
+                s.c.status == "in_progress",
+                s.c.awaiting == "respondent",
+                s.c.last_activity_at < before,
+            )
+            .values(status="abandoned", ended_reason="idle_timeout", completed_at=utcnow())
+        )
+        return bool(result.rowcount == 1)
+
+
+async def messages(conn: AsyncConnection, session_id: str) -> list[Row[Any]]:
+    rows = await conn.execute(select(m).where(m.c.session_id == session_id).order_by(m.c.seq))
+    return list(rows)
+
+
+def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str, Any]:
+    r = row._mapping if isinstance(row, Row) else row
+    return {
+        "id": r["id"],
+        "interview_id": r["interview_id"],
+        "status": r["status"],
+        "guide_version": r["guide_version"],
+        "respondent": None
+        if anonymous
+        else {
+            "name": r["respondent_name"],
+            "email": r["respondent_email"],
+            "external_id": r["external_id"],
+        },
+        "is_test": r["is_test"],
+        "ended_reason": r["ended_reason"],
+        "current_item_id": (r["state"] or {}).get("item_id"),
+        "created_at": r["created_at"],
+        "last_activity_at": r["last_activity_at"],
+        "completed_at": r["completed_at"],
+    }
+
+
+def message_view(r: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "role": r.role,
+        "content": r.content,
+        "created_at": r.created_at,
+        "item_id": r.item_id,
+        "turn_id": r.turn_id,
+    }
+
+
+async def list_page(
+    db: Database,
+    workspace_id: str,
+    interview_id: str,
+    *,
+    status: str | None,
+    since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    async with db.connect() as conn:
+        interview = (await interviews._row(conn, workspace_id, interview_id))._mapping
+        query = select(s).where(s.c.interview_id == interview_id)
+        if status:
+            query = query.where(s.c.status == status)
+        if since:
+            query = query.where(s.c.created_at >= since)
+        query = apply_cursor(query, s.c.created_at, s.c.id, cursor, limit)
+        rows = [dict(r._mapping) for r in await conn.execute(query)]
+    rows, next_cursor = page_from_rows(rows, limit)
+    anonymous = bool((interview["settings"] or {}).get("anonymous"))
+    return [to_view(r, anonymous) for r in rows], next_cursor
+
+
+async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[str, Any]:
+    async with db.connect() as conn:
+        found = await row(conn, session_id)
+        if found.workspace_id != workspace_id:
+            raise NotFound(f"no session {session_id}")
+        rows = await messages(conn, session_id)
+    return {
+        "session_id": session_id,
+        "interview_id": found.interview_id,
+        "status": found.status,
+        "messages": [message_view(r) for r in rows],
+    }

@@ -1,0 +1,123 @@
+"""The deployment's settings, read once from the environment into a frozen object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runtime.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    public_base_url: str = ""
+    # Limits: documented in docs/limits.md; each is enforced where it applies.
+    max_body_bytes: int = 1_048_576
+    max_message_chars: int = 8_000
+    page_limit_default: int = 20
+    page_limit_max: int = 100
+    # Live sessions.
+    ticket_ttl_seconds: int = 600
+    session_idle_timeout_seconds: int = 1800
+    turn_lease_ms: int = 3000
+    sweep_interval_seconds: float = 1.0
+    event_log_ttl_seconds: int = 7 * 24 * 3600
+    sse_heartbeat_seconds: float = 15.0
+    scripted_delta_delay_ms: int = 15
+    run_worker_in_process: bool = True
+    cors_origins: tuple[str, ...] = ("*",)
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from an environment mapping (os.environ by default)."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("RAPPORT_DATA_DIR", "./data"))
+        database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/rapport.db"
+        database_url = _async_driver(database_url)
+        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir)
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=secret,
+            public_base_url=env.get("RAPPORT_PUBLIC_URL", "").rstrip("/"),
+            max_body_bytes=_int(env, "RAPPORT_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_message_chars=_int(env, "RAPPORT_MAX_MESSAGE_CHARS", cls.max_message_chars),
+            ticket_ttl_seconds=_int(env, "RAPPORT_TICKET_TTL_SECONDS", cls.ticket_ttl_seconds),
+            session_idle_timeout_seconds=_int(
+                env, "RAPPORT_SESSION_IDLE_TIMEOUT_SECONDS", cls.session_idle_timeout_seconds
+            ),
+            turn_lease_ms=_int(env, "RAPPORT_TURN_LEASE_MS", cls.turn_lease_ms),
+            sweep_interval_seconds=_float(
+                env, "RAPPORT_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds
+            ),
+            event_log_ttl_seconds=_int(
+                env, "RAPPORT_EVENT_LOG_TTL_SECONDS", cls.event_log_ttl_seconds
+            ),
+            sse_heartbeat_seconds=_float(
+                env, "RAPPORT_SSE_HEARTBEAT_SECONDS", cls.sse_heartbeat_seconds
+            ),
+            scripted_delta_delay_ms=_int(
+                env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS", cls.scripted_delta_delay_ms
+            ),
+            run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
+            cors_origins=tuple(
+                o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
+            ),
+        )
+
+
+def _async_driver(url: str) -> str:
+    # Operators paste the URL their provider gives; pick the async driver for them.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    # Embedded mode: a secret generated once and kept beside the data, so signed tickets
+    # survive a restart without asking the operator to configure anything.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc

@@ -1,0 +1,144 @@
+"""Fixtures that start real services: Redis, SQLite and PostgreSQL, and a uvicorn server."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import uvicorn
+
+from api.app import create_app
+from runtime import keys, migrate
+from runtime.database import Database
+from runtime.settings import Settings
+from workers import sweeper
+
+POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reset_postgres(url: str) -> None:
+    import asyncpg  # local: only the PostgreSQL backend needs it
+
+    async def _reset() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(_reset())
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "rapport.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        reset_postgres(POSTGRES_URL)
+        url = "postgresql+asyncpg://" + POSTGRES_URL.split("://", 1)[1]
+    migrate.upgrade(url)
+    return url
+
+
+def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    base = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        scripted_delta_delay_ms=0,
+        sweep_interval_seconds=0.2,
+        turn_lease_ms=1500,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture(scope="session")
+def settings(
+    backend_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    return make_settings(backend_url, redis_url, tmp_path_factory.mktemp("data"))
+
+
+@dataclasses.dataclass
+class Server:
+    url: str
+    settings: Settings
+    app: Any
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[Server]:
+    app = create_app(settings, on_start=[sweeper.start_in_process])
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    while not instance.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield Server(f"http://127.0.0.1:{port}", settings, app)
+    instance.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database.from_settings(settings)
+    yield database
+    await database.close()
+
+
+async def new_key(db: Database, workspace: str | None = None) -> str:
+    workspace_id = await keys.ensure_workspace(db, workspace or f"ws-{uuid.uuid4().hex[:8]}")
+    return (await keys.create_key(db, workspace_id)).plaintext
+
+
+@pytest.fixture
+async def api_key(db: Database) -> str:
+    return await new_key(db)
+
+
+@pytest.fixture
+async def client(server: Server, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"authorization": f"Bearer {api_key}"}, timeout=20
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anon(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+        yield http

@@ -1,0 +1,122 @@
+"""Test helpers: build a published interview, and read SSE / WebSocket streams as a client would."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+
+GUIDE = [
+    {
+        "text": "What do you use our app for?",
+        "question_type": "open_ended",
+        "follow_up": "Can you give me a recent example?",
+    },
+    {
+        "text": "Which plan are you on?",
+        "question_type": "multiple_choice",
+        "options": ["Free", "Pro", "Team"],
+    },
+    {"text": "How likely are you to recommend us?", "question_type": "rating"},
+]
+
+
+async def published_interview(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    body = {
+        "title": "Onboarding study",
+        "goal": "Understand first-week experience",
+        "context": "B2B SaaS",
+        "tone": "warm",
+        "language": "en",
+        "welcome_message": "Hi, thanks for joining!",
+        "closing_message": "That's all, thank you!",
+        **fields,
+    }
+    created = await client.post("/v1/interviews", json=body)
+    assert created.status_code == 201, created.text
+    interview = created.json()
+    section = await client.post(
+        f"/v1/interviews/{interview['id']}/sections", json={"title": "Main"}
+    )
+    assert section.status_code == 201, section.text
+    for item in GUIDE:
+        added = await client.post(
+            f"/v1/interviews/{interview['id']}/sections/S1/questions", json=item
+        )
+        assert added.status_code == 201, added.text
+    published = await client.post(f"/v1/interviews/{interview['id']}/publish")
+    assert published.status_code == 200, published.text
+    return published.json()  # type: ignore[no-any-return]
+
+
+@dataclass
+class Event:
+    id: str
+    event: str
+    data: dict[str, Any]
+
+
+async def sse_events(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[Event]:
+    """Parse an SSE response into events (comments and pings skipped)."""
+    async with http.stream("GET", url, headers=headers or {}) as response:
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        async for line in response.aiter_lines():
+            if line == "":
+                if "event" in fields:
+                    yield Event(fields.get("id", ""), fields["event"], json.loads(fields["data"]))
+                fields = {}
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+
+
+async def ws_events(url: str) -> AsyncIterator[Event]:
+    async with websockets.connect(url) as ws:
+        async for raw in ws:
+            frame = json.loads(raw)
+            if "event" in frame:
+                yield Event(frame["id"], frame["event"], frame["data"])
+
+
+class Respondent:
+    """A respondent talking through the public API."""
+
+    def __init__(self, http: httpx.AsyncClient, session: dict[str, Any]) -> None:
+        self.http = http
+        self.session = session
+        self.id: str = session["session_id"]
+        self.auth = {"authorization": f"Bearer {session['session_token']}"}
+
+    async def say(self, content: str, client_message_id: str | None = None) -> httpx.Response:
+        return await self.http.post(
+            f"/v1/sessions/{self.id}/messages",
+            json={"content": content, "client_message_id": client_message_id or uuid.uuid4().hex},
+            headers=self.auth,
+        )
+
+
+async def start_session(http: httpx.AsyncClient, share_token: str, **body: Any) -> Respondent:
+    response = await http.post(f"/v1/public/interviews/{share_token}/sessions", json=body)
+    assert response.status_code == 201, response.text
+    return Respondent(http, response.json())
+
+
+async def next_turn(events: AsyncIterator[Event]) -> tuple[list[Event], str]:
+    """Read until a turn.completed; returns the events seen and the completed content."""
+    seen: list[Event] = []
+    async for event in events:
+        seen.append(event)
+        if event.event == "turn.completed":
+            return seen, event.data["content"]
+    raise AssertionError(f"stream ended before turn.completed: {[e.event for e in seen]}")

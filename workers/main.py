@@ -1,0 +1,22 @@
+"""`rapport worker`: the sweeper (and later the job queue) on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from runtime.services import Services
+from runtime.settings import Settings
+from workers import sweeper
+
+
+async def run(settings: Settings) -> None:
+    services = await Services.open(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await sweeper.run(services, stop)
+    finally:
+        await services.close()
