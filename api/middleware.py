@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
+import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,9 +26,8 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; frame-ancestors *"
 )
-PUBLIC_PATHS = re.compile(
-    r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|state)$"
-)
+PUBLIC_PATHS = re.compile(r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets)$")
+access_log = structlog.get_logger("rapport.access")
 
 
 class RequestContext:
@@ -43,9 +44,13 @@ class RequestContext:
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         page = scope["path"].startswith("/i/") or scope["path"].startswith("/static/")
+        started = time.perf_counter()
+        status = 0
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
@@ -55,7 +60,18 @@ class RequestContext:
                     del headers["x-frame-options"]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                # The path only: query strings may carry stream tickets.
+                access_log.info(
+                    "request",
+                    method=scope.get("method", "WS"),
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
 
 
 class BodyLimit:

@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import dataclasses
 import importlib
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from runtime import keys, migrate
+from runtime import keys, logs, migrate
 from runtime.database import Database
 from runtime.errors import RapportError
 from runtime.redis_server import EmbeddedRedis
@@ -36,9 +37,16 @@ def _redis(settings: Settings) -> Iterator[Settings]:
         embedded.stop()
 
 
+def _exit_on_sigterm() -> None:
+    # uvicorn re-raises SIGTERM once it has shut down gracefully; with the default handler
+    # that kills us before `finally` blocks run (leaving the embedded Redis behind).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    _exit_on_sigterm()
     migrate.upgrade(settings.database_url)
     with _redis(settings) as settings:
         create_app: Any = importlib.import_module("api.app").create_app
@@ -46,10 +54,14 @@ def serve(settings: Settings, host: str, port: int) -> None:
         if settings.run_worker_in_process:
             hooks.append(importlib.import_module("workers.sweeper").start_in_process)
         app = create_app(settings, on_start=hooks)
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        # Our own access log (api.middleware) omits query strings, which may carry tickets.
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True
+        )
 
 
 def worker(settings: Settings) -> None:
+    _exit_on_sigterm()
     with _redis(settings) as settings:
         asyncio.run(importlib.import_module("workers.main").run(settings))
 
@@ -83,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        logs.configure(settings.log_level)
         if args.command == "serve":
             serve(settings, args.host, args.port)
         elif args.command == "worker":

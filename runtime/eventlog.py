@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -23,9 +24,13 @@ if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
 end
 local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'data', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[3])
 redis.call('PUBLISH', KEYS[2], id)
 return id
 """
+# Events after which the interviewer owes or is writing a turn.
+_TURN_OPEN = {"session.started", "respondent.message", "turn.started", "turn.delta"}
 
 
 class EventLog:
@@ -40,12 +45,27 @@ class EventLog:
                 redis_keys.events(session_id),
                 redis_keys.notify(session_id),
                 redis_keys.lease(session_id),
+                redis_keys.live(session_id),
             ],
             args=[event.type, json.dumps(event.data(), ensure_ascii=False), self._ttl, fence],
         )
         if result is None:
             raise LeaseLost(session_id)
         return _text(result)
+
+    async def live_state(self, session_id: str) -> dict[str, Any]:
+        """What a watcher needs at a glance: the newest event, and whether a turn is under way."""
+        # redis-py types its commands as sync-or-async; this client is the async one.
+        raw = await cast(
+            Awaitable[dict[Any, Any]], self._redis.hgetall(redis_keys.live(session_id))
+        )
+        state = {_text(k): _text(v) for k, v in raw.items()}
+        last = state.get("last_event")
+        return {
+            "last_event_id": state.get("last_event_id"),
+            "last_event": last,
+            "turn_in_progress": last in _TURN_OPEN,
+        }
 
     async def after(self, session_id: str, last_id: str, count: int = 500) -> list[StoredEvent]:
         """Events strictly after `last_id` ("0" for all), oldest first."""

@@ -24,5 +24,5 @@ def lease(session_id: str) -> str:
 
 
 def live(session_id: str) -> str:
-    """The live state hash (status, awaiting, turn); expires with the event log."""
+    """The live state hash (newest event id and type); expires with the event log."""
     return f"{PREFIX}:session:{session_id}:live"

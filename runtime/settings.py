@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.errors import ConfigurationError
@@ -33,7 +33,7 @@ class Settings:
     scripted_delta_delay_ms: int = 15
     run_worker_in_process: bool = True
     cors_origins: tuple[str, ...] = ("*",)
-    extra: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
 
     @property
     def sqlite(self) -> bool:
@@ -73,6 +73,7 @@ class Settings:
                 env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS", cls.scripted_delta_delay_ms
             ),
             run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
+            log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

@@ -120,3 +120,13 @@ async def next_turn(events: AsyncIterator[Event]) -> tuple[list[Event], str]:
         if event.event == "turn.completed":
             return seen, event.data["content"]
     raise AssertionError(f"stream ended before turn.completed: {[e.event for e in seen]}")
+
+
+async def first_event(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> Event:
+    stream = sse_events(http, url, headers)
+    try:
+        return await anext(stream)
+    finally:
+        await stream.aclose()

@@ -1,0 +1,128 @@
+"""Conventions on every endpoint: request ids, security headers, CORS, limits, health."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from runtime import tickets
+from tests.conftest import Server
+from tests.helpers import first_event, published_interview, start_session
+
+
+async def test_request_id_is_echoed_or_made(anon: httpx.AsyncClient) -> None:
+    made = await anon.get("/healthz")
+    assert len(made.headers["x-request-id"]) == 32
+    given = await anon.get("/healthz", headers={"x-request-id": "trace-42"})
+    assert given.headers["x-request-id"] == "trace-42"
+    hostile = await anon.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
+    assert hostile.headers["x-request-id"] != "bad id\twith spaces"
+    error = await anon.get("/v1/interviews")
+    assert error.headers["x-request-id"], "errors carry one too"
+
+
+async def test_security_headers(anon: httpx.AsyncClient) -> None:
+    response = await anon.get("/v1/interviews")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_cors_only_on_the_public_subset(anon: httpx.AsyncClient) -> None:
+    origin = {"origin": "https://customer.example"}
+    public = await anon.get("/v1/public/interviews/none", headers=origin)
+    assert public.headers.get("access-control-allow-origin") == "*"
+    preflight = await anon.options(
+        "/v1/sessions/ses_x/messages",
+        headers={
+            **origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    private = await anon.get("/v1/interviews", headers=origin)
+    assert "access-control-allow-origin" not in private.headers
+    private_preflight = await anon.options(
+        "/v1/interviews", headers={**origin, "access-control-request-method": "POST"}
+    )
+    assert "access-control-allow-origin" not in private_preflight.headers
+
+
+async def test_body_limit_is_413(client: httpx.AsyncClient, server: Server) -> None:
+    limit = server.settings.max_body_bytes
+    big = b'{"title": "' + b"x" * limit + b'"}'
+    declared = await client.post("/v1/interviews", content=big)
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "payload_too_large"
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    streamed = await client.post("/v1/interviews", content=chunks())
+    assert streamed.status_code == 413
+    listed = (await client.get("/v1/interviews")).json()["items"]
+    assert listed == [], "nothing was created"
+
+
+async def test_bad_json_and_unknown_routes(client: httpx.AsyncClient) -> None:
+    broken = await client.post("/v1/interviews", content=b"{nope")
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "validation_error"
+    not_object = await client.post("/v1/interviews", json=["title"])
+    assert not_object.status_code == 400
+    missing = await client.post("/v1/interviews", json={"goal": "x"})
+    assert missing.json()["error"]["field"] == "title"
+    unknown = await client.get("/v1/nothing-here")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    wrong_method = await client.put("/v1/interviews")
+    assert wrong_method.status_code == 405
+
+
+async def test_health_and_readiness(anon: httpx.AsyncClient) -> None:
+    assert (await anon.get("/healthz")).json() == {"status": "ok"}
+    ready = await anon.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"sql": "ok", "redis": "ok"}}
+
+
+async def test_stream_tickets_expire_and_resist_tampering(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    secret = server.settings.secret_key
+    path = f"/v1/sessions/{respondent.id}/events"
+    expired = tickets.issue(secret, respondent.id, 60, now=time.time() - 120)
+    response = await anon.get(path, params={"ticket": expired})
+    assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
+    forged = tickets.issue("another-secret", respondent.id, 60)
+    assert (await anon.get(path, params={"ticket": forged})).status_code == 401
+    other_session = tickets.issue(secret, "ses_other", 60)
+    assert (await anon.get(path, params={"ticket": other_session})).status_code == 401
+    fresh = await anon.post(f"/v1/sessions/{respondent.id}/tickets", headers=respondent.auth)
+    assert fresh.status_code == 200
+    first = await first_event(anon, fresh.json()["events_url"])
+    assert first.event == "session.started"
+    bad_resume = await anon.get(path, params={"ticket": expired.split(".")[0] + ".x"})
+    assert bad_resume.status_code == 401
+    bad_id = await anon.get(
+        respondent.session["events_url"], headers={"last-event-id": "not-an-id"}
+    )
+    assert bad_id.status_code == 400
+
+
+async def test_streams_accept_session_token_and_api_key(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    path = f"/v1/sessions/{respondent.id}/events"
+    by_token = await first_event(anon, path, headers=respondent.auth)
+    by_key = await first_event(client, path)
+    assert by_token.id == by_key.id and by_token.event == "session.started"
+    none = await anon.get(path)
+    assert none.status_code == 401

@@ -1,0 +1,62 @@
+"""Real `rapport` processes for tests that need more than one API node, or a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.conftest import free_port
+
+RAPPORT = str(Path(sys.executable).parent / "rapport")
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "RAPPORT_DATA_DIR": str(data_dir)}
+        self.proc: asyncio.subprocess.Process | None = None
+        self.output: list[str] = []
+
+    async def start(self) -> ServeProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            RAPPORT,
+            "serve",
+            "--port",
+            str(self.port),
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert self.proc.stdout is not None
+        # Ready when uvicorn says so; the whole output is kept for assertions and failures.
+        async with asyncio.timeout(30):
+            while True:
+                line = (await self.proc.stdout.readline()).decode()
+                if not line:
+                    raise RuntimeError("rapport serve exited:\n" + "".join(self.output))
+                self.output.append(line)
+                if "Application startup complete" in line:
+                    break
+        self._drain = asyncio.create_task(self._collect())
+        return self
+
+    async def _collect(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            self.output.append(line.decode())
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.proc.wait(), 20)
+        await self._drain
+        return code

@@ -1,0 +1,158 @@
+"""The `rapport` command as an operator runs it: keys, serve on embedded defaults, many nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtime.settings import Settings
+from tests.helpers import next_turn, published_interview, sse_events, start_session
+from tests.processes import RAPPORT, ServeProcess
+
+
+def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
+    env = {"RAPPORT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(
+        [RAPPORT, "keys", "create", "--workspace", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = first.stdout.strip()
+    assert key.startswith("rk_live_") and first.stdout == key + "\n"
+    second = subprocess.run(
+        [RAPPORT, "keys", "create", "--workspace", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert second.stdout.strip() != key
+    database = (tmp_path / "rapport.db").read_bytes()
+    assert key.encode() not in database, "only a hash is stored"
+    bad = subprocess.run(
+        [RAPPORT, "keys", "create", "--workspace", "acme", "--scopes", "root"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "unknown scopes" in bad.stderr
+
+
+async def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
+    env = {"REDIS_URL": "", "DATABASE_URL": ""}
+    node = await ServeProcess(env, tmp_path).start()
+    try:
+        assert "started embedded Redis" in "".join(node.output)
+        created = await asyncio.to_thread(
+            subprocess.run,
+            [RAPPORT, "keys", "create", "--workspace", "e"],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = created.stdout.strip()
+        async with httpx.AsyncClient(
+            base_url=node.url, headers={"authorization": f"Bearer {key}"}
+        ) as http:
+            assert (await http.get("/readyz")).json()["checks"] == {"sql": "ok", "redis": "ok"}
+            interview = await published_interview(http)
+            respondent = await start_session(http, interview["share_token"])
+            _, opening = await next_turn(sse_events(http, respondent.session["events_url"]))
+            assert "What do you use" in opening
+    finally:
+        assert await node.stop() == 0
+    assert "Application shutdown complete" in "".join(node.output)
+    assert not (tmp_path / "redis.sock").exists(), "the embedded Redis stopped with it"
+    logs = "".join(node.output)
+    assert key not in logs and "ticket=" not in logs.replace("ticket=[redacted]", "")
+
+
+@pytest.fixture
+def node_env(settings: Settings) -> dict[str, str]:
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "RAPPORT_SECRET_KEY": settings.secret_key,
+        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
+        "RAPPORT_TURN_LEASE_MS": "1000",
+        "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "0",
+    }
+
+
+async def test_two_api_processes_serve_one_session_alternately(
+    node_env: dict[str, str], api_key: str, tmp_path: Path
+) -> None:
+    a = await ServeProcess(node_env, tmp_path / "a").start()
+    b = await ServeProcess(node_env, tmp_path / "b").start()
+    auth = {"authorization": f"Bearer {api_key}"}
+    try:
+        async with (
+            httpx.AsyncClient(base_url=a.url, headers=auth) as on_a,
+            httpx.AsyncClient(base_url=b.url, headers=auth) as on_b,
+        ):
+            interview = await published_interview(on_a)
+            respondent = await start_session(on_a, interview["share_token"])
+            events_on_b = sse_events(on_b, respondent.session["events_url"].replace(a.url, b.url))
+            await next_turn(events_on_b)
+            answers = ["Mostly to run customer interviews each week.", "Team", "5"]
+            for node, answer in zip([on_b, on_a, on_b], answers, strict=True):
+                respondent.http = node
+                assert (await respondent.say(answer)).status_code == 202
+                await next_turn(events_on_b)
+            assert [e.event async for e in events_on_b] == ["session.completed"]
+            transcript = (await on_b.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+            assert transcript["status"] == "completed"
+            assert [
+                m["content"] for m in transcript["messages"] if m["role"] == "respondent"
+            ] == answers
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_generator_killed_mid_turn_is_recovered(
+    node_env: dict[str, str], api_key: str, tmp_path: Path
+) -> None:
+    # A writes slowly so that it dies with the turn half streamed; B only sweeps.
+    a = await ServeProcess(
+        {**node_env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "100"}, tmp_path / "a"
+    ).start()
+    b = await ServeProcess(node_env, tmp_path / "b").start()
+    auth = {"authorization": f"Bearer {api_key}"}
+    try:
+        async with (
+            httpx.AsyncClient(base_url=a.url, headers=auth) as on_a,
+            httpx.AsyncClient(base_url=b.url, headers=auth, timeout=30) as on_b,
+        ):
+            interview = await published_interview(on_a, welcome_message=" ".join(["Welcome!"] * 40))
+            respondent = await start_session(on_a, interview["share_token"])
+            events = sse_events(on_b, respondent.session["events_url"].replace(a.url, b.url))
+            before: list[str] = []
+            async for event in events:
+                if event.event == "turn.delta":
+                    before.append(event.data["text"])
+                    if len(before) == 3:
+                        a.kill()
+                        break
+            after, content = await next_turn(events)
+            deltas = before + [e.data["text"] for e in after if e.event == "turn.delta"]
+            assert "".join(deltas) == content, "the turn completes with no gap and no repeat"
+            assert content.startswith("Welcome! Welcome!") and "What do you use" in content
+            assert [e.event for e in after].count("turn.completed") == 1
+            transcript = (await on_b.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+            assert [m["content"] for m in transcript["messages"]] == [content]
+            respondent.http = on_b
+            assert (await respondent.say("I run weekly research with it.")).status_code == 202
+            _, next_question = await next_turn(events)
+            assert "Which plan" in next_question
+            await events.aclose()
+    finally:
+        await b.stop()
+        await asyncio.wait_for(a.proc.wait(), 10)  # type: ignore[union-attr]
