@@ -78,7 +78,9 @@ async def websocket(ws: WebSocket) -> None:
         await stream_reader(ws, session_id)
         last_id = _start_id(ws.query_params.get("last_event_id"))
     except DomainError as exc:
-        # Close codes in the 4000 range mirror HTTP statuses (4401, 4404, …).
+        # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
+        # browser sees a close code, but never the status of a refused handshake.
+        await ws.accept()
         await ws.close(code=4000 + exc.status, reason=exc.message[:120])
         return
     can_post = "ticket" in ws.query_params or (

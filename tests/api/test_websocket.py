@@ -1,0 +1,129 @@
+"""The WebSocket transport: resume frames, posting, errors and who may do what."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import Server
+from tests.helpers import published_interview, start_session
+
+
+async def _until(ws: Any, event: str) -> list[dict[str, Any]]:
+    frames = []
+    while True:
+        frame = json.loads(await ws.recv())
+        frames.append(frame)
+        if frame.get("event") == event:
+            return frames
+
+
+async def test_resume_frame_replays_after_the_given_id(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    async with websockets.connect(respondent.session["ws_url"]) as ws:
+        frames = await _until(ws, "turn.completed")
+        started = next(f for f in frames if f["event"] == "turn.started")
+        await ws.send(json.dumps({"type": "resume", "last_event_id": started["id"]}))
+        replay = await _until(ws, "turn.completed")
+        after_started = frames[frames.index(started) + 1 :]
+        assert [f["id"] for f in replay] == [f["id"] for f in after_started]
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await ws.recv()) == {"type": "pong"}
+
+
+async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    async with websockets.connect(respondent.session["ws_url"]) as ws:
+        await _until(ws, "turn.completed")
+        for raw, code, field in [
+            ("not json", "validation_error", None),
+            (json.dumps({"type": "dance"}), "validation_error", "type"),
+            (
+                json.dumps({"type": "message", "content": "", "client_message_id": "x"}),
+                "validation_error",
+                "content",
+            ),
+            (
+                json.dumps({"type": "resume", "last_event_id": "zzz"}),
+                "validation_error",
+                "last_event_id",
+            ),
+        ]:
+            await ws.send(raw)
+            reply = json.loads(await ws.recv())
+            assert reply["type"] == "error" and reply["error"]["code"] == code, raw
+            assert reply["error"].get("field") == field
+        message = {
+            "type": "message",
+            "content": "We use it for research.",
+            "client_message_id": "c1",
+        }
+        await ws.send(json.dumps(message))
+        frames = await _until(ws, "turn.completed")
+        acks = [f for f in frames if f.get("type") == "ack"]
+        assert acks and acks[0]["client_message_id"] == "c1" and acks[0]["duplicate"] is False
+        await ws.send(json.dumps(message))
+        duplicate = json.loads(await ws.recv())
+        assert duplicate["type"] == "ack" and duplicate["duplicate"] is True
+
+
+async def test_researchers_watch_but_cannot_speak(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient, api_key: str
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
+    headers = {"authorization": f"Bearer {api_key}"}
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        await _until(ws, "turn.completed")
+        await ws.send(json.dumps({"type": "message", "content": "hi", "client_message_id": "r"}))
+        reply = json.loads(await ws.recv())
+        assert reply["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "reason"),
+    [
+        ("", 4401, "required"),
+        ("?ticket=123.forged", 4401, "not valid"),
+        ("?last_event_id=x", 4401, ""),
+    ],
+)
+async def test_unauthenticated_sockets_are_closed_with_a_reason(
+    server: Server,
+    client: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    query: str,
+    code: int,
+    reason: str,
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws{query}"
+    async with websockets.connect(url) as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == code and reason in closed.value.rcvd.reason
+
+
+async def test_unknown_session_and_bad_resume_point(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    bad_id = respondent.session["ws_url"] + "&last_event_id=nope"
+    async with websockets.connect(bad_id) as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
