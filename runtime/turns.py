@@ -188,7 +188,8 @@ class TurnRunner:
                 decision = output
                 continue
             if not started:
-                await self._events.append(session_id, TurnStarted(turn_id, None), fence)
+                item_id = decision.item_id if decision else None
+                await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
                 started = True
             before = len(content)
             content += output.text

@@ -67,6 +67,7 @@ async def sse(request: Request) -> Response:
     return EventSourceResponse(
         frames(),
         ping=int(services.settings.sse_heartbeat_seconds),
+        sep="\n",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
 

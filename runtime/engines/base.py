@@ -35,7 +35,9 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class Decision:
-    """The engine's move, given after its last delta: the state to commit with the turn."""
+    """The engine's move and the state to commit with the turn. An engine that knows it before
+    writing (the scripted one) yields it first, so `turn.started` names the item; one that
+    decides as it writes (an LLM) yields it last."""
 
     move: str  # "open", "ask", "probe", "reask", "close"
     item_id: str | None

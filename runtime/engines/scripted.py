@@ -24,11 +24,11 @@ class ScriptedEngine:
 
     async def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]:
         text, decision = plan(ctx)
+        yield decision
         for index, chunk in enumerate(chunks(text)):
             if index and self._delay:
                 await asyncio.sleep(self._delay)
             yield TextDelta(chunk)
-        yield decision
 
 
 def chunks(text: str) -> list[str]:
