@@ -33,6 +33,8 @@ def _start_id(value: str | None) -> str:
 
 async def _events(services: Services, session_id: str, last_id: str) -> AsyncIterator[StoredEvent]:
     """Events after `last_id` until the session ends."""
+    # Every way a session ends appends an event, so a live stream learns of it from the log;
+    # SQL is asked once, for a session that ended before this stream opened.
     row = await sessions.load(services.db, session_id)
     ended = row.status in TERMINAL_STATUSES
     async for event in services.hub.subscribe(
@@ -41,7 +43,6 @@ async def _events(services: Services, session_id: str, last_id: str) -> AsyncIte
         if event is None:
             if ended:
                 return  # the log was replayed and nothing more will come
-            ended = (await sessions.load(services.db, session_id)).status in TERMINAL_STATUSES
             continue
         yield event
         if event.ends_stream:
