@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.middleware import BodyLimit, PublicCORS, RequestContext
-from api.routes import guide, health, interviews, pages, public, sessions, streams
+from api.routes import docs, guide, health, interviews, pages, public, sessions, streams
 from runtime.errors import DomainError
 from runtime.services import Services
 from runtime.settings import Settings
@@ -49,6 +49,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *public.routes,
             *streams.routes,
             *pages.routes,
+            *docs.routes,
         ],
         middleware=[
             Middleware(RequestContext),

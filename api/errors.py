@@ -12,7 +12,7 @@ from runtime.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "validation_error",
     401: "unauthorized",
     403: "forbidden",
@@ -34,7 +34,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "internal_error")
+    code = HTTP_CODES.get(exc.status_code, "internal_error")
     message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
     return error(exc.status_code, code, message)
 

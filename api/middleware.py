@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import error
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -41,7 +41,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         given = Headers(scope=scope).get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         page = scope["path"].startswith("/i/") or scope["path"].startswith("/static/")
         started = time.perf_counter()
@@ -49,6 +49,14 @@ class RequestContext:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
+            if message["type"] == "websocket.accept":
+                # The 101 handshake carries the request id and security headers too.
+                accept_headers = MutableHeaders(raw=list(message.get("headers", [])))
+                accept_headers["x-request-id"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    accept_headers.setdefault(name, value)
+                message = {**message, "headers": accept_headers.raw}
+                status = 101
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)

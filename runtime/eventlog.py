@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable
 from typing import Any, cast
 
@@ -82,9 +83,11 @@ class EventLog:
         return events
 
 
+_STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+
+
 def is_valid_id(value: str) -> bool:
-    left, _, right = value.partition("-")
-    return left.isdigit() and (right == "" or right.isdigit())
+    return bool(_STREAM_ID.match(value))
 
 
 def _text(value: Any) -> str:

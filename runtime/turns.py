@@ -64,7 +64,21 @@ class TurnRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def close(self) -> None:
+    async def owes(self, session_id: str) -> bool:
+        """Whether a turn of this session is owed (being written, or waiting for recovery)."""
+        return await self._redis.zscore(redis_keys.PENDING_TURNS, session_id) is not None
+
+    async def drain(self) -> None:
+        """Wait for the turns this process is writing to finish."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def close(self, grace: float = 5.0) -> None:
+        # Let turns in flight finish (a rolling deploy should not cut sentences); past the
+        # grace period, cancel them: their leases lapse and another process finishes them.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self.drain()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -140,12 +154,7 @@ class TurnRunner:
             elif event.type == TurnCompleted.type:
                 completed = True
 
-        if committed is not None:
-            content, item_id, status = committed.content, committed.item_id, session.status
-            if not started:
-                await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
-            await self._emit_rest(session_id, turn_id, content, said, fence)
-        else:
+        if committed is None:
             engine = self._engines.get(interview.engine) or self._engines["scripted"]
             ctx = TurnContext(
                 interview=dict(interview._mapping),
@@ -159,15 +168,35 @@ class TurnRunner:
             content, decision = await self._stream(
                 session_id, turn_id, engine, ctx, said, started, fence
             )
-            item_id = decision.item_id
-            new_status = await sessions.commit_turn(
-                self._db, session_id, seq, content, item_id, decision.state, decision.completes
+            started = True
+            said = content if len(content) >= len(said) else said
+            await sessions.commit_turn(
+                self._db,
+                session_id,
+                seq,
+                content,
+                decision.item_id,
+                decision.state,
+                decision.completes,
             )
-            status = new_status or (await sessions.load(self._db, session_id)).status
+        # Finish from what is stored: that is what the transcript says, even if another
+        # writer committed first; and the session may have been ended while it was written.
+        async with self._db.connect() as conn:
+            stored = await sessions.committed_turn(conn, session_id, turn_id)
+            session = await sessions.row(conn, session_id)
+        if stored is None:
+            raise RuntimeError(f"turn {turn_id} of {session_id} was not stored")
+        if not started:
+            await self._events.append(session_id, TurnStarted(turn_id, stored.item_id), fence)
         if not completed:
-            await self._events.append(session_id, TurnCompleted(turn_id, content, item_id), fence)
-            if status == "completed":
-                reason = "finished" if session.ended_reason is None else session.ended_reason
+            if stored.content.startswith(said) and len(stored.content) > len(said):
+                tail = stored.content[len(said) :]
+                await self._events.append(session_id, TurnDelta(turn_id, tail), fence)
+            await self._events.append(
+                session_id, TurnCompleted(turn_id, stored.content, stored.item_id), fence
+            )
+            if session.status == "completed":
+                reason = session.ended_reason or "finished"
                 await self._events.append(session_id, SessionCompleted(reason), fence)
         await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
 
@@ -202,9 +231,3 @@ class TurnRunner:
         if not started:
             await self._events.append(session_id, TurnStarted(turn_id, decision.item_id), fence)
         return content, decision
-
-    async def _emit_rest(
-        self, session_id: str, turn_id: str, content: str, said: str, fence: str
-    ) -> None:
-        if len(content) > len(said):
-            await self._events.append(session_id, TurnDelta(turn_id, content[len(said) :]), fence)

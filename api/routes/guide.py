@@ -13,7 +13,8 @@ from api.responses import Json
 from api.validation import Body, Bool, Int, Obj, Str, StrList, parse
 from runtime import guide as guides
 from runtime import interviews
-from runtime.errors import ValidationError
+from runtime.errors import NotFound, ValidationError
+from runtime.keys import Principal
 
 SECTION = Body("SectionCreate", Obj({"title": Str(200, 1)}, required=("title",)))
 SECTION_UPDATE = Body("SectionUpdate", Obj({"title": Str(200, 1)}, required=("title",)))
@@ -50,8 +51,10 @@ REORDER = Body(
 )
 
 
-async def _edit(request: Request, edit: Any, status: int = 200) -> Response:
-    principal = await researcher(request)
+async def _edit(
+    request: Request, edit: Any, status: int = 200, principal: Principal | None = None
+) -> Response:
+    principal = principal or await researcher(request)
     view = await interviews.edit_guide(
         services_of(request).db, principal.workspace_id, request.path_params["id"], edit
     )
@@ -67,14 +70,18 @@ async def get(request: Request) -> Response:
 
 
 async def add_section(request: Request) -> Response:
+    principal = await researcher(request)
     fields = await parse(request, SECTION)
-    return await _edit(request, lambda g: guides.add_section(g, fields["title"])[0], 201)
+    edit = lambda g: guides.add_section(g, fields["title"])[0]  # noqa: E731
+    return await _edit(request, edit, 201, principal)
 
 
 async def update_section(request: Request) -> Response:
+    principal = await researcher(request)
     fields = await parse(request, SECTION_UPDATE)
     section_id = request.path_params["section_id"]
-    return await _edit(request, lambda g: guides.update_section(g, section_id, fields["title"]))
+    edit = lambda g: guides.update_section(g, section_id, fields["title"])  # noqa: E731
+    return await _edit(request, edit, principal=principal)
 
 
 async def delete_section(request: Request) -> Response:
@@ -84,32 +91,55 @@ async def delete_section(request: Request) -> Response:
 
 def _adder(kind: str) -> Any:
     async def endpoint(request: Request) -> Response:
+        principal = await researcher(request)
         fields = await parse(request, ITEM_CREATE)
         section_id = request.path_params["section_id"]
-        return await _edit(request, lambda g: guides.add_item(g, section_id, kind, fields)[0], 201)
+        edit = lambda g: guides.add_item(g, section_id, kind, fields)[0]  # noqa: E731
+        return await _edit(request, edit, 201, principal)
 
     endpoint.__name__ = f"add_{kind}"
     return endpoint
 
 
-async def update_item(request: Request) -> Response:
-    fields = await parse(request, ITEM_UPDATE)
-    item_id = request.path_params["item_id"]
-    return await _edit(request, lambda g: guides.update_item(g, item_id, fields))
+def _item_id(request: Request, kind: str) -> str:
+    # /questions/{id} names Q items and /tasks/{id} T items; the other kind is not there.
+    item_id = str(request.path_params["item_id"])
+    if not item_id.startswith("Q" if kind == "question" else "T"):
+        raise NotFound(f"no {kind} {item_id} in this guide")
+    return item_id
 
 
-async def delete_item(request: Request) -> Response:
-    item_id = request.path_params["item_id"]
-    return await _edit(request, lambda g: guides.delete_item(g, item_id))
+def _updater(kind: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        principal = await researcher(request)
+        fields = await parse(request, ITEM_UPDATE)
+        item_id = _item_id(request, kind)
+        edit = lambda g: guides.update_item(g, item_id, fields)  # noqa: E731
+        return await _edit(request, edit, principal=principal)
+
+    endpoint.__name__ = f"update_{kind}"
+    return endpoint
+
+
+def _deleter(kind: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        item_id = _item_id(request, kind)
+        return await _edit(request, lambda g: guides.delete_item(g, item_id))
+
+    endpoint.__name__ = f"delete_{kind}"
+    return endpoint
 
 
 async def reorder(request: Request) -> Response:
+    principal = await researcher(request)
     body = await parse(request, REORDER)
     item_id, section_id, after = body.get("item_id"), body.get("section_id"), body["after"]
     if item_id:
-        return await _edit(request, lambda g: guides.move_item(g, item_id, section_id, after))
+        move = lambda g: guides.move_item(g, item_id, section_id, after)  # noqa: E731
+        return await _edit(request, move, principal=principal)
     if section_id:
-        return await _edit(request, lambda g: guides.move_section(g, section_id, after))
+        move = lambda g: guides.move_section(g, section_id, after)  # noqa: E731
+        return await _edit(request, move, principal=principal)
     raise ValidationError("give item_id (to move an item) or section_id (to move a section)")
 
 
@@ -123,8 +153,8 @@ routes = [
         "/v1/interviews/{id}/sections/{section_id}/questions", _adder("question"), methods=["POST"]
     ),
     Route("/v1/interviews/{id}/sections/{section_id}/tasks", _adder("task"), methods=["POST"]),
-    Route("/v1/interviews/{id}/questions/{item_id}", update_item, methods=["PATCH"]),
-    Route("/v1/interviews/{id}/questions/{item_id}", delete_item, methods=["DELETE"]),
-    Route("/v1/interviews/{id}/tasks/{item_id}", update_item, methods=["PATCH"]),
-    Route("/v1/interviews/{id}/tasks/{item_id}", delete_item, methods=["DELETE"]),
+    Route("/v1/interviews/{id}/questions/{item_id}", _updater("question"), methods=["PATCH"]),
+    Route("/v1/interviews/{id}/questions/{item_id}", _deleter("question"), methods=["DELETE"]),
+    Route("/v1/interviews/{id}/tasks/{item_id}", _updater("task"), methods=["PATCH"]),
+    Route("/v1/interviews/{id}/tasks/{item_id}", _deleter("task"), methods=["DELETE"]),
 ]

@@ -36,16 +36,22 @@ async def _events(services: Services, session_id: str, last_id: str) -> AsyncIte
     # Every way a session ends appends an event, so a live stream learns of it from the log;
     # SQL is asked once, for a session that ended before this stream opened.
     row = await sessions.load(services.db, session_id)
-    ended = row.status in TERMINAL_STATUSES
-    async for event in services.hub.subscribe(
+    if row.status in TERMINAL_STATUSES and not await services.turns.owes(session_id):
+        # Nothing more will be written: replay what the log holds (it may have expired) and end.
+        while batch := await services.events.after(session_id, last_id):
+            for event in batch:
+                yield event
+                if event.ends_stream:
+                    return
+            last_id = batch[-1].id
+        return
+    async for live in services.hub.subscribe(
         session_id, last_id, services.settings.sse_heartbeat_seconds
     ):
-        if event is None:
-            if ended:
-                return  # the log was replayed and nothing more will come
+        if live is None:
             continue
-        yield event
-        if event.ends_stream:
+        yield live
+        if live.ends_stream:
             return
 
 

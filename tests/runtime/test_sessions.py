@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
+from runtime import conversation, interviews, keys, sessions
 from runtime import guide as guides
-from runtime import interviews, keys, sessions
 from runtime.database import Database
 from runtime.errors import Conflict
+from runtime.services import Services
+from runtime.settings import Settings
 
 
 async def _active_interview(db: Database) -> str:
@@ -68,3 +71,27 @@ async def test_concurrent_guide_edits_all_land(db: Database) -> None:
     )
     guide = await interviews.get_guide(db, workspace, view["id"])
     assert len(guide["sections"][0]["items"]) == 12, "no edit lost"
+
+
+async def test_ending_mid_turn_completes_the_turn_then_the_session(
+    settings: Settings, db: Database
+) -> None:
+    share = await _active_interview(db)
+    services = await Services.open(replace(settings, scripted_delta_delay_ms=20))
+    try:
+        started = await conversation.start(services, share, {})
+        sid = started.row["id"]
+        async for event in services.hub.subscribe(sid, "0", 5):
+            if event is not None and event.type == "turn.delta":
+                break  # the opening turn is being written
+        assert await conversation.end(services, sid) is True
+        await services.turns.drain()
+        events = [(e.type, e.data) for e in await services.events.all(sid)]
+    finally:
+        await services.close()
+    kinds = [kind for kind, _ in events]
+    assert kinds[-2:] == ["turn.completed", "session.completed"]
+    assert events[-1][1] == {"reason": "ended_by_respondent"}
+    assert kinds.count("session.completed") == 1
+    row = await sessions.load(db, sid)
+    assert (row.status, row.ended_reason) == ("completed", "ended_by_respondent")
