@@ -53,11 +53,13 @@ async def say(
 
 async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
     """End early; returns False when the session had already ended."""
-    announce = await sessions.end(services.db, session_id, reason)
-    if announce is None:
+    if not await sessions.end(services.db, session_id, reason):
         return False
-    if announce:
-        await services.events.append(session_id, SessionCompleted(reason))
+    # A turn still owed finishes first and its runner announces the end after it (it reads
+    # the status after dropping the turn from the owed set, which happens before this check),
+    # so `session.completed` never precedes the last `turn.completed`.
+    if not await services.turns.owes(session_id):
+        await services.events.announce_end(session_id, SessionCompleted(reason))
     return True
 
 

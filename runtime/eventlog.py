@@ -18,10 +18,14 @@ class LeaseLost(Exception):
 
 
 # XADD, refresh the expiry and wake readers in one step; with a fence, only while the
-# caller still holds the turn lease, so a stalled generator cannot write after losing it.
+# caller still holds the turn lease, so a stalled generator cannot write after losing it;
+# with `once`, only if no one has announced the session's end yet.
 _APPEND = """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
   return false
+end
+if ARGV[5] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[3]) then
+  return ''
 end
 local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'data', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -41,18 +45,36 @@ class EventLog:
         self._append = redis.register_script(_APPEND)
 
     async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
+        result = await self._run(session_id, event, fence, once=False)
+        assert result is not None
+        return result
+
+    async def announce_end(self, session_id: str, event: SessionEvent, fence: str = "") -> bool:
+        """Append a terminal event unless one was already appended; True if this one was."""
+        return await self._run(session_id, event, fence, once=True) is not None
+
+    async def _run(
+        self, session_id: str, event: SessionEvent, fence: str, once: bool
+    ) -> str | None:
         result = await self._append(
             keys=[
                 redis_keys.events(session_id),
                 redis_keys.notify(session_id),
                 redis_keys.lease(session_id),
                 redis_keys.live(session_id),
+                redis_keys.ended(session_id),
             ],
-            args=[event.type, json.dumps(event.data(), ensure_ascii=False), self._ttl, fence],
+            args=[
+                event.type,
+                json.dumps(event.data(), ensure_ascii=False),
+                self._ttl,
+                fence,
+                "1" if once else "0",
+            ],
         )
         if result is None:
             raise LeaseLost(session_id)
-        return _text(result)
+        return _text(result) or None
 
     async def live_state(self, session_id: str) -> dict[str, Any]:
         """What a watcher needs at a glance: the newest event, and whether a turn is under way."""

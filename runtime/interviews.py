@@ -76,7 +76,12 @@ def _split(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return columns, settings
 
 
-async def create(db: Database, workspace_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+async def create(
+    db: Database,
+    workspace_id: str,
+    fields: Mapping[str, Any],
+    guide: guides.Guide | None = None,
+) -> dict[str, Any]:
     columns, settings = _split(fields)
     now = utcnow()
     values = {
@@ -93,7 +98,7 @@ async def create(db: Database, workspace_id: str, fields: Mapping[str, Any]) -> 
         "settings": settings,
         "status": "draft",
         "share_token": _new_share_token(),
-        "guide": guides.empty_guide(),
+        "guide": guide if guide is not None else guides.empty_guide(),
         "guide_rev": 0,
         "guide_version": 0,
         "created_at": now,
@@ -104,7 +109,7 @@ async def create(db: Database, workspace_id: str, fields: Mapping[str, Any]) -> 
     return to_view(values, {})
 
 
-async def _row(conn: AsyncConnection, workspace_id: str, interview_id: str) -> Row[Any]:
+async def owned_row(conn: AsyncConnection, workspace_id: str, interview_id: str) -> Row[Any]:
     row = (
         await conn.execute(
             select(t).where(t.c.id == interview_id, t.c.workspace_id == workspace_id)
@@ -132,7 +137,7 @@ async def session_counts(conn: AsyncConnection, ids: list[str]) -> dict[str, dic
 
 async def get(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
     async with db.connect() as conn:
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
         counts = await session_counts(conn, [interview_id])
     return to_view(row._mapping, counts[interview_id])
 
@@ -156,14 +161,14 @@ async def update_fields(
 ) -> dict[str, Any]:
     columns, settings = _split(fields)
     async with db.begin() as conn:
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
         if row.status == "closed":
             raise Conflict("a closed interview cannot be edited")
         values: dict[str, Any] = {**columns, "updated_at": utcnow()}
         if settings:
             values["settings"] = {**(row.settings or {}), **settings}
         await conn.execute(update(t).where(t.c.id == interview_id).values(**values))
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
         counts = await session_counts(conn, [interview_id])
     return to_view(row._mapping, counts[interview_id])
 
@@ -176,20 +181,17 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
             )
         )
         if result.rowcount == 0:
-            row = await _row(conn, workspace_id, interview_id)
+            row = await owned_row(conn, workspace_id, interview_id)
             raise Conflict(f"only a draft can be deleted; this interview is {row.status}")
 
 
 async def duplicate(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
     async with db.connect() as conn:
-        row = (await _row(conn, workspace_id, interview_id))._mapping
+        row = (await owned_row(conn, workspace_id, interview_id))._mapping
     fields = {name: row[name] for name in COLUMN_FIELDS}
     fields["title"] = (row["title"] + " (copy)")[:200]
     fields.update({k: v for k, v in (row["settings"] or {}).items() if k in SETTING_FIELDS})
-    view = await create(db, workspace_id, fields)
-    async with db.begin() as conn:
-        await conn.execute(update(t).where(t.c.id == view["id"]).values(guide=row["guide"]))
-    return view
+    return await create(db, workspace_id, fields, guide=row["guide"])
 
 
 async def transition(
@@ -197,7 +199,7 @@ async def transition(
 ) -> dict[str, Any]:
     sources, target = TRANSITIONS[action]
     async with db.begin() as conn:
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
         if row.status not in sources:
             raise Conflict(f"cannot {action} an interview that is {row.status}")
         values: dict[str, Any] = {"status": target, "updated_at": utcnow()}
@@ -212,7 +214,7 @@ async def transition(
         )
         if result.rowcount != 1:
             raise Conflict(f"the interview changed while trying to {action} it; try again")
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
         counts = await session_counts(conn, [interview_id])
     return to_view(row._mapping, counts[interview_id])
 
@@ -235,7 +237,7 @@ def guide_view(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 async def get_guide(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
     async with db.connect() as conn:
-        row = await _row(conn, workspace_id, interview_id)
+        row = await owned_row(conn, workspace_id, interview_id)
     return guide_view(row._mapping)
 
 
@@ -248,7 +250,7 @@ async def edit_guide(
     """Apply an edit; on a published interview the result is frozen as the next version."""
     for _ in range(20):
         async with db.begin() as conn:
-            row = await _row(conn, workspace_id, interview_id)
+            row = await owned_row(conn, workspace_id, interview_id)
             if row.status == "closed":
                 raise Conflict("a closed interview's guide cannot be edited")
             new_guide = edit(row.guide)

@@ -26,3 +26,8 @@ def lease(session_id: str) -> str:
 def live(session_id: str) -> str:
     """The live state hash (newest event id and type); expires with the event log."""
     return f"{PREFIX}:session:{session_id}:live"
+
+
+def ended(session_id: str) -> str:
+    """Set by whoever announces the session's end, so it is announced exactly once."""
+    return f"{PREFIX}:session:{session_id}:ended"

@@ -236,21 +236,16 @@ async def commit_turn(
         return str(values.get("status", current.status))
 
 
-async def end(db: Database, session_id: str, reason: str, status: str = "completed") -> bool | None:
-    """End a live session. None: it had already ended. True: no turn in flight, so the caller
-    announces the end; False: a turn is in flight and its runner announces it after committing.
-    """
+async def end(db: Database, session_id: str, reason: str) -> bool:
+    """End a live session; False if it had already ended."""
     now = utcnow()
     async with db.begin() as conn:
         result = await conn.execute(
             update(s)
             .where(s.c.id == session_id, s.c.status == "in_progress")
-            .values(status=status, ended_reason=reason, completed_at=now, last_activity_at=now)
+            .values(status="completed", ended_reason=reason, completed_at=now, last_activity_at=now)
         )
-        if result.rowcount != 1:
-            return None
-        current = await row(conn, session_id)
-    return bool(current.awaiting == "respondent")
+        return bool(result.rowcount == 1)
 
 
 async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
@@ -332,7 +327,7 @@ async def list_page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     async with db.connect() as conn:
-        interview = (await interviews._row(conn, workspace_id, interview_id))._mapping
+        interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
         query = select(s).where(s.c.interview_id == interview_id)
         if status:
             query = query.where(s.c.status == status)

@@ -180,10 +180,9 @@ class TurnRunner:
                 decision.completes,
             )
         # Finish from what is stored: that is what the transcript says, even if another
-        # writer committed first; and the session may have been ended while it was written.
+        # writer committed first.
         async with self._db.connect() as conn:
             stored = await sessions.committed_turn(conn, session_id, turn_id)
-            session = await sessions.row(conn, session_id)
         if stored is None:
             raise RuntimeError(f"turn {turn_id} of {session_id} was not stored")
         if not started:
@@ -195,10 +194,13 @@ class TurnRunner:
             await self._events.append(
                 session_id, TurnCompleted(turn_id, stored.content, stored.item_id), fence
             )
-            if session.status == "completed":
-                reason = session.ended_reason or "finished"
-                await self._events.append(session_id, SessionCompleted(reason), fence)
         await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
+        # Read after the turn left the owed set: either this sees an end that was requested
+        # during the turn, or the requester sees no turn owed and announces it itself.
+        session = await sessions.load(self._db, session_id)
+        if session.status == "completed":
+            reason = session.ended_reason or "finished"
+            await self._events.announce_end(session_id, SessionCompleted(reason), fence)
 
     async def _stream(
         self,

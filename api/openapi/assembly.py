@@ -1,0 +1,328 @@
+"""Assembles the document: paths from the operations, parameters, errors, security, caching."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from api.middleware import PUBLIC_PATHS, REQUEST_ID
+from api.openapi.components import response_schemas
+from api.openapi.operations import Operation, operations
+from api.openapi.schemas import Schema, enum, ref
+from api.openapi.stream import RESUME_FROM
+from api.routes import public as public_routes
+from api.validation import Body
+from runtime import interviews, keys, sessions
+from runtime.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationError,
+)
+from runtime.settings import Settings
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "0.1.0"
+
+SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "researcher": [{"apiKey": []}],
+    "respondent": [{"sessionToken": []}],
+    "stream": [{"ticket": []}, {"sessionToken": []}, {"apiKey": []}],
+    "public": [],
+}
+ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
+    400: ("BadRequest", ValidationError, "The request is not valid (validation_error)"),
+    401: ("Unauthorized", Unauthorized, "Missing or invalid credentials (unauthorized)"),
+    404: ("NotFound", NotFound, "No such resource in this workspace (not_found)"),
+    409: ("Conflict", Conflict, "Not allowed in the resource's current state (conflict)"),
+    413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
+    500: ("InternalError", None, "Unexpected server error, logged with the request id"),
+}
+PATH_PARAMS = {
+    "share_token": "The interview's share token (from `share_url`)",
+    "section_id": "Section id, e.g. S1",
+    "item_id": "Guide item id: Q1… for questions, T1… for tasks",
+}
+
+
+def _id_description(path: str) -> str:
+    return "Session id" if path.startswith("/v1/sessions/") else "Interview id"
+
+
+def _parameter(
+    name: str, where: str, schema: Schema, description: str, required: bool = False
+) -> dict[str, Any]:
+    """A parameter object: in the query, a header or the path."""
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
+    def query(name: str, schema: Schema, description: str) -> dict[str, Any]:
+        return _parameter(name, "query", schema, description)
+
+    request_id = re.sub(r"[\^$]", "", REQUEST_ID.pattern)
+    return {
+        "Limit": query(
+            "limit",
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": page_limit_max,
+                "default": page_limit_default,
+            },
+            f"Page size, 1 to {page_limit_max}",
+        ),
+        "Cursor": query("cursor", {"type": "string"}, "next_cursor from the previous page"),
+        "InterviewStatus": query(
+            "status", enum(interviews.STATUSES), "Only interviews with this status"
+        ),
+        "SessionStatus": query(
+            "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
+        ),
+        "Since": query(
+            "since",
+            {"type": "string", "format": "date-time"},
+            "Only sessions created at or after this time (UTC when no offset is given)",
+        ),
+        "Ticket": query(
+            "ticket",
+            {"type": "string"},
+            "Signed stream ticket (from events_url / ws_url or POST /v1/sessions/{id}/tickets)",
+        ),
+        "LastEventIdQuery": query(
+            "last_event_id",
+            {"type": "string", "pattern": RESUME_FROM},
+            "Resume after this event id (default: from the start)",
+        ),
+        "LastEventIdHeader": _parameter(
+            "Last-Event-ID",
+            "header",
+            {"type": "string", "pattern": RESUME_FROM},
+            "Resume after this event id (sent by EventSource on reconnect; "
+            "takes precedence over last_event_id)",
+        ),
+        "RequestId": _parameter(
+            "X-Request-Id",
+            "header",
+            {"type": "string"},
+            f"Your request id, echoed in the response if it matches "
+            f"`{request_id}`; otherwise the server makes one",
+        ),
+    }
+
+
+def _error_schema(cls: type[DomainError] | None) -> Schema:
+    code = cls.code if cls is not None else "internal_error"
+    return {
+        "allOf": [
+            ref("Error"),
+            {"properties": {"error": {"properties": {"code": {"const": code}}}}},
+        ]
+    }
+
+
+def _response_headers(status: int) -> dict[str, Any]:
+    headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
+    if status == 401:
+        headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWWAuthenticate"}
+    return headers
+
+
+def _error_response(status: int, description: str) -> dict[str, Any]:
+    _, cls, _ = ERROR_RESPONSES[status]
+    return {
+        "description": description,
+        "headers": _response_headers(status),
+        "content": {"application/json": {"schema": _error_schema(cls)}},
+    }
+
+
+def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "security": SECURITY[op.auth],
+    }
+    description = op.description
+    if op.body is public_routes.MESSAGE:
+        description = (
+            f"{description} This deployment limits content to {max_message_chars} characters "
+            "after trimming, tighter than the schema's maxLength."
+        ).strip()
+    if description:
+        out["description"] = description
+    params: list[dict[str, Any]] = [
+        _parameter(
+            name,
+            "path",
+            {"type": "string"},
+            PATH_PARAMS.get(name) or _id_description(op.path),
+            required=True,
+        )
+        for name in re.findall(r"{(\w+)}", op.path)
+    ]
+    params += [{"$ref": f"#/components/parameters/{p}"} for p in (*op.query, *op.headers)]
+    params.append({"$ref": "#/components/parameters/RequestId"})
+    out["parameters"] = params
+    if op.body is not None:
+        media: dict[str, Any] = {"schema": ref(op.body.name)}
+        if op.body.examples:
+            media["examples"] = {k: {"value": v} for k, v in op.body.examples.items()}
+        request_body: dict[str, Any] = {
+            "required": op.body_required,
+            "content": {"application/json": media},
+        }
+        if op.body_description:
+            request_body["description"] = op.body_description
+        out["requestBody"] = request_body
+    responses: dict[str, Any] = {}
+    for reply in op.replies:
+        response: dict[str, Any] = {"description": reply.description}
+        if not op.websocket:
+            response["headers"] = _response_headers(reply.status)
+        if reply.schema is not None:
+            schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
+            response["content"] = {reply.media: {"schema": schema}}
+        responses[str(reply.status)] = response
+    automatic: set[int] = {500}
+    if op.body is not None or op.query or op.headers:
+        automatic.add(400)
+    if op.auth != "public":
+        automatic.add(401)
+    if op.method != "get" and not op.websocket:
+        automatic.add(413)
+    if op.websocket:
+        automatic = set()  # refusals happen in the handshake; see the description
+    for status in sorted(automatic | set(op.errors)):
+        specific = op.errors.get(status)
+        if status == 413:
+            specific = f"The body is over {max_body_bytes} bytes (payload_too_large)"
+        if specific:
+            responses[str(status)] = _error_response(status, specific)
+        else:
+            responses[str(status)] = {
+                "$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"
+            }
+    out["responses"] = responses
+    return out
+
+
+def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
+    return (
+        "Rapport: a self-hostable, real-time conversational interview runtime.\n\n"
+        "Researcher endpoints take an API key (`Authorization: Bearer rk_live_…`); respondent "
+        "endpoints take the session token from starting a session (`Bearer st_…`); live "
+        "streams also take a short-lived signed `ticket` in the query string.\n\n"
+        'Errors always have the shape `{"error": {"code", "message", "field"?}}` with stable '
+        "codes (validation_error 400, unauthorized 401, not_found 404, method_not_allowed 405, "
+        "conflict 409, payload_too_large 413, internal_error 500). An unknown path is 404 and "
+        "a known path with another method is 405, on any route. Any request body over "
+        f"{max_body_bytes} bytes is refused with 413.\n\n"
+        'Lists answer `{"items", "next_cursor", "has_more"}`, newest first; pass next_cursor '
+        f"as `cursor` for the next page; `limit` is 1 to {page_limit_max}.\n\n"
+        "Every HTTP response carries `X-Request-Id` (yours if you sent a sane one). CORS is "
+        f"enabled only for the public respondent paths (`{PUBLIC_PATHS.pattern}`)."
+    )
+
+
+@lru_cache(maxsize=8)
+def _document(
+    page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
+) -> dict[str, Any]:
+    ops = operations()
+    bodies: dict[str, Body] = {}
+    for op in ops:
+        if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
+            raise ValueError(f"two request bodies are named {op.body.name}")
+    schemas: dict[str, Schema] = {name: body.shape.schema() for name, body in bodies.items()}
+    for name, schema in response_schemas().items():
+        if name in schemas:
+            raise ValueError(f"{name} is both a request body and a response schema")
+        schemas[name] = schema
+    paths: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        methods = paths.setdefault(op.path, {})
+        if op.method in methods:
+            raise ValueError(f"{op.method.upper()} {op.path} is declared twice")
+        methods[op.method] = _operation(op, max_body_bytes, max_message_chars)
+    responses = {
+        name: _error_response(status, description)
+        for status, (name, _, description) in ERROR_RESPONSES.items()
+    }
+    tags = {
+        "interviews": "Interviews: settings and lifecycle (draft → active ⇄ paused → closed)",
+        "guide": "The study guide: sections holding questions and tasks",
+        "sessions": "Sessions and transcripts, for researchers",
+        "respondent": "The public respondent API (CORS-enabled)",
+        "streams": "Live session events over SSE and WebSocket, resumable from any event id",
+        "pages": "The respondent page",
+        "operations": "Health, readiness and this document",
+    }
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Rapport API",
+            "version": API_VERSION,
+            "description": _info_description(max_body_bytes, page_limit_max),
+        },
+        "tags": [{"name": k, "description": v} for k, v in tags.items()],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "parameters": _parameters(page_limit_default, page_limit_max),
+            "headers": {
+                "RequestId": {
+                    "description": "The request's id (yours if you sent a sane X-Request-Id); "
+                    "quote it when reporting a problem",
+                    "schema": {"type": "string"},
+                },
+                "WWWAuthenticate": {
+                    "description": "Bearer (on API key and session token failures)",
+                    "schema": {"type": "string"},
+                },
+            },
+            "responses": responses,
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": f"{keys.KEY_PREFIX}…",
+                    "description": "A workspace API key for the researcher endpoints",
+                },
+                "sessionToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": f"{sessions.SESSION_TOKEN_PREFIX}…",
+                    "description": "A respondent's session token, returned when the session starts",
+                },
+                "ticket": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "ticket",
+                    "description": "A short-lived signed stream ticket for one session (what "
+                    "an EventSource can carry instead of a token)",
+                },
+            },
+        },
+    }
+
+
+def document(settings: Settings, base_url: str) -> dict[str, Any]:
+    """The document for this deployment's limits, served from `base_url`."""
+    built = _document(
+        settings.page_limit_default,
+        settings.page_limit_max,
+        settings.max_body_bytes,
+        settings.max_message_chars,
+    )
+    return {**built, "servers": [{"url": base_url}]}

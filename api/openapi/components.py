@@ -1,0 +1,301 @@
+"""The response and component schemas, declared from the runtime's views, constants and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from api import errors as api_errors
+from api.openapi.schemas import (
+    Schema,
+    array,
+    boolean,
+    enum,
+    integer,
+    obj,
+    page_of,
+    ref,
+    string,
+    timestamp,
+)
+from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
+from runtime import guide as guides
+from runtime import interviews, sessions
+from runtime.errors import DomainError
+
+
+def _error_codes() -> list[str]:
+    def walk(cls: type[DomainError]) -> Iterator[type[DomainError]]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    codes = {DomainError.code, *(c.code for c in walk(DomainError))}
+    codes.update(api_errors.HTTP_CODES.values())
+    return sorted(codes)
+
+
+def response_schemas() -> dict[str, Schema]:
+    session_counts = obj(
+        {
+            "total": integer("All non-test sessions", minimum=0),
+            **{
+                s: integer(f"Sessions that are {s}", minimum=0) for s in interviews.SESSION_STATUSES
+            },
+        },
+        "Session counts by status (test sessions are not counted)",
+    )
+    interview_settings = {
+        "max_duration_minutes": integer(nullable=True, minimum=1),
+        "max_turns": integer(nullable=True, minimum=2),
+        "anonymous": boolean("Respondent identity is not kept or shown"),
+    }
+    scale = obj(
+        {
+            "min": integer(minimum=0, maximum=100),
+            "max": integer(minimum=0, maximum=100),
+            "min_label": string(nullable=True),
+            "max_label": string(nullable=True),
+        },
+        "The rating scale (rating questions only; defaults 1 to 5)",
+        nullable=True,
+    )
+    respondent = obj(
+        {
+            "name": string(nullable=True),
+            "email": string(nullable=True),
+            "external_id": string(nullable=True),
+        },
+        "Who answered; null when the interview is anonymous",
+        nullable=True,
+    )
+    stream_links = {
+        "events_url": string(
+            "SSE stream URL with a signed ticket in the query string", format="uri"
+        ),
+        "ws_url": string("WebSocket URL with a signed ticket in the query string", format="uri"),
+        "ticket_expires_in": integer("Seconds until the ticket in both URLs expires", minimum=1),
+    }
+    session_status = enum(interviews.SESSION_STATUSES)
+    session: dict[str, Schema] = {
+        "id": string(),
+        "interview_id": string(),
+        "status": session_status,
+        "guide_version": integer("The guide version the session runs on", minimum=0),
+        "respondent": respondent,
+        "is_test": boolean(),
+        "ended_reason": string(
+            "Why it ended: finished, ended_by_respondent, idle_timeout; null while live",
+            nullable=True,
+        ),
+        "current_item_id": string("The guide item the interviewer is on", nullable=True),
+        "created_at": timestamp(),
+        "last_activity_at": timestamp(),
+        "completed_at": timestamp(nullable=True),
+    }
+    event_types = tuple(cls.type for cls in event_classes())
+    error_body = obj(
+        {
+            "code": enum(tuple(_error_codes()), "Stable error code"),
+            "message": string("What went wrong, for a person"),
+            "field": string("The request field at fault, when there is one"),
+        },
+        optional=("field",),
+    )
+    return {
+        "Interview": obj(
+            {
+                "id": string(),
+                "title": string(),
+                "goal": string(),
+                "context": string(),
+                "tone": string(),
+                "language": string("BCP 47 language tag"),
+                "welcome_message": string(),
+                "closing_message": string(),
+                "engine": enum(interviews.ENGINES),
+                **interview_settings,
+                "status": enum(interviews.STATUSES),
+                "share_token": string("The token in the respondent link"),
+                "guide_version": integer(
+                    "The latest published guide version (0 before publishing)", minimum=0
+                ),
+                "created_at": timestamp(),
+                "updated_at": timestamp(),
+                "session_counts": session_counts,
+                "share_url": string("The respondent link (`/i/{share_token}`)", format="uri"),
+            }
+        ),
+        "InterviewList": page_of("Interview"),
+        "Item": obj(
+            {
+                "id": string("Q1… for questions, T1… for tasks", pattern="^[QT][0-9]+$"),
+                "kind": enum(("question", "task")),
+                "text": string(),
+                "question_type": enum(guides.QUESTION_TYPES),
+                "options": array(
+                    string(), "The choices (multiple_choice questions only)", nullable=True
+                ),
+                "scale": scale,
+                "follow_up": string("The probe used when an answer is thin", nullable=True),
+                "instructions": string(nullable=True),
+                "probe_budget": integer(minimum=0, maximum=guides.MAX_PROBE_BUDGET),
+                "required": boolean(),
+            }
+        ),
+        "Section": obj(
+            {
+                "id": string("S1, S2, …", pattern="^S[0-9]+$"),
+                "title": string(),
+                "items": array(ref("Item")),
+            }
+        ),
+        "Guide": obj(
+            {
+                "interview_id": string(),
+                "version": integer(
+                    "The published version; edits to a published interview publish a new one",
+                    minimum=0,
+                ),
+                "sections": array(ref("Section")),
+            },
+            "The study guide; every guide edit answers with the whole guide",
+        ),
+        "Session": obj(session),
+        "SessionDetail": obj(
+            {
+                **session,
+                "live": obj(
+                    {
+                        "last_event_id": string(nullable=True),
+                        "last_event": enum(event_types, nullable=True),
+                        "turn_in_progress": boolean(
+                            "The interviewer owes or is writing a turn right now"
+                        ),
+                    },
+                    "The live stream at a glance (null fields once the event log has expired)",
+                ),
+            }
+        ),
+        "SessionList": page_of("Session"),
+        "Message": obj(
+            {
+                "id": string(),
+                "role": enum(("interviewer", "respondent")),
+                "content": string(),
+                "created_at": timestamp(),
+                "item_id": string("The guide item the message belongs to", nullable=True),
+                "turn_id": string("The interviewer turn (t1, t2, …)", nullable=True),
+            }
+        ),
+        "Transcript": obj(
+            {
+                "session_id": string(),
+                "interview_id": string(),
+                "status": session_status,
+                "messages": array(ref("Message"), "Every committed message, in order"),
+            }
+        ),
+        "PublicInterview": obj(
+            {
+                "title": string(),
+                "language": string(),
+                "status": enum(interviews.STATUSES),
+                "accepting_sessions": boolean("True when the interview is active"),
+                "anonymous": boolean(),
+            },
+            "What the respondent page needs before starting",
+        ),
+        "StreamLinks": obj(stream_links, "Fresh stream URLs for a session"),
+        "SessionStartResponse": obj(
+            {
+                "session_id": string(),
+                "session_token": string(
+                    "Bearer token for the respondent endpoints; keep it to resume",
+                    pattern=f"^{sessions.SESSION_TOKEN_PREFIX}",
+                ),
+                "status": session_status,
+                "messages": array(ref("Message"), "What was said so far (empty when new)"),
+                "created_at": timestamp(),
+                **stream_links,
+            }
+        ),
+        "MessageAccepted": obj(
+            {
+                "message_id": string(),
+                "client_message_id": string(),
+                "duplicate": boolean(
+                    "True when this client_message_id was already stored: nothing new "
+                    "happened and message_id is the original message's"
+                ),
+            }
+        ),
+        "SessionEnded": obj({"session_id": string(), "status": session_status}),
+        "Error": obj({"error": error_body}),
+        "Health": obj({"status": {"const": "ok"}}),
+        "Ready": obj(
+            {
+                "status": enum(("ready", "unavailable")),
+                "checks": obj(
+                    {
+                        "sql": string("ok, or error: <type>"),
+                        "redis": string("ok, or error: <type>"),
+                    }
+                ),
+            }
+        ),
+        **event_schemas(),
+        "WsClientFrame": {
+            "description": "What a WebSocket client may send (JSON text frames)",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"const": "resume"},
+                        "last_event_id": string(pattern=RESUME_FROM),
+                    },
+                    "required": ["type"],
+                    "description": "Replay from after this event id (from the start if absent)",
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"const": "message"},
+                        "content": string(minLength=1),
+                        "client_message_id": string(minLength=1, maxLength=200),
+                    },
+                    "required": ["type", "content", "client_message_id"],
+                    "description": "Respondent message, idempotent by client_message_id "
+                    "(respondent connections only)",
+                },
+                {
+                    "type": "object",
+                    "properties": {"type": {"const": "end"}},
+                    "required": ["type"],
+                    "description": "End the session (respondent connections only)",
+                },
+                {
+                    "type": "object",
+                    "properties": {"type": {"const": "ping"}},
+                    "required": ["type"],
+                },
+            ],
+        },
+        "WsServerFrame": {
+            "description": "What the server sends over the WebSocket (JSON text frames)",
+            "oneOf": [
+                ref("StreamEvent"),
+                obj(
+                    {
+                        "type": {"const": "ack"},
+                        "client_message_id": string(),
+                        "message_id": string(),
+                        "duplicate": boolean(),
+                    },
+                    "A message frame was accepted",
+                ),
+                obj({"type": {"const": "ack"}, "ended": {"const": True}}, "The session ended"),
+                obj({"type": {"const": "pong"}}),
+                obj({"type": {"const": "error"}, "error": error_body}, "A frame was refused"),
+            ],
+        },
+    }

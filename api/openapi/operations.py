@@ -1,0 +1,379 @@
+"""The operations: one `Operation` row per endpoint the application serves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.openapi.schemas import Schema
+from api.openapi.stream import sse_description, ws_description
+from api.routes import guide as guide_routes
+from api.routes import interviews as interview_routes
+from api.routes import public as public_routes
+from api.validation import Body
+from runtime import interviews
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    description: str
+    schema: str | Schema | None = None  # a component name, an inline schema, or no body
+    media: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    tag: str
+    auth: str  # researcher | respondent | stream | public
+    replies: tuple[Reply, ...]
+    # Error statuses beyond the automatic ones (400 with a body or query, 401 when
+    # authenticated, 413 when a body may be sent, 500 always), or a specific description.
+    errors: Mapping[int, str] = field(default_factory=dict)
+    body: Body | None = None
+    body_required: bool = True
+    body_description: str = ""
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    description: str = ""
+    websocket: bool = False
+
+
+class _Group:
+    """Declares the operations of one tag that share an authentication."""
+
+    def __init__(self, tag: str, auth: str) -> None:
+        self.tag = tag
+        self.auth = auth
+
+    def __call__(
+        self, route: str, operation_id: str, summary: str, *replies: Reply, **more: Any
+    ) -> Operation:
+        method, path = route.split(" ", 1)
+        return Operation(
+            method.lower(), path, operation_id, summary, self.tag, self.auth, replies, **more
+        )
+
+
+def operations() -> list[Operation]:
+    ops = (
+        *_operations_interviews(),
+        *_operations_guide(),
+        *_operations_sessions(),
+        *_operations_respondent(),
+        *_operations_streams(),
+    )
+    return [*ops, *_operations_other()]
+
+
+def _operations_other() -> list[Operation]:
+    ops = _Group("operations", "public")
+    page = _Group("pages", "public")
+    return [
+        ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", "Health")),
+        ops(
+            "GET /readyz",
+            "readyz",
+            "Readiness of SQL and Redis",
+            Reply(200, "SQL and Redis answer", "Ready"),
+            Reply(503, "SQL or Redis does not answer", "Ready"),
+        ),
+        ops(
+            "GET /v1/openapi.json",
+            "openapi",
+            "This OpenAPI document",
+            Reply(200, "The OpenAPI 3.1 document", {"type": "object"}),
+        ),
+        page(
+            "GET /i/{share_token}",
+            "respondentPage",
+            "The respondent page (HTML)",
+            Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
+            description="Served for any token: the page reports an unknown link itself.",
+        ),
+    ]
+
+
+_INTERVIEW_404 = {404: "No such interview in this workspace"}
+_SESSION_404 = {404: "No such session in this workspace"}
+_GUIDE_ERRORS = {
+    404: "No such interview in this workspace, or no such section/item in its guide",
+    409: "The interview is closed, or the guide is being edited concurrently",
+}
+_NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
+
+
+def _operations_interviews() -> list[Operation]:
+    op = _Group("interviews", "researcher")
+    ops = [
+        op(
+            "POST /v1/interviews",
+            "createInterview",
+            "Create an interview (a draft)",
+            Reply(201, "The new interview", "Interview"),
+            body=interview_routes.INTERVIEW_CREATE,
+        ),
+        op(
+            "GET /v1/interviews",
+            "listInterviews",
+            "List interviews, newest first",
+            Reply(200, "One page of interviews", "InterviewList"),
+            query=("Limit", "Cursor", "InterviewStatus"),
+        ),
+        op(
+            "GET /v1/interviews/{id}",
+            "getInterview",
+            "Get an interview",
+            Reply(200, "The interview", "Interview"),
+            errors=_INTERVIEW_404,
+        ),
+        op(
+            "PATCH /v1/interviews/{id}",
+            "updateInterview",
+            "Update an interview's settings (only the fields given)",
+            Reply(200, "The updated interview", "Interview"),
+            errors={**_INTERVIEW_404, 409: "The interview is closed"},
+            body=interview_routes.INTERVIEW_UPDATE,
+        ),
+        op(
+            "DELETE /v1/interviews/{id}",
+            "deleteInterview",
+            "Delete a draft interview",
+            Reply(204, "Deleted"),
+            errors={**_INTERVIEW_404, 409: "Only a draft can be deleted"},
+        ),
+        op(
+            "POST /v1/interviews/{id}/duplicate",
+            "duplicateInterview",
+            "Copy an interview and its current guide into a new draft",
+            Reply(201, "The copy (a draft)", "Interview"),
+            errors=_INTERVIEW_404,
+        ),
+    ]
+    for action, (sources, target) in interviews.TRANSITIONS.items():
+        conflict = f"The interview is not {' or '.join(sources)}"
+        description = ""
+        if action == "publish":
+            conflict += ", or its guide has no questions"
+            description = (
+                "Publishing freezes the guide as a new version; sessions keep the version "
+                "they started on."
+            )
+        ops.append(
+            op(
+                f"POST /v1/interviews/{{id}}/{action}",
+                f"{action}Interview",
+                f"{action.capitalize()} an interview ({' or '.join(sources)} → {target})",
+                Reply(200, f"The interview, now {target}", "Interview"),
+                errors={**_INTERVIEW_404, 409: conflict},
+                description=description,
+            )
+        )
+    return ops
+
+
+def _operations_guide() -> list[Operation]:
+    op = _Group("guide", "researcher")
+    ops = [
+        op(
+            "GET /v1/interviews/{id}/guide",
+            "getGuide",
+            "Get the study guide",
+            Reply(200, "The guide", "Guide"),
+            errors=_INTERVIEW_404,
+        ),
+        op(
+            "POST /v1/interviews/{id}/guide/reorder",
+            "reorderGuide",
+            "Move an item (item_id) or a section (section_id)",
+            Reply(200, "The reordered guide", "Guide"),
+            errors={
+                400: "Neither item_id nor section_id, or `after` or section_id is not in "
+                "this guide",
+                **_GUIDE_ERRORS,
+            },
+            body=guide_routes.REORDER,
+            description="With item_id: place the item after the item `after`, or first in "
+            "section_id (or in its own section) when `after` is null. With section_id only: "
+            "place the section after the section `after`, or first when it is null.",
+        ),
+        op(
+            "POST /v1/interviews/{id}/sections",
+            "addSection",
+            "Add a section at the end",
+            Reply(201, "The guide with the new section", "Guide"),
+            errors={**_GUIDE_ERRORS, **_INTERVIEW_404},
+            body=guide_routes.SECTION,
+        ),
+        op(
+            "PATCH /v1/interviews/{id}/sections/{section_id}",
+            "updateSection",
+            "Rename a section",
+            Reply(200, "The guide", "Guide"),
+            errors=_GUIDE_ERRORS,
+            body=guide_routes.SECTION_UPDATE,
+        ),
+        op(
+            "DELETE /v1/interviews/{id}/sections/{section_id}",
+            "deleteSection",
+            "Delete a section and its items",
+            Reply(200, "The guide without the section", "Guide"),
+            errors=_GUIDE_ERRORS,
+        ),
+    ]
+    for kind, plural in (("question", "questions"), ("task", "tasks")):
+        name = kind.capitalize()
+        ops += [
+            op(
+                f"POST /v1/interviews/{{id}}/sections/{{section_id}}/{plural}",
+                f"add{name}",
+                f"Add a {kind} at the end of a section",
+                Reply(201, f"The guide with the new {kind}", "Guide"),
+                errors=_GUIDE_ERRORS,
+                body=guide_routes.ITEM_CREATE,
+                description="Fields are checked against each other: options (2 or more) "
+                "only for multiple_choice, scale only for rating.",
+            ),
+            op(
+                f"PATCH /v1/interviews/{{id}}/{plural}/{{item_id}}",
+                f"update{name}",
+                f"Update a {kind} (only the fields given)",
+                Reply(200, "The guide", "Guide"),
+                errors=_GUIDE_ERRORS,
+                body=guide_routes.ITEM_UPDATE,
+            ),
+            op(
+                f"DELETE /v1/interviews/{{id}}/{plural}/{{item_id}}",
+                f"delete{name}",
+                f"Delete a {kind}",
+                Reply(200, f"The guide without the {kind}", "Guide"),
+                errors=_GUIDE_ERRORS,
+            ),
+        ]
+    return ops
+
+
+def _operations_sessions() -> list[Operation]:
+    op = _Group("sessions", "researcher")
+    return [
+        op(
+            "GET /v1/interviews/{id}/sessions",
+            "listSessions",
+            "List an interview's sessions, newest first",
+            Reply(200, "One page of sessions", "SessionList"),
+            errors=_INTERVIEW_404,
+            query=("Limit", "Cursor", "SessionStatus", "Since"),
+        ),
+        op(
+            "GET /v1/sessions/{id}",
+            "getSession",
+            "Get a session and its live state",
+            Reply(200, "The session", "SessionDetail"),
+            errors=_SESSION_404,
+        ),
+        op(
+            "GET /v1/sessions/{id}/transcript",
+            "getTranscript",
+            "Get a session's transcript",
+            Reply(200, "The transcript", "Transcript"),
+            errors=_SESSION_404,
+        ),
+    ]
+
+
+def _operations_respondent() -> list[Operation]:
+    public = _Group("respondent", "public")
+    op = _Group("respondent", "respondent")
+    return [
+        public(
+            "GET /v1/public/interviews/{share_token}",
+            "getPublicInterview",
+            "What the respondent page needs",
+            Reply(200, "The interview as a respondent sees it", "PublicInterview"),
+            errors={404: "No interview at this link"},
+        ),
+        public(
+            "POST /v1/public/interviews/{share_token}/sessions",
+            "startSession",
+            "Start a session, or resume one with its session_token",
+            Reply(201, "A new session", "SessionStartResponse"),
+            Reply(200, "The resumed session and what was said so far", "SessionStartResponse"),
+            errors={
+                401: "session_token is not a session of this interview",
+                404: "No interview at this link",
+                409: "The interview is not active (draft, paused or closed)",
+            },
+            body=public_routes.SESSION_START,
+            body_required=False,
+            body_description="Optional respondent details. To resume, give session_token "
+            "alone (the interview's status is not checked on resume).",
+        ),
+        op(
+            "POST /v1/sessions/{id}/tickets",
+            "issueTicket",
+            "Fresh stream URLs with a new signed ticket",
+            Reply(200, "Stream URLs", "StreamLinks"),
+            errors=_NOT_THIS_SESSION,
+        ),
+        op(
+            "POST /v1/sessions/{id}/messages",
+            "postMessage",
+            "Say something (idempotent by client_message_id)",
+            Reply(202, "Stored; the interviewer's turn follows on the stream", "MessageAccepted"),
+            errors={
+                400: "The body is not valid, or content is empty after trimming or over the "
+                "deployment's message limit",
+                **_NOT_THIS_SESSION,
+                409: "The session has ended, or the interviewer is still responding (send "
+                "after turn.completed)",
+            },
+            body=public_routes.MESSAGE,
+            body_description="client_message_id makes the request idempotent within the "
+            "session: sending the same client_message_id again (say, after a timeout) stores "
+            "nothing and answers 202 with the original message_id and duplicate: true, "
+            "whatever the content.",
+        ),
+        op(
+            "POST /v1/sessions/{id}/end",
+            "endSession",
+            "End the session early",
+            Reply(200, "The session's status now", "SessionEnded"),
+            errors=_NOT_THIS_SESSION,
+            description="Idempotent: ending a session that has already ended changes nothing.",
+        ),
+    ]
+
+
+def _operations_streams() -> list[Operation]:
+    op = _Group("streams", "stream")
+    return [
+        op(
+            "GET /v1/sessions/{id}/events",
+            "streamEvents",
+            "The session's live events (SSE)",
+            Reply(200, "Events until the session ends", {"type": "string"}, "text/event-stream"),
+            errors={
+                400: "Last-Event-ID (or last_event_id) is not an event id",
+                401: "The ticket is malformed, expired or another session's, or the token is "
+                "not valid",
+                404: "No such session (or not in the API key's workspace)",
+            },
+            query=("Ticket", "LastEventIdQuery"),
+            headers=("LastEventIdHeader",),
+            description=sse_description(),
+        ),
+        op(
+            "GET /v1/sessions/{id}/ws",
+            "streamWebSocket",
+            "The session's live events (WebSocket)",
+            Reply(101, "Switching Protocols: the WebSocket is open"),
+            query=("Ticket", "LastEventIdQuery"),
+            description=ws_description(),
+            websocket=True,
+        ),
+    ]

@@ -1,0 +1,111 @@
+"""The live event stream as the document describes it: event schemas, id patterns, SSE/WS prose."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any
+
+from api.openapi.schemas import Schema, obj, string
+from runtime import events
+
+STREAM_ID = "^[0-9]+-[0-9]+$"
+# Where a reader may resume: an event id, or "0" (the default) for the whole log.
+RESUME_FROM = "^[0-9]+(-[0-9]+)?$"
+EVENT_NOTES = {
+    "session.started": "the session exists; the interviewer's first turn is owed",
+    "turn.started": "the interviewer started a turn (`item_id` is the guide item it is on)",
+    "turn.delta": "the next piece of the turn's text; the deltas of a turn concatenate to "
+    "its content",
+    "turn.completed": "the turn is complete and durable (it is in the transcript); the "
+    "respondent may answer now",
+    "respondent.message": "a respondent message was stored; the interviewer's turn is owed",
+    "session.state": "the session's status changed without an interviewer turn, e.g. "
+    "`abandoned` after `idle_timeout`; the stream ends after a terminal status",
+    "session.completed": "the session ended (`reason`: finished, ended_by_respondent, …); "
+    "the stream ends after it",
+}
+
+
+def _python_type(annotation: Any) -> Schema:
+    """JSON Schema for the field types that event dataclasses use."""
+    simple = {str: "string", int: "integer", bool: "boolean", float: "number"}
+    if annotation in simple:
+        return {"type": simple[annotation]}
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
+        inner = next(a for a in args if a is not type(None))
+        if inner in simple:
+            return {"type": [simple[inner], "null"]}
+    raise TypeError(f"no JSON Schema mapping for {annotation!r}")
+
+
+def event_classes() -> list[type[events.SessionEvent]]:
+    return list(events.SessionEvent.__subclasses__())
+
+
+def event_schemas() -> dict[str, Schema]:
+    out: dict[str, Schema] = {}
+    mapping: dict[str, str] = {}
+    for cls in event_classes():
+        hints = typing.get_type_hints(cls)
+        data = obj({f.name: _python_type(hints[f.name]) for f in dataclasses.fields(cls)})
+        name = f"{cls.__name__}Event"
+        out[name] = obj(
+            {
+                "id": string("Event id (the Redis Stream id): resume after it", pattern=STREAM_ID),
+                "event": {"const": cls.type},
+                "data": data,
+            },
+            f"`{cls.type}`: {EVENT_NOTES.get(cls.type, 'a live session event')}",
+        )
+        mapping[cls.type] = f"#/components/schemas/{name}"
+    out["StreamEvent"] = {
+        "description": "One event of a session's ordered log, as sent over SSE (`id`, `event` "
+        "and JSON `data` fields) and as a WebSocket text frame (this JSON object)",
+        "oneOf": [{"$ref": target} for target in mapping.values()],
+        "discriminator": {"propertyName": "event", "mapping": mapping},
+    }
+    return out
+
+
+def sse_description() -> str:
+    lines = [
+        "Server-sent events: every event of the session's log after `Last-Event-ID` (header, "
+        "or `last_event_id` in the query for clients that cannot set headers), then live ones, "
+        "with no gap and no duplicate across reconnects; the stream ends after the session "
+        "ends. Each frame has `id` (give it back as Last-Event-ID to resume), `event` (the "
+        "type) and `data` (a JSON object; see the StreamEvent schema). Comment lines are "
+        "heartbeats.",
+        "",
+        "Authenticate with `?ticket=` (from events_url or POST /v1/sessions/{id}/tickets; "
+        "what a browser EventSource uses), the session token, or an API key of the session's "
+        "workspace.",
+        "",
+        "Event types:",
+    ]
+    for cls in event_classes():
+        fields = ", ".join(f.name for f in dataclasses.fields(cls))
+        lines.append(f"- `{cls.type}` {{{fields}}}: {EVENT_NOTES.get(cls.type, '')}")
+    return "\n".join(lines)
+
+
+def ws_description() -> str:
+    return (
+        "WebSocket upgrade (`ws://` / `wss://`, use ws_url). Authenticate like the SSE stream: "
+        "`?ticket=`, the session token or an API key. Server frames are JSON text frames: every "
+        "event as `{id, event, data}` (StreamEvent), starting after `last_event_id`, then "
+        "replies to the client's frames (WsServerFrame). Client frames (WsClientFrame): "
+        '`{"type": "resume", "last_event_id": …}` replays from that id; '
+        '`{"type": "message", "content": …, "client_message_id": …}` posts a respondent '
+        'message, acknowledged by `{"type": "ack", "message_id", "client_message_id", '
+        '"duplicate"}` (idempotent like POST /messages); `{"type": "end"}` ends the session '
+        '(`{"type": "ack", "ended": true}`); `{"type": "ping"}` gets `{"type": "pong"}`. '
+        "message and end need a ticket or session token, not an API key. A refused frame gets "
+        '`{"type": "error", "error": {code, message, field?}}` and the socket stays open. '
+        "After session.completed the server closes with 1000. Refused handshake "
+        "credentials or last_event_id close the socket at once with 4000 + the HTTP status "
+        "(4400, 4401, 4404) and the error message as the reason. The 101 response carries no "
+        "X-Request-Id."
+    )
