@@ -55,8 +55,16 @@ def serve(settings: Settings, host: str, port: int) -> None:
             hooks.append(importlib.import_module("workers.sweeper").start_in_process)
         app = create_app(settings, on_start=hooks)
         # Our own access log (api.middleware) omits query strings, which may carry tickets.
+        # Live streams end only with their session: on shutdown they are cut after the grace
+        # period, and clients resume on another node from their last event id.
         uvicorn.run(
-            app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
 
 

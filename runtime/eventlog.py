@@ -31,9 +31,11 @@ local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'data', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[3])
-redis.call('PUBLISH', KEYS[2], id)
+redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
 return id
 """
+LOG_PAGE = 500  # events per log read
+
 # Events after which the interviewer owes or is writing a turn.
 _TURN_OPEN = {"session.started", "respondent.message", "turn.started", "turn.delta"}
 
@@ -76,6 +78,12 @@ class EventLog:
             raise LeaseLost(session_id)
         return _text(result) or None
 
+    async def last_event_type(self, session_id: str) -> str | None:
+        value = await cast(
+            Awaitable[Any], self._redis.hget(redis_keys.live(session_id), "last_event")
+        )
+        return None if value is None else _text(value)
+
     async def live_state(self, session_id: str) -> dict[str, Any]:
         """What a watcher needs at a glance: the newest event, and whether a turn is under way."""
         # redis-py types its commands as sync-or-async; this client is the async one.
@@ -90,7 +98,9 @@ class EventLog:
             "turn_in_progress": last in _TURN_OPEN,
         }
 
-    async def after(self, session_id: str, last_id: str, count: int = 500) -> list[StoredEvent]:
+    async def after(
+        self, session_id: str, last_id: str, count: int = LOG_PAGE
+    ) -> list[StoredEvent]:
         """Events strictly after `last_id` ("0" for all), oldest first."""
         start = "-" if last_id in ("", "0", "0-0") else f"({last_id}"
         rows = await self._redis.xrange(redis_keys.events(session_id), min=start, count=count)
@@ -110,6 +120,23 @@ _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 
 def is_valid_id(value: str) -> bool:
     return bool(_STREAM_ID.match(value))
+
+
+def id_key(event_id: str) -> tuple[int, int]:
+    """A stream id as a comparable pair ("0" and "" sort before every real id)."""
+    ms, _, seq = event_id.partition("-")
+    return (int(ms or 0), int(seq or 0))
+
+
+def session_of(channel: Any) -> str:
+    return _text(channel).split(":")[2]
+
+
+def decode_published(channel: Any, payload: Any) -> tuple[str, StoredEvent]:
+    """The session id and event carried by a notify message ("id\ntype\ndata")."""
+    session_id = session_of(channel)
+    event_id, event_type, data = _text(payload).split("\n", 2)
+    return session_id, StoredEvent(event_id, event_type, json.loads(data))
 
 
 def _text(value: Any) -> str:

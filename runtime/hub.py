@@ -1,43 +1,113 @@
-"""One Pub/Sub connection per process that wakes every local reader of a session's event log."""
+"""One Pub/Sub connection per process that hands each session's new events to its local readers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from runtime import redis_keys
-from runtime.eventlog import EventLog
+from runtime.eventlog import LOG_PAGE, EventLog, decode_published, id_key, session_of
 from runtime.events import StoredEvent
 
 log = structlog.get_logger(__name__)
 
 
-class StreamHub:
-    """Readers wait on an asyncio.Event, not on a Redis connection each: idle streams stay cheap."""
+class Subscription:
+    """A reader's place in one session's log: events after `last_id`, gap-free and in order.
 
-    def __init__(self, redis: Redis, events: EventLog) -> None:
-        self._redis = redis
-        self._events = events
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    Live events arrive in the published message itself, so an idle reader costs a list and
+    an asyncio.Event — no Redis connection, no task, no timer (the hub's one ticker wakes
+    every reader each heartbeat). The log (XRANGE) is read when the subscription opens and
+    again whenever the Pub/Sub connection may have missed something.
+    """
+
+    def __init__(self, hub: StreamHub, session_id: str, last_id: str) -> None:
+        self.hub = hub
+        self.session_id = session_id
+        self.last = id_key(last_id)
+        self.pending: list[StoredEvent] = []
+        self.wake = asyncio.Event()
+        self.ticked = False
+        self.resync = True
+        # Until Redis confirms the SUBSCRIBE, a log read could run before it and miss what
+        # is appended in between (they travel on different connections).
+        self.ready = False
+        self.closed = False
+
+    def push(self, event: StoredEvent) -> None:
+        self.pending.append(event)
+        self.wake.set()
+
+    def close(self) -> None:
+        """Ends the subscription; a reader waiting in `next` returns at once."""
+        self.closed = True
+        self.wake.set()
+
+    async def next(self, wait: bool = True) -> list[StoredEvent]:
+        """Events after the last returned. [] once closed, at a heartbeat with none, or at
+        once with none when `wait` is false."""
+        while not self.closed:
+            if self.resync and self.ready:
+                last_id = f"{self.last[0]}-{self.last[1]}"
+                logged = await self.hub.events.after(self.session_id, last_id, LOG_PAGE)
+                if len(logged) == LOG_PAGE:
+                    # More log to read: live events wait, or they would jump the rest of it.
+                    candidates = logged
+                else:
+                    self.resync = False
+                    # Live events may already be queued; merge both in id order, once each.
+                    merged = {e.id: e for e in [*logged, *self.pending]}
+                    candidates = sorted(merged.values(), key=lambda e: id_key(e.id))
+                    self.pending = []
+            else:
+                candidates, self.pending = self.pending, []
+            fresh: list[StoredEvent] = []
+            for event in candidates:
+                key = id_key(event.id)
+                # The log read and the live feed overlap; ids say what was already given.
+                if key > self.last:
+                    self.last = key
+                    fresh.append(event)
+            if fresh:
+                return fresh
+            if not wait:
+                return []
+            if self.ticked:
+                self.ticked = False
+                return []
+            self.wake.clear()
+            await self.wake.wait()
+        return []
+
+
+class StreamHub:
+    def __init__(self, redis: Redis, events: EventLog, heartbeat_seconds: float) -> None:
+        self.events = events
+        self.heartbeat_seconds = heartbeat_seconds
+        self._ticker: asyncio.Task[None] | None = None
+        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._pubsub = redis.pubsub()
+        self._confirmed: set[str] = set()
+        self._unwatched: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._has_channels = asyncio.Event()
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="stream-hub")
+        self._ticker = asyncio.create_task(self._tick(), name="stream-hub-ticker")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ticker):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         with contextlib.suppress(RedisError, RuntimeError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
@@ -46,53 +116,74 @@ class StreamHub:
             try:
                 if not self._pubsub.subscribed:
                     # get_message returns at once with nothing subscribed; wait for a channel.
-                    self._ready.clear()
-                    await self._ready.wait()
+                    self._has_channels.clear()
+                    await self._has_channels.wait()
                 message = await self._pubsub.get_message(timeout=1.0)
             except RedisError as exc:
-                # Readers also re-check on their heartbeat, so a lost wake-up only delays them.
+                # Messages may have been lost while the connection was down: every reader
+                # re-reads the log from its own last id once redis-py has resubscribed.
                 log.warning("stream_hub.redis_error", error=str(exc))
-                await asyncio.sleep(0.5)
+                self._confirmed.clear()
+                for subscriptions in self._subscriptions.values():
+                    for subscription in subscriptions:
+                        subscription.ready = False
+                await asyncio.sleep(0.2)
                 continue
             if message is None:
                 continue
-            channel = message["channel"]
-            channel = channel.decode() if isinstance(channel, bytes) else channel
-            session_id = channel.split(":")[2]
-            for waiter in self._waiters.get(session_id, ()):
-                waiter.set()
+            kind = message["type"]
+            if kind == "message":
+                session_id, event = decode_published(message["channel"], message["data"])
+                for subscription in self._subscriptions.get(session_id, ()):
+                    subscription.push(event)
+            elif kind in ("subscribe", "unsubscribe"):
+                session_id = session_of(message["channel"])
+                if kind == "unsubscribe":
+                    self._confirmed.discard(session_id)
+                    continue
+                self._confirmed.add(session_id)
+                for subscription in self._subscriptions.get(session_id, ()):
+                    subscription.ready = subscription.resync = True
+                    subscription.wake.set()
 
-    async def subscribe(
-        self, session_id: str, last_id: str, heartbeat: float
-    ) -> AsyncIterator[StoredEvent | None]:
-        """Yield events after `last_id` as they arrive, and None when `heartbeat` passes idle."""
-        wake = asyncio.Event()
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            for subscriptions in list(self._subscriptions.values()):
+                for subscription in subscriptions:
+                    subscription.ticked = True
+                    subscription.wake.set()
+
+    async def open(self, session_id: str, last_id: str, live: bool = True) -> Subscription:
+        """Events after `last_id`; with live=False only what the log already holds."""
+        subscription = Subscription(self, session_id, last_id)
+        if not live:
+            subscription.ready = True
+            return subscription
         async with self._lock:
-            first = not self._waiters[session_id]
-            self._waiters[session_id].add(wake)
+            first = not self._subscriptions[session_id]
+            self._subscriptions[session_id].add(subscription)
             if first:
                 await self._pubsub.subscribe(redis_keys.notify(session_id))
-                self._ready.set()
-        try:
-            # Subscribed before the first read, so nothing appended in between is missed.
-            while True:
-                wake.clear()
-                batch = await self._events.after(session_id, last_id)
-                for event in batch:
-                    last_id = event.id
-                    yield event
-                if batch:
-                    continue
-                try:
-                    # asyncio.timeout, not wait_for: no extra task per idle reader.
-                    async with asyncio.timeout(heartbeat):
-                        await wake.wait()
-                except TimeoutError:
-                    yield None
-        finally:
-            async with self._lock:
-                self._waiters[session_id].discard(wake)
-                if not self._waiters[session_id]:
-                    del self._waiters[session_id]
-                    with contextlib.suppress(RedisError):
-                        await self._pubsub.unsubscribe(redis_keys.notify(session_id))
+                self._has_channels.set()
+            subscription.ready = session_id in self._confirmed
+        return subscription
+
+    async def unwatched(self, session_id: str) -> None:
+        """Returns once no reader in this process follows the session (for operators and tests)."""
+        if session_id in self._subscriptions:
+            await self._unwatched.setdefault(session_id, asyncio.Event()).wait()
+
+    async def release(self, subscription: Subscription) -> None:
+        subscription.close()
+        async with self._lock:
+            readers = self._subscriptions.get(subscription.session_id)
+            if readers is None:
+                return
+            readers.discard(subscription)
+            if not readers:
+                del self._subscriptions[subscription.session_id]
+                if unwatched := self._unwatched.pop(subscription.session_id, None):
+                    unwatched.set()
+                with contextlib.suppress(RedisError):
+                    await self._pubsub.unsubscribe(redis_keys.notify(subscription.session_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from runtime.database import Database
 from runtime.engines.base import Engine
@@ -29,11 +29,16 @@ class Services:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL must be resolved before opening services")
         db = Database.from_settings(settings)
-        redis = Redis.from_url(settings.redis_url, max_connections=200, health_check_interval=30)
+        # Blocking: when every connection is busy (10,000 streams opening at once), wait for
+        # one instead of failing the request.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections, timeout=20
+        )
+        redis = Redis(connection_pool=pool, health_check_interval=30)
         events = EventLog(redis, settings.event_log_ttl_seconds)
         engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
         turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
-        hub = StreamHub(redis, events)
+        hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
         await hub.start()
         return cls(settings, db, redis, events, hub, turns)
 

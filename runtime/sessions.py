@@ -90,6 +90,17 @@ async def load(db: Database, session_id: str) -> Row[Any]:
         return await row(conn, session_id)
 
 
+async def status(db: Database, session_id: str) -> tuple[str, str | None]:
+    """The session's status and ended_reason."""
+    async with db.connect() as conn:
+        found = (
+            await conn.execute(select(s.c.status, s.c.ended_reason).where(s.c.id == session_id))
+        ).first()
+    if found is None:
+        raise NotFound(f"no session {session_id}")
+    return found.status, found.ended_reason
+
+
 async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
     async with db.connect() as conn:
         found = (

@@ -16,6 +16,7 @@ class Settings:
     data_dir: Path = Path("./data")
     database_url: str = ""
     redis_url: str | None = None
+    redis_max_connections: int = 100
     secret_key: str = ""
     public_base_url: str = ""
     # Limits: documented in docs/limits.md; each is enforced where it applies.
@@ -26,12 +27,13 @@ class Settings:
     # Live sessions.
     ticket_ttl_seconds: int = 600
     session_idle_timeout_seconds: int = 1800
-    turn_lease_ms: int = 3000
+    turn_lease_ms: int = 5000
     sweep_interval_seconds: float = 1.0
     event_log_ttl_seconds: int = 7 * 24 * 3600
     sse_heartbeat_seconds: float = 15.0
     scripted_delta_delay_ms: int = 15
     run_worker_in_process: bool = True
+    shutdown_grace_seconds: int = 10
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
 
@@ -51,6 +53,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
+            redis_max_connections=_int(env, "RAPPORT_REDIS_MAX_CONNECTIONS", 100),
             secret_key=secret,
             public_base_url=env.get("RAPPORT_PUBLIC_URL", "").rstrip("/"),
             max_body_bytes=_int(env, "RAPPORT_MAX_BODY_BYTES", cls.max_body_bytes),
@@ -72,6 +75,7 @@ class Settings:
             scripted_delta_delay_ms=_int(
                 env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS", cls.scripted_delta_delay_ms
             ),
+            shutdown_grace_seconds=_int(env, "RAPPORT_SHUTDOWN_GRACE_SECONDS", 10),
             run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
             cors_origins=tuple(

@@ -10,15 +10,29 @@ import uuid
 import structlog
 from redis.asyncio import Redis
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import interviews, redis_keys, schema, sessions
 from runtime.clock import utcnow
 from runtime.database import Database
+from runtime.deltas import DeltaWriter
 from runtime.engines.base import Decision, Engine, TranscriptEntry, TurnContext
 from runtime.eventlog import EventLog, LeaseLost
-from runtime.events import SessionCompleted, TurnCompleted, TurnDelta, TurnStarted
+from runtime.events import (
+    RespondentMessage,
+    SessionCompleted,
+    SessionStarted,
+    TurnCompleted,
+    TurnDelta,
+    TurnStarted,
+)
+from runtime.guide import Guide
 
 log = structlog.get_logger(__name__)
+
+_GUIDE_CACHE_SIZE = 512
+# The last event in the log when a turn has just been owed and nothing of it written yet.
+_BEFORE_A_TURN = {SessionStarted.type, RespondentMessage.type}
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -51,16 +65,18 @@ class TurnRunner:
         self._engines = engines
         self._lease_ms = lease_ms
         self._tasks: set[asyncio.Task[None]] = set()
+        self._guides: dict[tuple[str, int], Guide] = {}
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
     async def owe(self, session_id: str) -> None:
         """Record that a turn is owed (so the sweeper finds it if we die), then start it here."""
         await self._redis.zadd(redis_keys.PENDING_TURNS, {session_id: time.time() * 1000})
-        self.spawn(session_id)
+        self.spawn(session_id, fresh=True)
 
-    def spawn(self, session_id: str) -> None:
-        task = asyncio.create_task(self.run(session_id), name=f"turn:{session_id}")
+    def spawn(self, session_id: str, fresh: bool = False) -> None:
+        """Start generating the owed turn here; `fresh`: no earlier attempt can have begun it."""
+        task = asyncio.create_task(self.run(session_id, fresh), name=f"turn:{session_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -95,14 +111,14 @@ class TurnRunner:
                 started += 1
         return started
 
-    async def run(self, session_id: str) -> None:
+    async def run(self, session_id: str, fresh: bool = False) -> None:
         token = uuid.uuid4().hex
         lease_key = redis_keys.lease(session_id)
         if not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
             return  # another process is generating this turn
         renewer = asyncio.create_task(self._keep_lease(lease_key, token))
         try:
-            await self._generate(session_id, token)
+            await self._generate(session_id, token, fresh)
         except LeaseLost:
             log.warning("turn.lease_lost", session_id=session_id)
         except asyncio.CancelledError:
@@ -112,7 +128,8 @@ class TurnRunner:
             log.exception("turn.failed", session_id=session_id)
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A renewal that failed (Redis unreachable) must not fail a turn that finished.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await renewer
             with contextlib.suppress(Exception):
                 await self._release(keys=[lease_key], args=[token])
@@ -123,12 +140,13 @@ class TurnRunner:
             if not await self._renew(keys=[lease_key], args=[token, self._lease_ms]):
                 return
 
-    async def _generate(self, session_id: str, fence: str) -> None:
+    async def _generate(self, session_id: str, fence: str, fresh: bool) -> None:
         async with self._db.connect() as conn:
             session = await sessions.row(conn, session_id)
             seq = session.turn_seq
             turn_id = f"t{seq}"
-            committed = await sessions.committed_turn(conn, session_id, turn_id)
+            history = await sessions.messages(conn, session_id)
+            committed = next((m for m in history if m.turn_id == turn_id), None)
             if session.awaiting != "interviewer" and committed is None:
                 await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
                 return
@@ -138,22 +156,12 @@ class TurnRunner:
                 )
             ).first()
             assert interview is not None
-            guide = await interviews.frozen_guide(conn, session.interview_id, session.guide_version)
-            history = await sessions.messages(conn, session_id)
+            guide = await self._guide(conn, session.interview_id, session.guide_version)
 
-        # What earlier attempts at this turn already put in the log, so none of it repeats.
-        started = completed = False
-        said = ""
-        for event in await self._events.all(session_id):
-            if event.data.get("turn_id") != turn_id:
-                continue
-            if event.type == TurnStarted.type:
-                started = True
-            elif event.type == TurnDelta.type:
-                said += event.data["text"]
-            elif event.type == TurnCompleted.type:
-                completed = True
-
+        prior = await self._prior_attempt(session_id, turn_id, fresh and committed is None)
+        started, said, completed = prior
+        stored_content: str | None = None
+        stored_item: str | None = None
         if committed is None:
             engine = self._engines.get(interview.engine) or self._engines["scripted"]
             ctx = TurnContext(
@@ -170,7 +178,7 @@ class TurnRunner:
             )
             started = True
             said = content if len(content) >= len(said) else said
-            await sessions.commit_turn(
+            status = await sessions.commit_turn(
                 self._db,
                 session_id,
                 seq,
@@ -179,28 +187,63 @@ class TurnRunner:
                 decision.state,
                 decision.completes,
             )
-        # Finish from what is stored: that is what the transcript says, even if another
-        # writer committed first.
-        async with self._db.connect() as conn:
-            stored = await sessions.committed_turn(conn, session_id, turn_id)
-        if stored is None:
-            raise RuntimeError(f"turn {turn_id} of {session_id} was not stored")
+            if status is not None:  # ours is the stored version
+                stored_content, stored_item = content, decision.item_id
+        else:
+            stored_content, stored_item = committed.content, committed.item_id
+        if stored_content is None:
+            # Another writer committed first: finish from what the transcript says.
+            async with self._db.connect() as conn:
+                stored = await sessions.committed_turn(conn, session_id, turn_id)
+            if stored is None:
+                raise RuntimeError(f"turn {turn_id} of {session_id} was not stored")
+            stored_content, stored_item = stored.content, stored.item_id
         if not started:
-            await self._events.append(session_id, TurnStarted(turn_id, stored.item_id), fence)
+            await self._events.append(session_id, TurnStarted(turn_id, stored_item), fence)
         if not completed:
-            if stored.content.startswith(said) and len(stored.content) > len(said):
-                tail = stored.content[len(said) :]
+            if stored_content.startswith(said) and len(stored_content) > len(said):
+                tail = stored_content[len(said) :]
                 await self._events.append(session_id, TurnDelta(turn_id, tail), fence)
             await self._events.append(
-                session_id, TurnCompleted(turn_id, stored.content, stored.item_id), fence
+                session_id, TurnCompleted(turn_id, stored_content, stored_item), fence
             )
         await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
         # Read after the turn left the owed set: either this sees an end that was requested
         # during the turn, or the requester sees no turn owed and announces it itself.
-        session = await sessions.load(self._db, session_id)
-        if session.status == "completed":
-            reason = session.ended_reason or "finished"
+        status_now = await sessions.status(self._db, session_id)
+        if status_now[0] == "completed":
+            reason = status_now[1] or "finished"
             await self._events.announce_end(session_id, SessionCompleted(reason), fence)
+
+    async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> Guide:
+        # Frozen guide versions never change, so they are cached for good (bounded).
+        key = (interview_id, version)
+        guide = self._guides.get(key)
+        if guide is None:
+            guide = await interviews.frozen_guide(conn, interview_id, version)
+            if len(self._guides) >= _GUIDE_CACHE_SIZE:
+                self._guides.pop(next(iter(self._guides)))
+            self._guides[key] = guide
+        return guide
+
+    async def _prior_attempt(
+        self, session_id: str, turn_id: str, fresh: bool
+    ) -> tuple[bool, str, bool]:
+        """What earlier attempts at this turn put in the log: started?, text so far, completed?"""
+        if fresh and await self._events.last_event_type(session_id) in _BEFORE_A_TURN:
+            return False, "", False  # nothing was written after the message that owed it
+        started = completed = False
+        said = ""
+        for event in await self._events.all(session_id):
+            if event.data.get("turn_id") != turn_id:
+                continue
+            if event.type == TurnStarted.type:
+                started = True
+            elif event.type == TurnDelta.type:
+                said += event.data["text"]
+            elif event.type == TurnCompleted.type:
+                completed = True
+        return started, said, completed
 
     async def _stream(
         self,
@@ -214,20 +257,29 @@ class TurnRunner:
     ) -> tuple[str, Decision]:
         content = ""
         decision: Decision | None = None
-        async for output in engine.respond(ctx):
-            if isinstance(output, Decision):
-                decision = output
-                continue
-            if not started:
-                item_id = decision.item_id if decision else None
-                await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
-                started = True
-            before = len(content)
-            content += output.text
-            # Skip what a previous attempt already streamed; send only the new tail.
-            fresh = content[max(before, len(said)) :] if len(content) > len(said) else ""
-            if fresh:
-                await self._events.append(session_id, TurnDelta(turn_id, fresh), fence)
+        writer: DeltaWriter | None = None
+        try:
+            async for output in engine.respond(ctx):
+                if isinstance(output, Decision):
+                    decision = output
+                    continue
+                if not started:
+                    item_id = decision.item_id if decision else None
+                    await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
+                    started = True
+                before = len(content)
+                content += output.text
+                # Skip what a previous attempt already streamed; send only the new tail.
+                fresh = content[max(before, len(said)) :] if len(content) > len(said) else ""
+                if fresh:
+                    writer = writer or DeltaWriter(self._events, session_id, turn_id, fence)
+                    writer.write(fresh)
+            if writer is not None:
+                await writer.close()
+        except BaseException:
+            if writer is not None:
+                await writer.abort()
+            raise
         if decision is None:
             raise RuntimeError("engine finished without a decision")
         if not started:

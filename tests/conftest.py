@@ -72,9 +72,10 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         database_url=database_url,
         redis_url=redis_url,
         secret_key="test-secret-" + uuid.uuid4().hex,
-        scripted_delta_delay_ms=0,
+        scripted_delta_delay_ms=3,
         sweep_interval_seconds=0.2,
         turn_lease_ms=1500,
+        sse_heartbeat_seconds=1.0,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -101,7 +102,14 @@ class Server:
 async def server(settings: Settings) -> AsyncIterator[Server]:
     app = create_app(settings, on_start=[sweeper.start_in_process])
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
     while not instance.started:

@@ -17,7 +17,13 @@ class ServeProcess:
     def __init__(self, env: dict[str, str], data_dir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "RAPPORT_DATA_DIR": str(data_dir)}
+        # Streams left open by a test would hold shutdown for the default 10 s grace.
+        self.env = {
+            **os.environ,
+            "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1",
+            **env,
+            "RAPPORT_DATA_DIR": str(data_dir),
+        }
         self.proc: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import services_of, stream_reader
+from api.sse import EventStream
 from runtime import conversation, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
-from runtime.events import TERMINAL_STATUSES, StoredEvent
+from runtime.events import TERMINAL_STATUSES
+from runtime.hub import Subscription
 from runtime.services import Services
 
 
@@ -31,52 +31,25 @@ def _start_id(value: str | None) -> str:
     return value
 
 
-async def _events(services: Services, session_id: str, last_id: str) -> AsyncIterator[StoredEvent]:
-    """Events after `last_id` until the session ends."""
-    # Every way a session ends appends an event, so a live stream learns of it from the log;
-    # SQL is asked once, for a session that ended before this stream opened.
-    row = await sessions.load(services.db, session_id)
-    if row.status in TERMINAL_STATUSES and not await services.turns.owes(session_id):
-        # Nothing more will be written: replay what the log holds (it may have expired) and end.
-        while batch := await services.events.after(session_id, last_id):
-            for event in batch:
-                yield event
-                if event.ends_stream:
-                    return
-            last_id = batch[-1].id
-        return
-    async for live in services.hub.subscribe(
-        session_id, last_id, services.settings.sse_heartbeat_seconds
-    ):
-        if live is None:
-            continue
-        yield live
-        if live.ends_stream:
-            return
+async def _open(
+    services: Services, session_id: str, status: str, last_id: str
+) -> tuple[Subscription, bool]:
+    """A subscription after `last_id`, and whether it only replays (nothing more will come)."""
+    # Every way a session ends appends an event, so a live reader learns of it from the log;
+    # the status is needed only for a session that ended before this stream opened.
+    replay_only = status in TERMINAL_STATUSES and not await services.turns.owes(session_id)
+    return await services.hub.open(session_id, last_id, live=not replay_only), replay_only
 
 
-async def sse(request: Request) -> Response:
+async def sse(request: Request) -> Response | EventStream:
     session_id = request.path_params["id"]
-    await stream_reader(request, session_id)
+    row = await stream_reader(request, session_id)
     last_id = _start_id(
         request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     )
     services = services_of(request)
-
-    async def frames() -> AsyncIterator[dict[str, Any]]:
-        async for event in _events(services, session_id, last_id):
-            yield {
-                "id": event.id,
-                "event": event.type,
-                "data": json.dumps(event.data, ensure_ascii=False),
-            }
-
-    return EventSourceResponse(
-        frames(),
-        ping=int(services.settings.sse_heartbeat_seconds),
-        sep="\n",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    subscription, replay_only = await _open(services, session_id, row.status, last_id)
+    return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
 async def websocket(ws: WebSocket) -> None:
@@ -98,11 +71,21 @@ async def websocket(ws: WebSocket) -> None:
     writer: asyncio.Task[None] | None = None
 
     async def pump(from_id: str) -> None:
-        async for event in _events(services, session_id, from_id):
-            await ws.send_json({"id": event.id, "event": event.type, "data": event.data})
-            if event.ends_stream:
-                await ws.close(code=1000)
-                return
+        status = (await sessions.load(services.db, session_id)).status
+        subscription, replay_only = await _open(services, session_id, status, from_id)
+        try:
+            while True:
+                batch = await subscription.next(wait=not replay_only)
+                if not batch and replay_only:
+                    await ws.close(code=1000)
+                    return
+                for event in batch:
+                    await ws.send_json({"id": event.id, "event": event.type, "data": event.data})
+                    if event.ends_stream:
+                        await ws.close(code=1000)
+                        return
+        finally:
+            await services.hub.release(subscription)
 
     def restart(from_id: str) -> asyncio.Task[None]:
         nonlocal writer

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 
 from runtime import tickets
 from tests.conftest import Server
-from tests.helpers import first_event, published_interview, start_session
+from tests.helpers import first_event, published_interview, sse_events, start_session
 
 
 async def test_request_id_is_echoed_or_made(anon: httpx.AsyncClient) -> None:
@@ -126,3 +127,20 @@ async def test_streams_accept_session_token_and_api_key(
     assert by_token.id == by_key.id and by_token.event == "session.started"
     none = await anon.get(path)
     assert none.status_code == 401
+
+
+async def test_a_stream_whose_client_left_is_released_within_a_heartbeat(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    hub = server.app.state.services.hub
+    async with httpx.AsyncClient(base_url=server.url) as watcher:
+        stream = sse_events(watcher, respondent.session["events_url"])
+        assert (await anext(stream)).event == "session.started"
+        assert respondent.id in hub._subscriptions
+        await stream.aclose()  # the client goes away; nothing tells the server but the socket
+    # Noticed at the next heartbeat (1 s in tests), with no task watching each stream.
+    async with asyncio.timeout(3):
+        await hub.unwatched(respondent.id)
+    assert respondent.id not in hub._subscriptions

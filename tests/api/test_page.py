@@ -133,6 +133,9 @@ async def transcript(client: httpx.AsyncClient, session_id: str) -> dict[str, An
 
 async def assert_matches_transcript(page: Page, client: httpx.AsyncClient, session_id: str) -> None:
     """Every message the server stored is on the page exactly once, in order, word for word."""
+    # A turn is stored before its turn.completed is sent: compare once none is streaming.
+    await expect(page.locator("li.message.streaming")).to_have_count(0)
+    await expect(page.locator("#log")).to_have_attribute("aria-busy", "false")
     stored = (await transcript(client, session_id))["messages"]
     assert await bubbles(page) == [(m["role"], m["content"]) for m in stored]
     turn_ids = await interviewer(page).evaluate_all("els => els.map(li => li.dataset.turnId)")

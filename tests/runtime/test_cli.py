@@ -156,3 +156,22 @@ async def test_a_generator_killed_mid_turn_is_recovered(
     finally:
         await b.stop()
         await asyncio.wait_for(a.proc.wait(), 10)  # type: ignore[union-attr]
+
+
+async def test_sigterm_with_open_streams_exits_within_the_grace_period(
+    node_env: dict[str, str], api_key: str, tmp_path: Path
+) -> None:
+    node = await ServeProcess({**node_env, "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1"}, tmp_path).start()
+    auth = {"authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(base_url=node.url, headers=auth, timeout=30) as http:
+        interview = await published_interview(http)
+        respondent = await start_session(http, interview["share_token"])
+        events = sse_events(http, respondent.session["events_url"])
+        await next_turn(events)  # the stream is open and idle now
+        assert node.proc is not None
+        node.proc.terminate()
+        async with asyncio.timeout(15):
+            assert await node.proc.wait() == 0
+            rest = [e async for e in events]  # cut by the server, not by us
+    assert rest == []
+    assert "Application shutdown complete" in "".join(node.output)

@@ -81,9 +81,10 @@ async def test_ending_mid_turn_completes_the_turn_then_the_session(
     try:
         started = await conversation.start(services, share, {})
         sid = started.row["id"]
-        async for event in services.hub.subscribe(sid, "0", 5):
-            if event is not None and event.type == "turn.delta":
-                break  # the opening turn is being written
+        subscription = await services.hub.open(sid, "0")
+        while not any(e.type == "turn.delta" for e in await subscription.next()):
+            pass  # until the opening turn is being written
+        await services.hub.release(subscription)
         assert await conversation.end(services, sid) is True
         await services.turns.drain()
         events = [(e.type, e.data) for e in await services.events.all(sid)]
