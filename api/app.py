@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from api import errors
-from api.middleware import BodyLimit, PublicCORS, RequestContext
+from api.middleware import Edge
 from api.routes import docs, guide, health, interviews, pages, public, sessions, streams
 from runtime.errors import DomainError
 from runtime.services import Services
@@ -52,9 +52,9 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *docs.routes,
         ],
         middleware=[
-            Middleware(RequestContext),
-            Middleware(PublicCORS, origins=settings.cors_origins),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                Edge, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins
+            ),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,

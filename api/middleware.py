@@ -30,11 +30,27 @@ PUBLIC_PATHS = re.compile(r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|event
 access_log = structlog.get_logger("rapport.access")
 
 
-class RequestContext:
-    """Gives every response an X-Request-Id (the client's, if sane) and the security headers."""
+class Edge:
+    """Every request's way in: an X-Request-Id (the client's, if sane), the security headers
+    and an access line for all; CORS on the public subset; the body limit where a body may
+    come. One middleware, choosing the layers per request, because every layer is a frame
+    that an open stream keeps alive for as long as it lasts.
+    """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, cors_origins: tuple[str, ...]) -> None:
         self.app = app
+        limited = BodyLimit(app, max_body_bytes)
+        self.limited = limited
+        self.cors_plain = _cors(app, cors_origins)
+        self.cors_limited = _cors(limited, cors_origins)
+
+    def _chain(self, scope: Scope) -> ASGIApp:
+        if scope["type"] != "http":
+            return self.app
+        with_body = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
+            return self.cors_limited if with_body else self.cors_plain
+        return self.limited if with_body else self.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -70,7 +86,7 @@ class RequestContext:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                await self.app(scope, receive, send_with_headers)
+                await self._chain(scope)(scope, receive, send_with_headers)
             finally:
                 # The path only: query strings may carry stream tickets.
                 access_log.info(
@@ -134,22 +150,13 @@ class _TooLarge(Exception):
     pass
 
 
-class PublicCORS:
+def _cors(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
     """CORS for the respondent endpoints only; the researcher API stays same-origin."""
-
-    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
-        self.app = app
-        self.cors = CORSMiddleware(
-            app,
-            allow_origins=list(origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["authorization", "content-type", "last-event-id", "x-request-id"],
-            expose_headers=["x-request-id", "retry-after"],
-            max_age=600,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and PUBLIC_PATHS.match(scope["path"]):
-            await self.cors(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+    return CORSMiddleware(
+        app,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "last-event-id", "x-request-id"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )

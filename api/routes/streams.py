@@ -7,9 +7,10 @@ import contextlib
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import services_of, stream_reader
@@ -41,15 +42,26 @@ async def _open(
     return await services.hub.open(session_id, last_id, live=not replay_only), replay_only
 
 
-async def sse(request: Request) -> Response | EventStream:
-    session_id = request.path_params["id"]
-    row = await stream_reader(request, session_id)
-    last_id = _start_id(
-        request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    )
-    services = services_of(request)
-    subscription, replay_only = await _open(services, session_id, row.status, last_id)
-    return EventStream(subscription, services.hub.release, replay_only=replay_only)
+class EventsEndpoint:
+    """GET /v1/sessions/{id}/events as a plain ASGI app: a function endpoint would add
+    Starlette's request/response wrappers, frames every open stream keeps for its lifetime.
+    Errors raised before the stream starts still reach the app's exception handlers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = await self._open(Request(scope, receive))
+        await stream(scope, receive, send)
+
+    async def _open(self, request: Request) -> EventStream:
+        if request.method != "GET":
+            raise HTTPException(405)
+        session_id = request.path_params["id"]
+        row = await stream_reader(request, session_id)
+        last_id = _start_id(
+            request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+        )
+        services = services_of(request)
+        subscription, replay_only = await _open(services, session_id, row.status, last_id)
+        return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
 async def websocket(ws: WebSocket) -> None:
@@ -158,6 +170,6 @@ def _error(exc: DomainError) -> dict[str, Any]:
 
 
 routes = [
-    Route("/v1/sessions/{id}/events", sse, methods=["GET"]),
+    Route("/v1/sessions/{id}/events", EventsEndpoint(), methods=["GET"]),
     WebSocketRoute("/v1/sessions/{id}/ws", websocket),
 ]
