@@ -9,6 +9,7 @@ import uuid
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -137,8 +138,12 @@ class TurnRunner:
     async def _keep_lease(self, lease_key: str, token: str) -> None:
         while True:
             await asyncio.sleep(self._lease_ms / 3000)
-            if not await self._renew(keys=[lease_key], args=[token, self._lease_ms]):
-                return
+            try:
+                if not await self._renew(keys=[lease_key], args=[token, self._lease_ms]):
+                    return  # lost: the fenced appends will stop this generator
+            except RedisError as exc:
+                # A blip: keep trying while the lease may still be ours.
+                log.warning("turn.lease_renewal_failed", lease=lease_key, error=str(exc))
 
     async def _generate(self, session_id: str, fence: str, fresh: bool) -> None:
         async with self._db.connect() as conn:

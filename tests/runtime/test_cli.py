@@ -14,33 +14,21 @@ from tests.helpers import next_turn, published_interview, sse_events, start_sess
 from tests.processes import RAPPORT, ServeProcess
 
 
+def keys_create(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [RAPPORT, "keys", "create", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
 def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
     env = {"RAPPORT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    first = subprocess.run(
-        [RAPPORT, "keys", "create", "--workspace", "acme"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    first = keys_create(env, "--workspace", "acme")
     key = first.stdout.strip()
-    assert key.startswith("rk_live_") and first.stdout == key + "\n"
-    second = subprocess.run(
-        [RAPPORT, "keys", "create", "--workspace", "acme"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    assert first.returncode == 0 and key.startswith("rk_live_") and first.stdout == key + "\n"
+    second = keys_create(env, "--workspace", "acme")
     assert second.stdout.strip() != key
     database = (tmp_path / "rapport.db").read_bytes()
     assert key.encode() not in database, "only a hash is stored"
-    bad = subprocess.run(
-        [RAPPORT, "keys", "create", "--workspace", "acme", "--scopes", "root"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    bad = keys_create(env, "--workspace", "acme", "--scopes", "root")
     assert bad.returncode == 2 and "unknown scopes" in bad.stderr
 
 
@@ -49,14 +37,7 @@ async def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
     node = await ServeProcess(env, tmp_path).start()
     try:
         assert "started embedded Redis" in "".join(node.output)
-        created = await asyncio.to_thread(
-            subprocess.run,
-            [RAPPORT, "keys", "create", "--workspace", "e"],
-            env=node.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        created = await asyncio.to_thread(keys_create, node.env, "--workspace", "e")
         key = created.stdout.strip()
         async with httpx.AsyncClient(
             base_url=node.url, headers={"authorization": f"Bearer {key}"}
