@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
@@ -17,6 +17,11 @@ from runtime.events import StoredEvent
 from runtime.hub import Subscription
 
 PING = ServerSentEvent(comment="ping").encode()
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 def encode(event: StoredEvent) -> bytes:
@@ -32,21 +37,14 @@ class EventStream:
         subscription: Subscription,
         release: Callable[[Subscription], Awaitable[None]],
         replay_only: bool = False,
-        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.subscription = subscription
         self.release = release
         self.replay_only = replay_only
-        self.headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-store"),
-            (b"x-accel-buffering", b"no"),
-            *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
-        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             try:
                 await self._pump(receive, send)
             except asyncio.CancelledError:

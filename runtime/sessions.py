@@ -30,11 +30,17 @@ class StartedSession:
 @dataclass(frozen=True)
 class PostedMessage:
     id: str
-    seq: int
     content: str
     client_message_id: str
-    created: bool
-    turn_seq: int
+    created: bool  # False: a retry of a message already stored
+
+    def receipt(self) -> dict[str, Any]:
+        """What the respondent is told, over HTTP and WebSocket alike."""
+        return {
+            "message_id": self.id,
+            "client_message_id": self.client_message_id,
+            "duplicate": not self.created,
+        }
 
 
 async def start(
@@ -102,13 +108,9 @@ async def status(db: Database, session_id: str) -> tuple[str, str | None]:
 
 
 async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
-    async with db.connect() as conn:
-        found = (
-            await conn.execute(
-                select(s).where(s.c.id == session_id, s.c.token_hash == hash_secret(token))
-            )
-        ).first()
-    if found is None:
+    """The session, if `token` is its own."""
+    found = await authenticate_any(db, token)
+    if found.id != session_id:
         raise invalid_token()
     return found
 
@@ -174,7 +176,7 @@ async def post_message(
                 created_at=now,
             )
         )
-    return PostedMessage(message_id, seq, content, client_message_id, True, current.turn_seq)
+    return PostedMessage(message_id, content, client_message_id, True)
 
 
 async def _by_client_id(
@@ -189,7 +191,7 @@ async def _by_client_id(
     ).first()
     if found is None:
         return None
-    return PostedMessage(found.id, found.seq, found.content, client_message_id, False, 0)
+    return PostedMessage(found.id, found.content, client_message_id, False)
 
 
 async def _next_seq(conn: AsyncConnection, session_id: str) -> int:

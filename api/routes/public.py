@@ -105,14 +105,7 @@ async def post_message(request: Request) -> Response:
     posted = await conversation.say(
         services_of(request), session_id, body["content"], body["client_message_id"]
     )
-    return Json(
-        {
-            "message_id": posted.id,
-            "client_message_id": posted.client_message_id,
-            "duplicate": not posted.created,
-        },
-        status_code=202,
-    )
+    return Json(posted.receipt(), status_code=202)
 
 
 async def end(request: Request) -> Response:

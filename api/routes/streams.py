@@ -144,12 +144,7 @@ async def _handle(
                 str(message.get("content", "")),
                 str(message.get("client_message_id", "")),
             )
-            return {
-                "type": "ack",
-                "client_message_id": posted.client_message_id,
-                "message_id": posted.id,
-                "duplicate": not posted.created,
-            }
+            return {"type": "ack", **posted.receipt()}
         if kind == "end":
             await conversation.end(services, session_id)
             return {"type": "ack", "ended": True}
