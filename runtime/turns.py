@@ -163,12 +163,10 @@ class TurnRunner:
             assert interview is not None
             guide = await self._guide(conn, session.interview_id, session.guide_version)
 
-        prior = await self._prior_attempt(session_id, turn_id, fresh and committed is None)
-        started, said, completed = prior
-        stored_content: str | None = None
-        stored_item: str | None = None
+        started, said, completed = await self._prior_attempt(
+            session_id, turn_id, fresh and committed is None
+        )
         if committed is None:
-            engine = self._engines.get(interview.engine) or self._engines["scripted"]
             ctx = TurnContext(
                 interview=dict(interview._mapping),
                 guide=guide,
@@ -178,31 +176,13 @@ class TurnRunner:
                 started_at=session.created_at,
                 now=utcnow(),
             )
-            content, decision = await self._stream(
+            engine = self._engines.get(interview.engine) or self._engines["scripted"]
+            stored_content, stored_item, said = await self._produce(
                 session_id, turn_id, engine, ctx, said, started, fence
             )
             started = True
-            said = content if len(content) >= len(said) else said
-            status = await sessions.commit_turn(
-                self._db,
-                session_id,
-                seq,
-                content,
-                decision.item_id,
-                decision.state,
-                decision.completes,
-            )
-            if status is not None:  # ours is the stored version
-                stored_content, stored_item = content, decision.item_id
         else:
             stored_content, stored_item = committed.content, committed.item_id
-        if stored_content is None:
-            # Another writer committed first: finish from what the transcript says.
-            async with self._db.connect() as conn:
-                stored = await sessions.committed_turn(conn, session_id, turn_id)
-            if stored is None:
-                raise RuntimeError(f"turn {turn_id} of {session_id} was not stored")
-            stored_content, stored_item = stored.content, stored.item_id
         if not started:
             await self._events.append(session_id, TurnStarted(turn_id, stored_item), fence)
         if not completed:
@@ -215,10 +195,44 @@ class TurnRunner:
         await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
         # Read after the turn left the owed set: either this sees an end that was requested
         # during the turn, or the requester sees no turn owed and announces it itself.
-        status_now = await sessions.status(self._db, session_id)
-        if status_now[0] == "completed":
-            reason = status_now[1] or "finished"
+        status, ended_reason = await sessions.status(self._db, session_id)
+        if status == "completed":
+            reason = ended_reason or "finished"
             await self._events.announce_end(session_id, SessionCompleted(reason), fence)
+
+    async def _produce(
+        self,
+        session_id: str,
+        turn_id: str,
+        engine: Engine,
+        ctx: TurnContext,
+        said: str,
+        started: bool,
+        fence: str,
+    ) -> tuple[str, str | None, str]:
+        """Stream and commit the turn; returns the stored content and item, and all the text
+        the log now holds for it."""
+        content, decision = await self._stream(
+            session_id, turn_id, engine, ctx, said, started, fence
+        )
+        said = content if len(content) >= len(said) else said
+        stored = await sessions.commit_turn(
+            self._db,
+            session_id,
+            ctx.seq,
+            content,
+            decision.item_id,
+            decision.state,
+            decision.completes,
+        )
+        if stored is not None:
+            return content, decision.item_id, said
+        # Another writer committed first: finish from what the transcript says.
+        async with self._db.connect() as conn:
+            committed = await sessions.committed_turn(conn, session_id, turn_id)
+        if committed is None:
+            raise RuntimeError(f"{turn_id} of {session_id} was neither committed nor stored")
+        return committed.content, committed.item_id, said
 
     async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> Guide:
         # Frozen guide versions never change, so they are cached for good (bounded).

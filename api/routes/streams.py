@@ -87,15 +87,14 @@ async def websocket(ws: WebSocket) -> None:
         subscription, replay_only = await _open(services, session_id, status, from_id)
         try:
             while True:
-                batch = await subscription.next(wait=not replay_only)
-                if not batch and replay_only:
-                    await ws.close(code=1000)
-                    return
-                for event in batch:
+                for event in await subscription.next(wait=not replay_only):
                     await ws.send_json({"id": event.id, "event": event.type, "data": event.data})
                     if event.ends_stream:
                         await ws.close(code=1000)
                         return
+                if replay_only and not subscription.resync:
+                    await ws.close(code=1000)  # the log is exhausted, as in api/sse.py
+                    return
         finally:
             await services.hub.release(subscription)
 
