@@ -135,11 +135,16 @@ async def session_counts(conn: AsyncConnection, ids: list[str]) -> dict[str, dic
     return counts
 
 
+async def _view(conn: AsyncConnection, workspace_id: str, interview_id: str) -> dict[str, Any]:
+    """The interview as the API shows it, with its session counts."""
+    row = await owned_row(conn, workspace_id, interview_id)
+    counts = await session_counts(conn, [interview_id])
+    return to_view(row._mapping, counts[interview_id])
+
+
 async def get(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
     async with db.connect() as conn:
-        row = await owned_row(conn, workspace_id, interview_id)
-        counts = await session_counts(conn, [interview_id])
-    return to_view(row._mapping, counts[interview_id])
+        return await _view(conn, workspace_id, interview_id)
 
 
 async def list_page(
@@ -168,9 +173,7 @@ async def update_fields(
         if settings:
             values["settings"] = {**(row.settings or {}), **settings}
         await conn.execute(update(t).where(t.c.id == interview_id).values(**values))
-        row = await owned_row(conn, workspace_id, interview_id)
-        counts = await session_counts(conn, [interview_id])
-    return to_view(row._mapping, counts[interview_id])
+        return await _view(conn, workspace_id, interview_id)
 
 
 async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
@@ -214,9 +217,7 @@ async def transition(
         )
         if result.rowcount != 1:
             raise Conflict(f"the interview changed while trying to {action} it; try again")
-        row = await owned_row(conn, workspace_id, interview_id)
-        counts = await session_counts(conn, [interview_id])
-    return to_view(row._mapping, counts[interview_id])
+        return await _view(conn, workspace_id, interview_id)
 
 
 async def _freeze(conn: AsyncConnection, interview_id: str, version: int, guide: Any) -> None:
