@@ -11,6 +11,7 @@ from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
+from runtime.jobs import JobQueue
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
 
@@ -23,6 +24,7 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    jobs: JobQueue
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -40,10 +42,12 @@ class Services:
         turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
         await hub.start()
-        return cls(settings, db, redis, events, hub, turns)
+        jobs = JobQueue.from_url(settings.redis_url)
+        return cls(settings, db, redis, events, hub, turns, jobs)
 
     async def close(self) -> None:
         await self.turns.close()
         await self.hub.stop()
+        await self.jobs.close()
         await self.redis.aclose()
         await self.db.close()
