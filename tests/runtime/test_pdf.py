@@ -1,0 +1,202 @@
+"""Transcript PDFs, read back with poppler's pdftotext, pdfinfo and pdffonts."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from runtime import pdf
+from runtime.errors import ConfigurationError
+from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
+
+START = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+ANSWER = (
+    "Honestly, a colleague mentioned it in a team meeting. I was sceptical at first, because "
+    "we had tried similar tools before and they never stuck."
+)
+# Bidi marks pdftotext puts around right-to-left runs.
+_BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e]")
+
+
+def transcript(*texts: str, title: str = "Customer discovery") -> PdfTranscript:
+    messages = [
+        PdfMessage(
+            "interviewer" if i % 2 == 0 else "respondent", text, START + timedelta(seconds=40 * i)
+        )
+        for i, text in enumerate(texts)
+    ]
+    fields = [("Interview", title), ("Session", "ses_01J9Z"), ("Status", "completed")]
+    return PdfTranscript(title=title, fields=fields, messages=messages)
+
+
+def write(tmp_path: Path, doc: PdfTranscript) -> Path:
+    path = tmp_path / "transcript.pdf"
+    path.write_bytes(render_transcript(doc))
+    return path
+
+
+def poppler(tool: str, *args: str | Path) -> str:
+    return subprocess.run(
+        [tool, *map(str, args)], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
+
+
+def text_of(path: Path) -> str:
+    return _BIDI_MARKS.sub("", poppler("pdftotext", "-enc", "UTF-8", path, "-"))
+
+
+def pages(path: Path) -> int:
+    match = re.search(r"^Pages:\s+(\d+)$", poppler("pdfinfo", path), re.MULTILINE)
+    assert match
+    return int(match.group(1))
+
+
+def test_title_metadata_turns_and_page_numbers(tmp_path: Path) -> None:
+    doc = transcript("How did you first hear about us?", ANSWER, title="Onboarding study, wave 2")
+    path = write(tmp_path, doc)
+    text = text_of(path)
+    assert "Onboarding study, wave 2" in text
+    for label, value in doc.fields:
+        assert label in text and value in text
+    assert "Interviewer · 2026-11-25 09:30:00 UTC" in text
+    assert "Respondent · 2026-11-25 09:30:40 UTC" in text
+    assert "How did you first hear about us?" in text
+    assert "they never stuck." in text
+    assert pages(path) == 1
+    assert "Page 1 of 1" in text
+    info = poppler("pdfinfo", path)
+    assert "Title:           Onboarding study, wave 2" in info
+
+
+def test_long_transcript_breaks_across_pages_and_numbers_every_page(tmp_path: Path) -> None:
+    long_answer = "\n".join(f"Paragraph {n}. {ANSWER}" for n in range(60))
+    texts = [f"Question {n}: what happened next?" if n % 2 == 0 else ANSWER for n in range(80)]
+    path = write(tmp_path, transcript(*texts, long_answer))
+    count = pages(path)
+    assert count >= 6
+    text = text_of(path)
+    for page in range(1, count + 1):
+        assert f"Page {page} of {count}" in text
+    # Every paragraph of the one long answer is there, in order, across its page breaks.
+    positions = [text.index(f"Paragraph {n}.") for n in range(60)]
+    assert positions == sorted(positions)
+    assert text.count("they never stuck.") == 40 + 60
+
+
+def test_long_lines_wrap_inside_the_margins(tmp_path: Path) -> None:
+    url = "https://example.com/" + "a1b2c3d4" * 60
+    path = write(tmp_path, transcript(ANSWER * 8, url, "中文" * 200))
+    html = poppler("pdftotext", "-bbox", path, "-")
+    page_width = float(re.search(r'<page width="([\d.]+)"', html).group(1))  # type: ignore[union-attr]
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', html)]
+    assert right_edges
+    margin = 20 / 25.4 * 72
+    assert max(right_edges) <= page_width - margin + 1
+    assert url in text_of(path).replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("script", "sample"),
+    [
+        ("chinese", "我们非常喜欢这个产品的设计"),
+        ("japanese", "日本語のテキストもきちんと表示されます"),
+        ("korean", "한국어 텍스트도 잘 보입니다"),
+        ("arabic", "مرحبا بالعالم"),
+        ("hebrew", "שלום עולם"),
+        ("greek and cyrillic", "Καλημέρα κόσμε, Привет мир"),
+    ],
+)
+def test_scripts_are_rendered_as_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, script: str, sample: str
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        path = write(tmp_path, transcript("Tell me more.", f"{sample}. Done.", title=sample))
+    text = text_of(path)
+    for word in sample.split():
+        assert text.count(word.strip(",")) >= 2, (script, word)  # the title and the turn
+    assert "missing" not in caplog.text
+
+
+def test_right_to_left_paragraphs_are_right_aligned(tmp_path: Path) -> None:
+    path = write(tmp_path, transcript("Question?", "שלום עולם", "Short answer."))
+    html = poppler("pdftotext", "-bbox", path, "-")
+    words = re.findall(r'xMax="([\d.]+)"[^>]*>([^<]+)</word>', html)
+    hebrew = [float(x) for x, word in words if re.search("[\u0590-\u05ff]", word)]
+    latin = [float(x) for x, word in words if word == "answer."]
+    # The Hebrew line ends at the right margin (56.7 pt from the edge); the Latin one
+    # well before it.
+    assert len(hebrew) == 2 and max(hebrew) == pytest.approx(595.28 - 56.69, abs=3)
+    assert latin and latin[0] < 200
+
+
+def test_emoji_are_drawn_from_the_colour_font(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        path = write(tmp_path, transcript("How did it feel?", "Great 😀🎉👍❤️ really"))
+    fonts = poppler("pdffonts", path)
+    assert "Type 3" in fonts  # the colour glyphs, as images
+    assert "😀🎉👍❤" in text_of(path)
+    assert "missing" not in caplog.text
+
+
+def test_only_the_fonts_a_document_uses_are_embedded(tmp_path: Path) -> None:
+    latin = poppler("pdffonts", write(tmp_path, transcript("Question?", ANSWER)))
+    assert "NotoSans" in latin
+    assert not re.search("CJK|Arabic|Hebrew|Type 3", latin)
+    mixed = poppler("pdffonts", write(tmp_path, transcript("Question?", "中文 עברית")))
+    assert "NotoSansCJK" in mixed and "NotoSansHebrew" in mixed
+    assert "Arabic" not in mixed
+
+
+def test_latin_text_is_never_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("shaping switched on for text that does not need it")
+
+    monkeypatch.setattr(pdf._TranscriptPdf, "set_text_shaping", refuse)
+    render_transcript(transcript("Question?", ANSWER, "中文 😀 Ελληνικά"))
+    with pytest.raises(AssertionError, match="shaping"):
+        render_transcript(transcript("Question?", "مرحبا"))
+
+
+def test_same_input_same_bytes_from_concurrent_threads() -> None:
+    doc = transcript("Question?", ANSWER, "中文 😀", "مرحبا بالعالم", "שלום עולם")
+    expected = render_transcript(doc)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: render_transcript(doc), range(8)))
+    assert all(result == expected for result in results)
+    assert pdf._font_book() is pdf._font_book()
+
+
+def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
+    path = write(tmp_path, transcript("Tab\there\r\nand a bell\x07.", "", "   "))
+    text = text_of(path)
+    assert re.search(r"Tab +here\nand a bell\.\n", text)
+    assert pages(path) == 1
+
+
+def test_missing_fonts_are_a_clear_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = pdf._FontFile("cjk", Path("/nonexistent/NotoSansCJK-Regular.ttc"), "fonts-noto-cjk")
+    monkeypatch.setattr(pdf, "_FONT_FILES", (*pdf._FONT_FILES[:4], gone))
+    with pytest.raises(ConfigurationError, match="apt-get install fonts-noto-cjk"):
+        pdf._load_fonts()
+
+
+def test_more_distinct_emoji_than_a_type3_font_holds_fall_back_to_monochrome(
+    tmp_path: Path,
+) -> None:
+    many = "".join(chr(code) for code in range(0x1F600, 0x1F650))  # 80 faces
+    many += "".join(chr(code) for code in range(0x1F300, 0x1F3F0))  # 240 symbols
+    assert len(many) > pdf.MAX_COLOUR_GLYPHS
+    path = write(tmp_path, transcript("Pick one.", many))
+    fonts = poppler("pdffonts", path)
+    assert "Type 3" not in fonts and "Symbola" in fonts
+    assert many[:80] in text_of(path).replace("\n", "")
+    # Below the limit the same emoji are in colour.
+    assert "Type 3" in poppler("pdffonts", write(tmp_path, transcript("Pick one.", many[:200])))
