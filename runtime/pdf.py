@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
-from fontTools.ttLib import TTFont
+from fontTools.ttLib import TTFont, newTable
 from fontTools.ttLib.tables.BitmapGlyphMetrics import BigGlyphMetrics, SmallGlyphMetrics
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -149,6 +149,7 @@ class _FontBook:
     coverage: dict[int, str]  # codepoint -> family of the first font that has it
     monochrome: dict[int, str]  # the same, leaving out the colour emoji font
     colour_glyphs: dict[str, _ColourGlyph]  # the emoji font's bitmaps by glyph name
+    glyph_orders: dict[str, list[str]]  # fontkey -> glyph names by glyph id
 
 
 _book: _FontBook | None = None
@@ -175,17 +176,19 @@ def _load_fonts() -> _FontBook:
         )
     loader = FPDF()
     colour_glyphs: dict[str, _ColourGlyph] = {}
+    glyph_orders: dict[str, list[str]] = {}
     templates: dict[str, TTFFont] = {}
     for spec in _FONT_FILES:
         loader.add_font(spec.family, spec.style, str(spec.path), collection_font_number=spec.face)
         font = loader.fonts[spec.family + spec.style]
         assert isinstance(font, TTFFont)
         font.cw = _Widths(dict(font.cw), font.desc.missing_width)
-        font.hbfont  # noqa: B018 - built now, so that no render builds it concurrently
         if font.color_font is not None:
             colour_glyphs = _colour_glyphs(font.ttfont)
             del font.ttfont["CBDT"]  # its bitmaps are now in colour_glyphs
         templates[spec.family + spec.style] = font
+        glyph_orders[spec.family + spec.style] = font.ttfont.getGlyphOrder()
+        font.ttfont["post"]
     coverage: dict[int, str] = {}
     monochrome: dict[int, str] = {}
     for family in ("sans", *_FALLBACKS):
@@ -193,16 +196,51 @@ def _load_fonts() -> _FontBook:
             coverage.setdefault(codepoint, family)
             if family != _COLOUR:
                 monochrome.setdefault(codepoint, family)
-    return _FontBook(templates, coverage, monochrome, colour_glyphs)
+    return _FontBook(templates, coverage, monochrome, colour_glyphs, glyph_orders)
 
 
 # Tables fpdf2 drops when it embeds a subset anyway; dropping them before it subsets
 # saves parsing them (the layout tables of Noto Sans alone take 20 ms). HarfBuzz shapes
 # with the template's own copy of the file, which keeps them.
+_POST_FIELDS = (
+    "italicAngle", "underlinePosition", "underlineThickness", "isFixedPitch",
+    "minMemType42", "maxMemType42", "minMemType1", "maxMemType1",
+)  # fmt: skip
 _UNEMBEDDED_TABLES = (
     "GSUB", "GPOS", "GDEF", "MATH", "hdmx", "meta", "FFTM", "kern", "morx", "sbix",
     "CBDT", "CBLC", "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR", "DSIG", "BASE", "JSTF",
+    "vhea", "vmtx", "VORG",
 )  # fmt: skip
+
+
+def _embeddable(template: TTFFont, glyph_order: list[str]) -> TTFont:
+    """A fresh, lazily read copy of the template's file, which fpdf2 subsets in place as it
+    writes the document. What a PDF reader never uses is left out before anything parses
+    it: the layout tables, the character map (the PDF maps codes to glyphs itself) and
+    the glyph names (taken from the template, whose glyph order is the same) and OS/2."""
+    ttfont = TTFont(
+        template.ttffile,
+        recalcTimestamp=False,
+        recalcBBoxes=False,
+        fontNumber=template.collection_font_number,
+        lazy=True,
+    )
+    ttfont.setGlyphOrder(list(glyph_order))
+    for tag in (*_UNEMBEDDED_TABLES, "cmap", "post", "OS/2"):
+        if tag in ttfont:
+            del ttfont[tag]
+    post = newTable("post")
+    original = template.ttfont["post"]
+    for field in _POST_FIELDS:
+        setattr(post, field, getattr(original, field))
+    post.formatType = 3.0  # no glyph names
+    ttfont["post"] = post
+    # The subsetter replaces the metrics dict rather than changing it, so the template's
+    # can be lent (parsing Noto Sans CJK's 65,535 metrics takes 15 ms).
+    hmtx = newTable("hmtx")
+    hmtx.metrics = template.ttfont["hmtx"].metrics
+    ttfont["hmtx"] = hmtx
+    return ttfont
 
 
 def _add_fonts(pdf: FPDF, book: _FontBook, families: set[str]) -> None:
@@ -219,19 +257,14 @@ def _add_fonts(pdf: FPDF, book: _FontBook, families: set[str]) -> None:
         font.i = len(pdf.fonts) + 1
         font.missing_glyphs = []
         font.biggest_size_pt = 0
+        # fpdf2 sets the HarfBuzz font's size as it shapes: each document opens its own,
+        # from the file, when it first shapes text.
+        font._hbfont = None
         if template.color_font is not None:
             font.color_font = _ColourGlyphs(pdf, font, book.colour_glyphs)
         else:
             # fpdf2 subsets the font's tables in place when it writes the file.
-            font.ttfont = TTFont(
-                template.ttffile,
-                recalcTimestamp=False,
-                fontNumber=template.collection_font_number,
-                lazy=True,
-            )
-            for tag in _UNEMBEDDED_TABLES:
-                if tag in font.ttfont:
-                    del font.ttfont[tag]
+            font.ttfont = _embeddable(template, book.glyph_orders[key])
         font.subset = SubsetMap(font)
         pdf.fonts[key] = font
         if font.is_cff and font.is_cid_keyed:
@@ -283,6 +316,42 @@ _ROLE_LABELS = {"interviewer": "Interviewer", "respondent": "Respondent"}
 _PT_TO_MM = 25.4 / 72
 
 
+def _break(text: str, limit: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy line breaking at the break opportunities of _TOKENS; `measure` gives a
+    token's width in the unit of `limit`."""
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0.0
+    for token in _TOKENS.findall(text):
+        w = measure(token)
+        if token.isspace():
+            if line:
+                line.append(token)
+                used += w
+            continue
+        if used + w > limit and line:
+            while line and line[-1].isspace():
+                line.pop()
+            lines.append("".join(line))
+            line, used = [], 0.0
+        if w > limit:
+            # A word wider than the line (a URL, a long number) breaks anywhere.
+            for char in token:
+                cw = measure(char)
+                if used + cw > limit and line:
+                    lines.append("".join(line))
+                    line, used = [], 0.0
+                line.append(char)
+                used += cw
+            continue
+        line.append(token)
+        used += w
+    while line and line[-1].isspace():
+        line.pop()
+    lines.append("".join(line))
+    return lines
+
+
 class _TranscriptPdf(FPDF):
     def footer(self) -> None:
         self.set_y(_FOOTER_Y)
@@ -292,15 +361,18 @@ class _TranscriptPdf(FPDF):
 
 
 class _Writer:
-    """Lays text out line by line. Text that needs no shaping (nearly all of it) is broken
-    into lines here and drawn with FPDF.text(), one call per run of one font: fpdf2's own
-    multi_cell re-measures the line for every character it adds, and is 5-10x slower."""
+    """Lays text out line by line, breaking lines itself: fpdf2's multi_cell re-measures
+    (and, with shaping on, re-shapes) the whole line for every character it adds, which
+    is 5x slower on plain text and 100x on shaped text. Text that needs no shaping (nearly
+    all of it) is drawn with FPDF.text(), one call per run of one font; a paragraph that
+    needs shaping is drawn one line per FPDF.cell(), shaped once."""
 
     def __init__(self, pdf: _TranscriptPdf, book: _FontBook, coverage: dict[int, str]) -> None:
         self.pdf = pdf
         self.templates = book.templates
         self.coverage = coverage
         self.widths: dict[tuple[str, str], float] = {}  # (style, token) -> width in 1/1000 em
+        self.shaped_widths: dict[tuple[str, float, bool, str], float] = {}  # -> mm
 
     def space_for(self, height: float) -> None:
         if self.pdf.get_y() + height > self.pdf.page_break_trigger:
@@ -322,7 +394,8 @@ class _Writer:
             if _NEEDS_SHAPING.search(piece):
                 self._shaped(piece, x, width, size, leading, style)
                 continue
-            for line in self._lines(piece, width, size, style):
+            limit = width / (size * _PT_TO_MM) * 1000  # in 1/1000 em, as _width measures
+            for line in _break(piece, limit, lambda token: self._width(token, style)):
                 self.space_for(leading)
                 baseline = self.pdf.get_y() + 0.5 * leading + 0.3 * size * _PT_TO_MM
                 self._draw(line, x, baseline, size, style)
@@ -332,17 +405,27 @@ class _Writer:
         self, text: str, x: float, width: float, size: float, leading: float, style: str
     ) -> None:
         pdf = self.pdf
+        rtl = _first_strong_is_rtl(text)
         pdf.set_font("sans", style, size)
-        pdf.set_text_shaping(True)
-        pdf.set_x(x)
-        pdf.multi_cell(
-            width,
-            leading,
-            text,
-            align="R" if _first_strong_is_rtl(text) else "L",
-            new_x=XPos.LEFT,
-            new_y=YPos.NEXT,
-        )
+        # Every line of the paragraph keeps the paragraph's direction, whatever its own
+        # first letter is.
+        pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
+
+        def measure(token: str) -> float:
+            key = (style, size, rtl, token)
+            width = self.shaped_widths.get(key)
+            if width is None:
+                width = self.shaped_widths[key] = pdf.get_string_width(token)
+            return width
+
+        # Words are shaped one at a time to measure them; a line shaped whole can come out
+        # a little wider (kerning across a space), hence the slack.
+        for line in _break(text, width * 0.99, measure):
+            self.space_for(leading)
+            pdf.set_x(x)
+            pdf.cell(
+                width, leading, line, align="R" if rtl else "L", new_x=XPos.LEFT, new_y=YPos.NEXT
+            )
         pdf.set_text_shaping(False)
 
     def _width(self, token: str, style: str) -> float:
@@ -354,44 +437,9 @@ class _Writer:
             for char in token:
                 code = ord(char)
                 family = coverage.get(code, "sans")
-                key_ = family + style if family == "sans" else family
-                width += templates[key_].cw[code]
+                width += templates[family + style if family == "sans" else family].cw[code]
             self.widths[key] = width
         return width
-
-    def _lines(self, text: str, width: float, size: float, style: str) -> list[str]:
-        limit = width / (size * _PT_TO_MM) * 1000  # line width in 1/1000 em
-        lines: list[str] = []
-        line: list[str] = []
-        used = 0.0
-        for token in _TOKENS.findall(text):
-            w = self._width(token, style)
-            if token.isspace():
-                if line:
-                    line.append(token)
-                    used += w
-                continue
-            if used + w > limit and line:
-                while line and line[-1].isspace():
-                    line.pop()
-                lines.append("".join(line))
-                line, used = [], 0.0
-            if w > limit:
-                # A word wider than the line (a URL, a long number) breaks anywhere.
-                for char in token:
-                    cw = self._width(char, style)
-                    if used + cw > limit and line:
-                        lines.append("".join(line))
-                        line, used = [], 0.0
-                    line.append(char)
-                    used += cw
-                continue
-            line.append(token)
-            used += w
-        while line and line[-1].isspace():
-            line.pop()
-        lines.append("".join(line))
-        return lines
 
     def _draw(self, line: str, x: float, baseline: float, size: float, style: str) -> None:
         coverage = self.coverage
@@ -454,6 +502,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     if fallbacks:
         pdf.set_fallback_fonts(fallbacks, exact_match=False)
     pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)
+    pdf.c_margin = 0  # shaped lines (cells) start where text() lines do
     pdf.set_auto_page_break(True, margin=_PAGE_MARGIN)
     pdf.set_title(doc.title)
     pdf.set_creator("Rapport")
