@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from runtime import pdf
 from runtime.errors import ConfigurationError
-from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
+from runtime.pdf import (
+    MAX_COLOUR_GLYPHS,
+    PdfMessage,
+    PdfTranscript,
+    fonts,
+    layout,
+    render_transcript,
+)
 
 START = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 ANSWER = (
@@ -159,7 +165,7 @@ def test_latin_text_is_never_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object, **__: object) -> None:
         raise AssertionError("shaping switched on for text that does not need it")
 
-    monkeypatch.setattr(pdf._TranscriptPdf, "set_text_shaping", refuse)
+    monkeypatch.setattr(layout.TranscriptPdf, "set_text_shaping", refuse)
     render_transcript(transcript("Question?", ANSWER, "中文 😀 Ελληνικά"))
     with pytest.raises(AssertionError, match="shaping"):
         render_transcript(transcript("Question?", "مرحبا"))
@@ -171,7 +177,7 @@ def test_same_input_same_bytes_from_concurrent_threads() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: render_transcript(doc), range(8)))
     assert all(result == expected for result in results)
-    assert pdf._font_book() is pdf._font_book()
+    assert fonts.font_book() is fonts.font_book()
 
 
 def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
@@ -181,11 +187,10 @@ def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
     assert pages(path) == 1
 
 
-def test_missing_fonts_are_a_clear_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    gone = pdf._FontFile("cjk", Path("/nonexistent/NotoSansCJK-Regular.ttc"), "fonts-noto-cjk")
-    monkeypatch.setattr(pdf, "_FONT_FILES", (*pdf._FONT_FILES[:4], gone))
+def test_missing_fonts_are_a_clear_configuration_error() -> None:
+    gone = fonts.FontFile("cjk", Path("/nonexistent/NotoSansCJK-Regular.ttc"), "fonts-noto-cjk")
     with pytest.raises(ConfigurationError, match="apt-get install fonts-noto-cjk"):
-        pdf._load_fonts()
+        fonts.FontBook((*fonts.FONT_FILES[:4], gone))
 
 
 def test_more_distinct_emoji_than_a_type3_font_holds_fall_back_to_monochrome(
@@ -193,7 +198,7 @@ def test_more_distinct_emoji_than_a_type3_font_holds_fall_back_to_monochrome(
 ) -> None:
     many = "".join(chr(code) for code in range(0x1F600, 0x1F650))  # 80 faces
     many += "".join(chr(code) for code in range(0x1F300, 0x1F3F0))  # 240 symbols
-    assert len(many) > pdf.MAX_COLOUR_GLYPHS
+    assert len(many) > MAX_COLOUR_GLYPHS
     path = write(tmp_path, transcript("Pick one.", many))
     fonts = poppler("pdffonts", path)
     assert "Type 3" not in fonts and "Symbola" in fonts
