@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from runtime.pdf.fonts import COLOUR, MAX_COLOUR_GLYPHS, PRIMARY, FontBook, font_book
+from runtime.pdf.fonts import (
+    CJK,
+    CJK_CHINESE,
+    CJK_JAPANESE,
+    CJK_KOREAN,
+    COLOUR,
+    MAX_COLOUR_GLYPHS,
+    PRIMARY,
+    FontBook,
+    font_book,
+)
 from runtime.pdf.layout import MUTED, TranscriptPdf, Writer, clean
 
 __all__ = ["MAX_COLOUR_GLYPHS", "PdfMessage", "PdfTranscript", "render_transcript"]
@@ -41,10 +51,27 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _coverage(texts: Sequence[str], book: FontBook) -> tuple[bytes, set[str]]:
+def _kana(code: int) -> bool:
+    return 0x3040 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9F
+
+
+def _hangul(code: int) -> bool:
+    return 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
+
+
+def _cjk_face(codes: set[int]) -> int:
+    """Japanese if the text has kana, Korean if it has more Hangul than kana, else
+    Simplified Chinese: Han characters are drawn in that locale's forms."""
+    kana = sum(1 for code in codes if _kana(code))
+    hangul = sum(1 for code in codes if _hangul(code))
+    if hangul > kana:
+        return CJK_KOREAN
+    return CJK_JAPANESE if kana else CJK_CHINESE
+
+
+def _coverage(codes: set[int], book: FontBook) -> tuple[bytes, set[str]]:
     """Which font draws each character (the family index by codepoint), and the families
     the document's characters need, the primary always."""
-    codes = {ord(char) for text in texts for char in text}
     coverage = book.coverage
     colour = book.families.index(COLOUR)
     if sum(1 for code in codes if coverage[code] == colour) > MAX_COLOUR_GLYPHS:
@@ -62,12 +89,14 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     messages = [(m, clean(m.text)) for m in doc.messages]
     texts = [title, *(label + value for label, value in fields)]
     texts += [m.role + text for m, text in messages]
-    coverage, families = _coverage(texts, book)
+    codes = {ord(char) for text in texts for char in text}
+    coverage, families = _coverage(codes, book)
 
     pdf = TranscriptPdf(format="A4", unit="mm")
     # fpdf2 embeds every font it has, used or not: only those the document needs.
     for key in book.keys(families):
-        pdf.fonts[key] = book.template(key).lend(pdf)
+        face = _cjk_face(codes) if key == CJK else None
+        pdf.fonts[key] = book.template(key, face).lend(pdf)
     fallbacks = [family for family in book.families[1:] if family in families]
     if fallbacks:
         pdf.set_fallback_fonts(fallbacks, exact_match=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,10 @@ FONT_FILES = (
 )
 PRIMARY = "sans"
 COLOUR = "emoji"
+CJK = "cjk"
+# The faces of the Noto Sans CJK collection: each draws every Han, Kana and Hangul
+# character, in its own locale's glyph forms.
+CJK_JAPANESE, CJK_KOREAN, CJK_CHINESE = 0, 1, 2
 # A Type 3 font holds at most 256 glyphs, two of them reserved: past this many distinct
 # emoji a document draws its emoji in monochrome.
 MAX_COLOUR_GLYPHS = 250
@@ -235,7 +239,7 @@ class FontBook:
     # `monochrome` is the same without the colour font.
     coverage: bytes = b""
     monochrome: bytes = b""
-    _templates: dict[str, Template] = field(default_factory=dict)
+    _templates: dict[tuple[str, int | None], Template] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -265,14 +269,17 @@ class FontBook:
                 covered_monochrome |= codepoints
         self.coverage, self.monochrome = bytes(coverage), bytes(monochrome)
 
-    def template(self, key: str) -> Template:
-        template = self._templates.get(key)
+    def template(self, key: str, face: int | None = None) -> Template:
+        """The parsed font; `face` picks another face of a font collection."""
+        template = self._templates.get((key, face))
         if template is None:
             with self._lock:
-                template = self._templates.get(key)
+                template = self._templates.get((key, face))
                 if template is None:
                     spec = next(f for f in self.files if f.key == key)
-                    template = self._templates[key] = Template.load(spec)
+                    if face is not None:
+                        spec = replace(spec, face=face)
+                    template = self._templates[key, face] = Template.load(spec)
         return template
 
     def keys(self, families: Iterable[str]) -> list[str]:

@@ -151,7 +151,13 @@ class Writer:
         for line in break_lines(text, width * 0.99, measure):
             self.space_for(leading)
             pdf.set_x(x)
+            # fpdf2 (2.8.9) switches fonts between the fragments of a line inside the text
+            # object and forgets it did: the page keeps the last fragment's font while fpdf2
+            # believes it has the one set before. Marking the font as not yet set makes the
+            # next cell, and the next text(), set theirs.
+            pdf.current_font_is_set_on_page = False
             pdf.cell(width, leading, line, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            pdf.current_font_is_set_on_page = False
         pdf.set_text_shaping(False)
 
     def _font(self, family: str, style: str) -> TTFFont:

@@ -108,18 +108,18 @@ def test_long_lines_wrap_inside_the_margins(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("script", "sample"),
+    ("script", "sample", "font"),
     [
-        ("chinese", "我们非常喜欢这个产品的设计"),
-        ("japanese", "日本語のテキストもきちんと表示されます"),
-        ("korean", "한국어 텍스트도 잘 보입니다"),
-        ("arabic", "مرحبا بالعالم"),
-        ("hebrew", "שלום עולם"),
-        ("greek and cyrillic", "Καλημέρα κόσμε, Привет мир"),
+        ("chinese", "我们非常喜欢这个产品的设计", "NotoSansCJKSC"),
+        ("japanese", "日本語のテキストもきちんと表示されます", "NotoSansCJKJP"),
+        ("korean", "한국어 텍스트도 잘 보입니다", "NotoSansCJKKR"),
+        ("arabic", "مرحبا بالعالم", "NotoSansArabic"),
+        ("hebrew", "שלום עולם", "NotoSansHebrew"),
+        ("greek and cyrillic", "Καλημέρα κόσμε, Привет мир", "NotoSans "),
     ],
 )
-def test_scripts_are_rendered_as_text(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, script: str, sample: str
+def test_scripts_are_rendered_as_text_in_their_font(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, script: str, sample: str, font: str
 ) -> None:
     with caplog.at_level(logging.WARNING):
         path = write(tmp_path, transcript("Tell me more.", f"{sample}. Done.", title=sample))
@@ -127,6 +127,10 @@ def test_scripts_are_rendered_as_text(
     for word in sample.split():
         assert text.count(word.strip(",")) >= 2, (script, word)  # the title and the turn
     assert "missing" not in caplog.text
+    # The embedded fonts: Noto Sans (regular, bold) and the script's own, nothing else;
+    # Chinese, Japanese and Korean each get their own face of Noto Sans CJK.
+    names = re.findall(r"^MPDFAA\+(\S+)", poppler("pdffonts", path), re.MULTILINE)
+    assert {"NotoSans", "NotoSansBold", font.strip()} == set(names)
 
 
 def test_right_to_left_paragraphs_are_right_aligned(tmp_path: Path) -> None:
@@ -205,3 +209,63 @@ def test_more_distinct_emoji_than_a_type3_font_holds_fall_back_to_monochrome(
     assert many[:80] in text_of(path).replace("\n", "")
     # Below the limit the same emoji are in colour.
     assert "Type 3" in poppler("pdffonts", write(tmp_path, transcript("Pick one.", many[:200])))
+
+
+def words_with_boxes(path: Path) -> list[tuple[float, float, float, str]]:
+    """(xMin, yMin, xMax, word) for every word pdftotext finds."""
+    html = poppler("pdftotext", "-bbox", path, "-")
+    found = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]+)</word>', html
+    )
+    return [(float(a), float(b), float(c), _BIDI_MARKS.sub("", w)) for a, b, c, w in found]
+
+
+def test_long_right_to_left_paragraphs_wrap_and_every_line_is_right_aligned(
+    tmp_path: Path,
+) -> None:
+    arabic = "بدأ فريقنا استخدام لوحة المعلومات الجديدة الأسبوع الماضي وهي أسهل بكثير. " * 6
+    path = write(tmp_path, transcript("Question?", arabic))
+    arabic_words = sorted(
+        (y_min, x_min, x_max)
+        for x_min, y_min, x_max, word in words_with_boxes(path)
+        if re.search("[\u0600-\u06ff]", word)
+    )
+    # Words whose tops are within 6 pt of the line's first word are on that line (a word
+    # ending in a full stop has a lower top).
+    lines: list[list[tuple[float, float]]] = []
+    top = -100.0
+    for y_min, x_min, x_max in arabic_words:
+        if y_min - top > 6:
+            lines.append([])
+            top = y_min
+        lines[-1].append((x_min, x_max))
+    assert len(lines) >= 3  # it wrapped
+    left, right = 20 / 25.4 * 72, 595.28 - 20 / 25.4 * 72
+    for boxes in lines:
+        assert max(x_max for _, x_max in boxes) == pytest.approx(right, abs=3)
+        assert min(x_min for x_min, _ in boxes) >= left - 1
+    text = text_of(path)
+    assert text.count("فريقنا") == 6 and text.count("الماضي") == 6
+    # The full stops too, drawn in Noto Sans (pdftotext puts a space before some).
+    assert re.sub(r"\s", "", text).count("بكثير.") == 6
+
+
+def test_text_after_a_shaped_line_is_drawn_in_its_own_font(tmp_path: Path) -> None:
+    # The last line starts (on the left) with a full stop in Noto Sans, after a line that
+    # ended in the Arabic font; then a Latin paragraph follows in the same turn.
+    answer = "وهي أسهل\nبكثير.\nAnd then in English."
+    path = write(tmp_path, transcript("Question?", answer))
+    text = text_of(path)
+    # (pdftotext puts a line's leading full stop on either side.)
+    assert re.search(r"^(\.بكثير|بكثير\.)$", text, re.MULTILINE)
+    assert "And then in English." in text
+
+
+def test_a_left_to_right_paragraph_with_an_arabic_word_is_shaped_and_left_aligned(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, transcript("Question?", "The respondent said مرحبا twice, then left."))
+    boxes = {word: x_min for x_min, _, _, word in words_with_boxes(path)}
+    assert boxes["The"] == pytest.approx(20 / 25.4 * 72, abs=1)
+    assert boxes["The"] < boxes["respondent"] < boxes["said"] < boxes["twice,"] < boxes["left."]
+    assert "مرحبا" in text_of(path)
