@@ -235,10 +235,8 @@ class FontBook:
 
     files: tuple[FontFile, ...]
     families: tuple[str, ...] = ()  # the primary family, then the fallbacks
-    # Family index (into `families`) by codepoint, 0 (the primary) where no font has it;
-    # `monochrome` is the same without the colour font.
-    coverage: bytes = b""
-    monochrome: bytes = b""
+    primary: frozenset[int] = frozenset()  # the codepoints the primary font draws
+    _tables: tuple[bytes, bytes] | None = None
     _templates: dict[tuple[str, int | None], Template] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -252,14 +250,30 @@ class FontBook:
                 f"Install the Debian packages: apt-get install {packages}"
             )
         self.families = tuple(dict.fromkeys(f.family for f in self.files))
+        self.primary = frozenset(self._codepoints(self.families[0]))
+
+    def _codepoints(self, family: str) -> set[int]:
+        spec = next(f for f in self.files if f.family == family)
+        with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
+            return set(ttfont.getBestCmap())
+
+    def coverage(self) -> tuple[bytes, bytes]:
+        """The family index (into `families`) of the first font that draws each codepoint,
+        0 (the primary) where none does; then the same without the colour font. Read from
+        the fonts on the first document with a character the primary font lacks."""
+        if self._tables is None:
+            with self._lock:
+                if self._tables is None:
+                    self._tables = self._read_coverage()
+        return self._tables
+
+    def _read_coverage(self) -> tuple[bytes, bytes]:
         coverage = bytearray(0x110000)
         monochrome = bytearray(0x110000)
         covered: set[int] = set()
         covered_monochrome: set[int] = set()
         for index, family in enumerate(self.families):
-            spec = next(f for f in self.files if f.family == family)
-            with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
-                codepoints = set(ttfont.getBestCmap())
+            codepoints = self._codepoints(family)
             for codepoint in codepoints - covered:
                 coverage[codepoint] = index
             covered |= codepoints
@@ -267,7 +281,7 @@ class FontBook:
                 for codepoint in codepoints - covered_monochrome:
                     monochrome[codepoint] = index
                 covered_monochrome |= codepoints
-        self.coverage, self.monochrome = bytes(coverage), bytes(monochrome)
+        return bytes(coverage), bytes(monochrome)
 
     def template(self, key: str, face: int | None = None) -> Template:
         """The parsed font; `face` picks another face of a font collection."""
@@ -292,7 +306,7 @@ _book_lock = threading.Lock()
 
 
 def font_book() -> FontBook:
-    """The process's fonts, found (and their coverage read) on the first call."""
+    """The process's fonts, found on the first call."""
     global _book
     if _book is None:
         with _book_lock:

@@ -19,9 +19,10 @@ _NEEDS_SHAPING = re.compile(
 )
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff\U00010800-\U00010fff]")
 _STRONG_LTR = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u9fff]")
-# Dropped: C0/C1 controls, and the emoji variation selectors that no font here draws
-# (the emoji itself is still drawn).
-_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufe0e\ufe0f]")
+# Dropped: C0/C1 controls, soft hyphens (no word is hyphenated, and fpdf2 would draw
+# them), and the emoji variation selectors that no font here draws (the emoji itself is
+# still drawn).
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\ufe0e\ufe0f]")
 # Where a line may break: after white space, and around each CJK character (which takes
 # any closing punctuation after it along, so that none starts a line).
 _WIDE = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
