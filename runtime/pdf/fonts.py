@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -189,6 +190,8 @@ class Template:
             if hasattr(self.font, name):
                 setattr(font, name, getattr(self.font, name))
         font.i = len(pdf.fonts) + 1
+        # fpdf2 names and numbers the font descriptor as it writes the document.
+        font.desc = copy.copy(self.font.desc)
         font.missing_glyphs = []
         font.biggest_size_pt = 0
         # fpdf2 sets the HarfBuzz font's size as it shapes: each document opens its own,

@@ -178,11 +178,20 @@ def test_latin_text_is_never_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_same_input_same_bytes_from_concurrent_threads() -> None:
-    doc = transcript("Question?", ANSWER, "中文 😀", "مرحبا بالعالم", "שלום עולם")
-    expected = render_transcript(doc)
+    docs = [
+        transcript("Question?", ANSWER),
+        transcript("Question?", ANSWER * 5, "中文 😀"),
+        transcript("مرحبا بالعالم", "שלום עולם", title="RTL"),
+        transcript("日本語のテキスト", ANSWER, "한국어", "😀 🎉 " * 3),
+        transcript(*[ANSWER] * 12),
+    ]
+    expected = [render_transcript(doc) for doc in docs]
+    assert render_transcript(docs[1]) == expected[1]  # deterministic
+    jobs = [n % len(docs) for n in range(2 * len(docs))]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: render_transcript(doc), range(8)))
-    assert all(result == expected for result in results)
+        results = list(pool.map(lambda n: render_transcript(docs[n]), jobs))
+    for n, result in zip(jobs, results, strict=True):
+        assert result == expected[n], n
     assert fonts.font_book() is fonts.font_book()
 
 
