@@ -48,9 +48,13 @@ def write(tmp_path: Path, doc: PdfTranscript) -> Path:
 
 
 def poppler(tool: str, *args: str | Path) -> str:
-    return subprocess.run(
+    """The tool's output; poppler reports a malformed file on stderr and carries on, so
+    anything there fails the test."""
+    result = subprocess.run(
         [tool, *map(str, args)], check=True, capture_output=True, text=True, timeout=30
-    ).stdout
+    )
+    assert result.stderr == "", result.stderr
+    return result.stdout
 
 
 def text_of(path: Path) -> str:
