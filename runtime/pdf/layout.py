@@ -99,8 +99,14 @@ class Writer:
         self.pdf = pdf
         self.families = families
         self.coverage = coverage  # family index by codepoint
+        # Advance widths (1/1000 em) by style, then by family index: the document's fonts.
+        self.advances = {style: [self._advances(f, style) for f in families] for style in ("", "B")}
         self.widths: dict[tuple[str, str], float] = {}  # (style, token) -> width in 1/1000 em
         self.shaped_widths: dict[tuple[str, float, bool, str], float] = {}  # -> mm
+
+    def _advances(self, family: str, style: str) -> dict[int, float]:
+        font = self.pdf.fonts.get(family + style if family == PRIMARY else family)
+        return font.cw if isinstance(font, TTFFont) else {}
 
     def space_for(self, height: float) -> None:
         if self.pdf.get_y() + height > self.pdf.page_break_trigger:
@@ -161,26 +167,20 @@ class Writer:
             pdf.current_font_is_set_on_page = False
         pdf.set_text_shaping(False)
 
-    def _font(self, family: str, style: str) -> TTFFont:
-        font = self.pdf.fonts[family + style if family == PRIMARY else family]
-        assert isinstance(font, TTFFont)
-        return font
-
     def _width(self, token: str, style: str) -> float:
         key = (style, token)
         width = self.widths.get(key)
         if width is None:
-            families, coverage = self.families, self.coverage
-            width = 0.0
-            for char in token:
-                code = ord(char)
-                width += self._font(families[coverage[code]], style).cw[code]
-            self.widths[key] = width
+            advances, coverage = self.advances[style], self.coverage
+            width = self.widths[key] = sum(advances[coverage[c]][c] for c in map(ord, token))
         return width
 
     def _draw(self, line: str, x: float, baseline: float, size: float, style: str) -> None:
         families, coverage = self.families, self.coverage
         scale = size * PT_TO_MM / 1000
+        if not any(coverage[c] for c in map(ord, line)):  # all in the primary font
+            self._run(x, baseline, line, PRIMARY, style, size, scale)
+            return
         run: list[str] = []
         run_family = PRIMARY
         for char in line:
