@@ -53,6 +53,16 @@ _SCRIPTS = (
 )
 
 
+# Which answers each kind of transcript has: "latin" makes up English ones; "mixed" goes
+# through every script in turn; the others take one group of scripts, to show its cost.
+_KINDS = {
+    "mixed": _SCRIPTS,
+    "cjk": _SCRIPTS[0:3],
+    "rtl": _SCRIPTS[3:5],
+    "emoji": _SCRIPTS[5:6],
+}
+
+
 def _answer(rng: random.Random) -> str:
     sentences = []
     for _ in range(rng.randint(2, 6)):
@@ -69,7 +79,8 @@ def transcript(kind: str, turns: int = 24, seed: int = 7) -> PdfTranscript:
     for n in range(turns):
         at = start + timedelta(seconds=75 * n)
         messages.append(PdfMessage("interviewer", _QUESTIONS[n % len(_QUESTIONS)], at))
-        text = _SCRIPTS[n % len(_SCRIPTS)] if kind == "mixed" else _answer(rng)
+        scripts = _KINDS.get(kind)
+        text = scripts[n % len(scripts)] if scripts else _answer(rng)
         messages.append(PdfMessage("respondent", text, at + timedelta(seconds=40)))
     fields = [
         ("Interview", "Onboarding study, wave 2"),
@@ -176,6 +187,11 @@ def main() -> None:
             print(f"{kind:<10} {name:<9} {pages:>5.0f} {ms:>8.1f} {per_core:>13.1f}")
         ratio = ours["per_core"] / base["per_core"]
         print(f"{kind:<10} {'ratio':<9} {'':>5} {'':>8} {ratio:>12.2f}x  (Rapport / baseline)")
+    print("Rapport alone, answers in one group of scripts (what each costs):")
+    for kind in ("rtl", "cjk", "emoji"):
+        row = measure(render_transcript, transcript(kind, args.turns), args.seconds)
+        pages, ms, per_core = row["pages"], row["ms"], row["per_core"]
+        print(f"{kind:<10} {'Rapport':<9} {pages:>5.0f} {ms:>8.1f} {per_core:>13.1f}")
     print("peak RSS of a fresh process rendering the transcript 20 times:")
     for kind in ("latin", "mixed"):
         ours_mb = _probe_in_child("Rapport", kind, args.turns)

@@ -107,9 +107,9 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     for key in book.keys(families):
         face = _cjk_face(codes) if key == CJK else None
         pdf.fonts[key] = book.template(key, face).lend(pdf)
-    fallbacks = [family for family in book.families[1:] if family in families]
-    if fallbacks:
-        pdf.set_fallback_fonts(fallbacks, exact_match=False)
+    # The primary font is a fallback too, for a paragraph set in another script's font.
+    fallbacks = [family for family in book.families if family in families]
+    pdf.set_fallback_fonts(fallbacks, exact_match=False)
     if any(getattr(font, "is_cid_keyed", False) for font in pdf.fonts.values()):
         pdf._set_min_pdf_version("1.6")  # CID-keyed CFF (Noto Sans CJK)
     pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)

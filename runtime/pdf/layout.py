@@ -140,7 +140,13 @@ class Writer:
     ) -> None:
         pdf = self.pdf
         rtl = _first_strong_is_rtl(text)
-        pdf.set_font(PRIMARY, style, size)
+        # A right-to-left paragraph is set in its script's font, so that its spaces and
+        # punctuation are too: fpdf2 makes a fragment (and a shaping call) of every change
+        # of font, which would otherwise be twice a word.
+        family = PRIMARY
+        if rtl and (letter := _RTL.search(text)):
+            family = self.families[self.coverage[ord(letter.group())]]
+        pdf.set_font(family, style if family == PRIMARY else "", size)
         # Every line of the paragraph keeps the paragraph's direction, whatever its own
         # first letter is.
         pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
