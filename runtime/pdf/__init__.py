@@ -102,7 +102,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     codes = {ord(char) for text in texts for char in text}
     coverage, families = _coverage(codes, book)
 
-    pdf = TranscriptPdf(format="A4", unit="mm")
+    pdf = TranscriptPdf()
     # fpdf2 embeds every font it has, used or not: only those the document needs.
     for key in book.keys(families):
         face = _cjk_face(codes) if key == CJK else None

@@ -78,14 +78,23 @@ def break_lines(text: str, limit: float, measure: Callable[[str], float]) -> lis
     return lines
 
 
+# What fpdf2 replaces with the page count: with control characters, which clean() drops,
+# so that no transcript's text can contain it.
+_PAGE_COUNT = "\x00pages\x00"
+
+
 class TranscriptPdf(FPDF):
     footer_y = -12.0  # mm from the bottom edge
+
+    def __init__(self) -> None:
+        super().__init__(format="A4", unit="mm")
+        self.alias_nb_pages(_PAGE_COUNT)
 
     def footer(self) -> None:
         self.set_y(self.footer_y)
         self.set_font(PRIMARY, "", 8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
+        self.cell(0, 5, f"Page {self.page_no()} of {_PAGE_COUNT}", align="C")
 
 
 class Writer:

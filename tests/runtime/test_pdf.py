@@ -200,8 +200,12 @@ def test_same_input_same_bytes_from_concurrent_threads() -> None:
 
 
 def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
-    path = write(tmp_path, transcript("Tab\there\r\nand a bell\x07.", "", "   ", "soft\xadly"))
+    path = write(
+        tmp_path,
+        transcript("Tab\there\r\nand a bell\x07.", "", "   ", "soft\xadly", "{nb} שלום {nb}"),
+    )
     text = text_of(path)
+    assert text.count("nb") == 2  # fpdf2's page-count alias, taken literally (not "1")
     assert "softly" in text
     assert re.search(r"Tab +here\nand a bell\.\n", text)
     assert pages(path) == 1
