@@ -23,9 +23,10 @@ _STRONG_LTR = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-
 # them), and the emoji variation selectors that no font here draws (the emoji itself is
 # still drawn).
 _DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\ufe0e\ufe0f]")
-# Where a line may break: after white space, and around each CJK character (which takes
-# any closing punctuation after it along, so that none starts a line).
-_WIDE = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
+# Where a line may break: after white space, and around each Chinese or Japanese
+# character (which takes any closing punctuation after it along, so that none starts a
+# line). Korean breaks between words, at spaces, like Latin.
+_WIDE = "\u2e80-\u2fff\u3040-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 _CLOSING = "\u3001\u3002\u300d\u300f\u3011\u3009\u300b\uff01\uff09\uff0c\uff0e\uff1a\uff1b\uff1f"
 _TOKENS = re.compile(f"[{_WIDE}][{_CLOSING}]*|[^\\s{_WIDE}]+|\\s+")
 PT_TO_MM = 25.4 / 72

@@ -304,3 +304,19 @@ def test_an_empty_transcript_and_naive_or_offset_times(tmp_path: Path) -> None:
     text = text_of(write(tmp_path, doc))
     assert "Interviewer · 2026-11-25 09:30:00 UTC" in text
     assert "Observer · 2026-11-25 09:45:00 UTC" in text  # an unknown role, capitalised
+
+
+def test_korean_breaks_between_words_and_chinese_between_characters(tmp_path: Path) -> None:
+    korean = "다만 월요일 아침에는 보고서가 느리게 열려서 조금 불편합니다. " * 6
+    lines = text_of(write(tmp_path, transcript("Question?", korean))).splitlines()
+    words = set(korean.split())
+    korean_lines = [line for line in lines if re.search("[\uac00-\ud7af]", line)]
+    assert len(korean_lines) >= 2
+    for line in korean_lines:
+        assert set(line.split()) <= words, line  # no word cut in two
+    chinese = "我们团队上周开始使用新的仪表板\uff0c它比旧的电子表格容易得多。" * 8
+    lines = text_of(write(tmp_path, transcript("Question?", chinese))).splitlines()
+    chinese_lines = [line for line in lines if "团" in line or "表" in line]
+    assert len(chinese_lines) >= 2
+    # Lines fill the width; none starts with closing punctuation.
+    assert not any(line[0] in "\uff0c。" for line in chinese_lines)
