@@ -197,6 +197,8 @@ class Template:
         if font.color_font is not None:
             colour_glyphs = _colour_glyphs(ttfont)
             del ttfont["CBDT"]  # its bitmaps are in colour_glyphs now
+            # Documents read this font's head (and hmtx, parsed above): parse it now, so
+            # that they only ever read it.
             ttfont["head"]
         else:
             ttfont.close()
