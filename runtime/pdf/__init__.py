@@ -101,10 +101,13 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     texts += [m.role + text for m, text in messages]
     codes = {ord(char) for text in texts for char in text}
     coverage, families = _coverage(codes, book)
+    # Bold: the title, the field labels and the turn headings.
+    bold_codes = {ord(char) for text in (title, *(label for label, _ in fields)) for char in text}
+    bold = {PRIMARY} | {book.families[coverage[code]] for code in bold_codes}
 
     pdf = TranscriptPdf()
     # fpdf2 embeds every font it has, used or not: only those the document needs.
-    for key in book.keys(families):
+    for key in book.keys(families, bold):
         face = _cjk_face(codes) if key == CJK else None
         pdf.fonts[key] = book.template(key, face).lend(pdf)
     # The primary font is a fallback too, for a paragraph set in another script's font.

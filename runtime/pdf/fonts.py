@@ -43,7 +43,9 @@ FONT_FILES = (
     FontFile("sans", _NOTO / "NotoSans-Regular.ttf", "fonts-noto-core"),
     FontFile("sans", _NOTO / "NotoSans-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("hebrew", _NOTO / "NotoSansHebrew-Regular.ttf", "fonts-noto-core"),
+    FontFile("hebrew", _NOTO / "NotoSansHebrew-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("arabic", _NOTO / "NotoSansArabic-Regular.ttf", "fonts-noto-core"),
+    FontFile("arabic", _NOTO / "NotoSansArabic-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("cjk", _NOTO_OTF / "NotoSansCJK-Regular.ttc", "fonts-noto-cjk", face=2),
     FontFile("emoji", _NOTO / "NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
     FontFile("symbols2", _NOTO / "NotoSansSymbols2-Regular.ttf", "fonts-noto-core"),
@@ -334,9 +336,12 @@ class FontBook:
                     template = self._templates[key, face] = Template.load(spec)
         return template
 
-    def keys(self, families: Iterable[str]) -> list[str]:
-        wanted = set(families)
-        return [f.key for f in self.files if f.family in wanted]
+    def keys(self, families: Iterable[str], bold: Iterable[str]) -> list[str]:
+        """The fonts of `families`, with the bold ones of those in `bold` that have one."""
+        wanted, bold = set(families), set(bold)
+        return [
+            f.key for f in self.files if f.family in wanted and (not f.style or f.family in bold)
+        ]
 
 
 _book: FontBook | None = None

@@ -114,8 +114,12 @@ class Writer:
         self.widths: dict[tuple[str, str], float] = {}  # (style, token) -> width in 1/1000 em
         self.shaped_widths: dict[tuple[str, float, bool, str], float] = {}  # -> mm
 
+    def _key(self, family: str, style: str) -> str:
+        """The document's font of that family and style, else of that family."""
+        return family + style if family + style in self.pdf.fonts else family
+
     def _advances(self, family: str, style: str) -> dict[int, float]:
-        font = self.pdf.fonts.get(family + style if family == PRIMARY else family)
+        font = self.pdf.fonts.get(self._key(family, style))
         return font.cw if isinstance(font, TTFFont) else {}
 
     def space_for(self, height: float) -> None:
@@ -156,7 +160,8 @@ class Writer:
         family = PRIMARY
         if rtl and (letter := _RTL.search(text)):
             family = self.families[self.coverage[ord(letter.group())]]
-        pdf.set_font(family, style if family == PRIMARY else "", size)
+        key = self._key(family, style)
+        pdf.set_font(family, key[len(family) :], size)
         # Every line of the paragraph keeps the paragraph's direction, whatever its own
         # first letter is.
         pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
@@ -220,6 +225,7 @@ class Writer:
         scale: float,
     ) -> float:
         pdf = self.pdf
-        pdf.set_font(family, style if family == PRIMARY else "", size)
+        key = self._key(family, style)
+        pdf.set_font(family, key[len(family) :], size)
         pdf.text(x, baseline, text)
         return x + self._width(text, style) * scale
