@@ -321,3 +321,32 @@ def test_korean_breaks_between_words_and_chinese_between_characters(tmp_path: Pa
     assert len(chinese_lines) >= 2
     # Lines fill the width; none starts with closing punctuation.
     assert not any(line[0] in "\uff0c。" for line in chinese_lines)
+
+
+def test_a_second_reader_mupdf_draws_and_reads_every_script(tmp_path: Path) -> None:
+    # The embedded fonts leave out what a PDF reader does not use (character map, glyph
+    # names, OS/2): MuPDF, another engine than poppler, must draw them without a word.
+    answers = ["中文测试", "日本語のテキスト", "한국어 텍스트", "مرحبا بالعالم", "שלום עולם"]
+    path = write(tmp_path, transcript("Question?", *answers, "Great 😀 then 🎉 done"))
+    for output in ("txt", "png"):
+        result = subprocess.run(
+            ["mutool", "draw", "-F", output, "-o", str(tmp_path / f"page.{output}"), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        complaints = [
+            line
+            for line in result.stderr.splitlines()
+            if line and "ICC support" not in line and not line.startswith("page ")
+        ]
+        assert complaints == [], complaints
+    text = (tmp_path / "page.txt").read_text()
+    for sample in answers[:3]:
+        assert sample in text
+    assert "Great 😀 then 🎉 done" in text and "Page 1 of 1" in text
+    # MuPDF gives right-to-left text in visual order.
+    assert "مرحبا"[::-1] in text or "مرحبا" in text
+    assert "שלום"[::-1] in text
+    assert (tmp_path / "page.png").stat().st_size > 10_000
