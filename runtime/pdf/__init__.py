@@ -154,7 +154,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     for message, text in messages:
         # Keep a turn's heading with at least the first line of its text.
         writer.space_for(_BODY_LEADING * 2 + 1)
-        role = _ROLE_LABELS.get(message.role, message.role.capitalize())
+        role = _ROLE_LABELS.get(message.role, clean(message.role).capitalize())
         writer.paragraph(
             f"{role} · {_stamp(message.at)}", x=left, width=width, size=_LABEL_SIZE,
             leading=_BODY_LEADING, style="B", colour=_ROLE_COLOURS.get(message.role, MUTED),

@@ -79,9 +79,10 @@ def break_lines(text: str, limit: float, measure: Callable[[str], float]) -> lis
     return lines
 
 
-# What fpdf2 replaces with the page count: with control characters, which clean() drops,
-# so that no transcript's text can contain it.
-_PAGE_COUNT = "\x00pages\x00"
+# What fpdf2 replaces with the page count: a control character, which clean() drops, so
+# that no transcript's text can contain it; one character, as fpdf2 centres the footer on
+# a placeholder "0" as long as the alias.
+_PAGE_COUNT = "\x00"
 
 
 class TranscriptPdf(FPDF):

@@ -80,6 +80,10 @@ def test_title_metadata_turns_and_page_numbers(tmp_path: Path) -> None:
     assert "they never stuck." in text
     assert pages(path) == 1
     assert "Page 1 of 1" in text
+    # The footer is centred on the page.
+    footer = [(x_min, x_max) for x_min, y_min, x_max, _ in words_with_boxes(path) if y_min > 800]
+    centre = (min(x for x, _ in footer) + max(x for _, x in footer)) / 2
+    assert centre == pytest.approx(595.28 / 2, abs=2)
     info = poppler("pdfinfo", path)
     assert "Title:           Onboarding study, wave 2" in info
 
