@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from runtime.pdf.fonts import (
     CJK,
-    CJK_CHINESE,
     CJK_JAPANESE,
     CJK_KOREAN,
+    CJK_SIMPLIFIED,
+    CJK_TRADITIONAL,
     COLOUR,
     MAX_COLOUR_GLYPHS,
     PRIMARY,
@@ -64,14 +65,25 @@ def _hangul(code: int) -> bool:
     return 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
 
 
+# Common characters written differently in Traditional and in Simplified Chinese (the
+# same words, in the same order), to tell the two apart.
+_TRADITIONAL = set(map(ord, "們這個來為說時會對國學與後開關還點發經過門問題現實體見覺讓"))
+_SIMPLIFIED = set(map(ord, "们这个来为说时会对国学与后开关还点发经过门问题现实体见觉让"))
+
+
 def _cjk_face(codes: set[int]) -> int:
     """Japanese if the text has kana, Korean if it has more Hangul than kana, else
-    Simplified Chinese: Han characters are drawn in that locale's forms."""
+    Chinese, Traditional if it has more of its own common characters than Simplified
+    has: Han characters are drawn in that locale's forms."""
     kana = sum(1 for code in codes if _kana(code))
     hangul = sum(1 for code in codes if _hangul(code))
     if hangul > kana:
         return CJK_KOREAN
-    return CJK_JAPANESE if kana else CJK_CHINESE
+    if kana:
+        return CJK_JAPANESE
+    if len(codes & _TRADITIONAL) > len(codes & _SIMPLIFIED):
+        return CJK_TRADITIONAL
+    return CJK_SIMPLIFIED
 
 
 _PRIMARY_ONLY = bytes(0x110000)  # family index 0 for every codepoint

@@ -59,7 +59,7 @@ COLOUR = "emoji"
 CJK = "cjk"
 # The faces of the Noto Sans CJK collection: each draws every Han, Kana and Hangul
 # character, in its own locale's glyph forms.
-CJK_JAPANESE, CJK_KOREAN, CJK_CHINESE = 0, 1, 2
+CJK_JAPANESE, CJK_KOREAN, CJK_SIMPLIFIED, CJK_TRADITIONAL = 0, 1, 2, 3
 # A Type 3 font holds at most 256 glyphs, two of them reserved: past this many distinct
 # emoji a document draws its emoji in monochrome.
 MAX_COLOUR_GLYPHS = 250

@@ -119,6 +119,7 @@ def test_long_lines_wrap_inside_the_margins(tmp_path: Path) -> None:
     ("script", "sample", "font"),
     [
         ("chinese", "我们非常喜欢这个产品的设计", "NotoSansCJKSC"),
+        ("traditional chinese", "我們非常喜歡這個產品的設計", "NotoSansCJKTC"),
         ("japanese", "日本語のテキストもきちんと表示されます", "NotoSansCJKJP"),
         ("korean", "한국어 텍스트도 잘 보입니다", "NotoSansCJKKR"),
         ("arabic", "مرحبا بالعالم", "NotoSansArabic NotoSansArabicBold"),
