@@ -11,6 +11,8 @@ from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
+from runtime.idempotency import IdempotencyStore
+from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
 
@@ -23,6 +25,8 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    limiter: RateLimiter
+    idempotency: IdempotencyStore
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -39,8 +43,10 @@ class Services:
         engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
         turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
+        limiter = RateLimiter(redis, settings)
         await hub.start()
-        return cls(settings, db, redis, events, hub, turns)
+        idempotency = IdempotencyStore(redis, settings.idempotency_ttl_seconds)
+        return cls(settings, db, redis, events, hub, turns, limiter, idempotency)
 
     async def close(self) -> None:
         await self.turns.close()

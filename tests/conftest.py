@@ -22,6 +22,7 @@ from runtime.database import Database
 from runtime.settings import Settings
 from workers import sweeper
 
+UNLIMITED = "1000000/minute"
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
@@ -76,6 +77,8 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sweep_interval_seconds=0.2,
         turn_lease_ms=1500,
         sse_heartbeat_seconds=1.0,
+        # Every test client is 127.0.0.1: the address limit is tested with its own settings.
+        public_rate_limit=UNLIMITED,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -121,6 +124,19 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
     await task
 
 
+@pytest.fixture
+def node_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `rapport serve` process on the test stores."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "RAPPORT_SECRET_KEY": settings.secret_key,
+        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
+        "RAPPORT_TURN_LEASE_MS": "1000",
+        "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "0",
+    }
+
+
 @pytest.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database.from_settings(settings)
@@ -128,9 +144,14 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     await database.close()
 
 
-async def new_key(db: Database, workspace: str | None = None) -> str:
+async def new_key(
+    db: Database,
+    workspace: str | None = None,
+    scopes: tuple[str, ...] = keys.ALL_SCOPES,
+    plan: str = keys.DEFAULT_PLAN,
+) -> str:
     workspace_id = await keys.ensure_workspace(db, workspace or f"ws-{uuid.uuid4().hex[:8]}")
-    return (await keys.create_key(db, workspace_id)).plaintext
+    return (await keys.create_key(db, workspace_id, "test", scopes, plan)).plaintext
 
 
 @pytest.fixture

@@ -405,6 +405,20 @@ async def test_real_responses_match_the_document(
     await c.call(client, "post", "/v1/interviews", 413, content=huge)
     await c.call(anon, "post", messages, 413, sid, content=huge, headers=auth)
 
+    # API keys: created (shown once), listed, refused a scope it lacks, revoked.
+    made = (
+        await c.call(
+            client, "post", "/v1/api-keys", 201, body={"name": "doc", "scopes": ["sessions:read"]}
+        )
+    ).json()
+    narrow = {"authorization": f"Bearer {made['key']}"}
+    await c.call(client, "get", "/v1/api-keys", 200, query={"limit": 1})
+    await c.call(anon, "get", "/v1/api-keys", 403, headers=narrow)
+    await c.call(anon, "post", "/v1/api-keys", 403, body={"name": "x"}, headers=narrow)
+    await c.call(client, "delete", "/v1/api-keys/{id}", 204, {"id": made["id"]})
+    await c.call(client, "delete", "/v1/api-keys/{id}", 404, {"id": made["id"]})
+    await c.call(anon, "get", "/v1/api-keys", 401, headers=narrow)
+
     # Operations.
     await c.call(anon, "get", "/healthz", 200)
     await c.call(anon, "get", "/readyz", 200)
