@@ -24,10 +24,12 @@ class Quota:
     remaining: int
     reset: int  # unix seconds
     allowed: bool
+    window: int  # seconds
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset - time.time()))
+        # Redis reports whole seconds of TTL: never claim more than one window.
+        return min(self.window, max(1, math.ceil(self.reset - time.time())))
 
 
 class RateLimiter:
@@ -50,7 +52,8 @@ class RateLimiter:
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Quota:
         allowed = await self._limiter.hit(item, *identifiers)
         stats = await self._limiter.get_window_stats(item, *identifiers)
-        return Quota(item.amount, stats.remaining, math.ceil(stats.reset_time), allowed)
+        reset = math.ceil(stats.reset_time)
+        return Quota(item.amount, stats.remaining, reset, allowed, item.get_expiry())
 
 
 def exceeded(item: RateLimitItem, quota: Quota) -> RateLimited:

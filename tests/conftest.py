@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
@@ -103,6 +104,13 @@ class Server:
 
 @pytest.fixture(scope="session")
 async def server(settings: Settings) -> AsyncIterator[Server]:
+    async with running(settings) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Server]:
+    """The app on a real uvicorn server in this event loop, with its in-process workers."""
     app = create_app(settings, on_start=[sweeper.start_in_process])
     port = free_port()
     config = uvicorn.Config(
@@ -119,9 +127,11 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    yield Server(f"http://127.0.0.1:{port}", settings, app)
-    instance.should_exit = True
-    await task
+    try:
+        yield Server(f"http://127.0.0.1:{port}", settings, app)
+    finally:
+        instance.should_exit = True
+        await task
 
 
 @pytest.fixture
