@@ -13,7 +13,18 @@ from starlette.middleware import Middleware
 from api import errors
 from api.idempotency import Idempotency
 from api.middleware import Edge
-from api.routes import docs, guide, health, interviews, keys, pages, public, sessions, streams
+from api.routes import (
+    docs,
+    guide,
+    health,
+    interviews,
+    keys,
+    pages,
+    public,
+    sessions,
+    streams,
+    webhooks,
+)
 from runtime.errors import DomainError
 from runtime.services import Services
 from runtime.settings import Settings
@@ -48,6 +59,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *guide.routes,
             *sessions.routes,
             *keys.routes,
+            *webhooks.routes,
             *public.routes,
             *streams.routes,
             *pages.routes,

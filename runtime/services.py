@@ -15,6 +15,7 @@ from runtime.idempotency import IdempotencyStore
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
+from runtime.webhook_delivery import Sender
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     turns: TurnRunner
     limiter: RateLimiter
     idempotency: IdempotencyStore
+    webhooks: Sender
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -46,10 +48,12 @@ class Services:
         limiter = RateLimiter(redis, settings)
         await hub.start()
         idempotency = IdempotencyStore(redis, settings.idempotency_ttl_seconds)
-        return cls(settings, db, redis, events, hub, turns, limiter, idempotency)
+        sender = Sender(settings)
+        return cls(settings, db, redis, events, hub, turns, limiter, idempotency, sender)
 
     async def close(self) -> None:
         await self.turns.close()
+        await self.webhooks.close()
         await self.hub.stop()
         await self.redis.aclose()
         await self.db.close()

@@ -21,7 +21,7 @@ from api.app import create_app
 from runtime import keys, migrate
 from runtime.database import Database
 from runtime.settings import Settings
-from workers import sweeper
+from workers import sweeper, webhooks
 
 UNLIMITED = "1000000/minute"
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -80,6 +80,11 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sse_heartbeat_seconds=1.0,
         # Every test client is 127.0.0.1: the address limit is tested with its own settings.
         public_rate_limit=UNLIMITED,
+        # Tests send webhooks to receivers on 127.0.0.1, and drive delivery themselves: the
+        # shared server's delivery pass runs once at start, then sleeps.
+        webhook_allow_private=True,
+        webhook_timeout_seconds=2.0,
+        webhook_delivery_interval_seconds=3600.0,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -111,14 +116,21 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Server]:
     """The app on a real uvicorn server in this event loop, with its in-process workers."""
-    app = create_app(settings, on_start=[sweeper.start_in_process])
+    app = create_app(settings, on_start=[sweeper.start_in_process, webhooks.start_in_process])
+    async with serving(app, lifespan="on") as url:
+        yield Server(url, settings, app)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, lifespan: str) -> AsyncIterator[str]:
+    """Any ASGI app on a real uvicorn server on 127.0.0.1; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="on",
+        lifespan=lifespan,
         timeout_graceful_shutdown=2,
     )
     instance = uvicorn.Server(config)
@@ -128,7 +140,7 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield Server(f"http://127.0.0.1:{port}", settings, app)
+        yield f"http://127.0.0.1:{port}"
     finally:
         instance.should_exit = True
         await task

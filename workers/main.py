@@ -1,4 +1,4 @@
-"""`rapport worker`: the sweeper (and later the job queue) on its own."""
+"""`rapport worker`: the sweeper and webhook delivery (and later the job queue) on their own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 from runtime.services import Services
 from runtime.settings import Settings
-from workers import sweeper
+from workers import sweeper, webhooks
 
 
 async def run(settings: Settings) -> None:
@@ -17,6 +17,6 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await sweeper.run(services, stop)
+        await asyncio.gather(sweeper.run(services, stop), webhooks.run(services, stop))
     finally:
         await services.close()

@@ -12,10 +12,11 @@ from api.openapi.components import response_schemas
 from api.openapi.operations import Operation, operations
 from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
+from api.openapi.webhooks import webhook_operations
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews, keys, sessions
+from runtime import interviews, keys, sessions, webhooks
 from runtime.errors import (
     Conflict,
     DomainError,
@@ -51,11 +52,19 @@ PATH_PARAMS = {
     "share_token": "The interview's share token (from `share_url`)",
     "section_id": "Section id, e.g. S1",
     "item_id": "Guide item id: Q1… for questions, T1… for tasks",
+    "delivery_id": "Webhook delivery id",
 }
 
 
 def _id_description(path: str) -> str:
-    return "Session id" if path.startswith("/v1/sessions/") else "Interview id"
+    for prefix, name in (
+        ("/v1/sessions/", "Session id"),
+        ("/v1/webhooks/", "Webhook id"),
+        ("/v1/api-keys/", "API key id"),
+    ):
+        if path.startswith(prefix):
+            return name
+    return "Interview id"
 
 
 def _parameter(
@@ -93,6 +102,9 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         ),
         "SessionStatus": query(
             "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
+        ),
+        "DeliveryStatus": query(
+            "status", enum(webhooks.DELIVERY_STATUSES), "Only deliveries with this status"
         ),
         "Since": query(
             "since",
@@ -282,7 +294,7 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
 def _document(
     page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
 ) -> dict[str, Any]:
-    ops = operations()
+    ops = [*operations(), *webhook_operations()]
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
@@ -307,6 +319,7 @@ def _document(
         "guide": "The study guide: sections holding questions and tasks",
         "sessions": "Sessions and transcripts, for researchers",
         "api-keys": "API keys: scoped, shown once, revocable",
+        "webhooks": "Webhooks: signed event deliveries (Standard Webhooks) with retries",
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
         "pages": "The respondent page",

@@ -46,7 +46,7 @@ class Operation:
     scope: str | None = None  # the API key scope a researcher operation requires
 
 
-class _Group:
+class Group:
     """Declares the operations of one tag that share an authentication (and usually a scope)."""
 
     def __init__(self, tag: str, auth: str, scope: str | None = None) -> None:
@@ -77,7 +77,7 @@ def operations() -> list[Operation]:
 
 
 def _operations_keys() -> list[Operation]:
-    op = _Group("api-keys", "researcher", keys.KEYS_MANAGE)
+    op = Group("api-keys", "researcher", keys.KEYS_MANAGE)
     return [
         op(
             "POST /v1/api-keys",
@@ -107,8 +107,8 @@ def _operations_keys() -> list[Operation]:
 
 
 def _operations_other() -> list[Operation]:
-    ops = _Group("operations", "public")
-    page = _Group("pages", "public")
+    ops = Group("operations", "public")
+    page = Group("pages", "public")
     return [
         ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", "Health")),
         ops(
@@ -144,7 +144,7 @@ _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
 
 
 def _operations_interviews() -> list[Operation]:
-    op = _Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
+    op = Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
     ops = [
         op(
             "POST /v1/interviews",
@@ -215,7 +215,7 @@ def _operations_interviews() -> list[Operation]:
 
 
 def _operations_guide() -> list[Operation]:
-    op = _Group("guide", "researcher", keys.INTERVIEWS_WRITE)
+    op = Group("guide", "researcher", keys.INTERVIEWS_WRITE)
     ops = [
         op(
             "GET /v1/interviews/{id}/guide",
@@ -297,7 +297,7 @@ def _operations_guide() -> list[Operation]:
 
 
 def _operations_sessions() -> list[Operation]:
-    op = _Group("sessions", "researcher", keys.SESSIONS_READ)
+    op = Group("sessions", "researcher", keys.SESSIONS_READ)
     return [
         op(
             "GET /v1/interviews/{id}/sessions",
@@ -325,8 +325,8 @@ def _operations_sessions() -> list[Operation]:
 
 
 def _operations_respondent() -> list[Operation]:
-    public = _Group("respondent", "public")
-    op = _Group("respondent", "respondent")
+    public = Group("respondent", "public")
+    op = Group("respondent", "respondent")
     return [
         public(
             "GET /v1/public/interviews/{share_token}",
@@ -388,7 +388,7 @@ def _operations_respondent() -> list[Operation]:
 
 
 def _operations_streams() -> list[Operation]:
-    op = _Group("streams", "stream", keys.SESSIONS_READ)
+    op = Group("streams", "stream", keys.SESSIONS_READ)
     return [
         op(
             "GET /v1/sessions/{id}/events",
