@@ -71,7 +71,7 @@ class Edge:
         given = Headers(scope=scope).get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        page = scope["path"].startswith("/i/") or scope["path"].startswith("/static/")
+        page = scope["path"].startswith(("/i/", "/static/")) or scope["path"] == "/docs"
         started = time.perf_counter()
         status = 0
 

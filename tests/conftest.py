@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from playwright.async_api import Browser, async_playwright
 
 from api.app import create_app
 from runtime import keys, migrate
@@ -24,6 +25,17 @@ from runtime.settings import Settings
 from workers import sweeper, webhooks
 
 UNLIMITED = "1000000/minute"
+CHROMIUM = os.environ.get("RAPPORT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
@@ -193,3 +205,14 @@ async def client(server: Server, api_key: str) -> AsyncIterator[httpx.AsyncClien
 async def anon(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """The system Chromium through Playwright (no `playwright install`)."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()

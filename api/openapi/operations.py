@@ -131,6 +131,12 @@ def _operations_other() -> list[Operation]:
             Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
             description="Served for any token: the page reports an unknown link itself.",
         ),
+        page(
+            "GET /docs",
+            "docsPage",
+            "This API reference, rendered (HTML; self-hosted, no CDN)",
+            Reply(200, "The page; it renders /v1/openapi.json", {"type": "string"}, "text/html"),
+        ),
     ]
 
 
