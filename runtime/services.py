@@ -12,6 +12,7 @@ from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
+from runtime.jobs import JobQueue
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
@@ -26,6 +27,7 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    jobs: JobQueue
     limiter: RateLimiter
     idempotency: IdempotencyStore
     webhooks: Sender
@@ -49,11 +51,13 @@ class Services:
         await hub.start()
         idempotency = IdempotencyStore(redis, settings.idempotency_ttl_seconds)
         sender = Sender(settings)
-        return cls(settings, db, redis, events, hub, turns, limiter, idempotency, sender)
+        jobs = JobQueue.from_url(settings.redis_url)
+        return cls(settings, db, redis, events, hub, turns, jobs, limiter, idempotency, sender)
 
     async def close(self) -> None:
         await self.turns.close()
         await self.webhooks.close()
         await self.hub.stop()
+        await self.jobs.close()
         await self.redis.aclose()
         await self.db.close()

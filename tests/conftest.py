@@ -211,7 +211,8 @@ async def anon(server: Server) -> AsyncIterator[httpx.AsyncClient]:
 async def browser() -> AsyncIterator[Browser]:
     """The system Chromium through Playwright (no `playwright install`)."""
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        # A missing browser is a broken machine, not a reason to pass: .ci/run installs it.
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
