@@ -92,6 +92,7 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sse_heartbeat_seconds=1.0,
         # Every test client is 127.0.0.1: the address limit is tested with its own settings.
         public_rate_limit=UNLIMITED,
+        rate_limit_plans=(("default", "600/minute"), ("unlimited", UNLIMITED)),
         # Tests send webhooks to receivers on 127.0.0.1, and drive delivery themselves: the
         # shared server's delivery pass runs once at start, then sleeps.
         webhook_allow_private=True,

@@ -237,7 +237,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
             response["content"] = {reply.media: {"schema": schema}}
         responses[str(reply.status)] = response
     automatic: set[int] = {500}
-    if op.body is not None or op.query or op.headers:
+    if op.body is not None or op.query or op.headers or op.method == "post":
         automatic.add(400)
     if op.auth != "public":
         automatic.add(401)
