@@ -186,6 +186,7 @@ def _cors(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
             "x-ratelimit-limit",
             "x-ratelimit-remaining",
             "x-ratelimit-reset",
+            "idempotent-replayed",
         ],
         max_age=600,
     )

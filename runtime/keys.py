@@ -48,7 +48,7 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
-            raise Forbidden(f"this API key lacks the {scope} scope", field=scope)
+            raise Forbidden(f"this API key lacks the {scope} scope")
 
 
 @dataclass(frozen=True)

@@ -47,21 +47,22 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def resolve(host: str, port: int, allow_private: bool) -> str:
-    """The address to connect to: resolved once, checked, then used (no DNS-rebinding gap)."""
+async def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses to connect to: resolved once and checked, then used as they are, so
+    DNS cannot answer differently between the check and the connection (rebinding)."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError) as exc:
         raise Refused(f"cannot resolve {host}") from exc
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     if not addresses:
         raise Refused(f"cannot resolve {host}")
     if not allow_private:
         blocked = [a for a in addresses if webhooks.non_public(a)]
         if blocked:
             raise Refused(f"{host} resolves to a non-public address ({blocked[0]})")
-    return str(addresses[0])
+    return [str(a) for a in addresses]
 
 
 class Sender:
@@ -89,19 +90,28 @@ class Sender:
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            address = await resolve(host, port, self.settings.webhook_allow_private)
+            addresses = await resolve(host, port, self.settings.webhook_allow_private)
         except Refused as exc:
             return Outcome(None, elapsed(), str(exc))
-        literal = f"[{address}]" if ":" in address else address
-        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
         request_headers = {**headers, "host": parts.netloc.rpartition("@")[2]}
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         try:
             async with asyncio.timeout(self.settings.webhook_timeout_seconds):
-                request = self.client.build_request(
-                    "POST", target, headers=request_headers, content=body, extensions=extensions
-                )
-                response = await self.client.send(request, stream=True)
+                for n, address in enumerate(addresses):
+                    literal = f"[{address}]" if ":" in address else address
+                    target = urlunsplit(
+                        (parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, "")
+                    )
+                    request = self.client.build_request(
+                        "POST", target, headers=request_headers, content=body, extensions=extensions
+                    )
+                    try:
+                        response = await self.client.send(request, stream=True)
+                        break
+                    except httpx.ConnectError:
+                        # The next checked address of the same name, as a browser would.
+                        if n == len(addresses) - 1:
+                            raise
                 try:
                     # Only a little of the answer is read: receivers have nothing to tell us.
                     seen = 0

@@ -63,6 +63,9 @@ def non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def check_url(url: str, allow_private: bool) -> str:
+    # ASCII without spaces or controls: an international name is sent in its punycode form.
+    if not all(33 <= ord(c) < 127 for c in url):
+        raise ValidationError("url must be ASCII, without spaces (use punycode)", field="url")
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018  (raises on a malformed port)
@@ -70,6 +73,10 @@ def check_url(url: str, allow_private: bool) -> str:
         raise ValidationError("url has a malformed port", field="url") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("url must be an absolute http(s) URL", field="url")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError as exc:
+        raise ValidationError("url has a malformed host name", field="url") from exc
     with contextlib.suppress(ValueError):
         if not allow_private and non_public(ipaddress.ip_address(parts.hostname)):
             raise ValidationError("url must not point at a non-public address", field="url")

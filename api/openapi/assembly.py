@@ -232,6 +232,10 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         response: dict[str, Any] = {"description": reply.description}
         if not op.websocket:
             response["headers"] = _response_headers(reply.status)
+        if op.method == "post":
+            response["headers"]["Idempotent-Replayed"] = {
+                "$ref": "#/components/headers/IdempotentReplayed"
+            }
         if reply.schema is not None:
             schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
             response["content"] = {reply.media: {"schema": schema}}
@@ -359,6 +363,11 @@ def _document(
                 "XRateLimitReset": {
                     "description": "Unix time (seconds) when the window resets",
                     "schema": {"type": "integer", "minimum": 0},
+                },
+                "IdempotentReplayed": {
+                    "description": "true when this is the stored answer to an earlier request "
+                    "with the same Idempotency-Key",
+                    "schema": {"type": "string", "const": "true"},
                 },
                 "RetryAfter": {
                     "description": "Seconds to wait before retrying",

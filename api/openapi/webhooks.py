@@ -110,7 +110,7 @@ def webhook_operations() -> list[Operation]:
 def webhook_schemas() -> dict[str, Schema]:
     webhook = {
         "id": string(),
-        "url": string("Where deliveries are POSTed", format="uri"),
+        "url": string("Where deliveries are POSTed (an http(s) URL)"),
         "description": string(),
         "events": array(enum(webhooks.EVENTS), "The events this webhook receives"),
         "enabled": boolean("False when disabled by you or after repeated failures"),

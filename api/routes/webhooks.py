@@ -15,9 +15,11 @@ from api.validation import Body, Bool, Obj, Str, StrList, parse
 from runtime import keys, webhook_delivery, webhooks
 from runtime.clock import utcnow
 
-_EVENTS = StrList(len(webhooks.EVENTS), Str(60, enum=webhooks.EVENTS))
+_EVENTS = StrList(len(webhooks.EVENTS), Str(60, enum=webhooks.EVENTS), min_items=1, nullable=False)
 _FIELDS: dict[str, Any] = {
-    "url": Str(webhooks.MAX_URL_LENGTH, 1),
+    "url": Str(
+        webhooks.MAX_URL_LENGTH, 1, pattern="^https?://[^/?#]+", pattern_says="an http(s) URL"
+    ),
     "events": _EVENTS,
     "description": Str(500, nullable=True),
     "enabled": Bool(),

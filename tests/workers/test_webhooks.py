@@ -150,15 +150,36 @@ async def test_non_public_addresses_are_refused_unless_allowed(
     try:
         outcome = await strict.post(hook.url, {}, b"{}")
         localhost = await strict.post(hook.url.replace("127.0.0.1", "localhost"), {}, b"{}")
+        unresolvable = await strict.post(f"http://{'a' * 64}.example/", {}, b"{}")
     finally:
         await strict.close()
     assert outcome.status_code is None and "non-public address" in (outcome.error or "")
     assert localhost.status_code is None and "non-public address" in (localhost.error or "")
     assert hook.received == []
-    for url in ("http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/", "ftp://a/b"):
+    assert unresolvable.status_code is None and "cannot resolve" in (unresolvable.error or "")
+    bad = (
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/",
+        "ftp://a/b",
+        f"http://{'a' * 64}.example/",
+        "http://exa mple.com/",
+    )
+    for url in bad:
         with pytest.raises(ValidationError):
             webhooks.check_url(url, allow_private=False)
     assert webhooks.check_url("http://10.1.2.3/x", allow_private=True)
+
+
+async def test_the_checked_address_is_the_one_connected_to_with_the_original_host(
+    sender: Sender, hook: Receiver
+) -> None:
+    named = hook.url.replace("127.0.0.1", "localhost")
+    outcome = await sender.post(named, {"webhook-id": "msg_1"}, b"{}")
+    assert outcome.ok
+    [got] = hook.received
+    assert got.headers["host"] == named.split("/")[2], "the receiver sees the name, not the IP"
+    assert got.headers["webhook-id"] == "msg_1"
 
 
 async def test_redirects_are_not_followed_and_slow_receivers_time_out(
