@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from runtime import sessions, webhooks
+from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.settings import Settings
 from tests.conftest import Server, new_key, running
-from tests.helpers import published_interview, start_session
+from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.receiver import Receiver, receiver
 
 
@@ -135,3 +139,47 @@ async def test_webhook_crud_and_validation(
     assert (await anon.delete(path, headers=stranger)).status_code == 404
     assert (await http.delete(path)).status_code == 204
     assert (await http.get(path)).status_code == 404
+
+
+async def test_every_lifecycle_event_is_delivered_with_what_it_needs(
+    http: httpx.AsyncClient, db: Database, hook: Receiver
+) -> None:
+    webhook = (
+        await http.post("/v1/webhooks", json={"url": hook.url, "events": list(webhooks.EVENTS)})
+    ).json()
+    unsubscribed = (
+        await http.post("/v1/webhooks", json={"url": hook.url, "events": ["export.completed"]})
+    ).json()
+    interview = await published_interview(http)
+    ended = await start_session(http, interview["share_token"])
+    await http.post(f"/v1/sessions/{ended.id}/end", headers=ended.auth)
+    idle = await start_session(http, interview["share_token"])
+    await next_turn(sse_events(http, idle.session["events_url"]))
+    assert await sessions.abandon(db, idle.id, utcnow() + timedelta(days=1))
+    await http.post(f"/v1/interviews/{interview['id']}/close")
+
+    arrived = [(await hook.next()).verified(webhook["secret"]) for _ in range(6)]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for payload in arrived:
+        by_type.setdefault(payload["type"], []).append(payload["data"])
+    assert sorted(by_type) == [
+        "interview.closed",
+        "interview.published",
+        "session.abandoned",
+        "session.completed",
+        "session.started",
+    ]
+    assert {d["session_id"] for d in by_type["session.started"]} == {ended.id, idle.id}
+    assert by_type["session.completed"] == [
+        {
+            "session_id": ended.id,
+            "interview_id": interview["id"],
+            "status": "completed",
+            "ended_reason": "ended_by_respondent",
+            "is_test": False,
+        }
+    ]
+    assert by_type["session.abandoned"][0]["ended_reason"] == "idle_timeout"
+    assert by_type["interview.closed"][0]["interview"]["status"] == "closed"
+    other = await http.get(f"/v1/webhooks/{unsubscribed['id']}/deliveries")
+    assert other.json()["items"] == [], "only subscribed events are queued"

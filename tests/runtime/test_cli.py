@@ -28,6 +28,16 @@ def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
     assert key.encode() not in database, "only a hash is stored"
     bad = keys_create(env, "--workspace", "acme", "--scopes", "root")
     assert bad.returncode == 2 and "unknown scopes" in bad.stderr
+    no_plan = keys_create(env, "--workspace", "acme", "--plan", "gold")
+    assert no_plan.returncode == 2 and "no rate-limit plan 'gold'" in no_plan.stderr
+    gold = keys_create(
+        {**env, "RAPPORT_RATE_LIMIT_PLANS": "default=10/second,gold=99/second"},
+        "--workspace",
+        "acme",
+        "--plan",
+        "gold",
+    )
+    assert gold.returncode == 0 and gold.stdout.startswith("rk_live_")
 
 
 async def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
