@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from redis.asyncio import Redis
 
 from api import openapi
@@ -16,6 +17,7 @@ from runtime.errors import ConfigurationError
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from tests.conftest import Server, new_key
+from tests.helpers import published_interview, start_session
 
 _FILL = {"section_id": "S1", "share_token": "x"}
 
@@ -135,3 +137,20 @@ def test_a_plan_that_is_not_a_limit_is_refused_at_start() -> None:
     )
     with pytest.raises(ConfigurationError, match="default='fast'"):
         RateLimiter(Redis(), settings)
+
+
+async def test_a_socket_opened_with_a_key_lacking_sessions_read_is_closed_4403(
+    server: Server, db: Database, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    made = await client.post(
+        "/v1/api-keys", json={"name": "no-sessions", "scopes": ["interviews:read"]}
+    )
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
+    headers = {"authorization": f"Bearer {made.json()['key']}"}
+    async with websockets.connect(url, additional_headers=headers) as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403 and "sessions:read" in closed.value.rcvd.reason
