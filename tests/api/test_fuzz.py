@@ -48,8 +48,9 @@ async def test_schemathesis_finds_no_5xx_and_no_response_outside_the_spec(
         "--report-dir",
         str(tmp_path),
     ]
+    # Run in tmp_path: schemathesis keeps a cache in its working directory.
     proc = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     async with asyncio.timeout(240):
         output, _ = await proc.communicate()
