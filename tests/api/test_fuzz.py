@@ -36,14 +36,16 @@ async def test_schemathesis_finds_no_5xx_and_no_response_outside_the_spec(
         "--exclude-operation-id",
         "streamWebSocket",
         "--max-examples",
-        "6",
+        "4",
         "--seed",
         "5",
         "--generation-deterministic",
         "--request-timeout",
         "10",
+        # One worker: schemathesis's threads can trip a CPython 3.11 race in compile()
+        # ("AST constructor recursion depth mismatch"), which would make the test flaky.
         "--workers",
-        "4",
+        "1",
         "--no-color",
         "--report-dir",
         str(tmp_path),
