@@ -50,7 +50,8 @@ async def test_each_key_has_its_plans_limit(
         assert refused.json()["error"]["code"] == "rate_limited"
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert _quota(refused)[:2] == (allowed, 0)
-        assert _quota(refused)[2] == _quota(ok)[2], "one window, one reset time"
+        # One window, one reset time (Redis reports its TTL in whole seconds).
+        assert abs(_quota(refused)[2] - _quota(ok)[2]) <= 1
     other = await new_key(db, plan=plan)
     async with httpx.AsyncClient(base_url=limited.url) as http:
         fresh = await http.get("/v1/interviews", headers={"authorization": f"Bearer {other}"})
