@@ -7,8 +7,10 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from runtime import keys, webhook_delivery, webhooks
@@ -17,6 +19,8 @@ from runtime.database import Database
 from runtime.errors import ValidationError
 from runtime.settings import Settings
 from runtime.webhook_delivery import Sender
+from tests.helpers import published_interview
+from tests.processes import RAPPORT, ServeProcess
 from tests.receiver import Receiver, receiver
 
 DATA = {"session_id": "ses_x", "interview_id": "int_x", "status": "completed"}
@@ -196,3 +200,30 @@ async def test_redirects_are_not_followed_and_slow_receivers_time_out(
         assert slow.latency_ms < 2000
     finally:
         await quick.close()
+
+
+async def test_a_standalone_worker_delivers(
+    node_env: dict[str, str], api_key: str, hook: Receiver, tmp_path: Path
+) -> None:
+    env = {
+        **node_env,
+        "RAPPORT_IN_PROCESS_WORKER": "0",
+        "RAPPORT_WEBHOOK_ALLOW_PRIVATE": "1",
+        "RAPPORT_WEBHOOK_DELIVERY_INTERVAL_SECONDS": "0.1",
+    }
+    api = await ServeProcess(env, tmp_path / "api").start()
+    worker = await asyncio.create_subprocess_exec(RAPPORT, "worker", env=api.env)
+    try:
+        async with httpx.AsyncClient(
+            base_url=api.url, headers={"authorization": f"Bearer {api_key}"}
+        ) as http:
+            made = await http.post(
+                "/v1/webhooks", json={"url": hook.url, "events": ["interview.published"]}
+            )
+            interview = await published_interview(http)
+            payload = (await hook.next()).verified(made.json()["secret"])
+            assert payload["data"]["interview"]["id"] == interview["id"]
+    finally:
+        assert await api.stop() == 0
+        worker.terminate()
+        assert await asyncio.wait_for(worker.wait(), 20) == 0
