@@ -11,8 +11,20 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from api import errors
+from api.idempotency import Idempotency
 from api.middleware import Edge
-from api.routes import docs, guide, health, interviews, pages, public, sessions, streams
+from api.routes import (
+    docs,
+    guide,
+    health,
+    interviews,
+    keys,
+    pages,
+    public,
+    sessions,
+    streams,
+    webhooks,
+)
 from runtime.errors import DomainError
 from runtime.services import Services
 from runtime.settings import Settings
@@ -46,6 +58,8 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *interviews.routes,
             *guide.routes,
             *sessions.routes,
+            *keys.routes,
+            *webhooks.routes,
             *public.routes,
             *streams.routes,
             *pages.routes,
@@ -55,6 +69,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             Middleware(
                 Edge, max_body_bytes=settings.max_body_bytes, cors_origins=settings.cors_origins
             ),
+            Middleware(Idempotency),
         ],
         exception_handlers=handlers,
         lifespan=lifespan,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 from starlette.requests import HTTPConnection
 
+from api import ratelimit
 from runtime import keys, sessions, tickets
 from runtime.errors import Unauthorized
 from runtime.keys import Principal
@@ -25,11 +26,16 @@ def bearer(conn: HTTPConnection) -> str | None:
     return token.strip()
 
 
-async def researcher(conn: HTTPConnection) -> Principal:
+async def researcher(conn: HTTPConnection, scope: str) -> Principal:
+    """The calling key, which must hold `scope` (403 naming it otherwise)."""
     token = bearer(conn)
     if token is None:
         raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
-    return await keys.authenticate(services_of(conn).db, token)
+    services = services_of(conn)
+    principal = await keys.authenticate(services.db, token)
+    await ratelimit.by_key(conn, services, principal)
+    principal.require(scope)
+    return principal
 
 
 async def respondent(conn: HTTPConnection, session_id: str) -> Row[Any]:
@@ -49,6 +55,8 @@ async def stream_reader(conn: HTTPConnection, session_id: str) -> Row[Any]:
     token = bearer(conn)
     if token and token.startswith(keys.KEY_PREFIX):
         principal = await keys.authenticate(services.db, token)
+        await ratelimit.by_key(conn, services, principal)
+        principal.require(keys.SESSIONS_READ)
         return await sessions.for_workspace(services.db, principal.workspace_id, session_id)
     if token:
         return await respondent(conn, session_id)

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, security headers, body size limit, CORS on the public subset."""
+"""ASGI middleware: request ids, security headers, address rate limits, body limit, public CORS."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import ratelimit
 from api.responses import error
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -52,6 +53,17 @@ class Edge:
             return self.cors_limited if with_body else self.cors_plain
         return self.limited if with_body else self.app
 
+    async def _over_address_limit(self, scope: Scope) -> bool:
+        # Researcher calls are limited per key, once the key is known (api.auth).
+        if (
+            scope["type"] != "http"
+            or scope["path"] in ratelimit.UNLIMITED_PATHS
+            or ratelimit.carries_api_key(scope)
+        ):
+            return False
+        quota = await ratelimit.by_address(scope["app"].state.services, scope)
+        return not quota.allowed
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -59,7 +71,7 @@ class Edge:
         given = Headers(scope=scope).get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        page = scope["path"].startswith("/i/") or scope["path"].startswith("/static/")
+        page = scope["path"].startswith(("/i/", "/static/")) or scope["path"] == "/docs"
         started = time.perf_counter()
         status = 0
 
@@ -77,6 +89,7 @@ class Edge:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
+                ratelimit.add_headers(scope, headers, status)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if page:
@@ -86,6 +99,10 @@ class Edge:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
+                if await self._over_address_limit(scope):
+                    response = error(429, "rate_limited", "too many requests from this address")
+                    await response(scope, receive, send_with_headers)
+                    return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
                 # The path only: query strings may carry stream tickets.
@@ -156,7 +173,20 @@ def _cors(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
         app,
         allow_origins=list(origins),
         allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["authorization", "content-type", "last-event-id", "x-request-id"],
-        expose_headers=["x-request-id", "retry-after"],
+        allow_headers=[
+            "authorization",
+            "content-type",
+            "last-event-id",
+            "x-request-id",
+            "idempotency-key",
+        ],
+        expose_headers=[
+            "x-request-id",
+            "retry-after",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "idempotent-replayed",
+        ],
         max_age=600,
     )

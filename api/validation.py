@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +19,16 @@ class Str:
     min_length: int = 0
     enum: tuple[str, ...] | None = None
     nullable: bool = False
+    pattern: str | None = None  # a regular expression the value must match (re.search)
+    pattern_says: str = ""  # what the pattern requires, for the error message
 
     def check(self, name: str, value: Any) -> Any:
         if value is None and self.nullable:
             return None
         if not isinstance(value, str):
             raise ValidationError(f"{name} must be a string", field=name)
+        if self.pattern is not None and not re.search(self.pattern, value):
+            raise ValidationError(f"{name} must be {self.pattern_says}", field=name)
         if self.enum is not None and value not in self.enum:
             raise ValidationError(f"{name} must be one of: {', '.join(self.enum)}", field=name)
         if not self.min_length <= len(value) <= self.max_length:
@@ -39,6 +44,8 @@ class Str:
             out["minLength"] = self.min_length
         if self.enum:
             out["enum"] = list(self.enum)
+        if self.pattern:
+            out["pattern"] = self.pattern
         return out
 
 
@@ -77,16 +84,27 @@ class Bool:
 class StrList:
     max_items: int
     item: Str
+    min_items: int = 0
+    nullable: bool = True
 
     def check(self, name: str, value: Any) -> Any:
-        if value is None:
+        if value is None and self.nullable:
             return None
-        if not isinstance(value, list) or len(value) > self.max_items:
-            raise ValidationError(f"{name} must be a list of at most {self.max_items}", field=name)
+        if not isinstance(value, list) or not self.min_items <= len(value) <= self.max_items:
+            raise ValidationError(
+                f"{name} must be a list of {self.min_items} to {self.max_items}", field=name
+            )
         return [self.item.check(name, v) for v in value]
 
     def schema(self) -> dict[str, Any]:
-        return {"type": ["array", "null"], "maxItems": self.max_items, "items": self.item.schema()}
+        out: dict[str, Any] = {
+            "type": ["array", "null"] if self.nullable else "array",
+            "maxItems": self.max_items,
+            "items": self.item.schema(),
+        }
+        if self.min_items:
+            out["minItems"] = self.min_items
+        return out
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from runtime import keys, logs, migrate
 from runtime.database import Database
-from runtime.errors import RapportError
+from runtime.errors import ConfigurationError, RapportError
 from runtime.redis_server import EmbeddedRedis
 from runtime.settings import Settings
 
@@ -53,6 +53,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         hooks = []
         if settings.run_worker_in_process:
             hooks.append(importlib.import_module("workers.sweeper").start_in_process)
+            hooks.append(importlib.import_module("workers.webhooks").start_in_process)
             hooks.append(importlib.import_module("workers.queue").start_in_process)
         app = create_app(settings, on_start=hooks)
         # Our own access log (api.middleware) omits query strings, which may carry tickets.
@@ -76,12 +77,14 @@ def worker(settings: Settings) -> None:
 
 
 async def _create_key(
-    settings: Settings, workspace: str, scopes: tuple[str, ...], name: str
+    settings: Settings, workspace: str, scopes: tuple[str, ...], name: str, plan: str
 ) -> str:
+    if plan not in dict(settings.rate_limit_plans):
+        raise ConfigurationError(f"no rate-limit plan {plan!r} in RAPPORT_RATE_LIMIT_PLANS")
     db = Database.from_settings(settings)
     try:
         workspace_id = await keys.ensure_workspace(db, workspace)
-        created = await keys.create_key(db, workspace_id, name, scopes)
+        created = await keys.create_key(db, workspace_id, name, scopes, plan)
         return created.plaintext
     finally:
         await db.close()
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p_create.add_argument("--workspace", required=True)
     p_create.add_argument("--name", default="cli")
     p_create.add_argument("--scopes", nargs="*", default=list(keys.ALL_SCOPES))
+    p_create.add_argument("--plan", default=keys.DEFAULT_PLAN, help="rate-limit plan name")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -113,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(settings.database_url)
         elif args.command == "keys":
             migrate.upgrade(settings.database_url)
-            print(asyncio.run(_create_key(settings, args.workspace, tuple(args.scopes), args.name)))
+            created = _create_key(
+                settings, args.workspace, tuple(args.scopes), args.name, args.plan
+            )
+            print(asyncio.run(created))
     except RapportError as exc:
         print(f"rapport: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import guide as guides
-from runtime import schema
+from runtime import schema, webhooks
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.errors import Conflict, NotFound
@@ -217,7 +217,12 @@ async def transition(
         )
         if result.rowcount != 1:
             raise Conflict(f"the interview changed while trying to {action} it; try again")
-        return await _view(conn, workspace_id, interview_id)
+        view = await _view(conn, workspace_id, interview_id)
+        if action in ("publish", "close"):
+            event = "interview.published" if action == "publish" else "interview.closed"
+            data = {k: view[k] for k in ("id", "title", "status", "guide_version")}
+            await webhooks.emit(conn, workspace_id, event, {"interview": data})
+        return view
 
 
 async def _freeze(conn: AsyncConnection, interview_id: str, version: int, guide: Any) -> None:

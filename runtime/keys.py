@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
-from runtime import schema
+from runtime import pagination, schema
 from runtime.clock import utcnow
 from runtime.database import Database
-from runtime.errors import Unauthorized, ValidationError
+from runtime.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from runtime.ids import hash_secret, new_id, new_secret
 
 KEY_PREFIX = "rk_live_"
+INTERVIEWS_READ = "interviews:read"
+INTERVIEWS_WRITE = "interviews:write"
+SESSIONS_READ = "sessions:read"
+SESSIONS_WRITE = "sessions:write"
+EXPORTS_WRITE = "exports:write"
+WEBHOOKS_MANAGE = "webhooks:manage"
+KEYS_MANAGE = "keys:manage"
 ALL_SCOPES = (
-    "interviews:read",
-    "interviews:write",
-    "sessions:read",
-    "sessions:write",
-    "exports:write",
-    "webhooks:manage",
-    "keys:manage",
+    INTERVIEWS_READ,
+    INTERVIEWS_WRITE,
+    SESSIONS_READ,
+    SESSIONS_WRITE,
+    EXPORTS_WRITE,
+    WEBHOOKS_MANAGE,
+    KEYS_MANAGE,
 )
+DEFAULT_PLAN = "default"
 # Writing last_used_at on every request would make every read a write; minute precision is enough.
 _TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -34,6 +44,11 @@ class Principal:
     workspace_id: str
     key_id: str
     scopes: frozenset[str]
+    plan: str = DEFAULT_PLAN
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the {scope} scope")
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,9 @@ class CreatedKey:
     plaintext: str
     prefix: str
     scopes: tuple[str, ...]
+    name: str = "default"
+    plan: str = DEFAULT_PLAN
+    created_at: datetime | None = None
 
 
 async def ensure_workspace(db: Database, name: str) -> str:
@@ -63,11 +81,17 @@ async def ensure_workspace(db: Database, name: str) -> str:
 
 
 async def create_key(
-    db: Database, workspace_id: str, name: str = "default", scopes: tuple[str, ...] = ALL_SCOPES
+    db: Database,
+    workspace_id: str,
+    name: str = "default",
+    scopes: tuple[str, ...] = ALL_SCOPES,
+    plan: str = DEFAULT_PLAN,
 ) -> CreatedKey:
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
     if unknown:
         raise ValidationError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
+    scopes = tuple(s for s in ALL_SCOPES if s in scopes)
+    now = utcnow()
     plaintext = new_secret(KEY_PREFIX, 24)
     key_id = new_id("key")
     prefix = plaintext[: len(KEY_PREFIX) + 6]
@@ -80,10 +104,11 @@ async def create_key(
                 prefix=prefix,
                 key_hash=hash_secret(plaintext),
                 scopes=list(scopes),
-                created_at=utcnow(),
+                plan=plan,
+                created_at=now,
             )
         )
-    return CreatedKey(key_id, workspace_id, plaintext, prefix, tuple(scopes))
+    return CreatedKey(key_id, workspace_id, plaintext, prefix, scopes, name, plan, now)
 
 
 async def authenticate(db: Database, plaintext: str) -> Principal:
@@ -102,4 +127,40 @@ async def authenticate(db: Database, plaintext: str) -> Principal:
     if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_INTERVAL:
         async with db.begin() as conn:
             await conn.execute(update(t).where(t.c.id == row["id"]).values(last_used_at=now))
-    return Principal(row["workspace_id"], row["id"], frozenset(row["scopes"]))
+    return Principal(row["workspace_id"], row["id"], frozenset(row["scopes"]), row["plan"])
+
+
+def to_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A key as the API shows it: never the secret or its hash."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "prefix": row["prefix"],
+        "scopes": [s for s in ALL_SCOPES if s in row["scopes"]],
+        "plan": row["plan"],
+        "created_at": row["created_at"],
+        "last_used_at": row["last_used_at"],
+    }
+
+
+async def list_page(
+    db: Database, workspace_id: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Live (unrevoked) keys, newest first."""
+    t = schema.api_keys
+    query = select(t).where(t.c.workspace_id == workspace_id, t.c.revoked_at.is_(None))
+    async with db.connect() as conn:
+        rows, next_cursor = await pagination.fetch_page(conn, query, t, cursor, limit)
+    return [to_view(r) for r in rows], next_cursor
+
+
+async def revoke(db: Database, workspace_id: str, key_id: str) -> None:
+    t = schema.api_keys
+    async with db.begin() as conn:
+        result = await conn.execute(
+            update(t)
+            .where(t.c.id == key_id, t.c.workspace_id == workspace_id, t.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    if result.rowcount != 1:
+        raise NotFound(f"no API key {key_id} in this workspace")

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Select, and_, or_
+from sqlalchemy import Column, Select, Table, and_, or_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.errors import ValidationError
 
@@ -55,3 +56,12 @@ def page_from_rows(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor(last["created_at"], last["id"])
+
+
+async def fetch_page(
+    conn: AsyncConnection, query: Select[Any], table: Table, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `query` over a table with created_at and id columns."""
+    query = apply_cursor(query, table.c.created_at, table.c.id, cursor, limit)
+    rows = [dict(r._mapping) for r in await conn.execute(query)]
+    return page_from_rows(rows, limit)

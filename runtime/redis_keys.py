@@ -35,3 +35,13 @@ def live(session_id: str) -> str:
 def ended(session_id: str) -> str:
     """Set by whoever announces the session's end, so it is announced exactly once."""
     return f"{PREFIX}:session:{session_id}:ended"
+
+
+# Rate-limit counters (the `limits` library's keys live under this prefix); each expires with
+# its window.
+RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"
+
+
+def idempotency(owner: str, key_digest: str) -> str:
+    """A POST's idempotency record: pending briefly while it runs, then kept idempotency_ttl."""
+    return f"{PREFIX}:idem:{owner}:{key_digest}"

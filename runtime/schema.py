@@ -1,4 +1,4 @@
-"""The SQL tables: workspaces, API keys, interviews and their guide versions, sessions, messages."""
+"""The SQL tables: workspaces, keys, interviews, guide versions, sessions, messages, webhooks."""
 
 from __future__ import annotations
 
@@ -72,6 +72,8 @@ api_keys = Table(
     Column("prefix", String(24), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("scopes", Json, nullable=False),
+    # The rate-limit plan, a name from the deployment's RAPPORT_RATE_LIMIT_PLANS.
+    Column("plan", String(40), nullable=False, server_default="default"),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_used_at", UTCDateTime(), nullable=True),
     Column("revoked_at", UTCDateTime(), nullable=True),
@@ -152,4 +154,46 @@ messages = Table(
     UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
     UniqueConstraint("session_id", "client_message_id", name="uq_messages_session_client_id"),
     UniqueConstraint("session_id", "turn_id", name="uq_messages_session_turn"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", String(500), nullable=False, default=""),
+    Column("events", Json, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    # The signing secret is derived from the deployment secret and this salt, never stored.
+    Column("secret_salt", String(64), nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("disabled_reason", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_webhooks_workspace_created", "workspace_id", "created_at", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("webhook_id", String(40), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    # The Standard Webhooks message id: the same for every attempt and every redelivery.
+    Column("event_id", String(40), nullable=False),
+    Column("event_type", String(60), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_latency_ms", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    # One entry per attempt: attempt, at, status_code, latency_ms, error.
+    Column("log", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
 )

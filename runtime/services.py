@@ -11,9 +11,12 @@ from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
+from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
+from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
+from runtime.webhook_delivery import Sender
 
 
 @dataclass
@@ -25,6 +28,9 @@ class Services:
     hub: StreamHub
     turns: TurnRunner
     jobs: JobQueue
+    limiter: RateLimiter
+    idempotency: IdempotencyStore
+    webhooks: Sender
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -41,12 +47,16 @@ class Services:
         engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
         turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
+        limiter = RateLimiter(redis, settings)
         await hub.start()
+        idempotency = IdempotencyStore(redis, settings.idempotency_ttl_seconds)
+        sender = Sender(settings)
         jobs = JobQueue.from_url(settings.redis_url)
-        return cls(settings, db, redis, events, hub, turns, jobs)
+        return cls(settings, db, redis, events, hub, turns, jobs, limiter, idempotency, sender)
 
     async def close(self) -> None:
         await self.turns.close()
+        await self.webhooks.close()
         await self.hub.stop()
         await self.jobs.close()
         await self.redis.aclose()

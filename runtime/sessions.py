@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime import interviews, schema
+from runtime import interviews, schema, webhooks
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.errors import Conflict, NotFound, Unauthorized
@@ -73,7 +73,14 @@ async def start(
             "completed_at": None,
         }
         await conn.execute(insert(s).values(**row))
+        await _announce(conn, row["id"], "session.started")
     return StartedSession(row, token)
+
+
+async def _announce(conn: AsyncConnection, session_id: str, event: str) -> None:
+    """Queue the session's webhook event in the transaction that changed it."""
+    current = await row(conn, session_id)
+    await webhooks.emit(conn, current.workspace_id, event, webhooks.session_data(current))
 
 
 def _unavailable(status: str) -> str:
@@ -232,6 +239,8 @@ async def commit_turn(
         )
         if result.rowcount != 1:
             return None
+        if values.get("status") == "completed":
+            await _announce(conn, session_id, "session.completed")
         await conn.execute(
             insert(m).values(
                 id=new_id("msg"),
@@ -258,7 +267,10 @@ async def end(db: Database, session_id: str, reason: str) -> bool:
             .where(s.c.id == session_id, s.c.status == "in_progress")
             .values(status="completed", ended_reason=reason, completed_at=now, last_activity_at=now)
         )
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        await _announce(conn, session_id, "session.completed")
+        return True
 
 
 async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
@@ -287,7 +299,10 @@ async def abandon(db: Database, session_id: str, before: datetime) -> bool:
             )
             .values(status="abandoned", ended_reason="idle_timeout", completed_at=utcnow())
         )
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        await _announce(conn, session_id, "session.abandoned")
+        return True
 
 
 async def messages(conn: AsyncConnection, session_id: str) -> list[Row[Any]]:

@@ -39,6 +39,16 @@ class Settings:
     shutdown_grace_seconds: int = 10
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
+    # Platform API: rate limits (limits' notation, e.g. "600/minute"), idempotency, webhooks.
+    rate_limit_plans: tuple[tuple[str, str], ...] = (("default", "600/minute"),)
+    public_rate_limit: str = "120/minute"
+    trusted_proxy_hops: int = 0
+    idempotency_ttl_seconds: int = 24 * 3600
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_response_bytes: int = 4096
+    webhook_delivery_interval_seconds: float = 1.0
+    max_webhooks_per_workspace: int = 20
 
     @property
     def sqlite(self) -> bool:
@@ -86,7 +96,44 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),
+            rate_limit_plans=_plans(env.get("RAPPORT_RATE_LIMIT_PLANS", "default=600/minute")),
+            public_rate_limit=env.get("RAPPORT_PUBLIC_RATE_LIMIT", cls.public_rate_limit),
+            trusted_proxy_hops=_int(env, "RAPPORT_TRUSTED_PROXY_HOPS", 0),
+            idempotency_ttl_seconds=_int(
+                env, "RAPPORT_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
+            ),
+            webhook_allow_private=env.get("RAPPORT_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
+            webhook_timeout_seconds=_float(
+                env, "RAPPORT_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds
+            ),
+            webhook_max_response_bytes=_int(
+                env, "RAPPORT_WEBHOOK_MAX_RESPONSE_BYTES", cls.webhook_max_response_bytes
+            ),
+            webhook_delivery_interval_seconds=_float(
+                env,
+                "RAPPORT_WEBHOOK_DELIVERY_INTERVAL_SECONDS",
+                cls.webhook_delivery_interval_seconds,
+            ),
+            max_webhooks_per_workspace=_int(
+                env, "RAPPORT_MAX_WEBHOOKS_PER_WORKSPACE", cls.max_webhooks_per_workspace
+            ),
         )
+
+
+def _plans(raw: str) -> tuple[tuple[str, str], ...]:
+    """`name=limit,name=limit`; a plan named `default` must be among them."""
+    plans: list[tuple[str, str]] = []
+    for part in raw.split(","):
+        name, sep, limit = part.partition("=")
+        if not sep or not name.strip() or not limit.strip():
+            raise ConfigurationError(
+                f"RAPPORT_RATE_LIMIT_PLANS entries are name=limit (e.g. default=600/minute), "
+                f"got {part!r}"
+            )
+        plans.append((name.strip(), limit.strip()))
+    if "default" not in dict(plans):
+        raise ConfigurationError("RAPPORT_RATE_LIMIT_PLANS must define a plan named default")
+    return tuple(plans)
 
 
 def _async_driver(url: str) -> str:

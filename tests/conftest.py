@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
@@ -15,12 +16,25 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from playwright.async_api import Browser, async_playwright
 
 from api.app import create_app
 from runtime import keys, migrate
 from runtime.database import Database
 from runtime.settings import Settings
-from workers import sweeper
+from workers import sweeper, webhooks
+
+UNLIMITED = "1000000/minute"
+CHROMIUM = os.environ.get("RAPPORT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -76,6 +90,14 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sweep_interval_seconds=0.2,
         turn_lease_ms=1500,
         sse_heartbeat_seconds=1.0,
+        # Every test client is 127.0.0.1: the address limit is tested with its own settings.
+        public_rate_limit=UNLIMITED,
+        rate_limit_plans=(("default", "600/minute"), ("unlimited", UNLIMITED)),
+        # Tests send webhooks to receivers on 127.0.0.1, and drive delivery themselves: the
+        # shared server's delivery pass runs once at start, then sleeps.
+        webhook_allow_private=True,
+        webhook_timeout_seconds=2.0,
+        webhook_delivery_interval_seconds=3600.0,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -100,14 +122,28 @@ class Server:
 
 @pytest.fixture(scope="session")
 async def server(settings: Settings) -> AsyncIterator[Server]:
-    app = create_app(settings, on_start=[sweeper.start_in_process])
+    async with running(settings) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Server]:
+    """The app on a real uvicorn server in this event loop, with its in-process workers."""
+    app = create_app(settings, on_start=[sweeper.start_in_process, webhooks.start_in_process])
+    async with serving(app, lifespan="on") as url:
+        yield Server(url, settings, app)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, lifespan: str) -> AsyncIterator[str]:
+    """Any ASGI app on a real uvicorn server on 127.0.0.1; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="on",
+        lifespan=lifespan,
         timeout_graceful_shutdown=2,
     )
     instance = uvicorn.Server(config)
@@ -116,9 +152,24 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    yield Server(f"http://127.0.0.1:{port}", settings, app)
-    instance.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        instance.should_exit = True
+        await task
+
+
+@pytest.fixture
+def node_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `rapport serve` process on the test stores."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "RAPPORT_SECRET_KEY": settings.secret_key,
+        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
+        "RAPPORT_TURN_LEASE_MS": "1000",
+        "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "0",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -128,9 +179,14 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     await database.close()
 
 
-async def new_key(db: Database, workspace: str | None = None) -> str:
+async def new_key(
+    db: Database,
+    workspace: str | None = None,
+    scopes: tuple[str, ...] = keys.ALL_SCOPES,
+    plan: str = keys.DEFAULT_PLAN,
+) -> str:
     workspace_id = await keys.ensure_workspace(db, workspace or f"ws-{uuid.uuid4().hex[:8]}")
-    return (await keys.create_key(db, workspace_id)).plaintext
+    return (await keys.create_key(db, workspace_id, "test", scopes, plan)).plaintext
 
 
 @pytest.fixture
@@ -150,3 +206,15 @@ async def client(server: Server, api_key: str) -> AsyncIterator[httpx.AsyncClien
 async def anon(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """The system Chromium through Playwright (no `playwright install`)."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
+        # A missing browser is a broken machine, not a reason to pass: .ci/run installs it.
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()

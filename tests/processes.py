@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import UNLIMITED, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 
@@ -21,6 +21,7 @@ class ServeProcess:
         self.env = {
             **os.environ,
             "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1",
+            "RAPPORT_PUBLIC_RATE_LIMIT": UNLIMITED,
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }

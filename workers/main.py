@@ -1,4 +1,4 @@
-"""`rapport worker`: the sweeper and the job worker, without the API."""
+"""`rapport worker`: the sweeper, webhook delivery and the job worker, without the API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 from runtime.services import Services
 from runtime.settings import Settings
-from workers import queue, sweeper
+from workers import queue, sweeper, webhooks
 
 
 async def run(settings: Settings) -> None:
@@ -18,7 +18,7 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     stop_jobs = await queue.start_in_process(services)
     try:
-        await sweeper.run(services, stop)
+        await asyncio.gather(sweeper.run(services, stop), webhooks.run(services, stop))
     finally:
         await stop_jobs()
         await services.close()

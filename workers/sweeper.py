@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
 
 import structlog
 
 from runtime import conversation
 from runtime.services import Services
+from workers import periodic
 
 log = structlog.get_logger(__name__)
 
@@ -21,26 +20,19 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     return recovered, abandoned
 
 
+async def _pass(services: Services) -> None:
+    recovered, abandoned = await sweep_once(services)
+    if recovered or abandoned:
+        log.info("sweeper.swept", recovered=recovered, abandoned=abandoned)
+
+
+def _interval(services: Services) -> float:
+    return services.settings.sweep_interval_seconds
+
+
 async def run(services: Services, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            recovered, abandoned = await sweep_once(services)
-            if recovered or abandoned:
-                log.info("sweeper.swept", recovered=recovered, abandoned=abandoned)
-        except Exception:
-            log.exception("sweeper.failed")
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(services.settings.sweep_interval_seconds):
-                await stop.wait()
+    await periodic.run(services, stop, "sweeper", _pass, _interval(services))
 
 
-async def start_in_process(services: Services) -> Callable[[], Awaitable[None]]:
-    """Run the sweeper beside the API (rapport serve); returns its stop function."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(services, stop), name="sweeper")
-
-    async def stop_sweeper() -> None:
-        stop.set()
-        await task
-
-    return stop_sweeper
+# Run the sweeper beside the API (rapport serve).
+start_in_process = periodic.in_process("sweeper", _pass, _interval)

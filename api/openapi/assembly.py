@@ -6,19 +6,24 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
 from api.openapi.operations import Operation, operations
 from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
+from api.openapi.webhooks import webhook_operations
+from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews, keys, sessions
+from runtime import interviews, keys, sessions, webhooks
 from runtime.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Unauthorized,
     ValidationError,
 )
@@ -36,20 +41,30 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
 ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
     400: ("BadRequest", ValidationError, "The request is not valid (validation_error)"),
     401: ("Unauthorized", Unauthorized, "Missing or invalid credentials (unauthorized)"),
+    403: ("Forbidden", Forbidden, "The API key lacks the scope this operation needs (forbidden)"),
     404: ("NotFound", NotFound, "No such resource in this workspace (not_found)"),
     409: ("Conflict", Conflict, "Not allowed in the resource's current state (conflict)"),
     413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
+    429: ("RateLimited", RateLimited, "Over the rate limit; retry after Retry-After seconds"),
     500: ("InternalError", None, "Unexpected server error, logged with the request id"),
 }
 PATH_PARAMS = {
     "share_token": "The interview's share token (from `share_url`)",
     "section_id": "Section id, e.g. S1",
     "item_id": "Guide item id: Q1… for questions, T1… for tasks",
+    "delivery_id": "Webhook delivery id",
 }
 
 
 def _id_description(path: str) -> str:
-    return "Session id" if path.startswith("/v1/sessions/") else "Interview id"
+    for prefix, name in (
+        ("/v1/sessions/", "Session id"),
+        ("/v1/webhooks/", "Webhook id"),
+        ("/v1/api-keys/", "API key id"),
+    ):
+        if path.startswith(prefix):
+            return name
+    return "Interview id"
 
 
 def _parameter(
@@ -88,6 +103,9 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         "SessionStatus": query(
             "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
         ),
+        "DeliveryStatus": query(
+            "status", enum(webhooks.DELIVERY_STATUSES), "Only deliveries with this status"
+        ),
         "Since": query(
             "since",
             {"type": "string", "format": "date-time"},
@@ -109,6 +127,14 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
             {"type": "string", "pattern": RESUME_FROM},
             "Resume after this event id (sent by EventSource on reconnect; "
             "takes precedence over last_event_id)",
+        ),
+        "IdempotencyKey": _parameter(
+            "Idempotency-Key",
+            "header",
+            {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX},
+            "Makes the POST safe to retry for 24 h: the same key with the same body answers "
+            "the original status and body (with `Idempotent-Replayed: true`); with another "
+            "body, or while the first request is still running, 409 conflict",
         ),
         "RequestId": _parameter(
             "X-Request-Id",
@@ -132,8 +158,12 @@ def _error_schema(cls: type[DomainError] | None) -> Schema:
 
 def _response_headers(status: int) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
+    for name in RATE_LIMIT_HEADERS:
+        headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
     if status == 401:
         headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWWAuthenticate"}
+    if status == 429:
+        headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
     return headers
 
 
@@ -154,6 +184,17 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         "security": SECURITY[op.auth],
     }
     description = op.description
+    if op.scope is not None:
+        # OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs: the key's scope.
+        out["security"] = [
+            {name: [op.scope] if name == "apiKey" else [] for name in requirement}
+            for requirement in SECURITY[op.auth]
+        ]
+        out["x-required-scope"] = op.scope
+        needs = f"Requires an API key with the `{op.scope}` scope."
+        if op.auth == "stream":
+            needs = f"With an API key, the key needs the `{op.scope}` scope."
+        description = f"{needs} {description}".strip()
     if op.body is public_routes.MESSAGE:
         description = (
             f"{description} This deployment limits content to {max_message_chars} characters "
@@ -171,7 +212,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         )
         for name in re.findall(r"{(\w+)}", op.path)
     ]
-    params += [{"$ref": f"#/components/parameters/{p}"} for p in (*op.query, *op.headers)]
+    headers = (*op.headers, "IdempotencyKey") if op.method == "post" else op.headers
+    params += [{"$ref": f"#/components/parameters/{p}"} for p in (*op.query, *headers)]
     params.append({"$ref": "#/components/parameters/RequestId"})
     out["parameters"] = params
     if op.body is not None:
@@ -190,21 +232,38 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         response: dict[str, Any] = {"description": reply.description}
         if not op.websocket:
             response["headers"] = _response_headers(reply.status)
+        if op.method == "post":
+            response["headers"]["Idempotent-Replayed"] = {
+                "$ref": "#/components/headers/IdempotentReplayed"
+            }
         if reply.schema is not None:
             schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
             response["content"] = {reply.media: {"schema": schema}}
         responses[str(reply.status)] = response
     automatic: set[int] = {500}
-    if op.body is not None or op.query or op.headers:
+    if op.body is not None or op.query or op.headers or op.method == "post":
         automatic.add(400)
     if op.auth != "public":
         automatic.add(401)
     if op.method != "get" and not op.websocket:
         automatic.add(413)
+    if op.scope is not None:
+        automatic.add(403)
+    if op.method == "post":
+        automatic.add(409)
+    if op.path not in UNLIMITED_PATHS:
+        automatic.add(429)
     if op.websocket:
         automatic = set()  # refusals happen in the handshake; see the description
     for status in sorted(automatic | set(op.errors)):
         specific = op.errors.get(status)
+        if status == 409 and op.method == "post":
+            specific = (
+                f"{specific or 'Not allowed in the current state'}; or the Idempotency-Key "
+                "was used with another body, or its first request is still running"
+            )
+        if status == 403 and op.scope is not None:
+            specific = f"The API key lacks the {op.scope} scope (forbidden)"
         if status == 413:
             specific = f"The body is over {max_body_bytes} bytes (payload_too_large)"
         if specific:
@@ -223,13 +282,22 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
         "Researcher endpoints take an API key (`Authorization: Bearer rk_live_…`); respondent "
         "endpoints take the session token from starting a session (`Bearer st_…`); live "
         "streams also take a short-lived signed `ticket` in the query string.\n\n"
+        "Each researcher operation needs one scope of the key (`x-required-scope`, also listed "
+        "in its security requirement); without it the answer is 403 forbidden naming the "
+        "scope.\n\n"
         'Errors always have the shape `{"error": {"code", "message", "field"?}}` with stable '
-        "codes (validation_error 400, unauthorized 401, not_found 404, method_not_allowed 405, "
-        "conflict 409, payload_too_large 413, internal_error 500). An unknown path is 404 and "
+        "codes (validation_error 400, unauthorized 401, forbidden 403, not_found 404, "
+        "method_not_allowed 405, conflict 409, payload_too_large 413, rate_limited 429, "
+        "internal_error 500). An unknown path is 404 and "
         "a known path with another method is 405, on any route. Any request body over "
         f"{max_body_bytes} bytes is refused with 413.\n\n"
         'Lists answer `{"items", "next_cursor", "has_more"}`, newest first; pass next_cursor '
         f"as `cursor` for the next page; `limit` is 1 to {page_limit_max}.\n\n"
+        "Every POST takes an `Idempotency-Key`: a retry with the same key and body within 24 h "
+        "gets the original answer; with another body, 409.\n\n"
+        "Rate limits: per API key (its plan) on researcher endpoints, per client address "
+        "elsewhere; responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
+        "`X-RateLimit-Reset`, and 429 rate_limited comes with `Retry-After`.\n\n"
         "Every HTTP response carries `X-Request-Id` (yours if you sent a sane one). CORS is "
         f"enabled only for the public respondent paths (`{PUBLIC_PATHS.pattern}`)."
     )
@@ -239,7 +307,7 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
 def _document(
     page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
 ) -> dict[str, Any]:
-    ops = operations()
+    ops = [*operations(), *webhook_operations()]
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
@@ -263,6 +331,8 @@ def _document(
         "interviews": "Interviews: settings and lifecycle (draft → active ⇄ paused → closed)",
         "guide": "The study guide: sections holding questions and tasks",
         "sessions": "Sessions and transcripts, for researchers",
+        "api-keys": "API keys: scoped, shown once, revocable",
+        "webhooks": "Webhooks: signed event deliveries (Standard Webhooks) with retries",
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
         "pages": "The respondent page",
@@ -289,6 +359,28 @@ def _document(
                 "WWWAuthenticate": {
                     "description": "Bearer (on API key and session token failures)",
                     "schema": {"type": "string"},
+                },
+                "XRateLimitLimit": {
+                    "description": "Requests allowed in the current window (per API key for "
+                    "researcher endpoints, per client address otherwise)",
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+                "XRateLimitRemaining": {
+                    "description": "Requests left in the current window",
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+                "XRateLimitReset": {
+                    "description": "Unix time (seconds) when the window resets",
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+                "IdempotentReplayed": {
+                    "description": "true when this is the stored answer to an earlier request "
+                    "with the same Idempotency-Key",
+                    "schema": {"type": "string", "const": "true"},
+                },
+                "RetryAfter": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 0},
                 },
             },
             "responses": responses,

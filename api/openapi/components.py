@@ -18,8 +18,9 @@ from api.openapi.schemas import (
     timestamp,
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
+from api.openapi.webhooks import webhook_schemas
 from runtime import guide as guides
-from runtime import interviews, sessions
+from runtime import interviews, keys, sessions
 from runtime.errors import DomainError
 
 
@@ -101,7 +102,22 @@ def response_schemas() -> dict[str, Schema]:
         },
         optional=("field",),
     )
+    api_key = {
+        "id": string(),
+        "name": string(),
+        "prefix": string("The key's first characters, to recognise it"),
+        "scopes": array(enum(keys.ALL_SCOPES)),
+        "plan": string("The rate-limit plan"),
+        "created_at": timestamp(),
+        "last_used_at": timestamp("Last use, to the minute", nullable=True),
+    }
     return {
+        "ApiKey": obj(api_key),
+        "ApiKeyList": page_of("ApiKey"),
+        "ApiKeyCreated": obj(
+            {**api_key, "key": string("The plaintext key: shown this once, store it now")}
+        ),
+        **webhook_schemas(),
         "Interview": obj(
             {
                 "id": string(),

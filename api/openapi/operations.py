@@ -10,9 +10,10 @@ from api.openapi.schemas import Schema
 from api.openapi.stream import sse_description, ws_description
 from api.routes import guide as guide_routes
 from api.routes import interviews as interview_routes
+from api.routes import keys as key_routes
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews
+from runtime import interviews, keys
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,22 @@ class Operation:
     headers: tuple[str, ...] = ()
     description: str = ""
     websocket: bool = False
+    scope: str | None = None  # the API key scope a researcher operation requires
 
 
-class _Group:
-    """Declares the operations of one tag that share an authentication."""
+class Group:
+    """Declares the operations of one tag that share an authentication (and usually a scope)."""
 
-    def __init__(self, tag: str, auth: str) -> None:
+    def __init__(self, tag: str, auth: str, scope: str | None = None) -> None:
         self.tag = tag
         self.auth = auth
+        self.scope = scope
 
     def __call__(
         self, route: str, operation_id: str, summary: str, *replies: Reply, **more: Any
     ) -> Operation:
         method, path = route.split(" ", 1)
+        more.setdefault("scope", self.scope)
         return Operation(
             method.lower(), path, operation_id, summary, self.tag, self.auth, replies, **more
         )
@@ -67,13 +71,44 @@ def operations() -> list[Operation]:
         *_operations_sessions(),
         *_operations_respondent(),
         *_operations_streams(),
+        *_operations_keys(),
     )
     return [*ops, *_operations_other()]
 
 
+def _operations_keys() -> list[Operation]:
+    op = Group("api-keys", "researcher", keys.KEYS_MANAGE)
+    return [
+        op(
+            "POST /v1/api-keys",
+            "createApiKey",
+            "Create an API key (the plaintext key is in this response only)",
+            Reply(201, "The new key, with its plaintext `key`", "ApiKeyCreated"),
+            errors={403: "The calling key lacks keys:manage, or a scope asked for"},
+            body=key_routes.KEY_CREATE,
+            description="scopes defaults to the calling key's scopes; a key cannot grant a "
+            "scope it does not hold. The new key has the calling key's rate-limit plan.",
+        ),
+        op(
+            "GET /v1/api-keys",
+            "listApiKeys",
+            "List the workspace's live keys, newest first (never the secret)",
+            Reply(200, "One page of keys", "ApiKeyList"),
+            query=("Limit", "Cursor"),
+        ),
+        op(
+            "DELETE /v1/api-keys/{id}",
+            "revokeApiKey",
+            "Revoke a key: it fails from the very next request, on every API process",
+            Reply(204, "Revoked"),
+            errors={404: "No such live key in this workspace"},
+        ),
+    ]
+
+
 def _operations_other() -> list[Operation]:
-    ops = _Group("operations", "public")
-    page = _Group("pages", "public")
+    ops = Group("operations", "public")
+    page = Group("pages", "public")
     return [
         ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", "Health")),
         ops(
@@ -96,6 +131,12 @@ def _operations_other() -> list[Operation]:
             Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
             description="Served for any token: the page reports an unknown link itself.",
         ),
+        page(
+            "GET /docs",
+            "docsPage",
+            "This API reference, rendered (HTML; self-hosted, no CDN)",
+            Reply(200, "The page; it renders /v1/openapi.json", {"type": "string"}, "text/html"),
+        ),
     ]
 
 
@@ -109,7 +150,7 @@ _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
 
 
 def _operations_interviews() -> list[Operation]:
-    op = _Group("interviews", "researcher")
+    op = Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
     ops = [
         op(
             "POST /v1/interviews",
@@ -124,6 +165,7 @@ def _operations_interviews() -> list[Operation]:
             "List interviews, newest first",
             Reply(200, "One page of interviews", "InterviewList"),
             query=("Limit", "Cursor", "InterviewStatus"),
+            scope=keys.INTERVIEWS_READ,
         ),
         op(
             "GET /v1/interviews/{id}",
@@ -131,6 +173,7 @@ def _operations_interviews() -> list[Operation]:
             "Get an interview",
             Reply(200, "The interview", "Interview"),
             errors=_INTERVIEW_404,
+            scope=keys.INTERVIEWS_READ,
         ),
         op(
             "PATCH /v1/interviews/{id}",
@@ -178,7 +221,7 @@ def _operations_interviews() -> list[Operation]:
 
 
 def _operations_guide() -> list[Operation]:
-    op = _Group("guide", "researcher")
+    op = Group("guide", "researcher", keys.INTERVIEWS_WRITE)
     ops = [
         op(
             "GET /v1/interviews/{id}/guide",
@@ -186,6 +229,7 @@ def _operations_guide() -> list[Operation]:
             "Get the study guide",
             Reply(200, "The guide", "Guide"),
             errors=_INTERVIEW_404,
+            scope=keys.INTERVIEWS_READ,
         ),
         op(
             "POST /v1/interviews/{id}/guide/reorder",
@@ -259,7 +303,7 @@ def _operations_guide() -> list[Operation]:
 
 
 def _operations_sessions() -> list[Operation]:
-    op = _Group("sessions", "researcher")
+    op = Group("sessions", "researcher", keys.SESSIONS_READ)
     return [
         op(
             "GET /v1/interviews/{id}/sessions",
@@ -287,8 +331,8 @@ def _operations_sessions() -> list[Operation]:
 
 
 def _operations_respondent() -> list[Operation]:
-    public = _Group("respondent", "public")
-    op = _Group("respondent", "respondent")
+    public = Group("respondent", "public")
+    op = Group("respondent", "respondent")
     return [
         public(
             "GET /v1/public/interviews/{share_token}",
@@ -350,7 +394,7 @@ def _operations_respondent() -> list[Operation]:
 
 
 def _operations_streams() -> list[Operation]:
-    op = _Group("streams", "stream")
+    op = Group("streams", "stream", keys.SESSIONS_READ)
     return [
         op(
             "GET /v1/sessions/{id}/events",

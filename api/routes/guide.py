@@ -12,7 +12,7 @@ from api.auth import researcher, services_of
 from api.responses import Json
 from api.validation import Body, Bool, Int, Obj, Str, StrList, parse
 from runtime import guide as guides
-from runtime import interviews
+from runtime import interviews, keys
 from runtime.errors import NotFound, ValidationError
 from runtime.keys import Principal
 
@@ -54,7 +54,7 @@ REORDER = Body(
 async def _edit(
     request: Request, edit: Any, status: int = 200, principal: Principal | None = None
 ) -> Response:
-    principal = principal or await researcher(request)
+    principal = principal or await researcher(request, keys.INTERVIEWS_WRITE)
     view = await interviews.edit_guide(
         services_of(request).db, principal.workspace_id, request.path_params["id"], edit
     )
@@ -62,7 +62,7 @@ async def _edit(
 
 
 async def get(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_READ)
     view = await interviews.get_guide(
         services_of(request).db, principal.workspace_id, request.path_params["id"]
     )
@@ -70,14 +70,14 @@ async def get(request: Request) -> Response:
 
 
 async def add_section(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, SECTION)
     edit = lambda g: guides.add_section(g, fields["title"])[0]  # noqa: E731
     return await _edit(request, edit, 201, principal)
 
 
 async def update_section(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, SECTION_UPDATE)
     section_id = request.path_params["section_id"]
     edit = lambda g: guides.update_section(g, section_id, fields["title"])  # noqa: E731
@@ -91,7 +91,7 @@ async def delete_section(request: Request) -> Response:
 
 def _adder(kind: str) -> Any:
     async def endpoint(request: Request) -> Response:
-        principal = await researcher(request)
+        principal = await researcher(request, keys.INTERVIEWS_WRITE)
         fields = await parse(request, ITEM_CREATE)
         section_id = request.path_params["section_id"]
         edit = lambda g: guides.add_item(g, section_id, kind, fields)[0]  # noqa: E731
@@ -111,7 +111,7 @@ def _item_id(request: Request, kind: str) -> str:
 
 def _updater(kind: str) -> Any:
     async def endpoint(request: Request) -> Response:
-        principal = await researcher(request)
+        principal = await researcher(request, keys.INTERVIEWS_WRITE)
         fields = await parse(request, ITEM_UPDATE)
         item_id = _item_id(request, kind)
         edit = lambda g: guides.update_item(g, item_id, fields)  # noqa: E731
@@ -131,7 +131,7 @@ def _deleter(kind: str) -> Any:
 
 
 async def reorder(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     body = await parse(request, REORDER)
     item_id, section_id, after = body.get("item_id"), body.get("section_id"), body["after"]
     if item_id:

@@ -12,7 +12,7 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Int, Obj, Str, parse
-from runtime import interviews
+from runtime import interviews, keys
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),
@@ -37,14 +37,14 @@ def with_links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, INTERVIEW_CREATE)
     view = await interviews.create(services_of(request).db, principal.workspace_id, fields)
     return Json(with_links(request, view), status_code=201)
 
 
 async def list_(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_READ)
     items, cursor = await interviews.list_page(
         services_of(request).db,
         principal.workspace_id,
@@ -56,7 +56,7 @@ async def list_(request: Request) -> Response:
 
 
 async def get(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_READ)
     view = await interviews.get(
         services_of(request).db, principal.workspace_id, request.path_params["id"]
     )
@@ -64,7 +64,7 @@ async def get(request: Request) -> Response:
 
 
 async def update(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, INTERVIEW_UPDATE)
     view = await interviews.update_fields(
         services_of(request).db, principal.workspace_id, request.path_params["id"], fields
@@ -73,7 +73,7 @@ async def update(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     await interviews.delete(
         services_of(request).db, principal.workspace_id, request.path_params["id"]
     )
@@ -81,7 +81,7 @@ async def delete(request: Request) -> Response:
 
 
 async def duplicate(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.INTERVIEWS_WRITE)
     view = await interviews.duplicate(
         services_of(request).db, principal.workspace_id, request.path_params["id"]
     )
@@ -90,7 +90,7 @@ async def duplicate(request: Request) -> Response:
 
 def _transition(action: str) -> Any:
     async def endpoint(request: Request) -> Response:
-        principal = await researcher(request)
+        principal = await researcher(request, keys.INTERVIEWS_WRITE)
         view = await interviews.transition(
             services_of(request).db, principal.workspace_id, request.path_params["id"], action
         )

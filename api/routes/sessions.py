@@ -9,11 +9,11 @@ from starlette.routing import Route
 from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
-from runtime import interviews, sessions
+from runtime import interviews, keys, sessions
 
 
 async def list_(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.SESSIONS_READ)
     items, cursor = await sessions.list_page(
         services_of(request).db,
         principal.workspace_id,
@@ -27,7 +27,7 @@ async def list_(request: Request) -> Response:
 
 
 async def get(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.SESSIONS_READ)
     db = services_of(request).db
     row = await sessions.for_workspace(db, principal.workspace_id, request.path_params["id"])
     interview = await interviews.get(db, principal.workspace_id, row.interview_id)
@@ -36,7 +36,7 @@ async def get(request: Request) -> Response:
 
 
 async def transcript(request: Request) -> Response:
-    principal = await researcher(request)
+    principal = await researcher(request, keys.SESSIONS_READ)
     view = await sessions.transcript(
         services_of(request).db, principal.workspace_id, request.path_params["id"]
     )

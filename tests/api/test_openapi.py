@@ -25,6 +25,7 @@ from api.validation import Body
 from runtime.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import GUIDE, Event, published_interview, sse_events
+from tests.receiver import receiver
 
 URI = "urn:rapport:openapi"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -405,10 +406,42 @@ async def test_real_responses_match_the_document(
     await c.call(client, "post", "/v1/interviews", 413, content=huge)
     await c.call(anon, "post", messages, 413, sid, content=huge, headers=auth)
 
+    # API keys: created (shown once), listed, refused a scope it lacks, revoked.
+    made = (
+        await c.call(
+            client, "post", "/v1/api-keys", 201, body={"name": "doc", "scopes": ["sessions:read"]}
+        )
+    ).json()
+    narrow = {"authorization": f"Bearer {made['key']}"}
+    await c.call(client, "get", "/v1/api-keys", 200, query={"limit": 1})
+    await c.call(anon, "get", "/v1/api-keys", 403, headers=narrow)
+    await c.call(anon, "post", "/v1/api-keys", 403, body={"name": "x"}, headers=narrow)
+    await c.call(client, "delete", "/v1/api-keys/{id}", 204, {"id": made["id"]})
+    await c.call(client, "delete", "/v1/api-keys/{id}", 404, {"id": made["id"]})
+    await c.call(anon, "get", "/v1/api-keys", 401, headers=narrow)
+
+    # Webhooks: CRUD, a test delivery to a real receiver, the log, a redelivery.
+    async with receiver() as hook:
+        hook_body = {"url": hook.url, "events": ["session.completed"], "description": "d"}
+        made_hook = (await c.call(client, "post", "/v1/webhooks", 201, body=hook_body)).json()
+        wid = {"id": made_hook["id"]}
+        await c.call(client, "get", "/v1/webhooks", 200, query={"limit": 5})
+        await c.call(client, "get", "/v1/webhooks/{id}", 200, wid)
+        await c.call(client, "patch", "/v1/webhooks/{id}", 200, wid, body={"enabled": True})
+        tried = (await c.call(client, "post", "/v1/webhooks/{id}/test", 200, wid)).json()
+        await c.call(client, "get", "/v1/webhooks/{id}/deliveries", 200, wid)
+        redeliver = "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver"
+        await c.call(client, "post", redeliver, 202, {**wid, "delivery_id": tried["id"]})
+        await c.call(client, "post", redeliver, 404, {**wid, "delivery_id": "dlv_nope"})
+        await c.call(client, "post", "/v1/webhooks", 400, body={"url": "x", "events": []})
+        await c.call(client, "delete", "/v1/webhooks/{id}", 204, wid)
+        await c.call(client, "get", "/v1/webhooks/{id}", 404, wid)
+
     # Operations.
     await c.call(anon, "get", "/healthz", 200)
     await c.call(anon, "get", "/readyz", 200)
     await c.call(anon, "get", "/v1/openapi.json", 200)
+    await c.call(anon, "get", "/docs", 200)
 
     # Every documented success of every HTTP operation was seen and matched.
     successes = {

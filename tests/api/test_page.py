@@ -6,7 +6,6 @@ Uses the system browser (/usr/bin/chromium) through Playwright; no `playwright i
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,23 +19,12 @@ from playwright.async_api import (
     Page,
     Request,
     Route,
-    async_playwright,
     expect,
 )
 
 from tests.conftest import Server
 from tests.helpers import published_interview, sse_events
 
-CHROMIUM = os.environ.get("RAPPORT_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OPENING = "Hi, thanks for joining!\n\nWhat do you use our app for?"
 FIRST_ANSWER = "We plan every sprint with it and share the boards with our clients."
 CLOSING = "That's all, thank you!"
@@ -66,17 +54,6 @@ class Tab:
     def assert_clean(self) -> None:
         """No uncaught script errors and nothing refused by the page's CSP."""
         assert self.errors == [], self.errors
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
-        # A missing browser is a broken machine, not a reason to pass: .ci/run installs it.
-        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

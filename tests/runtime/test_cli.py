@@ -7,9 +7,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
-import pytest
 
-from runtime.settings import Settings
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.processes import RAPPORT, ServeProcess
 
@@ -30,6 +28,16 @@ def test_keys_create_prints_the_key_alone(tmp_path: Path) -> None:
     assert key.encode() not in database, "only a hash is stored"
     bad = keys_create(env, "--workspace", "acme", "--scopes", "root")
     assert bad.returncode == 2 and "unknown scopes" in bad.stderr
+    no_plan = keys_create(env, "--workspace", "acme", "--plan", "gold")
+    assert no_plan.returncode == 2 and "no rate-limit plan 'gold'" in no_plan.stderr
+    gold = keys_create(
+        {**env, "RAPPORT_RATE_LIMIT_PLANS": "default=10/second,gold=99/second"},
+        "--workspace",
+        "acme",
+        "--plan",
+        "gold",
+    )
+    assert gold.returncode == 0 and gold.stdout.startswith("rk_live_")
 
 
 async def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
@@ -53,18 +61,6 @@ async def test_serve_on_embedded_defaults(tmp_path: Path) -> None:
     assert not (tmp_path / "redis.sock").exists(), "the embedded Redis stopped with it"
     logs = "".join(node.output)
     assert key not in logs and "ticket=" not in logs.replace("ticket=[redacted]", "")
-
-
-@pytest.fixture
-def node_env(settings: Settings) -> dict[str, str]:
-    return {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "RAPPORT_SECRET_KEY": settings.secret_key,
-        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
-        "RAPPORT_TURN_LEASE_MS": "1000",
-        "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "0",
-    }
 
 
 async def test_two_api_processes_serve_one_session_alternately(

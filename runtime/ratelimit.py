@@ -1,0 +1,71 @@
+"""Rate limits on Redis (fixed windows, via `limits`): per API key plan and per client address."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import FixedWindowRateLimiter
+from redis.asyncio import Redis
+
+from runtime import redis_keys
+from runtime.errors import ConfigurationError, RateLimited
+from runtime.settings import Settings
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where one caller stands in its current window; what the X-RateLimit-* headers say."""
+
+    limit: int
+    remaining: int
+    reset: int  # unix seconds
+    allowed: bool
+    window: int  # seconds
+
+    @property
+    def retry_after(self) -> int:
+        # Redis reports whole seconds of TTL: never claim more than one window.
+        return min(self.window, max(1, math.ceil(self.reset - time.time())))
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        # One Redis pool for the whole process: the limiter borrows the services' pool.
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            key_prefix=redis_keys.RATE_LIMIT_PREFIX,
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+        )
+        self._limiter = FixedWindowRateLimiter(storage)
+        self.plans = {name: _item(name, raw) for name, raw in settings.rate_limit_plans}
+        self.public = _item("public", settings.public_rate_limit)
+
+    def plan(self, name: str) -> RateLimitItem:
+        # A key whose plan the operator has since removed falls back to the default plan.
+        return self.plans.get(name) or self.plans["default"]
+
+    async def hit(self, item: RateLimitItem, *identifiers: str) -> Quota:
+        allowed = await self._limiter.hit(item, *identifiers)
+        stats = await self._limiter.get_window_stats(item, *identifiers)
+        reset = math.ceil(stats.reset_time)
+        return Quota(item.amount, stats.remaining, reset, allowed, item.get_expiry())
+
+
+def exceeded(item: RateLimitItem, quota: Quota) -> RateLimited:
+    return RateLimited(
+        f"rate limit of {item} exceeded; retry in {quota.retry_after} s",
+    )
+
+
+def _item(name: str, raw: str) -> RateLimitItem:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"rate limit {name}={raw!r} is not a limit like 600/minute"
+        ) from exc

@@ -1,0 +1,344 @@
+"""Webhooks: endpoints per workspace, the events they receive, and the delivery rows emitted."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime import pagination, schema
+from runtime.clock import iso, utcnow
+from runtime.database import Database
+from runtime.errors import Conflict, NotFound, ValidationError
+from runtime.ids import new_id
+from runtime.settings import Settings
+
+EVENTS = (
+    "interview.published",
+    "interview.closed",
+    "session.started",
+    "session.completed",
+    "session.abandoned",
+    "export.completed",
+)
+TEST_EVENT = "webhook.test"
+# A failed attempt is retried after each of these in turn; then the delivery has failed.
+RETRY_SCHEDULE = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+)
+# This many failed deliveries in a row (each after all its retries) disable the webhook.
+DISABLE_AFTER = 5
+DELIVERY_STATUSES = ("pending", "succeeded", "failed")
+MAX_URL_LENGTH = 2048
+
+w = schema.webhooks
+d = schema.webhook_deliveries
+
+
+def signing_secret(secret_key: str, webhook_id: str, salt: str) -> str:
+    """The Standard Webhooks secret (`whsec_…`): derived, so it is never stored anywhere."""
+    raw = hmac.new(secret_key.encode(), f"webhook:{webhook_id}:{salt}".encode(), hashlib.sha256)
+    return "whsec_" + base64.b64encode(raw.digest()).decode()
+
+
+def non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local, reserved, shared or multicast: not for webhooks."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def check_url(url: str, allow_private: bool) -> str:
+    # ASCII without spaces or controls: an international name is sent in its punycode form.
+    if not all(33 <= ord(c) < 127 for c in url):
+        raise ValidationError("url must be ASCII, without spaces (use punycode)", field="url")
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (raises on a malformed port)
+    except ValueError as exc:
+        raise ValidationError("url has a malformed port", field="url") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("url must be an absolute http(s) URL", field="url")
+    try:
+        parts.hostname.encode("idna")
+    except UnicodeError as exc:
+        raise ValidationError("url has a malformed host name", field="url") from exc
+    with contextlib.suppress(ValueError):
+        if not allow_private and non_public(ipaddress.ip_address(parts.hostname)):
+            raise ValidationError("url must not point at a non-public address", field="url")
+    if parts.username or parts.password:
+        raise ValidationError("url must not carry credentials", field="url")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValidationError(f"url must be at most {MAX_URL_LENGTH} characters", field="url")
+    return url
+
+
+def to_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "description": row["description"],
+        "events": [e for e in EVENTS if e in row["events"]],
+        "enabled": row["enabled"],
+        "consecutive_failures": row["consecutive_failures"],
+        "disabled_reason": row["disabled_reason"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def delivery_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "webhook_id": row["webhook_id"],
+        "event_id": row["event_id"],
+        "event_type": row["event_type"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "next_attempt_at": row["next_attempt_at"],
+        "last_status_code": row["last_status_code"],
+        "last_latency_ms": row["last_latency_ms"],
+        "last_error": row["last_error"],
+        "log": row["log"],
+        "payload": row["payload"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def create(
+    db: Database, settings: Settings, workspace_id: str, fields: Mapping[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """A new webhook and its signing secret (which the caller shows once)."""
+    now = utcnow()
+    row = {
+        "id": new_id("wh"),
+        "workspace_id": workspace_id,
+        "url": check_url(fields["url"], settings.webhook_allow_private),
+        "description": fields.get("description") or "",
+        "events": _events(fields["events"]),
+        "enabled": fields.get("enabled", True),
+        "secret_salt": secrets.token_hex(16),
+        "consecutive_failures": 0,
+        "disabled_reason": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.begin() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(w).where(w.c.workspace_id == workspace_id)
+        )
+        cap = settings.max_webhooks_per_workspace
+        if (count or 0) >= cap:
+            raise Conflict(f"a workspace may have at most {cap} webhooks")
+        await conn.execute(insert(w).values(**row))
+    return to_view(row), signing_secret(settings.secret_key, row["id"], row["secret_salt"])
+
+
+def _events(events: list[str]) -> list[str]:
+    if not events:
+        raise ValidationError("events must name at least one event", field="events")
+    return [e for e in EVENTS if e in events]
+
+
+async def _owned(conn: AsyncConnection, workspace_id: str, webhook_id: str) -> Any:
+    found = (
+        await conn.execute(select(w).where(w.c.id == webhook_id, w.c.workspace_id == workspace_id))
+    ).first()
+    if found is None:
+        raise NotFound(f"no webhook {webhook_id} in this workspace")
+    return found
+
+
+async def get(db: Database, workspace_id: str, webhook_id: str) -> dict[str, Any]:
+    async with db.connect() as conn:
+        return to_view((await _owned(conn, workspace_id, webhook_id))._mapping)
+
+
+async def signing_row(db: Database, workspace_id: str, webhook_id: str) -> Mapping[str, Any]:
+    async with db.connect() as conn:
+        return dict((await _owned(conn, workspace_id, webhook_id))._mapping)
+
+
+async def list_page(
+    db: Database, workspace_id: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    async with db.connect() as conn:
+        query = select(w).where(w.c.workspace_id == workspace_id)
+        rows, next_cursor = await pagination.fetch_page(conn, query, w, cursor, limit)
+    return [to_view(r) for r in rows], next_cursor
+
+
+async def update_fields(
+    db: Database, settings: Settings, workspace_id: str, webhook_id: str, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if "url" in fields:
+        values["url"] = check_url(fields["url"], settings.webhook_allow_private)
+    if "events" in fields:
+        values["events"] = _events(fields["events"])
+    if "description" in fields:
+        values["description"] = fields["description"] or ""
+    if "enabled" in fields:
+        values["enabled"] = fields["enabled"]
+        if fields["enabled"]:
+            # Re-enabling starts the count of failures afresh.
+            values.update(consecutive_failures=0, disabled_reason=None)
+    async with db.begin() as conn:
+        await _owned(conn, workspace_id, webhook_id)
+        await conn.execute(update(w).where(w.c.id == webhook_id).values(**values))
+        return to_view((await _owned(conn, workspace_id, webhook_id))._mapping)
+
+
+async def delete(db: Database, workspace_id: str, webhook_id: str) -> None:
+    async with db.begin() as conn:
+        await _owned(conn, workspace_id, webhook_id)
+        await conn.execute(d.delete().where(d.c.webhook_id == webhook_id))
+        await conn.execute(w.delete().where(w.c.id == webhook_id))
+
+
+def _payload(event_type: str, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    return {"type": event_type, "timestamp": iso(at), "data": dict(data)}
+
+
+def _delivery(
+    webhook_id: str, event_id: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id("dlv"),
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "event_type": payload["type"],
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_until": None,
+        "last_status_code": None,
+        "last_latency_ms": None,
+        "last_error": None,
+        "log": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def emit(
+    conn: AsyncConnection, workspace_id: str, event_type: str, data: Mapping[str, Any]
+) -> int:
+    """Queue `event_type` for every enabled webhook of the workspace that subscribes to it.
+
+    Called inside the transaction that makes the event true, so the event is queued exactly
+    when it happened; nothing is sent here (the delivery pass does that). Returns the number
+    of deliveries queued.
+    """
+    if event_type not in EVENTS:
+        raise ValueError(f"unknown webhook event {event_type}")
+    hooks = await conn.execute(
+        select(w.c.id, w.c.events).where(w.c.workspace_id == workspace_id, w.c.enabled.is_(True))
+    )
+    targets = [h.id for h in hooks if event_type in h.events]
+    if not targets:
+        return 0
+    now = utcnow()
+    payload = _payload(event_type, data, now)
+    event_id = new_id("msg")
+    await conn.execute(insert(d), [_delivery(t, event_id, payload, now) for t in targets])
+    return len(targets)
+
+
+async def emit_with(
+    db: Database, workspace_id: str, event_type: str, data: Mapping[str, Any]
+) -> int:
+    """`emit` in a transaction of its own, for callers that hold none."""
+    async with db.begin() as conn:
+        return await emit(conn, workspace_id, event_type, data)
+
+
+async def queue_test(db: Database, workspace_id: str, webhook_id: str) -> str:
+    """A `webhook.test` delivery to this webhook alone, whatever it subscribes to."""
+    now = utcnow()
+    payload = _payload(TEST_EVENT, {"webhook_id": webhook_id}, now)
+    row = _delivery(webhook_id, new_id("msg"), payload, now)
+    async with db.begin() as conn:
+        await _owned(conn, workspace_id, webhook_id)
+        await conn.execute(insert(d).values(**row))
+    return str(row["id"])
+
+
+async def _owned_delivery(
+    conn: AsyncConnection, workspace_id: str, webhook_id: str, delivery_id: str
+) -> Any:
+    found = (
+        await conn.execute(
+            select(d)
+            .join(w, w.c.id == d.c.webhook_id)
+            .where(
+                d.c.id == delivery_id,
+                d.c.webhook_id == webhook_id,
+                w.c.workspace_id == workspace_id,
+            )
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no delivery {delivery_id} of webhook {webhook_id} in this workspace")
+    return found
+
+
+async def redeliver(db: Database, workspace_id: str, webhook_id: str, delivery_id: str) -> str:
+    """A new delivery of the same message (same webhook-id), attempted as soon as possible."""
+    async with db.begin() as conn:
+        found = await _owned_delivery(conn, workspace_id, webhook_id, delivery_id)
+        row = _delivery(found.webhook_id, found.event_id, found.payload, utcnow())
+        await conn.execute(insert(d).values(**row))
+    return str(row["id"])
+
+
+async def get_delivery(
+    db: Database, workspace_id: str, webhook_id: str, delivery_id: str
+) -> dict[str, Any]:
+    async with db.connect() as conn:
+        found = await _owned_delivery(conn, workspace_id, webhook_id, delivery_id)
+    return delivery_view(dict(found._mapping))
+
+
+async def list_deliveries(
+    db: Database,
+    workspace_id: str,
+    webhook_id: str,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    async with db.connect() as conn:
+        await _owned(conn, workspace_id, webhook_id)
+        query = select(d).where(d.c.webhook_id == webhook_id)
+        if status:
+            query = query.where(d.c.status == status)
+        rows, next_cursor = await pagination.fetch_page(conn, query, d, cursor, limit)
+    return [delivery_view(r) for r in rows], next_cursor
+
+
+def session_data(row: Any) -> dict[str, Any]:
+    """What a session.* event carries."""
+    return {
+        "session_id": row.id,
+        "interview_id": row.interview_id,
+        "status": row.status,
+        "ended_reason": row.ended_reason,
+        "is_test": row.is_test,
+    }
