@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import redis
+
 from runtime.errors import ConfigurationError
 
 
@@ -69,12 +71,25 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
         )
+        # Ready when it answers: the socket file appears at bind(), a moment before the
+        # server accepts, and a connection in that moment is refused.
         deadline = time.monotonic() + 10
-        while not self.socket.exists():
+        while not self._answers():
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 raise ConfigurationError(f"embedded redis-server failed; see {self.dir}/redis.log")
             time.sleep(0.02)
         return self.url
+
+    def _answers(self) -> bool:
+        if not self.socket.exists():
+            return False
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.exceptions.ConnectionError:
+            return False
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
