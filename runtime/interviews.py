@@ -18,7 +18,7 @@ from runtime.ids import new_id
 from runtime.pagination import apply_cursor, page_from_rows
 
 STATUSES = ("draft", "active", "paused", "closed")
-ENGINES = ("scripted",)
+ENGINES = ("scripted", "llm")
 # Fields a researcher sets directly; settings-backed ones live in the `settings` JSON column.
 COLUMN_FIELDS = (
     "title",
@@ -30,7 +30,7 @@ COLUMN_FIELDS = (
     "closing_message",
     "engine",
 )
-SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous")
+SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous", "model", "temperature")
 SESSION_STATUSES = ("in_progress", "completed", "abandoned")
 
 # action -> (statuses it may start from, status it leads to)
@@ -56,6 +56,8 @@ def to_view(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> 
         max_duration_minutes=settings.get("max_duration_minutes"),
         max_turns=settings.get("max_turns"),
         anonymous=bool(settings.get("anonymous", False)),
+        model=settings.get("model"),
+        temperature=settings.get("temperature"),
         status=row["status"],
         share_token=row["share_token"],
         guide_version=row["guide_version"],

@@ -31,3 +31,11 @@ def live(session_id: str) -> str:
 def ended(session_id: str) -> str:
     """Set by whoever announces the session's end, so it is announced exactly once."""
     return f"{PREFIX}:session:{session_id}:ended"
+
+
+TURN_ATTEMPTS_TTL_SECONDS = 24 * 3600
+
+
+def turn_attempts(session_id: str, turn_id: str) -> str:
+    """How many times generating this turn has started (bounds retries); expires after a day."""
+    return f"{PREFIX}:session:{session_id}:turn:{turn_id}:attempts"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openai import AsyncOpenAI
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from runtime.database import Database
 from runtime.engines.base import Engine
+from runtime.engines.llm import LLMConfig, LLMEngine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
@@ -23,6 +25,7 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    llm_client: AsyncOpenAI
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -36,14 +39,43 @@ class Services:
         )
         redis = Redis(connection_pool=pool, health_check_interval=30)
         events = EventLog(redis, settings.event_log_ttl_seconds)
-        engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
-        turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
+        llm_client = llm_client_from(settings)
+        engines: dict[str, Engine] = {
+            "scripted": ScriptedEngine(settings.scripted_delta_delay_ms),
+            "llm": LLMEngine(llm_client, llm_config_from(settings)),
+        }
+        turns = TurnRunner(
+            db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
+        )
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
         await hub.start()
-        return cls(settings, db, redis, events, hub, turns)
+        return cls(settings, db, redis, events, hub, turns, llm_client)
 
     async def close(self) -> None:
         await self.turns.close()
         await self.hub.stop()
         await self.redis.aclose()
         await self.db.close()
+        await self.llm_client.close()
+
+
+def llm_client_from(settings: Settings) -> AsyncOpenAI:
+    """One client (one connection pool) per process; the engine does its own retries."""
+    return AsyncOpenAI(
+        base_url=settings.llm_base_url or None,
+        # Local servers (vLLM, Ollama) take any key; the client insists on one.
+        api_key=settings.llm_api_key or "not-needed",
+        max_retries=0,
+        timeout=settings.llm_turn_deadline_ms / 1000,
+    )
+
+
+def llm_config_from(settings: Settings) -> LLMConfig:
+    return LLMConfig(
+        model=settings.llm_model,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        first_token_timeout=settings.llm_first_token_timeout_ms / 1000,
+        token_timeout=settings.llm_token_timeout_ms / 1000,
+        turn_deadline=settings.llm_turn_deadline_ms / 1000,
+    )

@@ -213,6 +213,7 @@ async def commit_turn(
     item_id: str | None,
     state: dict[str, Any],
     completes: bool,
+    metadata: dict[str, Any] | None = None,
 ) -> str | None:
     """Make turn `seq` durable; returns the session's status after, or None if already done."""
     now = utcnow()
@@ -224,7 +225,8 @@ async def commit_turn(
     async with db.begin() as conn:
         current = await row(conn, session_id)
         if completes and current.status == "in_progress":
-            values.update(status="completed", ended_reason="finished", completed_at=now)
+            reason = (metadata or {}).get("ended_reason", "finished")
+            values.update(status="completed", ended_reason=reason, completed_at=now)
         result = await conn.execute(
             update(s)
             .where(s.c.id == session_id, s.c.awaiting == "interviewer", s.c.turn_seq == seq)
@@ -242,7 +244,7 @@ async def commit_turn(
                 item_id=item_id,
                 turn_id=f"t{seq}",
                 client_message_id=None,
-                metadata={},
+                metadata=metadata or {},
                 created_at=now,
             )
         )
@@ -318,8 +320,9 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str
     }
 
 
-def message_view(r: Row[Any]) -> dict[str, Any]:
-    return {
+def message_view(r: Row[Any], with_metadata: bool = True) -> dict[str, Any]:
+    """A stored message; respondents get it without the accounting metadata."""
+    view = {
         "id": r.id,
         "role": r.role,
         "content": r.content,
@@ -327,6 +330,30 @@ def message_view(r: Row[Any]) -> dict[str, Any]:
         "item_id": r.item_id,
         "turn_id": r.turn_id,
     }
+    if with_metadata:
+        view["metadata"] = r.metadata or {}
+    return view
+
+
+def usage_totals(rows: list[Row[Any]]) -> dict[str, Any]:
+    """Per-session totals of the per-turn accounting stored with interviewer messages."""
+    turns = [r.metadata or {} for r in rows if r.role == "interviewer"]
+    ttfts = [float(m["ttft_ms"]) for m in turns if m.get("ttft_ms") is not None]
+    return {
+        "interviewer_turns": len(turns),
+        "llm_turns": sum(1 for m in turns if m.get("engine") == "llm"),
+        "fallback_turns": sum(1 for m in turns if m.get("fallback")),
+        "prompt_tokens": sum(int(m.get("prompt_tokens", 0)) for m in turns),
+        "completion_tokens": sum(int(m.get("completion_tokens", 0)) for m in turns),
+        "generation_ms": round(sum(float(m.get("total_ms", 0)) for m in turns), 1),
+        "mean_ttft_ms": round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
+        "models": sorted({str(m["model"]) for m in turns if m.get("model")}),
+    }
+
+
+async def usage(db: Database, session_id: str) -> dict[str, Any]:
+    async with db.connect() as conn:
+        return usage_totals(await messages(conn, session_id))
 
 
 async def list_page(
@@ -364,4 +391,5 @@ async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[s
         "interview_id": found.interview_id,
         "status": found.status,
         "messages": [message_view(r) for r in rows],
+        "metadata": usage_totals(rows),
     }

@@ -20,6 +20,7 @@ from api.app import create_app
 from runtime import keys, migrate
 from runtime.database import Database
 from runtime.settings import Settings
+from tests.upstream import Upstream
 from workers import sweeper
 
 POSTGRES_URL = os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -66,6 +67,24 @@ def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return url
 
 
+# The LLM engine's timings in tests: short, so failure modes resolve in about a second.
+LLM_TEST_TIMINGS = {
+    "llm_model": "mock",
+    "llm_first_token_timeout_ms": 600,
+    "llm_token_timeout_ms": 400,
+    "llm_turn_deadline_ms": 1500,
+}
+
+
+@pytest.fixture(scope="session")
+async def upstream() -> AsyncIterator[Upstream]:
+    """The OpenAI-compatible test server every test settings object points the engine at."""
+    server = Upstream(free_port())
+    await server.start()
+    yield server
+    await server.stop()
+
+
 def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
     base = Settings(
         data_dir=data_dir,
@@ -82,9 +101,18 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
 
 @pytest.fixture(scope="session")
 def settings(
-    backend_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    backend_url: str,
+    redis_url: str,
+    upstream: Upstream,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
-    return make_settings(backend_url, redis_url, tmp_path_factory.mktemp("data"))
+    return make_settings(
+        backend_url,
+        redis_url,
+        tmp_path_factory.mktemp("data"),
+        llm_base_url=upstream.base_url,
+        **LLM_TEST_TIMINGS,
+    )
 
 
 @dataclasses.dataclass

@@ -86,7 +86,7 @@ async def _session_payload(request: Request, session_id: str, token: str) -> dic
         "session_id": session_id,
         "session_token": token,
         "status": row.status,
-        "messages": [sessions.message_view(m) for m in history],
+        "messages": [sessions.message_view(m, with_metadata=False) for m in history],
         "created_at": iso(row.created_at),
         **stream_links(request, session_id),
     }
