@@ -317,6 +317,16 @@ class TurnRunner:
                 writer.write(tail)
             if writer is not None:
                 await writer.close()
+        except Exception as exc:
+            if writer is not None:
+                if isinstance(exc, LeaseLost):
+                    await writer.abort()
+                else:
+                    # The engine failed: what it wrote is on its way to the respondent anyway;
+                    # flushing it makes the log say exactly what a retry must continue from.
+                    with contextlib.suppress(Exception):
+                        await writer.close()
+            raise
         except BaseException:
             if writer is not None:
                 await writer.abort()

@@ -52,7 +52,7 @@ def decide(
             return Decision("probe", position.current["id"], state), "", None
         return _advance(ctx, position, covered, text, "probe budget spent")
     if move == "close":
-        if position.may_close():
+        if position.may_close(covered):
             return _close(ctx, position, covered, text, None)
         return _advance(ctx, position, covered, text, "close before required items")
     if move == "next":

@@ -69,10 +69,11 @@ class Position:
             return self.probes < int(item["probe_budget"])
         return self.reasks < MAX_REASKS
 
-    def may_close(self) -> bool:
+    def may_close(self, covered: set[str] | None = None) -> bool:
         """Closing early is allowed only when no required item is left unasked."""
+        answered = set(self.covered) if covered is None else covered
         later = self.items[self.index + 1 :]
-        return all(not i["required"] or i["id"] in self.covered for i in later)
+        return all(not i["required"] or i["id"] in answered for i in later)
 
     def may_skip_to(self, target: int, covered: set[str]) -> bool:
         """Moving past the next item needs every required item in between answered."""
