@@ -15,6 +15,7 @@ from runtime.database import Database
 from runtime.errors import Conflict, NotFound, Unauthorized
 from runtime.ids import hash_secret, new_id, new_secret
 from runtime.pagination import apply_cursor, page_from_rows
+from runtime.session_filters import real_sessions
 
 s = schema.sessions
 m = schema.messages
@@ -50,29 +51,49 @@ async def start(
         interview = await interviews.by_share_token(conn, share_token)
         if interview.status != "active":
             raise Conflict(_unavailable(interview.status))
-        token = new_secret(SESSION_TOKEN_PREFIX, 24)
-        now = utcnow()
-        row = {
-            "id": new_id("ses"),
-            "workspace_id": interview.workspace_id,
-            "interview_id": interview.id,
-            "guide_version": interview.guide_version,
-            "status": "in_progress",
-            "token_hash": hash_secret(token),
-            "respondent_name": respondent.get("name"),
-            "respondent_email": respondent.get("email"),
-            "external_id": respondent.get("external_id"),
-            "is_test": is_test,
-            "state": {},
-            # Turn 1 (the welcome) is owed at once.
-            "turn_seq": 1,
-            "awaiting": "interviewer",
-            "ended_reason": None,
-            "created_at": now,
-            "last_activity_at": now,
-            "completed_at": None,
-        }
-        await conn.execute(insert(s).values(**row))
+        return await _insert(conn, interview, interview.guide_version, respondent, is_test)
+
+
+async def start_preview(
+    db: Database, workspace_id: str, interview_id: str, respondent: dict[str, Any]
+) -> StartedSession:
+    """A test session a researcher starts on the guide as it is now, draft or not."""
+    async with db.begin() as conn:
+        interview = await interviews.owned_row(conn, workspace_id, interview_id)
+        version = await interviews.preview_version(conn, interview)
+        return await _insert(conn, interview, version, respondent, is_test=True)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    interview: Row[Any],
+    guide_version: int,
+    respondent: dict[str, Any],
+    is_test: bool,
+) -> StartedSession:
+    token = new_secret(SESSION_TOKEN_PREFIX, 24)
+    now = utcnow()
+    row = {
+        "id": new_id("ses"),
+        "workspace_id": interview.workspace_id,
+        "interview_id": interview.id,
+        "guide_version": guide_version,
+        "status": "in_progress",
+        "token_hash": hash_secret(token),
+        "respondent_name": respondent.get("name"),
+        "respondent_email": respondent.get("email"),
+        "external_id": respondent.get("external_id"),
+        "is_test": is_test,
+        "state": {},
+        # Turn 1 (the welcome) is owed at once.
+        "turn_seq": 1,
+        "awaiting": "interviewer",
+        "ended_reason": None,
+        "created_at": now,
+        "last_activity_at": now,
+        "completed_at": None,
+    }
+    await conn.execute(insert(s).values(**row))
     return StartedSession(row, token)
 
 
@@ -365,10 +386,11 @@ async def list_page(
     since: datetime | None,
     cursor: str | None,
     limit: int,
+    include_test: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     async with db.connect() as conn:
         interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
-        query = select(s).where(s.c.interview_id == interview_id)
+        query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))
         if status:
             query = query.where(s.c.status == status)
         if since:

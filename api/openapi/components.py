@@ -91,7 +91,9 @@ def response_schemas() -> dict[str, Schema]:
         "id": string(),
         "interview_id": string(),
         "status": session_status,
-        "guide_version": integer("The guide version the session runs on", minimum=0),
+        "guide_version": integer(
+            "The guide version the session runs on (negative: a draft frozen for a preview)"
+        ),
         "respondent": respondent,
         "is_test": boolean(),
         "ended_reason": string(

@@ -14,16 +14,13 @@ from api.validation import Body, Obj, Str, parse
 from runtime import conversation, interviews, sessions, tickets
 from runtime.clock import iso
 
+RESPONDENT_FIELDS = {
+    "name": Str(200, nullable=True),
+    "email": Str(320, nullable=True),
+    "external_id": Str(200, nullable=True),
+}
 SESSION_START = Body(
-    "SessionStart",
-    Obj(
-        {
-            "name": Str(200, nullable=True),
-            "email": Str(320, nullable=True),
-            "external_id": Str(200, nullable=True),
-            "session_token": Str(100, nullable=True),
-        }
-    ),
+    "SessionStart", Obj({**RESPONDENT_FIELDS, "session_token": Str(100, nullable=True)})
 )
 MESSAGE = Body(
     "MessageCreate",
@@ -72,12 +69,12 @@ async def start(request: Request) -> Response:
         row = await sessions.authenticate_any(services.db, token)
         if row.interview_id != interview.id:
             raise sessions.invalid_token()
-        return Json(await _session_payload(request, row.id, token), status_code=200)
+        return Json(await session_payload(request, row.id, token), status_code=200)
     started = await conversation.start(services, share_token, body)
-    return Json(await _session_payload(request, started.row["id"], started.token), status_code=201)
+    return Json(await session_payload(request, started.row["id"], started.token), status_code=201)
 
 
-async def _session_payload(request: Request, session_id: str, token: str) -> dict[str, Any]:
+async def session_payload(request: Request, session_id: str, token: str) -> dict[str, Any]:
     services = services_of(request)
     async with services.db.connect() as conn:
         row = await sessions.row(conn, session_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -92,6 +93,11 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
     )
     app.state.upstream = state
     return app
+
+
+def create_from_env() -> Starlette:
+    """The uvicorn factory for a separate process (bench): UPSTREAM_TOKEN_DELAY_MS sets the pace."""
+    return create_app(float(os.environ.get("UPSTREAM_TOKEN_DELAY_MS", "0")))
 
 
 def _failure(state: State, name: str, messages: list[dict[str, Any]]) -> str | None:
