@@ -7,12 +7,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 REDIS_URL = os.environ.get("RAPPORT_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 POSTGRES_URL = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BENCH_DATABASE = os.environ.get("RAPPORT_BENCH_DATABASE", "rapport_bench")
+
+
+@contextlib.contextmanager
+def prepared_run(
+    database: str, prefix: str, settings: dict[str, str]
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """A run's working directory, emptied stores, migrated schema and server environment
+    (`settings` on top); every server started is stopped and the directory removed after."""
+    from bench.servers import stop_all
+    from runtime import migrate
+    from runtime.settings import Settings
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with stores(database, workdir) as database_url:
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "RAPPORT_DATA_DIR": str(workdir / "data"),
+                "RAPPORT_SECRET_KEY": secrets.token_urlsafe(32),
+                "PYTHONUNBUFFERED": "1",
+                **settings,
+            }
+            migrate.upgrade(Settings.from_env(env).database_url)
+            yield env, workdir
+    finally:
+        stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -112,7 +112,9 @@ def system_prompt(ctx: TurnContext, position: Position) -> str:
     if current is None:
         parts.append("Current item: none (the conversation is starting; the welcome is said)")
     else:
-        parts.append(f"Current item: {current['id']} — {current['text']}")
+        parts.append(
+            f"Current item: {current['id']} ({current['question_type']}) — {current['text']}"
+        )
         budget = current["probe_budget"] if current["question_type"] == "open_ended" else 2
         used = position.probes if current["question_type"] == "open_ended" else position.reasks
         parts.append(f"Probes used on this item: {used} of {budget}")

@@ -7,7 +7,11 @@ from typing import Any
 
 from runtime.engines.prompt import ANSWER_TAG, POSITION_HEADING
 
-GENERIC_PROBE = "Could you tell me a bit more about that?"
+PROBES = (
+    "Could you tell me a bit more about that?",
+    "What makes you say that?",
+    "Is there anything else you would add?",
+)
 THIN_WORDS = 4
 
 
@@ -23,8 +27,11 @@ def reply(
     next_text = position.get("Next item text", "")
     if position.get("Current item", "").startswith("none"):
         text, move = next_text, {"move": "next", "item_id": next_id}
-    elif "probe" in allowed and _thin(answer):
-        text = position.get("Suggested follow-up") or GENERIC_PROBE
+    elif "probe" in allowed and _thin(answer) and "(open_ended)" in position["Current item"]:
+        # Like an interviewer, it does not ask the same follow-up twice.
+        said = {str(m["content"]) for m in messages if m["role"] == "assistant"}
+        options = [position.get("Suggested follow-up", ""), *PROBES]
+        text = next((p for p in options if p and p not in said), PROBES[-1])
         move = {"move": "probe"}
     elif "next" in allowed:
         text, move = f"Thank you. {next_text}", {"move": "next", "item_id": next_id}
