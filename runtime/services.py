@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openai import AsyncOpenAI
+import httpx
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from runtime.database import Database
@@ -67,6 +68,11 @@ def llm_client_from(settings: Settings) -> AsyncOpenAI:
         api_key=settings.llm_api_key or "not-needed",
         max_retries=0,
         timeout=settings.llm_turn_deadline_ms / 1000,
+        # Every live turn holds one upstream stream; keep that many connections warm rather
+        # than the client's default 100, so a busy minute does not reconnect per turn.
+        http_client=DefaultAsyncHttpxClient(
+            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=1000)
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, ScalarSelect, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import interviews, schema
@@ -136,6 +136,25 @@ async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
     return found
 
 
+# token hash -> session id: a fact that never changes, so a respondent's every message need
+# not look it up again (bounded; the oldest entry goes first).
+_TOKEN_OWNERS: dict[str, str] = {}
+_TOKEN_OWNERS_MAX = 50_000
+
+
+async def check_token(db: Database, session_id: str, token: str) -> None:
+    """Raise unless `token` is this session's (cached after the first success)."""
+    token_hash = hash_secret(token)
+    owner = _TOKEN_OWNERS.get(token_hash)
+    if owner is None:
+        owner = (await authenticate_any(db, token)).id
+        if len(_TOKEN_OWNERS) >= _TOKEN_OWNERS_MAX:
+            _TOKEN_OWNERS.pop(next(iter(_TOKEN_OWNERS)))
+        _TOKEN_OWNERS[token_hash] = owner
+    if owner != session_id:
+        raise invalid_token()
+
+
 def invalid_token() -> Unauthorized:
     return Unauthorized("this session token is not valid for this session")
 
@@ -166,12 +185,19 @@ async def post_message(
         if existing is not None:
             return existing
         now = utcnow()
-        result = await conn.execute(
-            update(s)
-            .where(s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent")
-            .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
-        )
-        if result.rowcount != 1:
+        # One round trip each for the update (RETURNING the state) and the insert (its seq
+        # computed in SQL): a respondent's message is on the path to the next first token.
+        updated = (
+            await conn.execute(
+                update(s)
+                .where(
+                    s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent"
+                )
+                .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
+                .returning(s.c.state)
+            )
+        ).first()
+        if updated is None:
             # A concurrent retry of the same message may have won the update just now.
             existing = await _by_client_id(conn, session_id, client_message_id)
             if existing is not None:
@@ -180,17 +206,15 @@ async def post_message(
             if current.status != "in_progress":
                 raise Conflict(f"this session is {current.status}; it takes no more messages")
             raise Conflict("the interviewer is still responding; send after the turn completes")
-        current = await row(conn, session_id)
         message_id = new_id("msg")
-        seq = await _next_seq(conn, session_id)
         await conn.execute(
             insert(m).values(
                 id=message_id,
                 session_id=session_id,
-                seq=seq,
+                seq=_next_seq(session_id),
                 role="respondent",
                 content=content,
-                item_id=(current.state or {}).get("item_id"),
+                item_id=(updated.state or {}).get("item_id"),
                 turn_id=None,
                 client_message_id=client_message_id,
                 metadata={},
@@ -215,9 +239,11 @@ async def _by_client_id(
     return PostedMessage(found.id, found.content, client_message_id, False)
 
 
-async def _next_seq(conn: AsyncConnection, session_id: str) -> int:
-    current = await conn.scalar(select(func.max(m.c.seq)).where(m.c.session_id == session_id))
-    return int(current or 0) + 1
+def _next_seq(session_id: str) -> ScalarSelect[int]:
+    """The session's next message seq, computed by the INSERT itself. Writers of a session
+    first update its row, which serializes them, so max + 1 is never taken twice."""
+    latest = select(func.coalesce(func.max(m.c.seq), 0) + 1).where(m.c.session_id == session_id)
+    return latest.scalar_subquery()
 
 
 async def committed_turn(conn: AsyncConnection, session_id: str, turn_id: str) -> Row[Any] | None:
@@ -259,7 +285,7 @@ async def commit_turn(
             insert(m).values(
                 id=new_id("msg"),
                 session_id=session_id,
-                seq=await _next_seq(conn, session_id),
+                seq=_next_seq(session_id),
                 role="interviewer",
                 content=content,
                 item_id=item_id,

@@ -244,9 +244,10 @@ class TurnRunner:
         """The interview's engine, until this turn has failed too often: then the scripted
         one, and past twice the limit a closing apology, so no turn is retried forever."""
         key = redis_keys.turn_attempts(session_id, turn_id)
-        attempt = int(await self._redis.incr(key))
-        if attempt == 1:
-            await self._redis.expire(key, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
+            attempt = int((await pipe.execute())[0])
         if attempt <= self._max_attempts:
             return self._engines.get(name) or self._engines["scripted"]
         log.warning("turn.attempts_exhausted", session_id=session_id, turn=turn_id, attempt=attempt)

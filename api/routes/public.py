@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import respondent, services_of
+from api.auth import respondent_check, services_of
 from api.responses import Json
 from api.validation import Body, Obj, Str, parse
 from runtime import conversation, interviews, sessions, tickets
@@ -91,13 +91,13 @@ async def session_payload(request: Request, session_id: str, token: str) -> dict
 
 async def ticket(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     return Json(stream_links(request, session_id))
 
 
 async def post_message(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     body = await parse(request, MESSAGE)
     posted = await conversation.say(
         services_of(request), session_id, body["content"], body["client_message_id"]
@@ -107,7 +107,7 @@ async def post_message(request: Request) -> Response:
 
 async def end(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     await conversation.end(services_of(request), session_id)
     row = await sessions.load(services_of(request).db, session_id)
     return Json({"session_id": session_id, "status": row.status})

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.helpers import (
     Event,
@@ -18,6 +19,7 @@ from tests.helpers import (
     published_interview,
     sse_events,
     start_session,
+    ws_events,
 )
 from tests.upstream import Upstream
 
@@ -103,8 +105,6 @@ async def test_an_llm_interview_runs_over_websocket(
 ) -> None:
     interview = await published_interview(client, engine="llm", model="mock")
     respondent = await start_session(anon, interview["share_token"])
-    import websockets
-
     async with websockets.connect(respondent.session["ws_url"]) as ws:
 
         async def turn() -> str:
@@ -184,6 +184,23 @@ async def test_an_upstream_that_keeps_failing_falls_back_to_the_script(
     assert meta["fallback"] is True and meta["fallback_reason"] == reason
     assert meta["attempts"] >= 2
     assert transcript["metadata"]["fallback_turns"] == 1
+
+
+@pytest.mark.parametrize("model", ["mock:cut*1", "mock:stall-mid*1"])
+async def test_failures_are_invisible_over_websocket_too(
+    model: str, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client, engine="llm", model=model)
+    respondent = await start_session(anon, interview["share_token"])
+    events = ws_events(respondent.session["ws_url"])
+    seen, opening = await next_turn(events)
+    assert_one_clean_turn(seen, opening)
+    assert opening == "Hi, thanks for joining!\n\nWhat do you use our app for?"
+    await respondent.say(RICH)
+    seen, question = await next_turn(events)
+    assert_one_clean_turn(seen, question)
+    assert question.startswith("Thank you. Which plan are you on?")
+    await events.aclose()
 
 
 async def test_the_respondents_text_is_data_not_instructions(
