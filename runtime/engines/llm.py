@@ -34,11 +34,19 @@ class LLMConfig:
     turn_deadline: float  # seconds of retrying before the scripted fallback takes the turn
 
 
+# Statuses that say the request itself is wrong (bad key, unknown model, bad parameter):
+# asking again cannot help, so the scripted engine takes the turn at once.
+_NOT_RETRYABLE = frozenset({400, 401, 403, 404, 422})
+
+
 class UpstreamFailed(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, retryable: bool = True
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.retryable = retryable
 
 
 @dataclass
@@ -115,7 +123,7 @@ class LLMEngine:
             assert failure is not None
             wait = failure.retry_after or _BACKOFF_S[min(attempts - 1, len(_BACKOFF_S) - 1)]
             log.warning("llm.attempt_failed", reason=failure.reason, attempt=attempts)
-            if time.monotonic() + wait >= deadline:
+            if not failure.retryable or time.monotonic() + wait >= deadline:
                 break
             await asyncio.sleep(wait)
         meta.update(attempts=attempts, prompt_tokens=usage[0], completion_tokens=usage[1])
@@ -204,7 +212,8 @@ class LLMEngine:
             reason = "first_token_timeout" if attempt.first_token_at is None else "token_timeout"
             raise UpstreamFailed(reason) from exc
         except openai.APIStatusError as exc:
-            raise UpstreamFailed(f"http_{exc.status_code}", _retry_after(exc)) from exc
+            retryable = exc.status_code not in _NOT_RETRYABLE
+            raise UpstreamFailed(f"http_{exc.status_code}", _retry_after(exc), retryable) from exc
         except Exception as exc:  # connection errors, malformed chunks (httpx/json, unwrapped)
             raise UpstreamFailed(type(exc).__name__) from exc
         finally:

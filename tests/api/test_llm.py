@@ -203,6 +203,20 @@ async def test_failures_are_invisible_over_websocket_too(
     await events.aclose()
 
 
+async def test_a_request_the_upstream_rejects_falls_back_at_once(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    interview, respondent, events = await llm_session(client, anon, model="mock:400")
+    seen, opening = await next_turn(events)
+    assert_one_clean_turn(seen, opening)
+    assert opening == "Hi, thanks for joining!\n\nWhat do you use our app for?"
+    await events.aclose()
+    assert len(upstream.requests_for(interview["marker"])) == 1, "a 400 is not retried"
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    meta = transcript["messages"][0]["metadata"]
+    assert meta["fallback_reason"] == "http_400" and meta["attempts"] == 1
+
+
 async def test_the_respondents_text_is_data_not_instructions(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, upstream: Upstream
 ) -> None:

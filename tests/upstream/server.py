@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from tests.upstream import model
 
-MODES = ("500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated")
+MODES = ("400", "500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated")
 STALL_SECONDS = 60.0
 RETRY_AFTER_MS = 300
 
@@ -67,6 +67,8 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
         seen = Seen(time.monotonic(), name, mode, bool(body.get("stream")), messages)
         state.requests.append(seen)
         token_delay = float(delay) / 1000 if delay else state.token_delay
+        if mode == "400":
+            return _error(400, "unsupported parameter", "invalid_request_error")
         if mode == "500":
             return _error(500, "upstream exploded", "server_error")
         if mode == "429":
