@@ -8,7 +8,7 @@ import httpx
 
 from runtime.settings import Settings
 from tests.helpers import next_turn, published_interview, sse_events, start_session
-from tests.processes import ServeProcess
+from tests.processes import ServeProcess, node_env
 from tests.upstream import Upstream
 
 RICH = "I use it every morning to plan the team's sprint and review open tickets."
@@ -17,14 +17,7 @@ RICH = "I use it every morning to plan the team's sprint and review open tickets
 async def test_another_node_continues_a_half_streamed_llm_turn(
     settings: Settings, api_key: str, upstream: Upstream, tmp_path: Path
 ) -> None:
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "RAPPORT_SECRET_KEY": settings.secret_key,
-        "RAPPORT_TURN_LEASE_MS": "1000",
-        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
-        "RAPPORT_LLM_BASE_URL": upstream.base_url,
-    }
+    env = node_env(settings, RAPPORT_LLM_BASE_URL=upstream.base_url)
     a = await ServeProcess(env, tmp_path / "a").start()
     b = await ServeProcess(env, tmp_path / "b").start()
     auth = {"authorization": f"Bearer {api_key}"}
