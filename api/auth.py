@@ -38,11 +38,20 @@ async def researcher(conn: HTTPConnection, scope: str) -> Principal:
     return principal
 
 
-async def respondent(conn: HTTPConnection, session_id: str) -> Row[Any]:
+def _session_token(conn: HTTPConnection) -> str:
     token = bearer(conn)
     if token is None or not token.startswith(sessions.SESSION_TOKEN_PREFIX):
         raise Unauthorized("send the session token as 'Authorization: Bearer st_…'")
-    return await sessions.authenticate(services_of(conn).db, session_id, token)
+    return token
+
+
+async def respondent(conn: HTTPConnection, session_id: str) -> Row[Any]:
+    return await sessions.authenticate(services_of(conn).db, session_id, _session_token(conn))
+
+
+async def respondent_check(conn: HTTPConnection, session_id: str) -> None:
+    """Like `respondent`, for endpoints that only need to know the caller may act."""
+    await sessions.check_token(services_of(conn).db, session_id, _session_token(conn))
 
 
 async def stream_reader(conn: HTTPConnection, session_id: str) -> Row[Any]:

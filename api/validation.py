@@ -50,23 +50,34 @@ class Str:
 
 
 @dataclass(frozen=True)
-class Int:
-    minimum: int
-    maximum: int
+class Num:
+    minimum: float
+    maximum: float
     nullable: bool = False
+    integral: bool = False
 
     def check(self, name: str, value: Any) -> Any:
         if value is None and self.nullable:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{name} must be an integer", field=name)
+        kinds = int if self.integral else int | float
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            kind = "an integer" if self.integral else "a number"
+            raise ValidationError(f"{name} must be {kind}", field=name)
         if not self.minimum <= value <= self.maximum:
             raise ValidationError(f"{name} must be {self.minimum} to {self.maximum}", field=name)
-        return value
+        return value if self.integral else float(value)
 
     def schema(self) -> dict[str, Any]:
-        kind = ["integer", "null"] if self.nullable else "integer"
-        return {"type": kind, "minimum": self.minimum, "maximum": self.maximum}
+        kind = "integer" if self.integral else "number"
+        return {
+            "type": [kind, "null"] if self.nullable else kind,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+        }
+
+
+def Int(minimum: int, maximum: int, nullable: bool = False) -> Num:
+    return Num(minimum, maximum, nullable, integral=True)
 
 
 @dataclass(frozen=True)

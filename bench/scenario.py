@@ -43,7 +43,9 @@ class Session:
     stream: Stream | None = None
 
 
-async def publish_interview(port: int, api_key: str, questions: int) -> str:
+async def publish_interview(
+    port: int, api_key: str, questions: int, engine: str = "scripted"
+) -> str:
     auth = {"authorization": f"Bearer {api_key}"}
     status, interview = await request(
         port,
@@ -55,6 +57,7 @@ async def publish_interview(port: int, api_key: str, questions: int) -> str:
             "language": "en",
             "welcome_message": "Hi, thanks for joining!",
             "closing_message": "That's all, thank you!",
+            "engine": engine,
         },
         auth,
     )

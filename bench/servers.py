@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench.client import HOST, request
 from bench.stores import REDIS_URL
@@ -250,3 +251,12 @@ def stop_all() -> None:
     for server in RUNNING:
         with contextlib.suppress(Exception):
             server.stop()
+
+
+def event_loop_runner() -> Callable[[Any], Any]:
+    """uvloop's run when it is installed (as uvicorn uses it), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.report import report
 from bench.runs import Result, bench_baseline, bench_rapport
-from bench.servers import RUNNING, Server, raise_nofile, stop_all
-from bench.stores import REDIS_URL, create_api_key, stores
+from bench.servers import RUNNING, Server, event_loop_runner, raise_nofile
+from bench.stores import create_api_key, prepared_run
 
 PING_SECONDS = 15  # Rapport's default sse_heartbeat_seconds; the baseline is told the same
 
@@ -125,40 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     nofile = raise_nofile(2 * args.sessions + args.idle_streams + 1024)
     signal.signal(signal.SIGTERM, _sigterm)
-    workdir = Path(tempfile.mkdtemp(prefix="rapport-bench-"))
     try:
-        with stores(args.database, workdir) as database_url:
-            from runtime import migrate
-            from runtime.settings import Settings
-
-            env = {
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "REDIS_URL": REDIS_URL,
-                "RAPPORT_DATA_DIR": str(workdir / "data"),
-                "RAPPORT_SECRET_KEY": secrets.token_urlsafe(32),
-                "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "15",
-                "PYTHONUNBUFFERED": "1",
-            }
-            migrate.upgrade(Settings.from_env(env).database_url)
-            runner = _event_loop_runner()
+        settings = {"RAPPORT_SCRIPTED_DELTA_DELAY_MS": "15"}
+        with prepared_run(args.database, "rapport-bench-", settings) as (env, workdir):
+            runner = event_loop_runner()
             results = runner(main_async(args, env, workdir, nofile))
             print(report(results, args, args.database))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
-
-def _event_loop_runner() -> Callable[[Any], Any]:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run
-    return uvloop.run
 
 
 if __name__ == "__main__":

@@ -1,20 +1,55 @@
-"""The stores a run uses: Redis db 14 and the database, emptied before and after; the API key."""
+"""The stores a run uses: a Redis db and the database, emptied before and after; the API key.
+
+RAPPORT_BENCH_REDIS / RAPPORT_BENCH_POSTGRES choose them (defaults: Redis db 14, `test`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BENCH_DATABASE = "rapport_bench"
+REDIS_URL = os.environ.get("RAPPORT_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+POSTGRES_URL = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BENCH_DATABASE = os.environ.get("RAPPORT_BENCH_DATABASE", "rapport_bench")
+
+
+@contextlib.contextmanager
+def prepared_run(
+    database: str, prefix: str, settings: dict[str, str]
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """A run's working directory, emptied stores, migrated schema and server environment
+    (`settings` on top); every server started is stopped and the directory removed after."""
+    from bench.servers import stop_all
+    from runtime import migrate
+    from runtime.settings import Settings
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with stores(database, workdir) as database_url:
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": REDIS_URL,
+                "RAPPORT_DATA_DIR": str(workdir / "data"),
+                "RAPPORT_SECRET_KEY": secrets.token_urlsafe(32),
+                "PYTHONUNBUFFERED": "1",
+                **settings,
+            }
+            migrate.upgrade(Settings.from_env(env).database_url)
+            yield env, workdir
+    finally:
+        stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def stores(database: str, workdir: Path) -> Iterator[str]:
-    """Yields the DATABASE_URL; Redis db 14 and the database are emptied before and after."""
+    """Yields the DATABASE_URL; the Redis db and the database are emptied before and after."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)

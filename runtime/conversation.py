@@ -18,12 +18,24 @@ async def start(
     services: Services, share_token: str, respondent: dict[str, Any], is_test: bool = False
 ) -> sessions.StartedSession:
     started = await sessions.start(services.db, share_token, respondent, is_test)
+    await _begin(services, started)
+    return started
+
+
+async def start_preview(
+    services: Services, workspace_id: str, interview_id: str, respondent: dict[str, Any]
+) -> sessions.StartedSession:
+    started = await sessions.start_preview(services.db, workspace_id, interview_id, respondent)
+    await _begin(services, started)
+    return started
+
+
+async def _begin(services: Services, started: sessions.StartedSession) -> None:
     session_id = started.row["id"]
     await services.events.append(
         session_id, SessionStarted(session_id, started.row["interview_id"])
     )
     await services.turns.owe(session_id)
-    return started
 
 
 async def say(

@@ -16,9 +16,10 @@ from runtime.database import Database
 from runtime.errors import Conflict, NotFound
 from runtime.ids import new_id
 from runtime.pagination import apply_cursor, page_from_rows
+from runtime.session_filters import real_sessions
 
 STATUSES = ("draft", "active", "paused", "closed")
-ENGINES = ("scripted",)
+ENGINES = ("scripted", "llm")
 # Fields a researcher sets directly; settings-backed ones live in the `settings` JSON column.
 COLUMN_FIELDS = (
     "title",
@@ -30,7 +31,7 @@ COLUMN_FIELDS = (
     "closing_message",
     "engine",
 )
-SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous")
+SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous", "model", "temperature")
 SESSION_STATUSES = ("in_progress", "completed", "abandoned")
 
 # action -> (statuses it may start from, status it leads to)
@@ -56,6 +57,8 @@ def to_view(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> 
         max_duration_minutes=settings.get("max_duration_minutes"),
         max_turns=settings.get("max_turns"),
         anonymous=bool(settings.get("anonymous", False)),
+        model=settings.get("model"),
+        temperature=settings.get("temperature"),
         status=row["status"],
         share_token=row["share_token"],
         guide_version=row["guide_version"],
@@ -127,7 +130,7 @@ async def session_counts(conn: AsyncConnection, ids: list[str]) -> dict[str, dic
         return counts
     rows = await conn.execute(
         select(s.c.interview_id, s.c.status, func.count())
-        .where(s.c.interview_id.in_(ids), s.c.is_test.is_(False))
+        .where(s.c.interview_id.in_(ids), real_sessions())
         .group_by(s.c.interview_id, s.c.status)
     )
     for interview_id, status, count in rows:
@@ -278,6 +281,24 @@ async def edit_guide(
                     await _freeze(conn, interview_id, values["guide_version"], new_guide)
                 return guide_view({**row._mapping, **values})
     raise Conflict("the guide is being edited concurrently; try again")
+
+
+async def preview_version(conn: AsyncConnection, row: Row[Any]) -> int:
+    """The guide version a preview runs on. A published interview's latest version is its
+    guide; a draft's guide is frozen as version -guide_rev (negative: never a published one),
+    so previews of the same draft share one copy and later edits do not change them."""
+    if not guides.items_in_order(row.guide):
+        raise Conflict("add a question to the guide before previewing")
+    if row.guide_version > 0:
+        return int(row.guide_version)
+    version = -int(row.guide_rev)
+    gv = schema.guide_versions
+    exists = await conn.scalar(
+        select(gv.c.version).where(gv.c.interview_id == row.id, gv.c.version == version)
+    )
+    if exists is None:
+        await _freeze(conn, row.id, version, row.guide)
+    return version
 
 
 async def frozen_guide(conn: AsyncConnection, interview_id: str, version: int) -> guides.Guide:

@@ -45,3 +45,11 @@ RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"
 def idempotency(owner: str, key_digest: str) -> str:
     """A POST's idempotency record: pending briefly while it runs, then kept idempotency_ttl."""
     return f"{PREFIX}:idem:{owner}:{key_digest}"
+
+
+TURN_ATTEMPTS_TTL_SECONDS = 24 * 3600
+
+
+def turn_attempts(session_id: str, turn_id: str) -> str:
+    """How many times generating this turn has started (bounds retries); expires after a day."""
+    return f"{PREFIX}:session:{session_id}:turn:{turn_id}:attempts"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from runtime.database import Database
 from runtime.engines.base import Engine
+from runtime.engines.llm import LLMConfig, LLMEngine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
@@ -31,6 +34,7 @@ class Services:
     limiter: RateLimiter
     idempotency: IdempotencyStore
     webhooks: Sender
+    llm_client: AsyncOpenAI
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -44,15 +48,30 @@ class Services:
         )
         redis = Redis(connection_pool=pool, health_check_interval=30)
         events = EventLog(redis, settings.event_log_ttl_seconds)
-        engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
-        turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
+        llm_client = llm_client_from(settings)
+        engines: dict[str, Engine] = {
+            "scripted": ScriptedEngine(settings.scripted_delta_delay_ms),
+            "llm": LLMEngine(llm_client, llm_config_from(settings)),
+        }
+        turns = TurnRunner(
+            db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
+        )
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
         limiter = RateLimiter(redis, settings)
         await hub.start()
-        idempotency = IdempotencyStore(redis, settings.idempotency_ttl_seconds)
-        sender = Sender(settings)
-        jobs = JobQueue.from_url(settings.redis_url)
-        return cls(settings, db, redis, events, hub, turns, jobs, limiter, idempotency, sender)
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            events=events,
+            hub=hub,
+            turns=turns,
+            jobs=JobQueue.from_url(settings.redis_url),
+            limiter=limiter,
+            idempotency=IdempotencyStore(redis, settings.idempotency_ttl_seconds),
+            webhooks=Sender(settings),
+            llm_client=llm_client,
+        )
 
     async def close(self) -> None:
         await self.turns.close()
@@ -61,3 +80,31 @@ class Services:
         await self.jobs.close()
         await self.redis.aclose()
         await self.db.close()
+        await self.llm_client.close()
+
+
+def llm_client_from(settings: Settings) -> AsyncOpenAI:
+    """One client (one connection pool) per process; the engine does its own retries."""
+    return AsyncOpenAI(
+        base_url=settings.llm_base_url or None,
+        # Local servers (vLLM, Ollama) take any key; the client insists on one.
+        api_key=settings.llm_api_key or "not-needed",
+        max_retries=0,
+        timeout=settings.llm_turn_deadline_ms / 1000,
+        # Every live turn holds one upstream stream; keep that many connections warm rather
+        # than the client's default 100, so a busy minute does not reconnect per turn.
+        http_client=DefaultAsyncHttpxClient(
+            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=1000)
+        ),
+    )
+
+
+def llm_config_from(settings: Settings) -> LLMConfig:
+    return LLMConfig(
+        model=settings.llm_model,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        first_token_timeout=settings.llm_first_token_timeout_ms / 1000,
+        token_timeout=settings.llm_token_timeout_ms / 1000,
+        turn_deadline=settings.llm_turn_deadline_ms / 1000,
+    )

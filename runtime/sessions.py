@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, ScalarSelect, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import interviews, schema, webhooks
@@ -15,6 +15,7 @@ from runtime.database import Database
 from runtime.errors import Conflict, NotFound, Unauthorized
 from runtime.ids import hash_secret, new_id, new_secret
 from runtime.pagination import apply_cursor, page_from_rows
+from runtime.session_filters import real_sessions
 
 s = schema.sessions
 m = schema.messages
@@ -50,30 +51,50 @@ async def start(
         interview = await interviews.by_share_token(conn, share_token)
         if interview.status != "active":
             raise Conflict(_unavailable(interview.status))
-        token = new_secret(SESSION_TOKEN_PREFIX, 24)
-        now = utcnow()
-        row = {
-            "id": new_id("ses"),
-            "workspace_id": interview.workspace_id,
-            "interview_id": interview.id,
-            "guide_version": interview.guide_version,
-            "status": "in_progress",
-            "token_hash": hash_secret(token),
-            "respondent_name": respondent.get("name"),
-            "respondent_email": respondent.get("email"),
-            "external_id": respondent.get("external_id"),
-            "is_test": is_test,
-            "state": {},
-            # Turn 1 (the welcome) is owed at once.
-            "turn_seq": 1,
-            "awaiting": "interviewer",
-            "ended_reason": None,
-            "created_at": now,
-            "last_activity_at": now,
-            "completed_at": None,
-        }
-        await conn.execute(insert(s).values(**row))
-        await _announce(conn, row["id"], "session.started")
+        return await _insert(conn, interview, interview.guide_version, respondent, is_test)
+
+
+async def start_preview(
+    db: Database, workspace_id: str, interview_id: str, respondent: dict[str, Any]
+) -> StartedSession:
+    """A test session a researcher starts on the guide as it is now, draft or not."""
+    async with db.begin() as conn:
+        interview = await interviews.owned_row(conn, workspace_id, interview_id)
+        version = await interviews.preview_version(conn, interview)
+        return await _insert(conn, interview, version, respondent, is_test=True)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    interview: Row[Any],
+    guide_version: int,
+    respondent: dict[str, Any],
+    is_test: bool,
+) -> StartedSession:
+    token = new_secret(SESSION_TOKEN_PREFIX, 24)
+    now = utcnow()
+    row = {
+        "id": new_id("ses"),
+        "workspace_id": interview.workspace_id,
+        "interview_id": interview.id,
+        "guide_version": guide_version,
+        "status": "in_progress",
+        "token_hash": hash_secret(token),
+        "respondent_name": respondent.get("name"),
+        "respondent_email": respondent.get("email"),
+        "external_id": respondent.get("external_id"),
+        "is_test": is_test,
+        "state": {},
+        # Turn 1 (the welcome) is owed at once.
+        "turn_seq": 1,
+        "awaiting": "interviewer",
+        "ended_reason": None,
+        "created_at": now,
+        "last_activity_at": now,
+        "completed_at": None,
+    }
+    await conn.execute(insert(s).values(**row))
+    await _announce(conn, row["id"], "session.started")
     return StartedSession(row, token)
 
 
@@ -122,6 +143,25 @@ async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
     return found
 
 
+# token hash -> session id: a fact that never changes, so a respondent's every message need
+# not look it up again (bounded; the oldest entry goes first).
+_TOKEN_OWNERS: dict[str, str] = {}
+_TOKEN_OWNERS_MAX = 50_000
+
+
+async def check_token(db: Database, session_id: str, token: str) -> None:
+    """Raise unless `token` is this session's (cached after the first success)."""
+    token_hash = hash_secret(token)
+    owner = _TOKEN_OWNERS.get(token_hash)
+    if owner is None:
+        owner = (await authenticate_any(db, token)).id
+        if len(_TOKEN_OWNERS) >= _TOKEN_OWNERS_MAX:
+            _TOKEN_OWNERS.pop(next(iter(_TOKEN_OWNERS)))
+        _TOKEN_OWNERS[token_hash] = owner
+    if owner != session_id:
+        raise invalid_token()
+
+
 def invalid_token() -> Unauthorized:
     return Unauthorized("this session token is not valid for this session")
 
@@ -152,12 +192,19 @@ async def post_message(
         if existing is not None:
             return existing
         now = utcnow()
-        result = await conn.execute(
-            update(s)
-            .where(s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent")
-            .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
-        )
-        if result.rowcount != 1:
+        # One round trip each for the update (RETURNING the state) and the insert (its seq
+        # computed in SQL): a respondent's message is on the path to the next first token.
+        updated = (
+            await conn.execute(
+                update(s)
+                .where(
+                    s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent"
+                )
+                .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
+                .returning(s.c.state)
+            )
+        ).first()
+        if updated is None:
             # A concurrent retry of the same message may have won the update just now.
             existing = await _by_client_id(conn, session_id, client_message_id)
             if existing is not None:
@@ -166,17 +213,15 @@ async def post_message(
             if current.status != "in_progress":
                 raise Conflict(f"this session is {current.status}; it takes no more messages")
             raise Conflict("the interviewer is still responding; send after the turn completes")
-        current = await row(conn, session_id)
         message_id = new_id("msg")
-        seq = await _next_seq(conn, session_id)
         await conn.execute(
             insert(m).values(
                 id=message_id,
                 session_id=session_id,
-                seq=seq,
+                seq=_next_seq(session_id),
                 role="respondent",
                 content=content,
-                item_id=(current.state or {}).get("item_id"),
+                item_id=(updated.state or {}).get("item_id"),
                 turn_id=None,
                 client_message_id=client_message_id,
                 metadata={},
@@ -201,9 +246,11 @@ async def _by_client_id(
     return PostedMessage(found.id, found.content, client_message_id, False)
 
 
-async def _next_seq(conn: AsyncConnection, session_id: str) -> int:
-    current = await conn.scalar(select(func.max(m.c.seq)).where(m.c.session_id == session_id))
-    return int(current or 0) + 1
+def _next_seq(session_id: str) -> ScalarSelect[int]:
+    """The session's next message seq, computed by the INSERT itself. Writers of a session
+    first update its row, which serializes them, so max + 1 is never taken twice."""
+    latest = select(func.coalesce(func.max(m.c.seq), 0) + 1).where(m.c.session_id == session_id)
+    return latest.scalar_subquery()
 
 
 async def committed_turn(conn: AsyncConnection, session_id: str, turn_id: str) -> Row[Any] | None:
@@ -220,6 +267,7 @@ async def commit_turn(
     item_id: str | None,
     state: dict[str, Any],
     completes: bool,
+    metadata: dict[str, Any] | None = None,
 ) -> str | None:
     """Make turn `seq` durable; returns the session's status after, or None if already done."""
     now = utcnow()
@@ -231,7 +279,8 @@ async def commit_turn(
     async with db.begin() as conn:
         current = await row(conn, session_id)
         if completes and current.status == "in_progress":
-            values.update(status="completed", ended_reason="finished", completed_at=now)
+            reason = (metadata or {}).get("ended_reason", "finished")
+            values.update(status="completed", ended_reason=reason, completed_at=now)
         result = await conn.execute(
             update(s)
             .where(s.c.id == session_id, s.c.awaiting == "interviewer", s.c.turn_seq == seq)
@@ -245,13 +294,13 @@ async def commit_turn(
             insert(m).values(
                 id=new_id("msg"),
                 session_id=session_id,
-                seq=await _next_seq(conn, session_id),
+                seq=_next_seq(session_id),
                 role="interviewer",
                 content=content,
                 item_id=item_id,
                 turn_id=f"t{seq}",
                 client_message_id=None,
-                metadata={},
+                metadata=metadata or {},
                 created_at=now,
             )
         )
@@ -333,8 +382,9 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str
     }
 
 
-def message_view(r: Row[Any]) -> dict[str, Any]:
-    return {
+def message_view(r: Row[Any], with_metadata: bool = True) -> dict[str, Any]:
+    """A stored message; respondents get it without the accounting metadata."""
+    view = {
         "id": r.id,
         "role": r.role,
         "content": r.content,
@@ -342,6 +392,30 @@ def message_view(r: Row[Any]) -> dict[str, Any]:
         "item_id": r.item_id,
         "turn_id": r.turn_id,
     }
+    if with_metadata:
+        view["metadata"] = r.metadata or {}
+    return view
+
+
+def usage_totals(rows: list[Row[Any]]) -> dict[str, Any]:
+    """Per-session totals of the per-turn accounting stored with interviewer messages."""
+    turns = [r.metadata or {} for r in rows if r.role == "interviewer"]
+    ttfts = [float(m["ttft_ms"]) for m in turns if m.get("ttft_ms") is not None]
+    return {
+        "interviewer_turns": len(turns),
+        "llm_turns": sum(1 for m in turns if m.get("engine") == "llm"),
+        "fallback_turns": sum(1 for m in turns if m.get("fallback")),
+        "prompt_tokens": sum(int(m.get("prompt_tokens", 0)) for m in turns),
+        "completion_tokens": sum(int(m.get("completion_tokens", 0)) for m in turns),
+        "generation_ms": round(sum(float(m.get("total_ms", 0)) for m in turns), 1),
+        "mean_ttft_ms": round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
+        "models": sorted({str(m["model"]) for m in turns if m.get("model")}),
+    }
+
+
+async def usage(db: Database, session_id: str) -> dict[str, Any]:
+    async with db.connect() as conn:
+        return usage_totals(await messages(conn, session_id))
 
 
 async def list_page(
@@ -353,10 +427,11 @@ async def list_page(
     since: datetime | None,
     cursor: str | None,
     limit: int,
+    include_test: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
     async with db.connect() as conn:
         interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
-        query = select(s).where(s.c.interview_id == interview_id)
+        query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))
         if status:
             query = query.where(s.c.status == status)
         if since:
@@ -379,4 +454,5 @@ async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[s
         "interview_id": found.interview_id,
         "status": found.status,
         "messages": [message_view(r) for r in rows],
+        "metadata": usage_totals(rows),
     }

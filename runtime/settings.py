@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.errors import ConfigurationError
@@ -32,6 +32,16 @@ class Settings:
     event_log_ttl_seconds: int = 7 * 24 * 3600
     sse_heartbeat_seconds: float = 15.0
     scripted_delta_delay_ms: int = 15
+    turn_max_attempts: int = 3
+    # The LLM interviewer (docs/llm.md): any OpenAI-compatible endpoint.
+    llm_base_url: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_temperature: float = 0.4
+    llm_max_tokens: int = 400
+    llm_first_token_timeout_ms: int = 10_000
+    llm_token_timeout_ms: int = 5_000
+    llm_turn_deadline_ms: int = 20_000
     run_worker_in_process: bool = True
     # Background jobs (saq).
     worker_concurrency: int = 4
@@ -87,6 +97,21 @@ class Settings:
             ),
             scripted_delta_delay_ms=_int(
                 env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS", cls.scripted_delta_delay_ms
+            ),
+            turn_max_attempts=_int(env, "RAPPORT_TURN_MAX_ATTEMPTS", cls.turn_max_attempts),
+            llm_base_url=env.get("RAPPORT_LLM_BASE_URL", "").rstrip("/"),
+            llm_api_key=env.get("RAPPORT_LLM_API_KEY", ""),
+            llm_model=env.get("RAPPORT_LLM_MODEL") or cls.llm_model,
+            llm_temperature=_float(env, "RAPPORT_LLM_TEMPERATURE", cls.llm_temperature),
+            llm_max_tokens=_int(env, "RAPPORT_LLM_MAX_TOKENS", cls.llm_max_tokens),
+            llm_first_token_timeout_ms=_int(
+                env, "RAPPORT_LLM_FIRST_TOKEN_TIMEOUT_MS", cls.llm_first_token_timeout_ms
+            ),
+            llm_token_timeout_ms=_int(
+                env, "RAPPORT_LLM_TOKEN_TIMEOUT_MS", cls.llm_token_timeout_ms
+            ),
+            llm_turn_deadline_ms=_int(
+                env, "RAPPORT_LLM_TURN_DEADLINE_MS", cls.llm_turn_deadline_ms
             ),
             shutdown_grace_seconds=_int(env, "RAPPORT_SHUTDOWN_GRACE_SECONDS", 10),
             run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",

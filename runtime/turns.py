@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import structlog
 from redis.asyncio import Redis
@@ -17,7 +19,8 @@ from runtime import interviews, redis_keys, schema, sessions
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.deltas import DeltaWriter
-from runtime.engines.base import Decision, Engine, TranscriptEntry, TurnContext
+from runtime.engines.base import Decision, Engine, TextDelta, TranscriptEntry, TurnContext
+from runtime.engines.splice import Splice
 from runtime.eventlog import EventLog, LeaseLost
 from runtime.events import (
     RespondentMessage,
@@ -59,12 +62,14 @@ class TurnRunner:
         events: EventLog,
         engines: dict[str, Engine],
         lease_ms: int,
+        max_attempts: int = 3,
     ) -> None:
         self._db = db
         self._redis = redis
         self._events = events
         self._engines = engines
         self._lease_ms = lease_ms
+        self._max_attempts = max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
         self._guides: dict[tuple[str, int], Guide] = {}
         self._renew = redis.register_script(_RENEW)
@@ -176,7 +181,7 @@ class TurnRunner:
                 started_at=session.created_at,
                 now=utcnow(),
             )
-            engine = self._engines.get(interview.engine) or self._engines["scripted"]
+            engine = await self._engine_for(session_id, turn_id, interview.engine)
             stored_content, stored_item, said = await self._produce(
                 session_id, turn_id, engine, ctx, said, started, fence
             )
@@ -224,6 +229,7 @@ class TurnRunner:
             decision.item_id,
             decision.state,
             decision.completes,
+            decision.metadata,
         )
         if stored is not None:
             return content, decision.item_id, said
@@ -233,6 +239,21 @@ class TurnRunner:
         if committed is None:
             raise RuntimeError(f"{turn_id} of {session_id} was neither committed nor stored")
         return committed.content, committed.item_id, said
+
+    async def _engine_for(self, session_id: str, turn_id: str, name: str) -> Engine:
+        """The interview's engine, until this turn has failed too often: then the scripted
+        one, and past twice the limit a closing apology, so no turn is retried forever."""
+        key = redis_keys.turn_attempts(session_id, turn_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
+            attempt = int((await pipe.execute())[0])
+        if attempt <= self._max_attempts:
+            return self._engines.get(name) or self._engines["scripted"]
+        log.warning("turn.attempts_exhausted", session_id=session_id, turn=turn_id, attempt=attempt)
+        if attempt <= 2 * self._max_attempts and name != "scripted":
+            return Fallback(self._engines["scripted"], "attempts_exhausted")
+        return GiveUp()
 
     async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> Guide:
         # Frozen guide versions never change, so they are cached for good (bounded).
@@ -274,7 +295,8 @@ class TurnRunner:
         started: bool,
         fence: str,
     ) -> tuple[str, Decision]:
-        content = ""
+        # What an earlier attempt already streamed stays; this attempt continues it (see Splice).
+        splice = Splice(said)
         decision: Decision | None = None
         writer: DeltaWriter | None = None
         try:
@@ -286,21 +308,67 @@ class TurnRunner:
                     item_id = decision.item_id if decision else None
                     await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
                     started = True
-                before = len(content)
-                content += output.text
-                # Skip what a previous attempt already streamed; send only the new tail.
-                fresh = content[max(before, len(said)) :] if len(content) > len(said) else ""
+                fresh = splice.feed(output.text)
                 if fresh:
                     writer = writer or DeltaWriter(self._events, session_id, turn_id, fence)
                     writer.write(fresh)
+            tail = splice.finish()
+            if tail:
+                writer = writer or DeltaWriter(self._events, session_id, turn_id, fence)
+                writer.write(tail)
             if writer is not None:
                 await writer.close()
+        except Exception as exc:
+            if writer is not None:
+                if isinstance(exc, LeaseLost):
+                    await writer.abort()
+                else:
+                    # The engine failed: what it wrote is on its way to the respondent anyway;
+                    # flushing it makes the log say exactly what a retry must continue from.
+                    with contextlib.suppress(Exception):
+                        await writer.close()
+            raise
         except BaseException:
             if writer is not None:
                 await writer.abort()
             raise
+        content = splice.text
         if decision is None:
             raise RuntimeError("engine finished without a decision")
         if not started:
             await self._events.append(session_id, TurnStarted(turn_id, decision.item_id), fence)
         return content, decision
+
+
+class Fallback:
+    """Another engine taking the turn; its decision is marked as a fallback."""
+
+    def __init__(self, engine: Engine, reason: str) -> None:
+        self._engine = engine
+        self._reason = reason
+
+    async def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]:
+        async for output in self._engine.respond(ctx):
+            if isinstance(output, Decision):
+                meta = {**output.metadata, "fallback": True, "fallback_reason": self._reason}
+                output = dataclasses.replace(output, metadata=meta)
+            yield output
+
+
+APOLOGY = (
+    "I'm sorry — something went wrong on our side and we have to stop the conversation here. "
+    "Thank you very much for your time."
+)
+
+
+class GiveUp:
+    """The last resort for a turn nothing could write: close the session politely."""
+
+    async def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]:
+        yield TextDelta(APOLOGY)
+        meta = {
+            "fallback": True,
+            "fallback_reason": "gave_up",
+            "ended_reason": "interviewer_failed",
+        }
+        yield Decision("close", None, dict(ctx.state), completes=True, metadata=meta)

@@ -22,6 +22,7 @@ from api.app import create_app
 from runtime import keys, migrate
 from runtime.database import Database
 from runtime.settings import Settings
+from tests.upstream import Upstream
 from workers import sweeper, webhooks
 
 UNLIMITED = "1000000/minute"
@@ -80,6 +81,25 @@ def backend_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     return url
 
 
+# The LLM engine's timings in tests: short, so failure modes resolve in a second or two,
+# yet long enough that a busy machine does not time out a healthy upstream.
+LLM_TEST_TIMINGS = {
+    "llm_model": "mock",
+    "llm_first_token_timeout_ms": 1500,
+    "llm_token_timeout_ms": 1000,
+    "llm_turn_deadline_ms": 3000,
+}
+
+
+@pytest.fixture(scope="session")
+async def upstream() -> AsyncIterator[Upstream]:
+    """The OpenAI-compatible test server every test settings object points the engine at."""
+    server = Upstream(free_port())
+    await server.start()
+    yield server
+    await server.stop()
+
+
 def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
     base = Settings(
         data_dir=data_dir,
@@ -104,9 +124,18 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
 
 @pytest.fixture(scope="session")
 def settings(
-    backend_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    backend_url: str,
+    redis_url: str,
+    upstream: Upstream,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
-    return make_settings(backend_url, redis_url, tmp_path_factory.mktemp("data"))
+    return make_settings(
+        backend_url,
+        redis_url,
+        tmp_path_factory.mktemp("data"),
+        llm_base_url=upstream.base_url,
+        **LLM_TEST_TIMINGS,
+    )
 
 
 @dataclasses.dataclass
@@ -162,14 +191,9 @@ async def serving(app: Any, lifespan: str) -> AsyncIterator[str]:
 @pytest.fixture
 def node_env(settings: Settings) -> dict[str, str]:
     """The environment of a `rapport serve` process on the test stores."""
-    return {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "RAPPORT_SECRET_KEY": settings.secret_key,
-        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
-        "RAPPORT_TURN_LEASE_MS": "1000",
-        "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "0",
-    }
+    from tests.processes import node_env as env  # local: tests.processes imports this module
+
+    return env(settings, RAPPORT_SCRIPTED_DELTA_DELAY_MS="0")
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,22 @@ import signal
 import sys
 from pathlib import Path
 
+from runtime.settings import Settings
 from tests.conftest import UNLIMITED, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
+
+
+def node_env(settings: Settings, **more: str) -> dict[str, str]:
+    """The environment of a `rapport` node sharing the test stores, quick to recover turns."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "RAPPORT_SECRET_KEY": settings.secret_key,
+        "RAPPORT_TURN_LEASE_MS": "1000",
+        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
+        **more,
+    }
 
 
 class ServeProcess:

@@ -111,6 +111,11 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
             {"type": "string", "format": "date-time"},
             "Only sessions created at or after this time (UTC when no offset is given)",
         ),
+        "IncludeTest": query(
+            "include_test",
+            {"type": "boolean", "default": False},
+            "Include test (preview) sessions, which are left out by default",
+        ),
         "Ticket": query(
             "ticket",
             {"type": "string"},

@@ -11,6 +11,7 @@ from api.openapi.schemas import (
     boolean,
     enum,
     integer,
+    number,
     obj,
     page_of,
     ref,
@@ -49,6 +50,16 @@ def response_schemas() -> dict[str, Schema]:
         "max_duration_minutes": integer(nullable=True, minimum=1),
         "max_turns": integer(nullable=True, minimum=2),
         "anonymous": boolean("Respondent identity is not kept or shown"),
+        "model": string(
+            "LLM engine: the model for this interview (null: the deployment's RAPPORT_LLM_MODEL)",
+            nullable=True,
+        ),
+        "temperature": number(
+            "LLM engine: sampling temperature (null: RAPPORT_LLM_TEMPERATURE)",
+            nullable=True,
+            minimum=0,
+            maximum=2,
+        ),
     }
     scale = obj(
         {
@@ -81,7 +92,9 @@ def response_schemas() -> dict[str, Schema]:
         "id": string(),
         "interview_id": string(),
         "status": session_status,
-        "guide_version": integer("The guide version the session runs on", minimum=0),
+        "guide_version": integer(
+            "The guide version the session runs on (negative: a draft frozen for a preview)"
+        ),
         "respondent": respondent,
         "is_test": boolean(),
         "ended_reason": string(
@@ -93,6 +106,19 @@ def response_schemas() -> dict[str, Schema]:
         "last_activity_at": timestamp(),
         "completed_at": timestamp(nullable=True),
     }
+    usage = obj(
+        {
+            "interviewer_turns": integer(minimum=0),
+            "llm_turns": integer("Turns the LLM engine wrote", minimum=0),
+            "fallback_turns": integer("Turns the scripted fallback wrote", minimum=0),
+            "prompt_tokens": integer(minimum=0),
+            "completion_tokens": integer(minimum=0),
+            "generation_ms": number("Time spent generating turns, summed", minimum=0),
+            "mean_ttft_ms": number("Mean time to the model's first token", nullable=True),
+            "models": array(string(), "Models that wrote turns"),
+        },
+        "Per-session totals of the per-turn accounting (see Message.metadata)",
+    )
     event_types = tuple(cls.type for cls in event_classes())
     error_body = obj(
         {
@@ -190,6 +216,7 @@ def response_schemas() -> dict[str, Schema]:
                     },
                     "The live stream at a glance (null fields once the event log has expired)",
                 ),
+                "usage": usage,
             }
         ),
         "SessionList": page_of("Session"),
@@ -201,7 +228,14 @@ def response_schemas() -> dict[str, Schema]:
                 "created_at": timestamp(),
                 "item_id": string("The guide item the message belongs to", nullable=True),
                 "turn_id": string("The interviewer turn (t1, t2, …)", nullable=True),
-            }
+                "metadata": {
+                    "type": "object",
+                    "description": "Interviewer turns: engine, model, prompt_tokens, "
+                    "completion_tokens, ttft_ms, total_ms, attempts, move, fallback, "
+                    "fallback_reason, overruled (see docs/llm.md); empty for respondent messages",
+                },
+            },
+            optional=("metadata",),
         ),
         "Transcript": obj(
             {
@@ -209,6 +243,7 @@ def response_schemas() -> dict[str, Schema]:
                 "interview_id": string(),
                 "status": session_status,
                 "messages": array(ref("Message"), "Every committed message, in order"),
+                "metadata": usage,
             }
         ),
         "PublicInterview": obj(

@@ -12,6 +12,7 @@ from api.routes import guide as guide_routes
 from api.routes import interviews as interview_routes
 from api.routes import keys as key_routes
 from api.routes import public as public_routes
+from api.routes import sessions as session_routes
 from api.validation import Body
 from runtime import interviews, keys
 
@@ -311,7 +312,23 @@ def _operations_sessions() -> list[Operation]:
             "List an interview's sessions, newest first",
             Reply(200, "One page of sessions", "SessionList"),
             errors=_INTERVIEW_404,
-            query=("Limit", "Cursor", "SessionStatus", "Since"),
+            query=("Limit", "Cursor", "SessionStatus", "Since", "IncludeTest"),
+        ),
+        op(
+            "POST /v1/interviews/{id}/preview-sessions",
+            "startPreviewSession",
+            "Start a test session on the guide as it is now (drafts too)",
+            Reply(201, "A new test session, ready to stream", "SessionStartResponse"),
+            errors={
+                **_INTERVIEW_404,
+                409: "The guide has no question yet",
+            },
+            body=session_routes.PREVIEW_START,
+            body_required=False,
+            body_description="Optional respondent details. The session is flagged is_test: "
+            "it is left out of session counts and listings (unless include_test=true) and "
+            "of exports. A draft's guide is frozen for it as version -guide_rev.",
+            scope=keys.SESSIONS_WRITE,
         ),
         op(
             "GET /v1/sessions/{id}",

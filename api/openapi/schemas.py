@@ -28,6 +28,10 @@ def integer(description: str = "", nullable: bool = False, **extra: Any) -> Sche
     return _typed("integer", description, nullable, extra)
 
 
+def number(description: str = "", nullable: bool = False, **extra: Any) -> Schema:
+    return _typed("number", description, nullable, extra)
+
+
 def boolean(description: str = "") -> Schema:
     return _typed("boolean", description, False, {})
 

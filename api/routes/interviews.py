@@ -11,7 +11,7 @@ from starlette.routing import Route
 from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Body, Bool, Int, Obj, Str, parse
+from api.validation import Body, Bool, Int, Num, Obj, Str, parse
 from runtime import interviews, keys
 
 _FIELDS: dict[str, Any] = {
@@ -26,6 +26,8 @@ _FIELDS: dict[str, Any] = {
     "max_duration_minutes": Int(1, 1440, nullable=True),
     "max_turns": Int(2, 1000, nullable=True),
     "anonymous": Bool(),
+    "model": Str(200, 1, nullable=True),
+    "temperature": Num(0, 2, nullable=True),
 }
 INTERVIEW_CREATE = Body("InterviewCreate", Obj(_FIELDS, required=("title",)))
 INTERVIEW_UPDATE = Body("InterviewUpdate", Obj(_FIELDS))

@@ -8,22 +8,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import respondent, services_of
+from api.auth import respondent_check, services_of
 from api.responses import Json
 from api.validation import Body, Obj, Str, parse
 from runtime import conversation, interviews, sessions, tickets
 from runtime.clock import iso
 
+RESPONDENT_FIELDS = {
+    "name": Str(200, nullable=True),
+    "email": Str(320, nullable=True),
+    "external_id": Str(200, nullable=True),
+}
 SESSION_START = Body(
-    "SessionStart",
-    Obj(
-        {
-            "name": Str(200, nullable=True),
-            "email": Str(320, nullable=True),
-            "external_id": Str(200, nullable=True),
-            "session_token": Str(100, nullable=True),
-        }
-    ),
+    "SessionStart", Obj({**RESPONDENT_FIELDS, "session_token": Str(100, nullable=True)})
 )
 MESSAGE = Body(
     "MessageCreate",
@@ -72,12 +69,12 @@ async def start(request: Request) -> Response:
         row = await sessions.authenticate_any(services.db, token)
         if row.interview_id != interview.id:
             raise sessions.invalid_token()
-        return Json(await _session_payload(request, row.id, token), status_code=200)
+        return Json(await session_payload(request, row.id, token), status_code=200)
     started = await conversation.start(services, share_token, body)
-    return Json(await _session_payload(request, started.row["id"], started.token), status_code=201)
+    return Json(await session_payload(request, started.row["id"], started.token), status_code=201)
 
 
-async def _session_payload(request: Request, session_id: str, token: str) -> dict[str, Any]:
+async def session_payload(request: Request, session_id: str, token: str) -> dict[str, Any]:
     services = services_of(request)
     async with services.db.connect() as conn:
         row = await sessions.row(conn, session_id)
@@ -86,7 +83,7 @@ async def _session_payload(request: Request, session_id: str, token: str) -> dic
         "session_id": session_id,
         "session_token": token,
         "status": row.status,
-        "messages": [sessions.message_view(m) for m in history],
+        "messages": [sessions.message_view(m, with_metadata=False) for m in history],
         "created_at": iso(row.created_at),
         **stream_links(request, session_id),
     }
@@ -94,13 +91,13 @@ async def _session_payload(request: Request, session_id: str, token: str) -> dic
 
 async def ticket(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     return Json(stream_links(request, session_id))
 
 
 async def post_message(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     body = await parse(request, MESSAGE)
     posted = await conversation.say(
         services_of(request), session_id, body["content"], body["client_message_id"]
@@ -110,7 +107,7 @@ async def post_message(request: Request) -> Response:
 
 async def end(request: Request) -> Response:
     session_id = request.path_params["id"]
-    await respondent(request, session_id)
+    await respondent_check(request, session_id)
     await conversation.end(services_of(request), session_id)
     row = await sessions.load(services_of(request).db, session_id)
     return Json({"session_id": session_id, "status": row.status})

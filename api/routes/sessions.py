@@ -1,4 +1,4 @@
-"""Researcher endpoints for sessions: list per interview, get one, transcript."""
+"""Researcher endpoints for sessions: list per interview, preview, get one, transcript."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from starlette.routing import Route
 from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
-from runtime import interviews, keys, sessions
+from api.routes.public import RESPONDENT_FIELDS, session_payload
+from api.validation import Body, Obj, parse
+from runtime import conversation, interviews, keys, sessions
+
+PREVIEW_START = Body("PreviewSessionStart", Obj(RESPONDENT_FIELDS))
 
 
 async def list_(request: Request) -> Response:
@@ -22,8 +26,19 @@ async def list_(request: Request) -> Response:
         since=params.timestamp(request, "since"),
         cursor=request.query_params.get("cursor"),
         limit=params.limit(request),
+        include_test=params.flag(request, "include_test"),
     )
     return page(items, cursor)
+
+
+async def preview(request: Request) -> Response:
+    principal = await researcher(request, keys.SESSIONS_WRITE)
+    body = await parse(request, PREVIEW_START, allow_empty=True)
+    started = await conversation.start_preview(
+        services_of(request), principal.workspace_id, request.path_params["id"], body
+    )
+    payload = await session_payload(request, started.row["id"], started.token)
+    return Json(payload, status_code=201)
 
 
 async def get(request: Request) -> Response:
@@ -32,7 +47,8 @@ async def get(request: Request) -> Response:
     row = await sessions.for_workspace(db, principal.workspace_id, request.path_params["id"])
     interview = await interviews.get(db, principal.workspace_id, row.interview_id)
     live = await services_of(request).events.live_state(row.id)
-    return Json({**sessions.to_view(row, interview["anonymous"]), "live": live})
+    usage = await sessions.usage(db, row.id)
+    return Json({**sessions.to_view(row, interview["anonymous"]), "live": live, "usage": usage})
 
 
 async def transcript(request: Request) -> Response:
@@ -45,6 +61,7 @@ async def transcript(request: Request) -> Response:
 
 routes = [
     Route("/v1/interviews/{id}/sessions", list_, methods=["GET"]),
+    Route("/v1/interviews/{id}/preview-sessions", preview, methods=["POST"]),
     Route("/v1/sessions/{id}", get, methods=["GET"]),
     Route("/v1/sessions/{id}/transcript", transcript, methods=["GET"]),
 ]

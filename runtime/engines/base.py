@@ -43,6 +43,8 @@ class Decision:
     item_id: str | None
     state: dict[str, Any] = field(default_factory=dict)
     completes: bool = False
+    # Stored with the message: model, tokens, timings, fallback (see docs/llm.md).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(Protocol):

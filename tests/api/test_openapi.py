@@ -334,6 +334,10 @@ async def test_real_responses_match_the_document(
     listed = (await c.call(client, "get", sessions_path, 200, ids, query=query)).json()
     assert listed["has_more"] is True
     await c.call(client, "get", sessions_path, 200, ids, query={"cursor": listed["next_cursor"]})
+    preview = "/v1/interviews/{id}/preview-sessions"
+    await c.call(client, "post", preview, 201, ids, body={"name": "Tester"})
+    with_tests = {"include_test": "true"}
+    await c.call(client, "get", sessions_path, 200, ids, query=with_tests)
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)

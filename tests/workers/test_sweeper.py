@@ -11,7 +11,7 @@ import httpx
 from runtime.services import Services
 from runtime.settings import Settings
 from tests.helpers import next_turn, published_interview, sse_events, start_session
-from tests.processes import RAPPORT, ServeProcess
+from tests.processes import RAPPORT, ServeProcess, node_env
 from workers.sweeper import sweep_once
 
 
@@ -46,14 +46,7 @@ async def test_idle_sessions_become_abandoned(
 async def test_a_standalone_worker_recovers_a_dead_nodes_turn(
     settings: Settings, api_key: str, tmp_path: Path
 ) -> None:
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "RAPPORT_SECRET_KEY": settings.secret_key,
-        "RAPPORT_TURN_LEASE_MS": "1000",
-        "RAPPORT_SWEEP_INTERVAL_SECONDS": "0.2",
-        "RAPPORT_IN_PROCESS_WORKER": "0",
-    }
+    env = node_env(settings, RAPPORT_IN_PROCESS_WORKER="0")
     a = await ServeProcess(
         {**env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS": "100"}, tmp_path / "a"
     ).start()

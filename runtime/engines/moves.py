@@ -1,0 +1,106 @@
+"""The rules the runtime enforces on the model's proposed move, whatever the model says."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from runtime.engines.base import Decision, TurnContext
+from runtime.engines.prompt import Position
+from runtime.engines.scripted import DEFAULT_CLOSING, render
+
+
+def out_of_time(ctx: TurnContext) -> str | None:
+    """Why the interview must close now (max turns or duration reached), or None."""
+    settings = ctx.interview.get("settings") or {}
+    max_turns, max_minutes = settings.get("max_turns"), settings.get("max_duration_minutes")
+    if max_turns and ctx.seq >= max_turns:
+        return "max_turns"
+    if max_minutes and ctx.now - ctx.started_at >= timedelta(minutes=max_minutes):
+        return "max_duration"
+    return None
+
+
+def closing_message(ctx: TurnContext) -> str:
+    return (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
+
+
+def decide(
+    ctx: TurnContext, position: Position, proposal: Mapping[str, Any] | None, text: str
+) -> tuple[Decision, str, str | None]:
+    """The decision to commit, text to append so the turn matches it, and why the model's
+    proposal was overruled (None when it stood)."""
+    items = position.items
+    move = str((proposal or {}).get("move", ""))
+    covered = set(position.covered) | {
+        str(i) for i in (proposal or {}).get("covered_item_ids") or [] if isinstance(i, str)
+    }
+    ids = [item["id"] for item in items]
+    if position.current is None:
+        # The opening turn asks the first item, whatever was proposed.
+        overruled = None if move in ("next", "") else f"{move or 'no move'} at the opening"
+        return Decision("open", ids[0], _state(0, 0, 0, covered)), "", overruled
+    if move == "probe":
+        if position.may_probe():
+            probes, reasks = position.probes, position.reasks
+            if position.current["question_type"] == "open_ended":
+                probes += 1
+            else:
+                reasks += 1
+            state = _state(position.index, probes, reasks, covered)
+            return Decision("probe", position.current["id"], state), "", None
+        return _advance(ctx, position, covered, text, "probe budget spent")
+    if move == "close":
+        if position.may_close(covered):
+            return _close(ctx, position, covered, text, None)
+        return _advance(ctx, position, covered, text, "close before required items")
+    if move == "next":
+        target_id = proposal.get("item_id") if proposal else None
+        if target_id in ids:
+            target = ids.index(str(target_id))
+            if target == position.index + 1 or (
+                target > position.index + 1 and position.may_skip_to(target, covered)
+            ):
+                state = _state(target, 0, 0, covered)
+                return Decision("ask", ids[target], state), "", None
+            return _advance(ctx, position, covered, text, f"next to {target_id} out of order")
+        if target_id is None and position.following is not None:
+            following = position.following["id"]
+            return Decision("ask", following, _state(position.index + 1, 0, 0, covered)), "", None
+        return _advance(ctx, position, covered, text, f"next to unknown item {target_id}")
+    return _advance(ctx, position, covered, text, "no move recorded")
+
+
+def _advance(
+    ctx: TurnContext, position: Position, covered: set[str], text: str, why: str
+) -> tuple[Decision, str, str | None]:
+    """Move to the next item in order (or close after the last); the question is appended
+    unless the text already asks it, so the respondent's screen matches the decision."""
+    following = position.following
+    if following is None:
+        return _close(ctx, position, covered, text, why)
+    question = render(following)
+    extra = "" if following["text"] in text else _joined(text, question)
+    state = _state(position.index + 1, 0, 0, covered)
+    return Decision("ask", following["id"], state), extra, why
+
+
+def _close(
+    ctx: TurnContext, position: Position, covered: set[str], text: str, why: str | None
+) -> tuple[Decision, str, str | None]:
+    closing = closing_message(ctx)
+    extra = "" if closing in text else _joined(text, closing)
+    state = _state(position.index, position.probes, position.reasks, covered)
+    return Decision("close", None, state, completes=True), extra, why
+
+
+def _joined(text: str, more: str) -> str:
+    if not text.strip():
+        return more
+    return ("" if text.endswith("\n") else "\n\n") + more
+
+
+def _state(index: int, probes: int, reasks: int, covered: set[str]) -> dict[str, Any]:
+    # Same keys as the scripted engine's state, so a turn can fall back to it mid-interview.
+    return {"index": index, "probes": probes, "reasks": reasks, "covered": sorted(covered)}
