@@ -12,7 +12,18 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.middleware import Edge
-from api.routes import docs, guide, health, interviews, pages, public, sessions, streams
+from api.routes import (
+    blobs,
+    docs,
+    exports,
+    guide,
+    health,
+    interviews,
+    pages,
+    public,
+    sessions,
+    streams,
+)
 from runtime.errors import DomainError
 from runtime.services import Services
 from runtime.settings import Settings
@@ -50,6 +61,8 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *streams.routes,
             *pages.routes,
             *docs.routes,
+            *blobs.routes,
+            *exports.routes,
         ],
         middleware=[
             Middleware(

@@ -27,6 +27,8 @@ PAGE_CSP = (
     "img-src 'self' data:; frame-ancestors *"
 )
 PUBLIC_PATHS = re.compile(r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets)$")
+# Uploads stream to disk under their own, larger limit, enforced by the route.
+UPLOAD_PATHS = re.compile(r"^/v1/sessions/[^/]+/audio$")
 access_log = structlog.get_logger("rapport.access")
 
 
@@ -48,6 +50,8 @@ class Edge:
         if scope["type"] != "http":
             return self.app
         with_body = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if with_body and UPLOAD_PATHS.match(scope["path"]):
+            return self.app
         if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
             return self.cors_limited if with_body else self.cors_plain
         return self.limited if with_body else self.app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from runtime.blobs import BlobStore, open_store
 from runtime.database import Database
 from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
@@ -23,6 +24,7 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    blobs: BlobStore
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -39,11 +41,14 @@ class Services:
         engines: dict[str, Engine] = {"scripted": ScriptedEngine(settings.scripted_delta_delay_ms)}
         turns = TurnRunner(db, redis, events, engines, settings.turn_lease_ms)
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
+        blobs = open_store(settings)
+        await blobs.prepare()
         await hub.start()
-        return cls(settings, db, redis, events, hub, turns)
+        return cls(settings, db, redis, events, hub, turns, blobs)
 
     async def close(self) -> None:
         await self.turns.close()
         await self.hub.stop()
+        await self.blobs.close()
         await self.redis.aclose()
         await self.db.close()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime import interviews, schema
+from runtime import interviews, schema, transcripts
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.errors import Conflict, NotFound, Unauthorized
@@ -364,4 +364,5 @@ async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[s
         "interview_id": found.interview_id,
         "status": found.status,
         "messages": [message_view(r) for r in rows],
+        "turns": transcripts.turns([dict(r._mapping) for r in rows]),
     }

@@ -36,6 +36,17 @@ class Settings:
     shutdown_grace_seconds: int = 10
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
+    # Blob store (audio, PDFs, exports): a local directory, or any S3-compatible bucket.
+    blob_store: str = "local"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "rapport"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_path_style: bool = False
+    signed_url_ttl_seconds: int = 3600
+    max_audio_bytes: int = 200 * 1024 * 1024
+    export_page_size: int = 200
 
     @property
     def sqlite(self) -> bool:
@@ -78,6 +89,18 @@ class Settings:
             shutdown_grace_seconds=_int(env, "RAPPORT_SHUTDOWN_GRACE_SECONDS", 10),
             run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
+            blob_store=env.get("RAPPORT_BLOB_STORE", "local"),
+            s3_endpoint_url=env.get("RAPPORT_S3_ENDPOINT_URL", ""),
+            s3_bucket=env.get("RAPPORT_S3_BUCKET", cls.s3_bucket),
+            s3_region=env.get("RAPPORT_S3_REGION", cls.s3_region),
+            s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY_ID", ""),
+            s3_secret_key=env.get("RAPPORT_S3_SECRET_ACCESS_KEY", ""),
+            s3_path_style=env.get("RAPPORT_S3_PATH_STYLE", "0") == "1",
+            signed_url_ttl_seconds=_int(
+                env, "RAPPORT_SIGNED_URL_TTL_SECONDS", cls.signed_url_ttl_seconds
+            ),
+            max_audio_bytes=_int(env, "RAPPORT_MAX_AUDIO_BYTES", cls.max_audio_bytes),
+            export_page_size=_int(env, "RAPPORT_EXPORT_PAGE_SIZE", cls.export_page_size),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

@@ -76,6 +76,7 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sweep_interval_seconds=0.2,
         turn_lease_ms=1500,
         sse_heartbeat_seconds=1.0,
+        max_audio_bytes=2_000_000,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -85,6 +86,30 @@ def settings(
     backend_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
     return make_settings(backend_url, redis_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def rgw() -> Iterator[Any]:
+    """A real Ceph RGW (S3) for the whole run, started on first use."""
+    from tests.s3server import CephRgw
+
+    server = CephRgw().start()
+    yield server
+    server.stop()
+
+
+def s3_settings(settings: Settings, rgw: Any, bucket: str) -> Settings:
+    from tests.s3server import ACCESS_KEY, SECRET_KEY
+
+    return dataclasses.replace(
+        settings,
+        blob_store="s3",
+        s3_endpoint_url=rgw.endpoint,
+        s3_bucket=bucket,
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        s3_path_style=True,
+    )
 
 
 @dataclasses.dataclass

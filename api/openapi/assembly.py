@@ -13,10 +13,11 @@ from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews, keys, sessions
+from runtime import export_formats, interviews, keys, sessions, transcripts
 from runtime.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
@@ -36,6 +37,7 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
 ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
     400: ("BadRequest", ValidationError, "The request is not valid (validation_error)"),
     401: ("Unauthorized", Unauthorized, "Missing or invalid credentials (unauthorized)"),
+    403: ("Forbidden", Forbidden, "The link or credentials do not allow this (forbidden)"),
     404: ("NotFound", NotFound, "No such resource in this workspace (not_found)"),
     409: ("Conflict", Conflict, "Not allowed in the resource's current state (conflict)"),
     413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
@@ -63,6 +65,9 @@ def _parameter(
         "schema": schema,
         "description": description,
     }
+
+
+_FLAG = {"type": "string", "enum": ["true", "false"], "default": "false"}
 
 
 def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
@@ -93,6 +98,24 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
             {"type": "string", "format": "date-time"},
             "Only sessions created at or after this time (UTC when no offset is given)",
         ),
+        "TranscriptFormat": query(
+            "format", {**enum(transcripts.FORMATS), "default": "json"}, "json, txt or md"
+        ),
+        "ExportFormat": query(
+            "format",
+            {**enum(export_formats.FORMATS), "default": "json"},
+            "The transcripts' format (inside the ZIP too)",
+        ),
+        "IncludeAudio": query(
+            "include_audio", _FLAG, "true: a ZIP with each session's recording under audio/"
+        ),
+        "IncludePdf": query(
+            "include_pdf", _FLAG, "true: a ZIP with each session's current PDF under pdf/"
+        ),
+        "IncludeTest": query("include_test", _FLAG, "true: include preview (is_test) sessions"),
+        "BlobExpires": query("expires", {"type": "string"}, "Part of the signed link"),
+        "BlobSignature": query("sig", {"type": "string"}, "Part of the signed link"),
+        "BlobFilename": query("filename", {"type": "string"}, "Part of the signed link"),
         "Ticket": query(
             "ticket",
             {"type": "string"},
@@ -185,6 +208,9 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if op.body_description:
             request_body["description"] = op.body_description
         out["requestBody"] = request_body
+    if op.upload:
+        binary = {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+        out["requestBody"] = {"required": True, "content": dict.fromkeys(op.upload, binary)}
     responses: dict[str, Any] = {}
     for reply in op.replies:
         response: dict[str, Any] = {"description": reply.description}
@@ -193,6 +219,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if reply.schema is not None:
             schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
             response["content"] = {reply.media: {"schema": schema}}
+            for extra in reply.also:
+                response["content"][extra] = {"schema": {"type": "string"}}
         responses[str(reply.status)] = response
     automatic: set[int] = {500}
     if op.body is not None or op.query or op.headers:
@@ -205,7 +233,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         automatic = set()  # refusals happen in the handshake; see the description
     for status in sorted(automatic | set(op.errors)):
         specific = op.errors.get(status)
-        if status == 413:
+        if status == 413 and not op.upload:
             specific = f"The body is over {max_body_bytes} bytes (payload_too_large)"
         if specific:
             responses[str(status)] = _error_response(status, specific)
@@ -265,6 +293,7 @@ def _document(
         "sessions": "Sessions and transcripts, for researchers",
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
+        "exports": "Bulk exports of transcripts, audio and PDFs, streamed or as jobs",
         "pages": "The respondent page",
         "operations": "Health, readiness and this document",
     }

@@ -193,6 +193,42 @@ def response_schemas() -> dict[str, Schema]:
                 "interview_id": string(),
                 "status": session_status,
                 "messages": array(ref("Message"), "Every committed message, in order"),
+                "turns": array(ref("Turn"), "The conversation as question → answer pairs"),
+            }
+        ),
+        "Turn": obj(
+            {
+                "item_id": string("The guide item asked about", nullable=True),
+                "question": string("What the interviewer said", nullable=True),
+                "asked_at": timestamp(nullable=True),
+                "answer": string("The respondent's reply (null if unanswered)", nullable=True),
+                "answered_at": timestamp(nullable=True),
+            }
+        ),
+        "Audio": obj(
+            {
+                "content_type": string("Detected from the bytes"),
+                "size_bytes": integer(),
+                "duration_ms": integer("The recording's length"),
+                "uploaded_at": timestamp(),
+            }
+        ),
+        "Files": obj(
+            {
+                "items": array(
+                    obj(
+                        {
+                            "kind": enum(("transcript", "pdf", "audio")),
+                            "name": string("A suggested file name"),
+                            "content_type": string(),
+                            "size_bytes": integer(),
+                            "duration_ms": integer("Audio only", nullable=True),
+                            "url": string("Signed download link; expires after expires_in s"),
+                        },
+                        optional=("duration_ms",),
+                    )
+                ),
+                "expires_in": integer("Seconds the links stay valid"),
             }
         ),
         "PublicInterview": obj(

@@ -12,7 +12,7 @@ from api.routes import guide as guide_routes
 from api.routes import interviews as interview_routes
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews
+from runtime import audio, interviews
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Reply:
     description: str
     schema: str | Schema | None = None  # a component name, an inline schema, or no body
     media: str = "application/json"
+    # Further media types the same reply may come as (plain-text bodies: schema string).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Operation:
     headers: tuple[str, ...] = ()
     description: str = ""
     websocket: bool = False
+    # A raw (non-JSON) request body: its media types, and what the body is.
+    upload: tuple[str, ...] = ()
 
 
 class _Group:
@@ -67,6 +71,8 @@ def operations() -> list[Operation]:
         *_operations_sessions(),
         *_operations_respondent(),
         *_operations_streams(),
+        *_operations_files(),
+        *_operations_exports(),
     )
     return [*ops, *_operations_other()]
 
@@ -276,13 +282,6 @@ def _operations_sessions() -> list[Operation]:
             Reply(200, "The session", "SessionDetail"),
             errors=_SESSION_404,
         ),
-        op(
-            "GET /v1/sessions/{id}/transcript",
-            "getTranscript",
-            "Get a session's transcript",
-            Reply(200, "The transcript", "Transcript"),
-            errors=_SESSION_404,
-        ),
     ]
 
 
@@ -375,5 +374,109 @@ def _operations_streams() -> list[Operation]:
             query=("Ticket", "LastEventIdQuery"),
             description=ws_description(),
             websocket=True,
+        ),
+    ]
+
+
+_BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
+
+
+def _operations_files() -> list[Operation]:
+    op = _Group("sessions", "researcher")
+    public = _Group("sessions", "public")
+    return [
+        op(
+            "GET /v1/sessions/{id}/transcript",
+            "getTranscript",
+            "Get a session's transcript (JSON, plain text or Markdown)",
+            Reply(
+                200,
+                "The transcript: JSON with messages and question → answer turns; with "
+                "format=txt or md, the same as a readable document",
+                "Transcript",
+                also=("text/plain", "text/markdown"),
+            ),
+            errors=_SESSION_404,
+            query=("TranscriptFormat",),
+        ),
+        op(
+            "PUT /v1/sessions/{id}/audio",
+            "uploadAudio",
+            "Attach the session's audio recording (replaces an earlier one)",
+            Reply(201, "The stored recording: detected content type and duration", "Audio"),
+            errors={
+                **_SESSION_404,
+                400: "The body is empty, or not audio in one of: "
+                + ", ".join(ext for _, ext in audio.FORMATS.values()),
+                413: "The recording is over the deployment's audio limit (payload_too_large)",
+            },
+            upload=tuple(kind for kind, _ in audio.FORMATS.values()),
+            description="Send the recording's bytes as the body. The format is detected from "
+            "the bytes (WebM/Opus as browsers record it, Ogg, MP3, WAV), not the "
+            "Content-Type header.",
+        ),
+        op(
+            "GET /v1/sessions/{id}/files",
+            "listSessionFiles",
+            "The session's files with signed download links",
+            Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", "Files"),
+            errors=_SESSION_404,
+        ),
+        public(
+            "GET /v1/blobs/{key}",
+            "downloadBlob",
+            "Download a file through a signed link (local blob store)",
+            Reply(
+                200,
+                "The file, with its own content type",
+                _BINARY,
+                "application/octet-stream",
+                also=(
+                    "text/plain",
+                    "text/markdown",
+                    "application/pdf",
+                    "application/zip",
+                    "application/json",
+                    *(kind for kind, _ in audio.FORMATS.values()),
+                ),
+            ),
+            errors={
+                403: "The link was altered or has expired",
+                404: "The file no longer exists",
+            },
+            query=("BlobExpires", "BlobSignature", "BlobFilename"),
+            description="The links /files and exports hand out when the deployment keeps files "
+            "in its local directory; with S3 they point at the bucket instead. The response has "
+            "the file's own content type.",
+        ),
+    ]
+
+
+def _operations_exports() -> list[Operation]:
+    op = _Group("exports", "researcher")
+    return [
+        op(
+            "GET /v1/interviews/{id}/transcripts",
+            "exportTranscripts",
+            "Export every session's transcript now, streamed (JSON, CSV or a ZIP)",
+            Reply(
+                200,
+                "A JSON envelope, CSV (one row per message), or with include_audio / "
+                "include_pdf a ZIP with transcripts, audio/, pdf/ and manifest.json",
+                {"type": "object"},
+                also=("text/csv", "application/zip"),
+            ),
+            errors=_INTERVIEW_404,
+            query=(
+                "ExportFormat",
+                "IncludeAudio",
+                "IncludePdf",
+                "IncludeTest",
+                "SessionStatus",
+                "Since",
+            ),
+            description="No session cap: sessions are read a page at a time and written as "
+            "they are read, so memory does not grow with their number. Preview (is_test) "
+            "sessions are left out unless include_test=true. See docs/exports.md.",
         ),
     ]

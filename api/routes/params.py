@@ -35,3 +35,12 @@ def timestamp(request: Request, name: str) -> datetime | None:
     except ValueError as exc:
         raise ValidationError(f"{name} must be an ISO 8601 timestamp", field=name) from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise ValidationError(f"{name} must be true or false", field=name)
+    return raw == "true"

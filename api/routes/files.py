@@ -1,0 +1,73 @@
+"""A session's files: transcript formats, the audio recording, and signed links to each."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from api.auth import researcher, services_of
+from api.responses import Json
+from api.routes import params
+from runtime import artifacts, sessions, transcripts
+from runtime.errors import PayloadTooLarge, ValidationError
+
+TEXT_MEDIA = {"txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
+
+
+def absolute(request: Request, url: str) -> str:
+    """Local-store links are paths on this API; give them the address the caller used."""
+    return str(request.base_url).rstrip("/") + url if url.startswith("/") else url
+
+
+async def transcript(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    fmt = params.choice(request, "format", transcripts.FORMATS) or "json"
+    session_id = request.path_params["id"]
+    if fmt == "json":
+        return Json(await sessions.transcript(services.db, principal.workspace_id, session_id))
+    doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
+    return PlainTextResponse(doc.render(fmt), media_type=TEXT_MEDIA[fmt])
+
+
+async def upload_audio(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    session = await sessions.for_workspace(
+        services.db, principal.workspace_id, request.path_params["id"]
+    )
+    limit = services.settings.max_audio_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"audio uploads are limited to {limit} bytes")
+    # Spooled to disk as it arrives: a long recording never sits in memory.
+    fd, name = tempfile.mkstemp(prefix="rapport-audio-", dir=services.settings.data_dir)
+    path = Path(name)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"audio uploads are limited to {limit} bytes")
+                await asyncio.to_thread(handle.write, chunk)
+        if size == 0:
+            raise ValidationError("the body is empty: send the recording's bytes")
+        view = await artifacts.attach_audio(services.db, services.blobs, session.id, path)
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    return Json(view, status_code=201)
+
+
+async def files(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    listed = await artifacts.files(services, request.path_params["id"], principal.workspace_id)
+    for item in listed:
+        item["url"] = absolute(request, item["url"])
+    return Json({"items": listed, "expires_in": services.settings.signed_url_ttl_seconds})

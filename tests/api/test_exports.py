@@ -1,0 +1,139 @@
+"""Streamed bulk exports, opened with real readers: json, csv, zipfile and `unzip -t`."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runtime import sessions
+from runtime.database import Database
+from tests.helpers import audio_bytes, converse, published_interview
+
+TRICKY = 'We use it daily, "really" daily,\nand on weekends — 每天都用, كل يوم'
+
+
+@pytest.fixture
+async def study(client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database) -> dict[str, Any]:
+    """An interview with three real sessions (two with audio) and one preview session."""
+    interview = await published_interview(client)
+    share = interview["share_token"]
+    ada = await converse(anon, share, [TRICKY], name='Ada "A, L"', email="ada@example.com")
+    bo = await converse(
+        anon, share, ["Mostly for planning."], name="李小龙", email="bo@example.com"
+    )
+    cy = await converse(anon, share, ["Rarely."], name="Cy", email="cy@example.com")
+    for who, fmt in ((ada, "webm"), (bo, "mp3")):
+        put = await client.put(f"/v1/sessions/{who.id}/audio", content=await audio_bytes(fmt))
+        assert put.status_code == 201, put.text
+    preview = await sessions.start(db, share, {"name": "Tester"}, is_test=True)
+    return {
+        "interview": interview,
+        "ids": [ada.id, bo.id, cy.id],
+        "with_audio": {ada.id: "webm", bo.id: "mp3"},
+        "preview": preview.row["id"],
+    }
+
+
+def _url(study: dict[str, Any]) -> str:
+    return f"/v1/interviews/{study['interview']['id']}/transcripts"
+
+
+async def test_json_envelope_with_messages_and_turns(
+    client: httpx.AsyncClient, study: dict[str, Any]
+) -> None:
+    response = await client.get(_url(study))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert "attachment" in response.headers["content-disposition"]
+    body = json.loads(response.content)
+    assert body["interview"]["id"] == study["interview"]["id"]
+    assert body["generated_at"].endswith("Z")
+    assert [s["id"] for s in body["sessions"]] == study["ids"]  # oldest first, no preview
+    ada = body["sessions"][0]
+    assert ada["respondent"] == {
+        "name": 'Ada "A, L"', "email": "ada@example.com", "external_id": None
+    }  # fmt: skip
+    assert ada["messages"][1] == {**ada["messages"][1], "role": "respondent", "content": TRICKY}
+    first = ada["turns"][0]
+    assert first["question"] == ada["messages"][0]["content"] and first["answer"] == TRICKY
+    assert ada["audio"]["path"] == f"audio/{ada['id']}.webm"
+    assert body["sessions"][2]["audio"] is None
+    with_test = json.loads((await client.get(_url(study), params={"include_test": "true"})).content)
+    assert study["preview"] in [s["id"] for s in with_test["sessions"]]
+
+
+async def test_csv_one_row_per_message_with_quoting(
+    client: httpx.AsyncClient, study: dict[str, Any]
+) -> None:
+    response = await client.get(_url(study), params={"format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    json_body = json.loads((await client.get(_url(study))).content)
+    assert len(rows) == sum(len(s["messages"]) for s in json_body["sessions"])
+    tricky = [r for r in rows if r["role"] == "respondent" and r["session_id"] == study["ids"][0]]
+    assert tricky[0]["content"] == TRICKY
+    assert tricky[0]["respondent_name"] == 'Ada "A, L"'
+    assert {r["respondent_name"] for r in rows} == {'Ada "A, L"', "李小龙", "Cy"}
+
+
+async def test_zip_with_audio_and_manifest(
+    client: httpx.AsyncClient, study: dict[str, Any], tmp_path: Path
+) -> None:
+    response = await client.get(_url(study), params={"include_audio": "true"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    path = tmp_path / "export.zip"
+    path.write_bytes(response.content)
+    unzip = await asyncio.create_subprocess_exec(
+        "unzip", "-t", str(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    said, _ = await unzip.communicate()
+    assert unzip.returncode == 0, said.decode()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+        transcripts = json.loads(archive.read("transcripts.json"))
+        audio = {
+            sid: archive.read(f"audio/{sid}.{ext}") for sid, ext in study["with_audio"].items()
+        }
+    expected_audio = [f"audio/{sid}.{ext}" for sid, ext in study["with_audio"].items()]
+    assert names == ["transcripts.json", *expected_audio, "manifest.json"]
+    assert [f["path"] for f in manifest["files"]] == names
+    sizes = {f["path"]: f["bytes"] for f in manifest["files"] if "bytes" in f}
+    assert all(
+        sizes[f"audio/{sid}.{ext}"] == len(audio[sid]) for sid, ext in study["with_audio"].items()
+    )
+    assert manifest["audio_missing"] == [study["ids"][2]]
+    assert manifest["sessions"] == 3
+    assert [s["id"] for s in transcripts["sessions"]] == study["ids"]
+    assert audio[study["ids"][0]][:4] == b"\x1a\x45\xdf\xa3"  # the WebM (EBML) magic
+
+
+async def test_zip_with_csv(
+    client: httpx.AsyncClient, study: dict[str, Any], tmp_path: Path
+) -> None:
+    response = await client.get(_url(study), params={"include_audio": "true", "format": "csv"})
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        rows = list(
+            csv.DictReader(io.StringIO(archive.read("transcripts.csv").decode("utf-8-sig")))
+        )
+    assert {r["session_id"] for r in rows} == set(study["ids"])
+
+
+async def test_bad_queries_and_other_workspaces(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, study: dict[str, Any]
+) -> None:
+    bad = await client.get(_url(study), params={"format": "xml"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
+    assert (await client.get(_url(study), params={"status": "nope"})).status_code == 400
+    assert (await anon.get(_url(study))).status_code == 401
+    assert (await client.get("/v1/interviews/int_missing/transcripts")).status_code == 404
