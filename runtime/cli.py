@@ -53,6 +53,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
         hooks = []
         if settings.run_worker_in_process:
             hooks.append(importlib.import_module("workers.sweeper").start_in_process)
+            hooks.append(importlib.import_module("workers.queue").start_in_process)
         app = create_app(settings, on_start=hooks)
         # Our own access log (api.middleware) omits query strings, which may carry tickets.
         # Live streams end only with their session: on shutdown they are cut after the grace

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 PREFIX = "rapport"
 
+# The job queue's name: saq keeps its keys under `saq:<name>:*` and job results for a job's
+# `ttl` (600 s by default) after it finishes.
+JOB_QUEUE = f"{PREFIX}-jobs"
+
 # Turns waiting to be generated or finished: member = session id, score = enqueue time (ms).
 PENDING_TURNS = f"{PREFIX}:turns:pending"
 

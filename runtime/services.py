@@ -12,6 +12,7 @@ from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
+from runtime.jobs import JobQueue
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
 
@@ -24,6 +25,7 @@ class Services:
     events: EventLog
     hub: StreamHub
     turns: TurnRunner
+    jobs: JobQueue
     blobs: BlobStore
 
     @classmethod
@@ -44,11 +46,13 @@ class Services:
         blobs = open_store(settings)
         await blobs.prepare()
         await hub.start()
-        return cls(settings, db, redis, events, hub, turns, blobs)
+        jobs = JobQueue.from_url(settings.redis_url)
+        return cls(settings, db, redis, events, hub, turns, jobs, blobs)
 
     async def close(self) -> None:
         await self.turns.close()
         await self.hub.stop()
+        await self.jobs.close()
         await self.blobs.close()
         await self.redis.aclose()
         await self.db.close()

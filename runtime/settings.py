@@ -33,6 +33,9 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     scripted_delta_delay_ms: int = 15
     run_worker_in_process: bool = True
+    # Background jobs (saq).
+    worker_concurrency: int = 4
+    job_sweep_seconds: int = 10
     shutdown_grace_seconds: int = 10
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
@@ -88,6 +91,8 @@ class Settings:
             ),
             shutdown_grace_seconds=_int(env, "RAPPORT_SHUTDOWN_GRACE_SECONDS", 10),
             run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
+            worker_concurrency=_int(env, "RAPPORT_WORKER_CONCURRENCY", cls.worker_concurrency),
+            job_sweep_seconds=_int(env, "RAPPORT_JOB_SWEEP_SECONDS", cls.job_sweep_seconds),
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
             blob_store=env.get("RAPPORT_BLOB_STORE", "local"),
             s3_endpoint_url=env.get("RAPPORT_S3_ENDPOINT_URL", ""),

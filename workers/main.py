@@ -1,4 +1,4 @@
-"""`rapport worker`: the sweeper (and later the job queue) on its own."""
+"""`rapport worker`: the sweeper and the job worker, without the API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 from runtime.services import Services
 from runtime.settings import Settings
-from workers import sweeper
+from workers import queue, sweeper
 
 
 async def run(settings: Settings) -> None:
@@ -16,7 +16,9 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    stop_jobs = await queue.start_in_process(services)
     try:
         await sweeper.run(services, stop)
     finally:
+        await stop_jobs()
         await services.close()

@@ -71,7 +71,8 @@ class Tab:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        # A missing browser is a broken machine, not a reason to pass: .ci/run installs it.
+        pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -1,0 +1,69 @@
+"""The job queue: saq on the deployment's Redis; the api enqueues, `workers` runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from saq import Job, Queue
+from saq.queue.redis import RedisQueue
+
+from runtime import redis_keys
+
+# saq's own default timeout is 10 s and no heartbeat, which kills any real export. Jobs get
+# a generous timeout and a heartbeat (the worker beats for them while they run), so a
+# worker that dies mid-job is noticed within about one heartbeat plus one sweep.
+DEFAULT_TIMEOUT_SECONDS = 3600
+DEFAULT_HEARTBEAT_SECONDS = 15
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY_SECONDS = 2.0
+MAX_RETRY_DELAY_SECONDS = 300.0
+
+
+class JobQueue:
+    """Enqueue and look up jobs by key; one per process, opened with the Services."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+
+    @classmethod
+    def from_url(cls, redis_url: str) -> JobQueue:
+        # saq's own from_url refuses unix:// URLs, which the embedded Redis uses.
+        return cls(RedisQueue(Redis.from_url(redis_url), name=redis_keys.JOB_QUEUE))
+
+    async def enqueue(
+        self,
+        function: str,
+        *,
+        key: str | None = None,
+        timeout: int = DEFAULT_TIMEOUT_SECONDS,  # noqa: ASYNC109 - the job's limit, not ours
+        heartbeat: int = DEFAULT_HEARTBEAT_SECONDS,
+        retries: int = DEFAULT_RETRIES,
+        retry_delay: float = DEFAULT_RETRY_DELAY_SECONDS,
+        retry_backoff: float = MAX_RETRY_DELAY_SECONDS,
+        scheduled: int = 0,
+        **kwargs: Any,
+    ) -> Job | None:
+        """Queue `function(**kwargs)`; None when a job with this key is already queued or
+        running (the key de-duplicates: pass ids, never objects — the job loads the rest)."""
+        # Without a key saq makes a random one, so the job is never de-duplicated.
+        identity: dict[str, Any] = {"key": key} if key else {}
+        job = Job(
+            function=function,
+            kwargs=kwargs,
+            timeout=timeout,
+            heartbeat=heartbeat,
+            retries=retries,
+            retry_delay=retry_delay,
+            retry_backoff=retry_backoff,
+            scheduled=scheduled,
+            **identity,
+        )
+        return await self.queue.enqueue(job)
+
+    async def job(self, key: str) -> Job | None:
+        """The job with this key, while saq keeps it (until `ttl` after it finishes)."""
+        return await self.queue.job(key)
+
+    async def close(self) -> None:
+        await self.queue.disconnect()

@@ -1,0 +1,8 @@
+"""The job functions a worker runs, by name: every name the api may enqueue."""
+
+from __future__ import annotations
+
+from workers.types import JobFunction
+
+# Each is `async def name(ctx: JobContext, *, <ids>) -> result`, enqueued by its __name__.
+FUNCTIONS: list[JobFunction] = []
