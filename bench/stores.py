@@ -1,20 +1,25 @@
-"""The stores a run uses: Redis db 14 and the database, emptied before and after; the API key."""
+"""The stores a run uses: a Redis db and the database, emptied before and after; the API key.
+
+RAPPORT_BENCH_REDIS / RAPPORT_BENCH_POSTGRES choose them (default Redis db 14 and the
+PostgreSQL server of database `test`), so runs beside the test suite use stores of their own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = os.environ.get("RAPPORT_BENCH_REDIS", "redis://127.0.0.1:6379/14")
+POSTGRES_URL = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BENCH_DATABASE = "rapport_bench"
 
 
 @contextlib.contextmanager
 def stores(database: str, workdir: Path) -> Iterator[str]:
-    """Yields the DATABASE_URL; Redis db 14 and the database are emptied before and after."""
+    """Yields the DATABASE_URL; the Redis db and the database are emptied before and after."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)

@@ -138,6 +138,10 @@ class LocalBlobStore(BlobStore):
     async def writer(self, key: str, content_type: str) -> BlobWriter:
         target = self.path(key)
         await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        # A writer killed mid-way (a crashed worker) leaves its partial file: the job that
+        # takes over writes the same key, so clear them.
+        for stale in await asyncio.to_thread(list, target.parent.glob(f".{target.name}.*.partial")):
+            await asyncio.to_thread(stale.unlink, missing_ok=True)
         return _LocalWriter(target, content_type)
 
     async def info(self, key: str) -> BlobInfo | None:

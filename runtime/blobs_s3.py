@@ -53,7 +53,18 @@ class S3BlobStore(BlobStore):
         )
 
     async def writer(self, key: str, content_type: str) -> BlobWriter:
-        return _MultipartWriter(self, check_key(key), content_type)
+        # A writer killed mid-way (a crashed worker) leaves its upload open and its parts
+        # stored: the job that takes over writes the same key, so abort those first.
+        await asyncio.to_thread(self._abort_open_uploads, check_key(key))
+        return _MultipartWriter(self, key, content_type)
+
+    def _abort_open_uploads(self, key: str) -> None:
+        listed = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
+        for upload in listed.get("Uploads", []):
+            if upload["Key"] == key:
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
+                )
 
     async def info(self, key: str) -> BlobInfo | None:
         try:

@@ -50,6 +50,8 @@ class Settings:
     signed_url_ttl_seconds: int = 3600
     max_audio_bytes: int = 200 * 1024 * 1024
     export_page_size: int = 200
+    export_page_pause_ms: int = 0
+    job_heartbeat_seconds: int = 15
 
     @property
     def sqlite(self) -> bool:
@@ -106,6 +108,12 @@ class Settings:
             ),
             max_audio_bytes=_int(env, "RAPPORT_MAX_AUDIO_BYTES", cls.max_audio_bytes),
             export_page_size=_int(env, "RAPPORT_EXPORT_PAGE_SIZE", cls.export_page_size),
+            export_page_pause_ms=_int(
+                env, "RAPPORT_EXPORT_PAGE_PAUSE_MS", cls.export_page_pause_ms
+            ),
+            job_heartbeat_seconds=_int(
+                env, "RAPPORT_JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds
+            ),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

@@ -77,6 +77,8 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         turn_lease_ms=1500,
         sse_heartbeat_seconds=1.0,
         max_audio_bytes=2_000_000,
+        # Jobs are enqueued by the test server: a killed worker's job is retried this soon.
+        job_heartbeat_seconds=2,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -143,6 +145,18 @@ async def server(settings: Settings) -> AsyncIterator[Server]:
         await asyncio.sleep(0.01)
     yield Server(f"http://127.0.0.1:{port}", settings, app)
     instance.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def job_worker(server: Server) -> AsyncIterator[None]:
+    """A job worker on the test server's services, for the length of one test."""
+    from workers import queue
+
+    worker = queue.build(server.app.state.services)
+    task = asyncio.create_task(worker.start())
+    yield
+    await worker.stop()
     await task
 
 

@@ -213,6 +213,29 @@ def response_schemas() -> dict[str, Schema]:
                 "uploaded_at": timestamp(),
             }
         ),
+        "Export": obj(
+            {
+                "id": string(),
+                "interview_id": string("null: the whole workspace", nullable=True),
+                "status": enum(("queued", "running", "succeeded", "failed")),
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                "counts": obj(
+                    {
+                        "sessions_total": integer("Known once the job starts", nullable=True),
+                        "sessions_done": integer(),
+                        "audio_files": integer(),
+                        "audio_missing": integer(),
+                    }
+                ),
+                "options": {"type": "object", "description": "What was asked for"},
+                "size_bytes": integer("The ZIP's size once written", nullable=True),
+                "error": string("Why it failed, after its retries", nullable=True),
+                "created_at": timestamp(),
+                "completed_at": timestamp(nullable=True),
+                "url": string("Signed link to the ZIP once succeeded", nullable=True),
+                "url_expires_in": integer("Seconds the link stays valid", nullable=True),
+            }
+        ),
         "Files": obj(
             {
                 "items": array(

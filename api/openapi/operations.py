@@ -8,6 +8,7 @@ from typing import Any
 
 from api.openapi.schemas import Schema
 from api.openapi.stream import sse_description, ws_description
+from api.routes import exports as export_routes
 from api.routes import guide as guide_routes
 from api.routes import interviews as interview_routes
 from api.routes import public as public_routes
@@ -478,5 +479,27 @@ def _operations_exports() -> list[Operation]:
             description="No session cap: sessions are read a page at a time and written as "
             "they are read, so memory does not grow with their number. Preview (is_test) "
             "sessions are left out unless include_test=true. See docs/exports.md.",
+        ),
+        op(
+            "POST /v1/exports",
+            "createExport",
+            "Start an export job (one interview or the whole workspace)",
+            Reply(202, "The export, queued; poll its Location", "Export"),
+            errors={404: "No such interview in this workspace"},
+            body=export_routes.EXPORT_CREATE,
+            body_required=False,
+            body_description="Everything is optional: without interview_id the whole "
+            "workspace is exported. The result is always a ZIP (transcripts in `format`, "
+            "audio unless include_audio is false, PDFs with include_pdf). anonymize replaces "
+            'respondent names with "Participant N" and drops emails and external ids '
+            "everywhere, the manifest included. created_from/created_to bound the sessions' "
+            "start (ISO 8601; UTC when no offset is given).",
+        ),
+        op(
+            "GET /v1/exports/{id}",
+            "getExport",
+            "An export's status, progress and counts; a signed link once it succeeded",
+            Reply(200, "The export", "Export"),
+            errors={404: "No such export in this workspace"},
         ),
     ]

@@ -1,4 +1,4 @@
-"""Bulk exports: streamed now (JSON, CSV, or a ZIP with audio), however many sessions."""
+"""Bulk exports: streamed now (JSON, CSV, or a ZIP with audio), or as a job; no session cap."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from api.auth import researcher, services_of
+from api.responses import Json
 from api.routes import params
-from runtime import export_formats, interviews
+from api.routes.files import absolute
+from api.validation import Body, Bool, Obj, Str, StrList, parse
+from runtime import export_formats, exports, interviews
 from runtime.clock import utcnow
 from runtime.export_source import Selection, Source
 
@@ -45,4 +48,62 @@ async def transcripts(request: Request) -> Response:
     return StreamingResponse(body, media_type=media, headers={"content-disposition": disposition})
 
 
-routes = [Route("/v1/interviews/{id}/transcripts", transcripts, methods=["GET"])]
+EXPORT_CREATE = Body(
+    "ExportCreate",
+    Obj(
+        {
+            "interview_id": Str(40, 1, nullable=True),
+            "format": Str(10, enum=export_formats.FORMATS),
+            "include_audio": Bool(),
+            "include_pdf": Bool(),
+            "anonymize": Bool(),
+            "include_test": Bool(),
+            "statuses": StrList(3, Str(20, enum=interviews.SESSION_STATUSES)),
+            "created_from": Str(40, 1, nullable=True),
+            "created_to": Str(40, 1, nullable=True),
+        }
+    ),
+    examples={
+        "interview": {"interview_id": "int_…", "format": "csv", "include_audio": True},
+        "workspace": {
+            "anonymize": True,
+            "statuses": ["completed"],
+            "created_from": "2026-01-01T00:00:00Z",
+        },
+    },
+)
+
+
+async def create(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    options = await parse(request, EXPORT_CREATE, allow_empty=True)
+    row = await exports.create(services.db, principal.workspace_id, options)
+    await services.jobs.enqueue(
+        exports.JOB_FUNCTION,
+        key=exports.job_key(row["id"]),
+        heartbeat=services.settings.job_heartbeat_seconds,
+        export_id=row["id"],
+    )
+    response = Json(exports.to_view(row), status_code=202)
+    response.headers["location"] = f"/v1/exports/{row['id']}"
+    return response
+
+
+async def get(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    row = await exports.load(services.db, request.path_params["id"], principal.workspace_id)
+    view = exports.to_view(row)
+    if row.status == "succeeded" and row.blob_key:
+        ttl = services.settings.signed_url_ttl_seconds
+        url = await services.blobs.signed_url(row.blob_key, ttl, filename=f"{row.id}.zip")
+        view.update(url=absolute(request, url), url_expires_in=ttl)
+    return Json(view)
+
+
+routes = [
+    Route("/v1/interviews/{id}/transcripts", transcripts, methods=["GET"]),
+    Route("/v1/exports", create, methods=["POST"]),
+    Route("/v1/exports/{id}", get, methods=["GET"]),
+]

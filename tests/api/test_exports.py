@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime import sessions
+from runtime import exports, sessions
 from runtime.database import Database
+from tests.conftest import Server, new_key
 from tests.helpers import audio_bytes, converse, published_interview
 
 TRICKY = 'We use it daily, "really" daily,\nand on weekends — 每天都用, كل يوم'
@@ -137,3 +138,85 @@ async def test_bad_queries_and_other_workspaces(
     assert (await client.get(_url(study), params={"status": "nope"})).status_code == 400
     assert (await anon.get(_url(study))).status_code == 401
     assert (await client.get("/v1/interviews/int_missing/transcripts")).status_code == 404
+
+
+async def _finished(server: Server, export_id: str) -> None:
+    job = await server.app.state.services.jobs.job(exports.job_key(export_id))
+    assert job is not None
+    await job.refresh(until_complete=60)
+
+
+async def _zip_members(http: httpx.AsyncClient, url: str) -> dict[str, bytes]:
+    fetched = await http.get(url)
+    assert fetched.status_code == 200, fetched.text
+    with zipfile.ZipFile(io.BytesIO(fetched.content)) as archive:
+        assert archive.testzip() is None
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_async_export_anonymized(
+    client: httpx.AsyncClient, server: Server, study: dict[str, Any]
+) -> None:
+    created = await client.post(
+        "/v1/exports",
+        json={"interview_id": study["interview"]["id"], "anonymize": True, "include_pdf": False},
+    )
+    assert created.status_code == 202, created.text
+    export = created.json()
+    assert export["status"] in ("queued", "running") and created.headers["location"].endswith(
+        export["id"]
+    )
+    await _finished(server, export["id"])
+    done = (await client.get(f"/v1/exports/{export['id']}")).json()
+    assert done["status"] == "succeeded" and done["progress"] == 1.0, done
+    assert done["counts"] == {
+        "sessions_total": 3, "sessions_done": 3, "audio_files": 2, "audio_missing": 1
+    }  # fmt: skip
+    assert done["url_expires_in"] == 3600
+    members = await _zip_members(client, done["url"])
+    texts = b"".join(members[n] for n in ("transcripts.json", "manifest.json")).decode()
+    for secret in ("Ada", "李小龙", "@example.com", "email"):
+        assert secret not in texts, secret
+    listed = json.loads(members["transcripts.json"])["sessions"]
+    assert [s["respondent"] for s in listed] == [{"name": f"Participant {n}"} for n in (1, 2, 3)]
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["anonymized"] is True and manifest["audio_missing"] == [study["ids"][2]]
+    assert sorted(members) == sorted(f["path"] for f in manifest["files"])
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_async_workspace_export_csv_with_filters(
+    client: httpx.AsyncClient, server: Server, study: dict[str, Any]
+) -> None:
+    body = {"format": "csv", "include_audio": False, "statuses": ["completed"]}
+    export = (await client.post("/v1/exports", json=body)).json()
+    await _finished(server, export["id"])
+    done = (await client.get(f"/v1/exports/{export['id']}")).json()
+    assert done["interview_id"] is None and done["counts"]["sessions_total"] == 3
+    members = await _zip_members(client, done["url"])
+    assert sorted(members) == ["manifest.json", "transcripts.csv"]
+    rows = list(csv.DictReader(io.StringIO(members["transcripts.csv"].decode("utf-8-sig"))))
+    assert {r["session_id"] for r in rows} == set(study["ids"])
+    later = {"created_from": "2999-01-01T00:00:00Z", "include_audio": False}
+    empty = (await client.post("/v1/exports", json=later)).json()
+    await _finished(server, empty["id"])
+    nothing = (await client.get(f"/v1/exports/{empty['id']}")).json()
+    assert nothing["status"] == "succeeded" and nothing["counts"]["sessions_total"] == 0
+
+
+async def test_async_export_refusals(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database
+) -> None:
+    bad = await client.post("/v1/exports", json={"format": "xml"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
+    stamp = await client.post("/v1/exports", json={"created_from": "last week"})
+    assert stamp.status_code == 400 and stamp.json()["error"]["field"] == "created_from"
+    naive = await client.post("/v1/exports", json={"created_to": "2026-01-01T00:00:00"})
+    assert naive.json()["options"]["created_to"] == "2026-01-01T00:00:00+00:00"  # UTC
+    missing = await client.post("/v1/exports", json={"interview_id": "int_nope"})
+    assert missing.status_code == 404
+    assert (await client.get("/v1/exports/exp_nope")).status_code == 404
+    mine = (await client.post("/v1/exports", json={})).json()
+    other = {"authorization": f"Bearer {await new_key(db)}"}
+    assert (await anon.get(f"/v1/exports/{mine['id']}", headers=other)).status_code == 404

@@ -347,6 +347,13 @@ async def test_real_responses_match_the_document(
     await c.call(client, "get", exported, 200, ids, query={"format": "csv"})
     await c.call(client, "get", exported, 200, ids, query={"include_audio": "true"})
     await c.call(client, "get", exported, 400, ids, query={"include_audio": "yes"})
+    made = await c.call(
+        client, "post", "/v1/exports", 202, body={"interview_id": iv["id"], "format": "csv"}
+    )
+    await c.call(client, "get", "/v1/exports/{id}", 200, {"id": made.json()["id"]})
+    await c.call(client, "post", "/v1/exports", 400, body={"format": "xml"})
+    await c.call(client, "post", "/v1/exports", 404, body={"interview_id": "int_nope"})
+    await c.call(client, "get", "/v1/exports/{id}", 404, {"id": "exp_nope"})
     await c.call(client, "get", "/v1/sessions/{id}", 200, sid)
     sessions_path = "/v1/interviews/{id}/sessions"
     query = {"status": "in_progress", "since": "2000-01-01T00:00:00Z", "limit": 1}

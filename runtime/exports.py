@@ -1,0 +1,161 @@
+"""Async exports: the record a job fills in (status, progress, counts) and how it is shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from runtime import interviews, schema
+from runtime.clock import parse, utcnow
+from runtime.database import Database
+from runtime.errors import NotFound
+from runtime.export_source import Selection
+from runtime.ids import new_id
+
+e = schema.exports
+STATUSES = ("queued", "running", "succeeded", "failed")
+JOB_FUNCTION = "run_export"
+
+
+def job_key(export_id: str) -> str:
+    return f"export:{export_id}"
+
+
+def blob_key(export_id: str) -> str:
+    return f"exports/{export_id}.zip"
+
+
+def _timestamp(value: str | None, name: str) -> str | None:
+    return None if value is None else parse(value, name).isoformat()
+
+
+async def create(db: Database, workspace_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Record a queued export of one interview (or the workspace) with validated options."""
+    interview_id = options.get("interview_id")
+    stored = {
+        "format": options.get("format") or "json",
+        "include_audio": bool(options.get("include_audio", True)),
+        "include_pdf": bool(options.get("include_pdf", False)),
+        "anonymize": bool(options.get("anonymize", False)),
+        "include_test": bool(options.get("include_test", False)),
+        "statuses": list(options.get("statuses") or []),
+        "created_from": _timestamp(options.get("created_from"), "created_from"),
+        "created_to": _timestamp(options.get("created_to"), "created_to"),
+    }
+    row = {
+        "id": new_id("exp"),
+        "workspace_id": workspace_id,
+        "interview_id": interview_id,
+        "options": stored,
+        "status": "queued",
+        "sessions_total": None,
+        "sessions_done": 0,
+        "audio_files": 0,
+        "audio_missing": 0,
+        "blob_key": None,
+        "size_bytes": None,
+        "error": None,
+        "created_at": utcnow(),
+        "completed_at": None,
+    }
+    async with db.begin() as conn:
+        if interview_id is not None:
+            await interviews.owned_row(conn, workspace_id, interview_id)
+        await conn.execute(insert(e).values(**row))
+    return row
+
+
+def selection(row: Row[Any] | dict[str, Any]) -> Selection:
+    r = row._mapping if isinstance(row, Row) else row
+    o = r["options"]
+
+    def stamp(name: str) -> datetime | None:
+        return datetime.fromisoformat(o[name]) if o.get(name) else None
+
+    return Selection(
+        r["workspace_id"],
+        r["interview_id"],
+        statuses=tuple(o["statuses"]),
+        created_from=stamp("created_from"),
+        created_to=stamp("created_to"),
+        include_test=o["include_test"],
+        anonymize=o["anonymize"],
+    )
+
+
+async def load(db: Database, export_id: str, workspace_id: str | None = None) -> Row[Any]:
+    async with db.connect() as conn:
+        found = (await conn.execute(select(e).where(e.c.id == export_id))).first()
+    if found is None or (workspace_id is not None and found.workspace_id != workspace_id):
+        raise NotFound(f"no export {export_id}")
+    return found
+
+
+async def _set(db: Database, export_id: str, *conditions: Any, **values: Any) -> bool:
+    async with db.begin() as conn:
+        done = await conn.execute(
+            update(e).where(e.c.id == export_id, *conditions).values(**values)
+        )
+        return bool(done.rowcount == 1)
+
+
+async def started(db: Database, export_id: str, total: int) -> None:
+    # A retry starts over: the counts restart with it.
+    await _set(
+        db, export_id, e.c.status != "succeeded",
+        status="running", sessions_total=total, sessions_done=0, error=None,
+    )  # fmt: skip
+
+
+async def progressed(db: Database, export_id: str, done: int) -> None:
+    await _set(db, export_id, e.c.status == "running", sessions_done=done)
+
+
+async def succeeded(
+    db: Database, export_id: str, key: str, size: int, done: int, audio_files: int, missing: int
+) -> bool:
+    """Mark it done once; False if it already was (another worker got there first)."""
+    return await _set(
+        db, export_id, e.c.status != "succeeded",
+        status="succeeded", blob_key=key, size_bytes=size, sessions_done=done,
+        audio_files=audio_files, audio_missing=missing, completed_at=utcnow(),
+    )  # fmt: skip
+
+
+async def failed(db: Database, export_id: str, error: str) -> None:
+    await _set(
+        db, export_id, e.c.status != "succeeded",
+        status="failed", error=error[:2000], completed_at=utcnow(),
+    )  # fmt: skip
+
+
+def to_view(r: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+    m = r._mapping if isinstance(r, Row) else r
+    total = m["sessions_total"]
+    if m["status"] == "succeeded":
+        progress = 1.0
+    elif total:
+        progress = round(min(m["sessions_done"] / total, 0.99), 4)
+    else:
+        progress = 0.0
+    return {
+        "id": m["id"],
+        "interview_id": m["interview_id"],
+        "status": m["status"],
+        "progress": progress,
+        "counts": {
+            "sessions_total": total,
+            "sessions_done": m["sessions_done"],
+            "audio_files": m["audio_files"],
+            "audio_missing": m["audio_missing"],
+        },
+        "options": m["options"],
+        "size_bytes": m["size_bytes"],
+        "error": m["error"],
+        "created_at": m["created_at"],
+        "completed_at": m["completed_at"],
+        "url": None,
+        "url_expires_in": None,
+    }
