@@ -1,0 +1,151 @@
+"""Transcript PDFs: fpdf2 with Noto fonts per script; text shaping only where a script needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from runtime.pdf.fonts import (
+    CJK,
+    CJK_CHINESE,
+    CJK_JAPANESE,
+    CJK_KOREAN,
+    COLOUR,
+    MAX_COLOUR_GLYPHS,
+    PRIMARY,
+    FontBook,
+    font_book,
+)
+from runtime.pdf.layout import MUTED, TranscriptPdf, Writer, clean
+
+__all__ = ["MAX_COLOUR_GLYPHS", "PdfMessage", "PdfTranscript", "render_transcript"]
+
+
+@dataclass(frozen=True)
+class PdfMessage:
+    role: str  # "interviewer" | "respondent"
+    text: str
+    at: datetime  # tz-aware UTC
+
+
+@dataclass(frozen=True)
+class PdfTranscript:
+    title: str
+    fields: Sequence[tuple[str, str]]  # metadata rows in order
+    messages: Sequence[PdfMessage]
+
+
+_PAGE_MARGIN = 20.0  # mm
+_BODY_SIZE = 10.5  # pt
+_BODY_LEADING = 5.0  # mm between baselines
+_LABEL_SIZE = 9.0
+_TITLE_SIZE = 18.0
+_TITLE_LEADING = 8.5
+_FIELD_LABEL_WIDTH = 42.0  # mm
+_ROLE_COLOURS = {"interviewer": (13, 71, 161), "respondent": (27, 94, 32)}
+_ROLE_LABELS = {"interviewer": "Interviewer", "respondent": "Respondent"}
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _kana(code: int) -> bool:
+    return 0x3040 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9F
+
+
+def _hangul(code: int) -> bool:
+    return 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
+
+
+def _cjk_face(codes: set[int]) -> int:
+    """Japanese if the text has kana, Korean if it has more Hangul than kana, else
+    Simplified Chinese: Han characters are drawn in that locale's forms."""
+    kana = sum(1 for code in codes if _kana(code))
+    hangul = sum(1 for code in codes if _hangul(code))
+    if hangul > kana:
+        return CJK_KOREAN
+    return CJK_JAPANESE if kana else CJK_CHINESE
+
+
+def _coverage(codes: set[int], book: FontBook) -> tuple[bytes, set[str]]:
+    """Which font draws each character (the family index by codepoint), and the families
+    the document's characters need, the primary always."""
+    coverage = book.coverage
+    colour = book.families.index(COLOUR)
+    if sum(1 for code in codes if coverage[code] == colour) > MAX_COLOUR_GLYPHS:
+        coverage = book.monochrome
+    families = {PRIMARY} | {book.families[coverage[code]] for code in codes}
+    return coverage, families
+
+
+def render_transcript(doc: PdfTranscript) -> bytes:
+    """The transcript as a PDF file. CPU-bound and thread-safe: each call builds its own
+    document; the fonts are parsed once per process and only read."""
+    book = font_book()
+    title = clean(doc.title)
+    fields = [(clean(label), clean(value)) for label, value in doc.fields]
+    messages = [(m, clean(m.text)) for m in doc.messages]
+    texts = [title, *(label + value for label, value in fields)]
+    texts += [m.role + text for m, text in messages]
+    codes = {ord(char) for text in texts for char in text}
+    coverage, families = _coverage(codes, book)
+
+    pdf = TranscriptPdf(format="A4", unit="mm")
+    # fpdf2 embeds every font it has, used or not: only those the document needs.
+    for key in book.keys(families):
+        face = _cjk_face(codes) if key == CJK else None
+        pdf.fonts[key] = book.template(key, face).lend(pdf)
+    fallbacks = [family for family in book.families[1:] if family in families]
+    if fallbacks:
+        pdf.set_fallback_fonts(fallbacks, exact_match=False)
+    if any(getattr(font, "is_cid_keyed", False) for font in pdf.fonts.values()):
+        pdf._set_min_pdf_version("1.6")  # CID-keyed CFF (Noto Sans CJK)
+    pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)
+    pdf.c_margin = 0  # shaped lines (cells) start where text() lines do
+    pdf.set_auto_page_break(True, margin=_PAGE_MARGIN)
+    pdf.set_title(title)
+    pdf.set_creator("Rapport")
+    # The file's date is the transcript's, so that the same transcript gives the same bytes.
+    last = max((m.at for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
+    pdf.set_creation_date(last)
+    pdf.add_page()
+    writer = Writer(pdf, book.families, coverage)
+    width, left = pdf.epw, pdf.l_margin
+
+    writer.paragraph(
+        title, x=left, width=width, size=_TITLE_SIZE, leading=_TITLE_LEADING, style="B"
+    )
+    pdf.ln(3)
+    for label, value in fields:
+        writer.space_for(_BODY_LEADING)
+        top = pdf.get_y()
+        writer.paragraph(
+            label, x=left, width=_FIELD_LABEL_WIDTH - 3, size=_LABEL_SIZE, leading=_BODY_LEADING,
+            style="B", colour=MUTED,
+        )  # fmt: skip
+        below_label = pdf.get_y()
+        pdf.set_y(top)
+        writer.paragraph(
+            value, x=left + _FIELD_LABEL_WIDTH, width=width - _FIELD_LABEL_WIDTH,
+            size=_BODY_SIZE - 0.5, leading=_BODY_LEADING,
+        )  # fmt: skip
+        pdf.set_y(max(below_label, pdf.get_y()))
+    pdf.ln(2)
+    pdf.set_draw_color(*MUTED)
+    pdf.set_line_width(0.2)
+    pdf.line(left, pdf.get_y(), left + width, pdf.get_y())
+    pdf.ln(5)
+
+    for message, text in messages:
+        # Keep a turn's heading with at least the first line of its text.
+        writer.space_for(_BODY_LEADING * 2 + 1)
+        role = _ROLE_LABELS.get(message.role, message.role.capitalize())
+        writer.paragraph(
+            f"{role} · {_stamp(message.at)}", x=left, width=width, size=_LABEL_SIZE,
+            leading=_BODY_LEADING, style="B", colour=_ROLE_COLOURS.get(message.role, MUTED),
+        )  # fmt: skip
+        writer.paragraph(text, x=left, width=width, size=_BODY_SIZE, leading=_BODY_LEADING)
+        pdf.ln(3.5)
+    return bytes(pdf.output())

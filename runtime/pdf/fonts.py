@@ -1,0 +1,301 @@
+"""The PDF fonts: found at Debian's paths, parsed once per process, lent to each document."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from fontTools.ttLib import TTFont, newTable
+from fontTools.ttLib.tables.BitmapGlyphMetrics import BigGlyphMetrics, SmallGlyphMetrics
+from fpdf import FPDF
+from fpdf.font_type_3 import Type3Font, Type3FontGlyph
+from fpdf.fonts import SubsetMap, TTFFont
+
+from runtime.errors import ConfigurationError
+
+_NOTO = Path("/usr/share/fonts/truetype/noto")
+_NOTO_OTF = Path("/usr/share/fonts/opentype/noto")
+_SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
+
+
+@dataclass(frozen=True)
+class FontFile:
+    family: str
+    path: Path
+    package: str  # the Debian package that installs it
+    style: str = ""
+    face: int = 0  # index inside a font collection (.ttc)
+
+    @property
+    def key(self) -> str:
+        return self.family + self.style
+
+
+# The primary family first, then the fallbacks in the order a character is looked up.
+# Noto Sans CJK's face 2 is Simplified Chinese; every face covers Han, Kana and Hangul.
+FONT_FILES = (
+    FontFile("sans", _NOTO / "NotoSans-Regular.ttf", "fonts-noto-core"),
+    FontFile("sans", _NOTO / "NotoSans-Bold.ttf", "fonts-noto-core", style="B"),
+    FontFile("hebrew", _NOTO / "NotoSansHebrew-Regular.ttf", "fonts-noto-core"),
+    FontFile("arabic", _NOTO / "NotoSansArabic-Regular.ttf", "fonts-noto-core"),
+    FontFile("cjk", _NOTO_OTF / "NotoSansCJK-Regular.ttc", "fonts-noto-cjk", face=2),
+    FontFile("emoji", _NOTO / "NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
+    FontFile("symbols2", _NOTO / "NotoSansSymbols2-Regular.ttf", "fonts-noto-core"),
+    FontFile("symbols", _NOTO / "NotoSansSymbols-Regular.ttf", "fonts-noto-core"),
+    FontFile("math", _NOTO / "NotoSansMath-Regular.ttf", "fonts-noto-core"),
+    # Monochrome emoji (and much else) for what the others lack.
+    FontFile("symbola", _SYMBOLA, "fonts-symbola"),
+)
+PRIMARY = "sans"
+COLOUR = "emoji"
+CJK = "cjk"
+# The faces of the Noto Sans CJK collection: each draws every Han, Kana and Hangul
+# character, in its own locale's glyph forms.
+CJK_JAPANESE, CJK_KOREAN, CJK_CHINESE = 0, 1, 2
+# A Type 3 font holds at most 256 glyphs, two of them reserved: past this many distinct
+# emoji a document draws its emoji in monochrome.
+MAX_COLOUR_GLYPHS = 250
+
+# A colour glyph, ready to draw: its PNG and its box and advance in font units.
+_ColourGlyph = tuple[bytes, int, int, int, int, int]
+
+_POST_FIELDS = (
+    "italicAngle", "underlinePosition", "underlineThickness", "isFixedPitch",
+    "minMemType42", "maxMemType42", "minMemType1", "maxMemType1",
+)  # fmt: skip
+# Tables a PDF reader never uses, which fpdf2 drops from the subset it embeds anyway;
+# dropping them before it subsets saves parsing them (Noto Sans's layout tables alone
+# take 20 ms). HarfBuzz shapes from the file itself, which keeps them.
+_UNEMBEDDED_TABLES = (
+    "GSUB", "GPOS", "GDEF", "MATH", "hdmx", "meta", "FFTM", "kern", "morx", "sbix",
+    "CBDT", "CBLC", "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR", "DSIG", "BASE", "JSTF",
+    "vhea", "vmtx", "VORG",
+    # The PDF maps codes to glyphs itself, and gets glyph names from the template.
+    "cmap", "post", "OS/2",
+)  # fmt: skip
+
+
+class _Widths(dict[int, float]):
+    """Advance widths that answer the default for a missing character without storing it
+    (fpdf2's are a defaultdict), so that a shared template is never written to."""
+
+    def __init__(self, widths: dict[int, float], default: float) -> None:
+        super().__init__(widths)
+        self.default = default
+
+    def __missing__(self, key: int) -> float:
+        return self.default
+
+
+class _ColourGlyphs(Type3Font):
+    """Draws Noto Color Emoji's bitmaps from glyphs extracted once per process. fpdf2's own
+    CBDT reader decompiles the font's glyphs in place as it reads them, so a parsed font
+    could neither be shared between documents nor read by two threads."""
+
+    def __init__(self, fpdf: FPDF, base_font: TTFFont, images: dict[str, _ColourGlyph]) -> None:
+        super().__init__(fpdf, base_font)
+        self.images = images
+
+    def glyph_exists(self, glyph_name: str) -> bool:
+        return glyph_name in self.images
+
+    def load_glyph_image(self, glyph: Type3FontGlyph) -> None:
+        png, x_min, y_min, x_max, y_max, advance = self.images[glyph.glyph_name]
+        _, _, info = self.fpdf.preload_glyph_image(glyph_image_bytes=BytesIO(png))
+        index = info["i"]
+        assert isinstance(index, int)
+        s = self.scale
+        glyph.glyph = (
+            f"{round(advance * s)} 0 d0\nq\n"
+            f"{(x_max - x_min) * s} 0 0 {(y_max - y_min) * s} {x_min * s} {y_min * s} cm\n"
+            f"/I{index} Do\nQ"
+        )
+        self.images_used.add(index)
+        glyph.glyph_width = advance
+
+
+def _colour_glyphs(ttfont: TTFont) -> dict[str, _ColourGlyph]:
+    """Every bitmap of the font's first strike, placed as fpdf2's CBDT reader places it."""
+    upem = ttfont["head"].unitsPerEm
+    ppem = ttfont["CBLC"].strikes[0].bitmapSizeTable.ppemX
+    advances = ttfont["hmtx"].metrics
+    images: dict[str, _ColourGlyph] = {}
+    for name, bitmap in ttfont["CBDT"].strikeData[0].items():
+        png = bitmap.data[9:]
+        metrics = bitmap.metrics
+        if isinstance(metrics, SmallGlyphMetrics):
+            bearing_x, bearing_y = metrics.BearingX, metrics.BearingY
+        elif isinstance(metrics, BigGlyphMetrics):
+            bearing_x, bearing_y = metrics.horiBearingX, metrics.horiBearingY
+        else:
+            continue
+        images[name] = (
+            png,
+            round(bearing_x * upem / ppem),
+            round((bearing_y - metrics.height) * upem / ppem),
+            round(metrics.width * upem / ppem),
+            round(bearing_y * upem / ppem),
+            round(advances[name][0] + 0.001),
+        )
+    return images
+
+
+@dataclass(frozen=True)
+class Template:
+    """One font as fpdf2 parsed it, with what each document's copy needs from the file;
+    only ever read once built."""
+
+    file: FontFile
+    font: TTFFont  # its `ttfont` is dropped, except the colour font's (head and hmtx)
+    glyph_order: list[str]
+    metrics: dict[str, tuple[int, int]]
+    post: dict[str, Any]
+    colour_glyphs: dict[str, _ColourGlyph] | None
+
+    @classmethod
+    def load(cls, spec: FontFile) -> Template:
+        loader = FPDF()
+        loader.add_font(spec.family, spec.style, str(spec.path), collection_font_number=spec.face)
+        font = loader.fonts[spec.key]
+        assert isinstance(font, TTFFont)
+        font.cw = _Widths(dict(font.cw), font.desc.missing_width)
+        ttfont = font.ttfont
+        glyph_order = ttfont.getGlyphOrder()
+        metrics = ttfont["hmtx"].metrics
+        post = {name: getattr(ttfont["post"], name) for name in _POST_FIELDS}
+        colour_glyphs = None
+        if font.color_font is not None:
+            colour_glyphs = _colour_glyphs(ttfont)
+            del ttfont["CBDT"]  # its bitmaps are in colour_glyphs now
+            ttfont["head"]
+        else:
+            ttfont.close()
+            font.ttfont = None  # every document opens its own
+        # Drop the references to the loader document.
+        font.color_font = None
+        font.subset = None  # type: ignore[assignment]
+        font._hbfont = None
+        return cls(spec, font, glyph_order, metrics, post, colour_glyphs)
+
+    def lend(self, pdf: FPDF) -> TTFFont:
+        """A copy for one document: the parsed metrics are shared, the subset (which glyphs
+        the document uses) and the tables that get written are the document's own."""
+        font = TTFFont.__new__(TTFFont)
+        for name in TTFFont.__slots__:
+            if hasattr(self.font, name):
+                setattr(font, name, getattr(self.font, name))
+        font.i = len(pdf.fonts) + 1
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        # fpdf2 sets the HarfBuzz font's size as it shapes: each document opens its own,
+        # from the file, when it first shapes text.
+        font._hbfont = None
+        if self.colour_glyphs is not None:
+            font.color_font = _ColourGlyphs(pdf, font, self.colour_glyphs)
+        else:
+            font.ttfont = self._embeddable()
+        font.subset = SubsetMap(font)
+        return font
+
+    def _embeddable(self) -> TTFont:
+        """A fresh, lazily read copy of the file, which fpdf2 subsets in place as it writes
+        the document, without the tables it would drop."""
+        ttfont = TTFont(
+            self.file.path,
+            recalcTimestamp=False,
+            recalcBBoxes=False,
+            fontNumber=self.file.face,
+            lazy=True,
+        )
+        ttfont.setGlyphOrder(list(self.glyph_order))
+        for tag in _UNEMBEDDED_TABLES:
+            if tag in ttfont:
+                del ttfont[tag]
+        post = newTable("post")
+        for name, value in self.post.items():
+            setattr(post, name, value)
+        post.formatType = 3.0  # no glyph names
+        ttfont["post"] = post
+        # The subsetter replaces the metrics dict rather than changing it, so the
+        # template's can be lent (parsing Noto Sans CJK's 65,535 metrics takes 15 ms).
+        hmtx = newTable("hmtx")
+        hmtx.metrics = self.metrics
+        ttfont["hmtx"] = hmtx
+        return ttfont
+
+
+@dataclass
+class FontBook:
+    """Which font draws each character, and the fonts themselves, each parsed on the first
+    document that needs it (Noto Sans CJK alone holds 40 MB once parsed)."""
+
+    files: tuple[FontFile, ...]
+    families: tuple[str, ...] = ()  # the primary family, then the fallbacks
+    # Family index (into `families`) by codepoint, 0 (the primary) where no font has it;
+    # `monochrome` is the same without the colour font.
+    coverage: bytes = b""
+    monochrome: bytes = b""
+    _templates: dict[tuple[str, int | None], Template] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        missing = [f for f in self.files if not f.path.is_file()]
+        if missing:
+            paths = ", ".join(str(f.path) for f in missing)
+            packages = " ".join(sorted({f.package for f in missing}))
+            raise ConfigurationError(
+                f"PDF fonts are missing: {paths}. "
+                f"Install the Debian packages: apt-get install {packages}"
+            )
+        self.families = tuple(dict.fromkeys(f.family for f in self.files))
+        coverage = bytearray(0x110000)
+        monochrome = bytearray(0x110000)
+        covered: set[int] = set()
+        covered_monochrome: set[int] = set()
+        for index, family in enumerate(self.families):
+            spec = next(f for f in self.files if f.family == family)
+            with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
+                codepoints = set(ttfont.getBestCmap())
+            for codepoint in codepoints - covered:
+                coverage[codepoint] = index
+            covered |= codepoints
+            if family != COLOUR:
+                for codepoint in codepoints - covered_monochrome:
+                    monochrome[codepoint] = index
+                covered_monochrome |= codepoints
+        self.coverage, self.monochrome = bytes(coverage), bytes(monochrome)
+
+    def template(self, key: str, face: int | None = None) -> Template:
+        """The parsed font; `face` picks another face of a font collection."""
+        template = self._templates.get((key, face))
+        if template is None:
+            with self._lock:
+                template = self._templates.get((key, face))
+                if template is None:
+                    spec = next(f for f in self.files if f.key == key)
+                    if face is not None:
+                        spec = replace(spec, face=face)
+                    template = self._templates[key, face] = Template.load(spec)
+        return template
+
+    def keys(self, families: Iterable[str]) -> list[str]:
+        wanted = set(families)
+        return [f.key for f in self.files if f.family in wanted]
+
+
+_book: FontBook | None = None
+_book_lock = threading.Lock()
+
+
+def font_book() -> FontBook:
+    """The process's fonts, found (and their coverage read) on the first call."""
+    global _book
+    if _book is None:
+        with _book_lock:
+            if _book is None:
+                _book = FontBook(FONT_FILES)
+    return _book
