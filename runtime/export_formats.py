@@ -28,8 +28,12 @@ ANONYMOUS_DROPPED = ("respondent_email", "external_id")
 FLUSH_BYTES = 256 * 1024
 T = TypeVar("T")
 
-# Renders one entry's PDF when the export needs one the cache cannot give (None: leave it out).
-PdfRenderer = Callable[[Entry], Awaitable[bytes | None]]
+# Gives one entry's PDF for the ZIP (None: it has none, and the manifest says so).
+PdfSource = Callable[[Entry], Awaitable[bytes | None]]
+
+
+async def _no_pdf(entry: Entry) -> bytes | None:
+    return None
 
 
 def _default(value: Any) -> Any:
@@ -124,7 +128,7 @@ class ZipExport:
         *,
         include_audio: bool = True,
         include_pdf: bool = False,
-        render_pdf: PdfRenderer | None = None,
+        pdf_for: PdfSource | None = None,
         on_session: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.source = source
@@ -132,7 +136,7 @@ class ZipExport:
         self.fmt = fmt
         self.include_audio = include_audio
         self.include_pdf = include_pdf
-        self.render_pdf = render_pdf
+        self.pdf_for = pdf_for or _no_pdf
         self.on_session = on_session
         self.files: list[dict[str, Any]] = []
         self.audio_missing: list[str] = []
@@ -187,17 +191,7 @@ class ZipExport:
 
     def _pdf(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
         path = f"pdf/{entry.id}.pdf"
-        data: bytes | None = None
-        if self.render_pdf is not None:
-            data = _call(loop, self.render_pdf(entry))
-        elif entry.pdf is not None:
-            from runtime import transcripts
-
-            fresh = transcripts.fingerprint(
-                str(entry.interview["title"]), entry.transcript_fields(), entry.messages
-            )
-            if entry.pdf["fingerprint"] == fresh:
-                data = _call(loop, self.blobs.read(str(entry.pdf["blob_key"])))
+        data = _call(loop, self.pdf_for(entry))
         if data is None:
             self.pdf_missing.append(entry.id)
             return

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import structlog
 
-from runtime import exports
+from runtime import exports, transcript_pdf
 from runtime.export_formats import ZipExport
 from runtime.export_source import Source
 from runtime.services import Services
@@ -62,6 +63,7 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
         include_audio=options["include_audio"],
         include_pdf=options["include_pdf"],
         on_session=on_session,
+        pdf_for=functools.partial(transcript_pdf.for_export, blobs, render_missing=True),
     )
     key = exports.blob_key(export_id)
     writer = await blobs.writer(key, "application/zip")

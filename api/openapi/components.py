@@ -236,6 +236,13 @@ def response_schemas() -> dict[str, Schema]:
                 "url_expires_in": integer("Seconds the link stays valid", nullable=True),
             }
         ),
+        "PdfRendering": obj(
+            {
+                "session_id": string(),
+                "status": enum(("rendering",)),
+                "retry_after": integer("Seconds to wait before asking again"),
+            }
+        ),
         "Files": obj(
             {
                 "items": array(

@@ -417,6 +417,19 @@ def _operations_files() -> list[Operation]:
             "Content-Type header.",
         ),
         op(
+            "GET /v1/sessions/{id}/pdf",
+            "getSessionPdf",
+            "The transcript as a PDF (rendered by a worker, cached until the transcript changes)",
+            Reply(200, "The PDF", _BINARY, "application/pdf"),
+            Reply(202, "Being rendered: ask again after Retry-After seconds", "PdfRendering"),
+            errors=_SESSION_404,
+            description="The PDF shows the interview title, the session's metadata, the "
+            "respondent (unless the interview is anonymous), every message with its role and "
+            "time, and page numbers; CJK, Arabic, Hebrew and emoji included. It is cached under "
+            "the transcript's fingerprint: a new message (or a changed title) makes the next "
+            "request render it again.",
+        ),
+        op(
             "GET /v1/sessions/{id}/files",
             "listSessionFiles",
             "The session's files with signed download links",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -11,7 +13,7 @@ from api.responses import Json
 from api.routes import params
 from api.routes.files import absolute
 from api.validation import Body, Bool, Obj, Str, StrList, parse
-from runtime import export_formats, exports, interviews
+from runtime import export_formats, exports, interviews, transcript_pdf
 from runtime.clock import utcnow
 from runtime.export_source import Selection, Source
 
@@ -37,7 +39,15 @@ async def transcripts(request: Request) -> Response:
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     if include_audio or include_pdf:
         export = export_formats.ZipExport(
-            source, services.blobs, fmt, include_audio=include_audio, include_pdf=include_pdf
+            source,
+            services.blobs,
+            fmt,
+            include_audio=include_audio,
+            include_pdf=include_pdf,
+            # Streamed now: only PDFs already rendered; the rest are listed as missing.
+            pdf_for=functools.partial(
+                transcript_pdf.for_export, services.blobs, render_missing=False
+            ),
         )
         body, media, ext = export.chunks(), export_formats.MEDIA["zip"], "zip"
     elif fmt == "csv":

@@ -8,14 +8,16 @@ import tempfile
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import researcher, services_of
 from api.responses import Json
 from api.routes import params
-from runtime import artifacts, sessions, transcripts
+from runtime import artifacts, sessions, transcript_pdf, transcripts
 from runtime.errors import PayloadTooLarge, ValidationError
+from runtime.services import Services
 
+RETRY_AFTER = 2  # seconds: a transcript renders in well under that
 TEXT_MEDIA = {"txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 
 
@@ -64,10 +66,45 @@ async def upload_audio(request: Request) -> Response:
     return Json(view, status_code=201)
 
 
+async def pdf(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    session_id = request.path_params["id"]
+    doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
+    found = await transcript_pdf.current(services.db, services.blobs, session_id, doc.fingerprint)
+    if found is None:
+        await _render_later(services, session_id, doc.fingerprint)
+        body = {"session_id": session_id, "status": "rendering", "retry_after": RETRY_AFTER}
+        return Json(body, status_code=202, headers={"retry-after": str(RETRY_AFTER)})
+    headers = {
+        "content-length": str(found.size_bytes),
+        "content-disposition": f'inline; filename="{session_id}.pdf"',
+        "etag": f'"{doc.fingerprint[:32]}"',
+    }
+    return StreamingResponse(
+        services.blobs.stream(found.blob_key), media_type=found.content_type, headers=headers
+    )
+
+
+async def _render_later(services: Services, session_id: str, fingerprint: str) -> None:
+    # Keyed by the transcript's fingerprint: asking again while it renders queues nothing.
+    await services.jobs.enqueue(
+        transcript_pdf.JOB_FUNCTION,
+        key=transcript_pdf.job_key(session_id, fingerprint),
+        timeout=300,
+        heartbeat=services.settings.job_heartbeat_seconds,
+        session_id=session_id,
+    )
+
+
 async def files(request: Request) -> Response:
     principal = await researcher(request)
     services = services_of(request)
-    listed = await artifacts.files(services, request.path_params["id"], principal.workspace_id)
+    session_id = request.path_params["id"]
+    listed = await artifacts.files(services, session_id, principal.workspace_id)
+    if not any(item["kind"] == "pdf" for item in listed):
+        doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
+        await _render_later(services, session_id, doc.fingerprint)
     for item in listed:
         item["url"] = absolute(request, item["url"])
     return Json({"items": listed, "expires_in": services.settings.signed_url_ttl_seconds})

@@ -41,4 +41,5 @@ routes = [
     Route("/v1/sessions/{id}/transcript", files.transcript, methods=["GET"]),
     Route("/v1/sessions/{id}/audio", files.upload_audio, methods=["PUT"]),
     Route("/v1/sessions/{id}/files", files.files, methods=["GET"]),
+    Route("/v1/sessions/{id}/pdf", files.pdf, methods=["GET"]),
 ]

@@ -15,6 +15,7 @@ import pytest
 
 from runtime import exports, sessions
 from runtime.database import Database
+from tests.api.test_pdf import pdftotext
 from tests.conftest import Server, new_key
 from tests.helpers import audio_bytes, converse, published_interview
 
@@ -119,6 +120,16 @@ async def test_zip_with_audio_and_manifest(
     assert audio[study["ids"][0]][:4] == b"\x1a\x45\xdf\xa3"  # the WebM (EBML) magic
 
 
+async def test_streamed_zip_lists_pdfs_not_rendered_yet(
+    client: httpx.AsyncClient, study: dict[str, Any]
+) -> None:
+    response = await client.get(_url(study), params={"include_pdf": "true"})
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert archive.namelist() == ["transcripts.json", "manifest.json"]
+    assert manifest["pdf_missing"] == study["ids"] and manifest["audio_missing"] == []
+
+
 async def test_zip_with_csv(
     client: httpx.AsyncClient, study: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -160,7 +171,7 @@ async def test_async_export_anonymized(
 ) -> None:
     created = await client.post(
         "/v1/exports",
-        json={"interview_id": study["interview"]["id"], "anonymize": True, "include_pdf": False},
+        json={"interview_id": study["interview"]["id"], "anonymize": True, "include_pdf": True},
     )
     assert created.status_code == 202, created.text
     export = created.json()
@@ -182,6 +193,12 @@ async def test_async_export_anonymized(
     assert [s["respondent"] for s in listed] == [{"name": f"Participant {n}"} for n in (1, 2, 3)]
     manifest = json.loads(members["manifest.json"])
     assert manifest["anonymized"] is True and manifest["audio_missing"] == [study["ids"][2]]
+    assert manifest["pdf_missing"] == []
+    first_pdf = await pdftotext(members[f"pdf/{study['ids'][0]}.pdf"])
+    assert (
+        "Participant 1" in first_pdf and "Ada" not in first_pdf and "example.com" not in first_pdf
+    )
+    assert "每天都用" in first_pdf
     assert sorted(members) == sorted(f["path"] for f in manifest["files"])
 
 

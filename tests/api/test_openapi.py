@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosedError
 
 import api.routes
 from api.validation import Body
+from runtime import transcript_pdf
 from runtime.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import GUIDE, Event, audio_bytes, published_interview, sse_events
@@ -339,6 +340,18 @@ async def test_real_responses_match_the_document(
     refused = await client.put(audio_path, content=b"not audio at all")
     assert refused.status_code == 400
     c.check(refused, "put", "/v1/sessions/{id}/audio")
+    await c.call(client, "get", "/v1/sessions/{id}/pdf", 202, sid)
+    services = server.app.state.services
+    await transcript_pdf.ensure(services.db, services.blobs, sid["id"])
+    await c.call(client, "get", "/v1/sessions/{id}/pdf", 200, sid)
+    await c.call(
+        anon,
+        "get",
+        "/v1/sessions/{id}/pdf",
+        404,
+        sid,
+        headers={"authorization": f"Bearer {await new_key(db)}"},
+    )
     listed_files = await c.call(client, "get", "/v1/sessions/{id}/files", 200, sid)
     link = listed_files.json()["items"][0]["url"]
     c.check(await anon.get(link), "get", "/v1/blobs/{key}")
