@@ -10,7 +10,6 @@ from runtime import artifacts, transcripts
 from runtime.blobs import BlobStore
 from runtime.database import Database
 from runtime.export_source import Entry
-from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
 
 JOB_FUNCTION = "render_pdf"
 
@@ -22,6 +21,10 @@ def job_key(session_id: str, fingerprint: str) -> str:
 async def render(
     title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Mapping[str, Any]]
 ) -> bytes:
+    # Imported on first use: fpdf2, HarfBuzz and the fonts are ~30 MB an API node that never
+    # renders (the workers do) should not carry.
+    from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
+
     doc = PdfTranscript(
         title,
         list(fields),
