@@ -58,7 +58,11 @@ class BlobStore(ABC):
     async def writer(self, key: str, content_type: str) -> BlobWriter: ...
 
     @abstractmethod
-    async def info(self, key: str) -> BlobInfo | None: ...
+    def stat(self, key: str) -> BlobInfo | None:
+        """Size and type, None if missing (blocking: the ZIP writer's thread calls it)."""
+
+    async def info(self, key: str) -> BlobInfo | None:
+        return await asyncio.to_thread(self.stat, key)
 
     @abstractmethod
     def chunks(self, key: str) -> Iterator[bytes]:
@@ -144,14 +148,13 @@ class LocalBlobStore(BlobStore):
             await asyncio.to_thread(stale.unlink, missing_ok=True)
         return _LocalWriter(target, content_type)
 
-    async def info(self, key: str) -> BlobInfo | None:
+    def stat(self, key: str) -> BlobInfo | None:
         target = self.path(key)
         try:
-            size = (await asyncio.to_thread(target.stat)).st_size
+            size = target.stat().st_size
         except FileNotFoundError:
             return None
-        meta = target.with_name(target.name + ".type")
-        kind = await asyncio.to_thread(_read_text, meta)
+        kind = _read_text(target.with_name(target.name + ".type"))
         return BlobInfo(key, size, kind or "application/octet-stream")
 
     def chunks(self, key: str) -> Iterator[bytes]:

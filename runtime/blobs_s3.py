@@ -66,11 +66,9 @@ class S3BlobStore(BlobStore):
                     Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
                 )
 
-    async def info(self, key: str) -> BlobInfo | None:
+    def stat(self, key: str) -> BlobInfo | None:
         try:
-            head = await asyncio.to_thread(
-                self.client.head_object, Bucket=self.bucket, Key=check_key(key)
-            )
+            head = self.client.head_object(Bucket=self.bucket, Key=check_key(key))
         except ClientError as exc:
             if _missing(exc):
                 return None

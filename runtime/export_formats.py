@@ -180,7 +180,8 @@ class ZipExport:
 
     def _audio(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
         path = entry.audio_path()
-        info = _call(loop, self.blobs.info(entry.audio["blob_key"])) if entry.audio else None
+        # Already in the ZIP's thread: ask the store directly, no round trip through the loop.
+        info = self.blobs.stat(str(entry.audio["blob_key"])) if entry.audio else None
         if path is None or info is None:
             self.audio_missing.append(entry.id)
             return
