@@ -32,6 +32,7 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "researcher": [{"apiKey": []}],
     "respondent": [{"sessionToken": []}],
     "stream": [{"ticket": []}, {"sessionToken": []}, {"apiKey": []}],
+    "session": [{"sessionToken": []}, {"apiKey": []}],
     "public": [],
 }
 ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {

@@ -385,6 +385,7 @@ _BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
 def _operations_files() -> list[Operation]:
     op = _Group("sessions", "researcher")
     public = _Group("sessions", "public")
+    either = _Group("sessions", "session")
     return [
         op(
             "GET /v1/sessions/{id}/transcript",
@@ -400,21 +401,23 @@ def _operations_files() -> list[Operation]:
             errors=_SESSION_404,
             query=("TranscriptFormat",),
         ),
-        op(
+        either(
             "PUT /v1/sessions/{id}/audio",
             "uploadAudio",
             "Attach the session's audio recording (replaces an earlier one)",
             Reply(201, "The stored recording: detected content type and duration", "Audio"),
             errors={
                 **_SESSION_404,
+                401: "No API key or session token, or the token is not this session's",
                 400: "The body is empty, or not audio in one of: "
                 + ", ".join(ext for _, ext in audio.FORMATS.values()),
                 413: "The recording is over the deployment's audio limit (payload_too_large)",
             },
             upload=tuple(kind for kind, _ in audio.FORMATS.values()),
-            description="Send the recording's bytes as the body. The format is detected from "
-            "the bytes (WebM/Opus as browsers record it, Ogg, MP3, WAV), not the "
-            "Content-Type header.",
+            description="Send the recording's bytes as the body, with the session's own token "
+            "(the respondent's browser, CORS-enabled) or an API key of its workspace. The "
+            "format is detected from the bytes (WebM/Opus as browsers record it, Ogg, MP3, "
+            "WAV), not the Content-Type header.",
         ),
         op(
             "GET /v1/sessions/{id}/pdf",

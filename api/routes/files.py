@@ -10,7 +10,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from api.auth import researcher, services_of
+from api.auth import bearer, researcher, respondent, services_of
 from api.responses import Json
 from api.routes import params
 from runtime import artifacts, sessions, transcript_pdf, transcripts
@@ -38,11 +38,16 @@ async def transcript(request: Request) -> Response:
 
 
 async def upload_audio(request: Request) -> Response:
-    principal = await researcher(request)
     services = services_of(request)
-    session = await sessions.for_workspace(
-        services.db, principal.workspace_id, request.path_params["id"]
-    )
+    token = bearer(request) or ""
+    if token.startswith(sessions.SESSION_TOKEN_PREFIX):
+        # The respondent's browser, in voice mode.
+        session = await respondent(request, request.path_params["id"])
+    else:
+        principal = await researcher(request)
+        session = await sessions.for_workspace(
+            services.db, principal.workspace_id, request.path_params["id"]
+        )
     limit = services.settings.max_audio_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import audio_bytes, converse, published_interview
+from tests.helpers import audio_bytes, converse, published_interview, start_session
 
 ANSWER = "# Not a heading\n- not a list, *not bold*"
 
@@ -90,3 +90,26 @@ async def test_files_lists_transcripts_with_expiring_links(
         assert len(fetched.content) == txt["size_bytes"]
         forged = await http.get(txt["url"].replace(".txt", ".md"))
         assert forged.status_code == 403
+
+
+async def test_respondent_uploads_with_the_session_token_across_origins(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    who = await start_session(anon, interview["share_token"])
+    url = f"/v1/sessions/{who.id}/audio"
+    origin = {"origin": "https://customer.example"}
+    preflight = await anon.options(url, headers={**origin, "access-control-request-method": "PUT"})
+    assert (
+        preflight.status_code == 200 and "PUT" in preflight.headers["access-control-allow-methods"]
+    )
+    put = await anon.put(url, content=await audio_bytes("webm"), headers={**who.auth, **origin})
+    assert put.status_code == 201, put.text
+    assert put.headers["access-control-allow-origin"] == "*"
+    assert put.json()["content_type"] == "audio/webm"
+    other = await start_session(anon, interview["share_token"])
+    stolen = await anon.put(url, content=b"x", headers=other.auth)
+    assert stolen.status_code == 401
+    assert (await anon.put(url, content=b"x")).status_code == 401
+    listed = (await client.get(f"/v1/sessions/{who.id}/files")).json()["items"]
+    assert [f["kind"] for f in listed].count("audio") == 1
