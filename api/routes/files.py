@@ -53,7 +53,10 @@ async def upload_audio(request: Request) -> Response:
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"audio uploads are limited to {limit} bytes")
     # Spooled to disk as it arrives: a long recording never sits in memory.
-    fd, name = tempfile.mkstemp(prefix="rapport-audio-", dir=services.settings.data_dir)
+    # Beside the data, not in /tmp, which may be memory-backed.
+    spool = services.settings.data_dir / "uploads"
+    await asyncio.to_thread(spool.mkdir, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="audio-", dir=spool)
     path = Path(name)
     try:
         size = 0
