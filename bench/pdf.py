@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -49,6 +53,16 @@ _SCRIPTS = (
 )
 
 
+# Which answers each kind of transcript has: "latin" makes up English ones; "mixed" goes
+# through every script in turn; the others take one group of scripts, to show its cost.
+_KINDS = {
+    "mixed": _SCRIPTS,
+    "cjk": _SCRIPTS[0:3],
+    "rtl": _SCRIPTS[3:5],
+    "emoji": _SCRIPTS[5:6],
+}
+
+
 def _answer(rng: random.Random) -> str:
     sentences = []
     for _ in range(rng.randint(2, 6)):
@@ -65,7 +79,8 @@ def transcript(kind: str, turns: int = 24, seed: int = 7) -> PdfTranscript:
     for n in range(turns):
         at = start + timedelta(seconds=75 * n)
         messages.append(PdfMessage("interviewer", _QUESTIONS[n % len(_QUESTIONS)], at))
-        text = _SCRIPTS[n % len(_SCRIPTS)] if kind == "mixed" else _answer(rng)
+        scripts = _KINDS.get(kind)
+        text = scripts[n % len(scripts)] if scripts else _answer(rng)
         messages.append(PdfMessage("respondent", text, at + timedelta(seconds=40)))
     fields = [
         ("Interview", "Onboarding study, wave 2"),
@@ -130,14 +145,38 @@ def measure(
     return {"pages": pages / renders, "ms": 1000 * wall / renders, "per_core": pages / cpu}
 
 
+def _peak_rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def probe(renderer: str, kind: str, turns: int) -> None:
+    """Renders the transcript 20 times in this fresh process; prints its peak RSS."""
+    render = render_transcript if renderer == "Rapport" else baseline
+    doc = transcript(kind, turns)
+    for _ in range(20):
+        render(doc)
+    print(f"{_peak_rss_mb():.0f}")
+
+
+def _probe_in_child(renderer: str, kind: str, turns: int) -> float:
+    command = [sys.executable, "-m", "bench.pdf", "--probe", renderer, kind, "--turns", str(turns)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+    return float(result.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--turns", type=int, default=24, help="question/answer pairs")
+    parser.add_argument("--probe", nargs=2, metavar=("RENDERER", "KIND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe:
+        probe(*args.probe, args.turns)
+        return
     t0 = time.perf_counter()
     render_transcript(transcript("latin", 1))
-    print(f"fonts parsed once per process: {time.perf_counter() - t0:.2f} s")
+    print(f"first render of the process (finds the fonts): {time.perf_counter() - t0:.2f} s")
     print(f"{'transcript':<10} {'renderer':<9} {'pages':>5} {'ms/PDF':>8} {'pages/s/core':>13}")
     for kind in ("latin", "mixed"):
         doc = transcript(kind, args.turns)
@@ -148,9 +187,22 @@ def main() -> None:
             print(f"{kind:<10} {name:<9} {pages:>5.0f} {ms:>8.1f} {per_core:>13.1f}")
         ratio = ours["per_core"] / base["per_core"]
         print(f"{kind:<10} {'ratio':<9} {'':>5} {'':>8} {ratio:>12.2f}x  (Rapport / baseline)")
+    print("Rapport alone, answers in one group of scripts (what each costs):")
+    for kind in ("rtl", "cjk", "emoji"):
+        row = measure(render_transcript, transcript(kind, args.turns), args.seconds)
+        pages, ms, per_core = row["pages"], row["ms"], row["per_core"]
+        print(f"{kind:<10} {'Rapport':<9} {pages:>5.0f} {ms:>8.1f} {per_core:>13.1f}")
+    print("peak RSS of a fresh process rendering the transcript 20 times:")
+    for kind in ("latin", "mixed"):
+        ours_mb = _probe_in_child("Rapport", kind, args.turns)
+        base_mb = _probe_in_child("baseline", kind, args.turns)
+        print(f"  {kind:<8} Rapport {ours_mb:.0f} MB, baseline {base_mb:.0f} MB")
     latin = measure(render_transcript, transcript("latin", args.turns), args.seconds)
     verdict = "met" if latin["per_core"] >= 100 else "NOT MET"
-    print(f"target >= 100 pages/s per core, realistic (Latin) transcript: {verdict}")
+    print(
+        f"target >= 100 pages/s per core, realistic (Latin) transcript: "
+        f"{latin['per_core']:.0f}, {verdict}"
+    )
 
 
 if __name__ == "__main__":

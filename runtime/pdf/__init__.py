@@ -47,8 +47,13 @@ _ROLE_COLOURS = {"interviewer": (13, 71, 161), "respondent": (27, 94, 32)}
 _ROLE_LABELS = {"interviewer": "Interviewer", "respondent": "Respondent"}
 
 
+def _utc(at: datetime) -> datetime:
+    """A naive time is taken to be UTC already, as runtime.clock stores them."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _utc(at).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _kana(code: int) -> bool:
@@ -69,13 +74,18 @@ def _cjk_face(codes: set[int]) -> int:
     return CJK_JAPANESE if kana else CJK_CHINESE
 
 
+_PRIMARY_ONLY = bytes(0x110000)  # family index 0 for every codepoint
+
+
 def _coverage(codes: set[int], book: FontBook) -> tuple[bytes, set[str]]:
     """Which font draws each character (the family index by codepoint), and the families
     the document's characters need, the primary always."""
-    coverage = book.coverage
+    if codes <= book.primary:
+        return _PRIMARY_ONLY, {PRIMARY}
+    coverage, monochrome = book.coverage()
     colour = book.families.index(COLOUR)
     if sum(1 for code in codes if coverage[code] == colour) > MAX_COLOUR_GLYPHS:
-        coverage = book.monochrome
+        coverage = monochrome
     families = {PRIMARY} | {book.families[coverage[code]] for code in codes}
     return coverage, families
 
@@ -91,15 +101,18 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     texts += [m.role + text for m, text in messages]
     codes = {ord(char) for text in texts for char in text}
     coverage, families = _coverage(codes, book)
+    # Bold: the title, the field labels and the turn headings.
+    bold_codes = {ord(char) for text in (title, *(label for label, _ in fields)) for char in text}
+    bold = {PRIMARY} | {book.families[coverage[code]] for code in bold_codes}
 
-    pdf = TranscriptPdf(format="A4", unit="mm")
+    pdf = TranscriptPdf()
     # fpdf2 embeds every font it has, used or not: only those the document needs.
-    for key in book.keys(families):
+    for key in book.keys(families, bold):
         face = _cjk_face(codes) if key == CJK else None
         pdf.fonts[key] = book.template(key, face).lend(pdf)
-    fallbacks = [family for family in book.families[1:] if family in families]
-    if fallbacks:
-        pdf.set_fallback_fonts(fallbacks, exact_match=False)
+    # The primary font is a fallback too, for a paragraph set in another script's font.
+    fallbacks = [family for family in book.families if family in families]
+    pdf.set_fallback_fonts(fallbacks, exact_match=False)
     if any(getattr(font, "is_cid_keyed", False) for font in pdf.fonts.values()):
         pdf._set_min_pdf_version("1.6")  # CID-keyed CFF (Noto Sans CJK)
     pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)
@@ -108,7 +121,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     pdf.set_title(title)
     pdf.set_creator("Rapport")
     # The file's date is the transcript's, so that the same transcript gives the same bytes.
-    last = max((m.at for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
+    last = max((_utc(m.at) for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
     pdf.set_creation_date(last)
     pdf.add_page()
     writer = Writer(pdf, book.families, coverage)

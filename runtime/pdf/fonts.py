@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fontTools.ttLib import TTFont, newTable
+from fontTools.ttLib.tables._g_l_y_f import Glyph
 from fontTools.ttLib.tables.BitmapGlyphMetrics import BigGlyphMetrics, SmallGlyphMetrics
 from fpdf import FPDF
 from fpdf.font_type_3 import Type3Font, Type3FontGlyph
@@ -41,7 +43,9 @@ FONT_FILES = (
     FontFile("sans", _NOTO / "NotoSans-Regular.ttf", "fonts-noto-core"),
     FontFile("sans", _NOTO / "NotoSans-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("hebrew", _NOTO / "NotoSansHebrew-Regular.ttf", "fonts-noto-core"),
+    FontFile("hebrew", _NOTO / "NotoSansHebrew-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("arabic", _NOTO / "NotoSansArabic-Regular.ttf", "fonts-noto-core"),
+    FontFile("arabic", _NOTO / "NotoSansArabic-Bold.ttf", "fonts-noto-core", style="B"),
     FontFile("cjk", _NOTO_OTF / "NotoSansCJK-Regular.ttc", "fonts-noto-cjk", face=2),
     FontFile("emoji", _NOTO / "NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
     FontFile("symbols2", _NOTO / "NotoSansSymbols2-Regular.ttf", "fonts-noto-core"),
@@ -89,6 +93,25 @@ class _Widths(dict[int, float]):
 
     def __missing__(self, key: int) -> float:
         return self.default
+
+
+class _Outlines(dict[str, Glyph]):
+    """A glyf table's glyphs, each made from its bytes when first asked for. The subsetter
+    asks only for the glyphs it keeps, then replaces the mapping with a plain dict."""
+
+    def __init__(self, data: dict[str, bytes]) -> None:
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, name: str) -> Glyph:
+        glyph = self[name] = Glyph(self.data[name])
+        return glyph
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.data
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 class _ColourGlyphs(Type3Font):
@@ -155,6 +178,7 @@ class Template:
     metrics: dict[str, tuple[int, int]]
     post: dict[str, Any]
     colour_glyphs: dict[str, _ColourGlyph] | None
+    outlines: dict[str, bytes] | None  # a TrueType font's glyphs, as stored in its file
 
     @classmethod
     def load(cls, spec: FontFile) -> Template:
@@ -165,12 +189,18 @@ class Template:
         font.cw = _Widths(dict(font.cw), font.desc.missing_width)
         ttfont = font.ttfont
         glyph_order = ttfont.getGlyphOrder()
+        outlines = None
+        if "glyf" in ttfont and font.color_font is None:
+            glyphs = ttfont["glyf"].glyphs
+            outlines = {name: getattr(glyphs[name], "data", b"") for name in glyph_order}
         metrics = ttfont["hmtx"].metrics
         post = {name: getattr(ttfont["post"], name) for name in _POST_FIELDS}
         colour_glyphs = None
         if font.color_font is not None:
             colour_glyphs = _colour_glyphs(ttfont)
             del ttfont["CBDT"]  # its bitmaps are in colour_glyphs now
+            # Documents read this font's head (and hmtx, parsed above): parse it now, so
+            # that they only ever read it.
             ttfont["head"]
         else:
             ttfont.close()
@@ -179,7 +209,7 @@ class Template:
         font.color_font = None
         font.subset = None  # type: ignore[assignment]
         font._hbfont = None
-        return cls(spec, font, glyph_order, metrics, post, colour_glyphs)
+        return cls(spec, font, glyph_order, metrics, post, colour_glyphs, outlines)
 
     def lend(self, pdf: FPDF) -> TTFFont:
         """A copy for one document: the parsed metrics are shared, the subset (which glyphs
@@ -189,6 +219,8 @@ class Template:
             if hasattr(self.font, name):
                 setattr(font, name, getattr(self.font, name))
         font.i = len(pdf.fonts) + 1
+        # fpdf2 names and numbers the font descriptor as it writes the document.
+        font.desc = copy.copy(self.font.desc)
         font.missing_glyphs = []
         font.biggest_size_pt = 0
         # fpdf2 sets the HarfBuzz font's size as it shapes: each document opens its own,
@@ -225,6 +257,14 @@ class Template:
         hmtx = newTable("hmtx")
         hmtx.metrics = self.metrics
         ttfont["hmtx"] = hmtx
+        if self.outlines is not None:
+            # Only the glyphs the document uses are made into objects (fontTools would
+            # split all 3,300 of Noto Sans's: 8 ms); loca is rebuilt when glyf is written.
+            glyf = newTable("glyf")
+            glyf.glyphOrder = list(self.glyph_order)
+            glyf.glyphs = _Outlines(self.outlines)
+            ttfont["glyf"] = glyf
+            ttfont["loca"] = newTable("loca")
         return ttfont
 
 
@@ -235,10 +275,8 @@ class FontBook:
 
     files: tuple[FontFile, ...]
     families: tuple[str, ...] = ()  # the primary family, then the fallbacks
-    # Family index (into `families`) by codepoint, 0 (the primary) where no font has it;
-    # `monochrome` is the same without the colour font.
-    coverage: bytes = b""
-    monochrome: bytes = b""
+    primary: frozenset[int] = frozenset()  # the codepoints the primary font draws
+    _tables: tuple[bytes, bytes] | None = None
     _templates: dict[tuple[str, int | None], Template] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -252,14 +290,30 @@ class FontBook:
                 f"Install the Debian packages: apt-get install {packages}"
             )
         self.families = tuple(dict.fromkeys(f.family for f in self.files))
+        self.primary = frozenset(self._codepoints(self.families[0]))
+
+    def _codepoints(self, family: str) -> set[int]:
+        spec = next(f for f in self.files if f.family == family)
+        with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
+            return set(ttfont.getBestCmap())
+
+    def coverage(self) -> tuple[bytes, bytes]:
+        """The family index (into `families`) of the first font that draws each codepoint,
+        0 (the primary) where none does; then the same without the colour font. Read from
+        the fonts on the first document with a character the primary font lacks."""
+        if self._tables is None:
+            with self._lock:
+                if self._tables is None:
+                    self._tables = self._read_coverage()
+        return self._tables
+
+    def _read_coverage(self) -> tuple[bytes, bytes]:
         coverage = bytearray(0x110000)
         monochrome = bytearray(0x110000)
         covered: set[int] = set()
         covered_monochrome: set[int] = set()
         for index, family in enumerate(self.families):
-            spec = next(f for f in self.files if f.family == family)
-            with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
-                codepoints = set(ttfont.getBestCmap())
+            codepoints = self._codepoints(family)
             for codepoint in codepoints - covered:
                 coverage[codepoint] = index
             covered |= codepoints
@@ -267,7 +321,7 @@ class FontBook:
                 for codepoint in codepoints - covered_monochrome:
                     monochrome[codepoint] = index
                 covered_monochrome |= codepoints
-        self.coverage, self.monochrome = bytes(coverage), bytes(monochrome)
+        return bytes(coverage), bytes(monochrome)
 
     def template(self, key: str, face: int | None = None) -> Template:
         """The parsed font; `face` picks another face of a font collection."""
@@ -282,9 +336,12 @@ class FontBook:
                     template = self._templates[key, face] = Template.load(spec)
         return template
 
-    def keys(self, families: Iterable[str]) -> list[str]:
-        wanted = set(families)
-        return [f.key for f in self.files if f.family in wanted]
+    def keys(self, families: Iterable[str], bold: Iterable[str]) -> list[str]:
+        """The fonts of `families`, with the bold ones of those in `bold` that have one."""
+        wanted, bold = set(families), set(bold)
+        return [
+            f.key for f in self.files if f.family in wanted and (not f.style or f.family in bold)
+        ]
 
 
 _book: FontBook | None = None
@@ -292,7 +349,7 @@ _book_lock = threading.Lock()
 
 
 def font_book() -> FontBook:
-    """The process's fonts, found (and their coverage read) on the first call."""
+    """The process's fonts, found on the first call."""
     global _book
     if _book is None:
         with _book_lock:

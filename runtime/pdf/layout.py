@@ -19,12 +19,14 @@ _NEEDS_SHAPING = re.compile(
 )
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff\U00010800-\U00010fff]")
 _STRONG_LTR = re.compile(r"[A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u3040-\u9fff]")
-# Dropped: C0/C1 controls, and the emoji variation selectors that no font here draws
-# (the emoji itself is still drawn).
-_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufe0e\ufe0f]")
-# Where a line may break: after white space, and around each CJK character (which takes
-# any closing punctuation after it along, so that none starts a line).
-_WIDE = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff"
+# Dropped: C0/C1 controls, soft hyphens (no word is hyphenated, and fpdf2 would draw
+# them), and the emoji variation selectors that no font here draws (the emoji itself is
+# still drawn).
+_DROPPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\ufe0e\ufe0f]")
+# Where a line may break: after white space, and around each Chinese or Japanese
+# character (which takes any closing punctuation after it along, so that none starts a
+# line). Korean breaks between words, at spaces, like Latin.
+_WIDE = "\u2e80-\u2fff\u3040-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 _CLOSING = "\u3001\u3002\u300d\u300f\u3011\u3009\u300b\uff01\uff09\uff0c\uff0e\uff1a\uff1b\uff1f"
 _TOKENS = re.compile(f"[{_WIDE}][{_CLOSING}]*|[^\\s{_WIDE}]+|\\s+")
 PT_TO_MM = 25.4 / 72
@@ -77,14 +79,23 @@ def break_lines(text: str, limit: float, measure: Callable[[str], float]) -> lis
     return lines
 
 
+# What fpdf2 replaces with the page count: with control characters, which clean() drops,
+# so that no transcript's text can contain it.
+_PAGE_COUNT = "\x00pages\x00"
+
+
 class TranscriptPdf(FPDF):
     footer_y = -12.0  # mm from the bottom edge
+
+    def __init__(self) -> None:
+        super().__init__(format="A4", unit="mm")
+        self.alias_nb_pages(_PAGE_COUNT)
 
     def footer(self) -> None:
         self.set_y(self.footer_y)
         self.set_font(PRIMARY, "", 8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="C")
+        self.cell(0, 5, f"Page {self.page_no()} of {_PAGE_COUNT}", align="C")
 
 
 class Writer:
@@ -98,8 +109,18 @@ class Writer:
         self.pdf = pdf
         self.families = families
         self.coverage = coverage  # family index by codepoint
+        # Advance widths (1/1000 em) by style, then by family index: the document's fonts.
+        self.advances = {style: [self._advances(f, style) for f in families] for style in ("", "B")}
         self.widths: dict[tuple[str, str], float] = {}  # (style, token) -> width in 1/1000 em
         self.shaped_widths: dict[tuple[str, float, bool, str], float] = {}  # -> mm
+
+    def _key(self, family: str, style: str) -> str:
+        """The document's font of that family and style, else of that family."""
+        return family + style if family + style in self.pdf.fonts else family
+
+    def _advances(self, family: str, style: str) -> dict[int, float]:
+        font = self.pdf.fonts.get(self._key(family, style))
+        return font.cw if isinstance(font, TTFFont) else {}
 
     def space_for(self, height: float) -> None:
         if self.pdf.get_y() + height > self.pdf.page_break_trigger:
@@ -133,7 +154,14 @@ class Writer:
     ) -> None:
         pdf = self.pdf
         rtl = _first_strong_is_rtl(text)
-        pdf.set_font(PRIMARY, style, size)
+        # A right-to-left paragraph is set in its script's font, so that its spaces and
+        # punctuation are too: fpdf2 makes a fragment (and a shaping call) of every change
+        # of font, which would otherwise be twice a word.
+        family = PRIMARY
+        if rtl and (letter := _RTL.search(text)):
+            family = self.families[self.coverage[ord(letter.group())]]
+        key = self._key(family, style)
+        pdf.set_font(family, key[len(family) :], size)
         # Every line of the paragraph keeps the paragraph's direction, whatever its own
         # first letter is.
         pdf.set_text_shaping(True, direction="rtl" if rtl else "ltr")
@@ -160,26 +188,20 @@ class Writer:
             pdf.current_font_is_set_on_page = False
         pdf.set_text_shaping(False)
 
-    def _font(self, family: str, style: str) -> TTFFont:
-        font = self.pdf.fonts[family + style if family == PRIMARY else family]
-        assert isinstance(font, TTFFont)
-        return font
-
     def _width(self, token: str, style: str) -> float:
         key = (style, token)
         width = self.widths.get(key)
         if width is None:
-            families, coverage = self.families, self.coverage
-            width = 0.0
-            for char in token:
-                code = ord(char)
-                width += self._font(families[coverage[code]], style).cw[code]
-            self.widths[key] = width
+            advances, coverage = self.advances[style], self.coverage
+            width = self.widths[key] = sum(advances[coverage[c]][c] for c in map(ord, token))
         return width
 
     def _draw(self, line: str, x: float, baseline: float, size: float, style: str) -> None:
         families, coverage = self.families, self.coverage
         scale = size * PT_TO_MM / 1000
+        if not any(coverage[c] for c in map(ord, line)):  # all in the primary font
+            self._run(x, baseline, line, PRIMARY, style, size, scale)
+            return
         run: list[str] = []
         run_family = PRIMARY
         for char in line:
@@ -203,6 +225,7 @@ class Writer:
         scale: float,
     ) -> float:
         pdf = self.pdf
-        pdf.set_font(family, style if family == PRIMARY else "", size)
+        key = self._key(family, style)
+        pdf.set_font(family, key[len(family) :], size)
         pdf.text(x, baseline, text)
         return x + self._width(text, style) * scale

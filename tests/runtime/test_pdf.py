@@ -6,7 +6,7 @@ import logging
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -48,9 +48,13 @@ def write(tmp_path: Path, doc: PdfTranscript) -> Path:
 
 
 def poppler(tool: str, *args: str | Path) -> str:
-    return subprocess.run(
+    """The tool's output; poppler reports a malformed file on stderr and carries on, so
+    anything there fails the test."""
+    result = subprocess.run(
         [tool, *map(str, args)], check=True, capture_output=True, text=True, timeout=30
-    ).stdout
+    )
+    assert result.stderr == "", result.stderr
+    return result.stdout
 
 
 def text_of(path: Path) -> str:
@@ -113,8 +117,8 @@ def test_long_lines_wrap_inside_the_margins(tmp_path: Path) -> None:
         ("chinese", "我们非常喜欢这个产品的设计", "NotoSansCJKSC"),
         ("japanese", "日本語のテキストもきちんと表示されます", "NotoSansCJKJP"),
         ("korean", "한국어 텍스트도 잘 보입니다", "NotoSansCJKKR"),
-        ("arabic", "مرحبا بالعالم", "NotoSansArabic"),
-        ("hebrew", "שלום עולם", "NotoSansHebrew"),
+        ("arabic", "مرحبا بالعالم", "NotoSansArabic NotoSansArabicBold"),
+        ("hebrew", "שלום עולם", "NotoSansHebrew NotoSansHebrewBold"),
         ("greek and cyrillic", "Καλημέρα κόσμε, Привет мир", "NotoSans "),
     ],
 )
@@ -127,10 +131,11 @@ def test_scripts_are_rendered_as_text_in_their_font(
     for word in sample.split():
         assert text.count(word.strip(",")) >= 2, (script, word)  # the title and the turn
     assert "missing" not in caplog.text
-    # The embedded fonts: Noto Sans (regular, bold) and the script's own, nothing else;
-    # Chinese, Japanese and Korean each get their own face of Noto Sans CJK.
+    # The embedded fonts: Noto Sans (regular, bold) and the script's own, nothing else
+    # (bold too where it has one, as the title is in that script); Chinese, Japanese and
+    # Korean each get their own face of Noto Sans CJK.
     names = re.findall(r"^MPDFAA\+(\S+)", poppler("pdffonts", path), re.MULTILINE)
-    assert {"NotoSans", "NotoSansBold", font.strip()} == set(names)
+    assert {"NotoSans", "NotoSansBold", *font.split()} == set(names)
 
 
 def test_right_to_left_paragraphs_are_right_aligned(tmp_path: Path) -> None:
@@ -152,7 +157,9 @@ def test_emoji_are_drawn_from_the_colour_font(
         path = write(tmp_path, transcript("How did it feel?", "Great 😀🎉👍❤️ really"))
     fonts = poppler("pdffonts", path)
     assert "Type 3" in fonts  # the colour glyphs, as images
-    assert "😀🎉👍❤" in text_of(path)
+    text = text_of(path)
+    # pdftotext lists a line's colour glyphs apart from its other words, but has them all.
+    assert "😀🎉👍❤" in text and "Great" in text and "really" in text
     assert "missing" not in caplog.text
 
 
@@ -161,8 +168,8 @@ def test_only_the_fonts_a_document_uses_are_embedded(tmp_path: Path) -> None:
     assert "NotoSans" in latin
     assert not re.search("CJK|Arabic|Hebrew|Type 3", latin)
     mixed = poppler("pdffonts", write(tmp_path, transcript("Question?", "中文 עברית")))
-    assert "NotoSansCJK" in mixed and "NotoSansHebrew" in mixed
-    assert "Arabic" not in mixed
+    assert "NotoSansCJK" in mixed and "NotoSansHebrew " in mixed
+    assert "Arabic" not in mixed and "HebrewBold" not in mixed  # no bold Hebrew text
 
 
 def test_latin_text_is_never_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,17 +183,31 @@ def test_latin_text_is_never_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_same_input_same_bytes_from_concurrent_threads() -> None:
-    doc = transcript("Question?", ANSWER, "中文 😀", "مرحبا بالعالم", "שלום עולם")
-    expected = render_transcript(doc)
+    docs = [
+        transcript("Question?", ANSWER),
+        transcript("Question?", ANSWER * 5, "中文 😀"),
+        transcript("مرحبا بالعالم", "שלום עולם", title="RTL"),
+        transcript("日本語のテキスト", ANSWER, "한국어", "😀 🎉 " * 3),
+        transcript(*[ANSWER] * 12),
+    ]
+    expected = [render_transcript(doc) for doc in docs]
+    assert render_transcript(docs[1]) == expected[1]  # deterministic
+    jobs = [n % len(docs) for n in range(2 * len(docs))]
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: render_transcript(doc), range(8)))
-    assert all(result == expected for result in results)
+        results = list(pool.map(lambda n: render_transcript(docs[n]), jobs))
+    for n, result in zip(jobs, results, strict=True):
+        assert result == expected[n], n
     assert fonts.font_book() is fonts.font_book()
 
 
 def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
-    path = write(tmp_path, transcript("Tab\there\r\nand a bell\x07.", "", "   "))
+    path = write(
+        tmp_path,
+        transcript("Tab\there\r\nand a bell\x07.", "", "   ", "soft\xadly", "{nb} שלום {nb}"),
+    )
     text = text_of(path)
+    assert text.count("nb") == 2  # fpdf2's page-count alias, taken literally (not "1")
+    assert "softly" in text
     assert re.search(r"Tab +here\nand a bell\.\n", text)
     assert pages(path) == 1
 
@@ -269,3 +290,34 @@ def test_a_left_to_right_paragraph_with_an_arabic_word_is_shaped_and_left_aligne
     assert boxes["The"] == pytest.approx(20 / 25.4 * 72, abs=1)
     assert boxes["The"] < boxes["respondent"] < boxes["said"] < boxes["twice,"] < boxes["left."]
     assert "مرحبا" in text_of(path)
+
+
+def test_an_empty_transcript_and_naive_or_offset_times(tmp_path: Path) -> None:
+    path = write(tmp_path, PdfTranscript(title="", fields=[], messages=[]))
+    assert pages(path) == 1 and "Page 1 of 1" in text_of(path)
+    offset = datetime(2026, 11, 25, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    naive = datetime(2026, 11, 25, 9, 45)
+    doc = PdfTranscript(
+        "Times",
+        [],
+        [PdfMessage("interviewer", "Hello", offset), PdfMessage("observer", "Note", naive)],
+    )
+    text = text_of(write(tmp_path, doc))
+    assert "Interviewer · 2026-11-25 09:30:00 UTC" in text
+    assert "Observer · 2026-11-25 09:45:00 UTC" in text  # an unknown role, capitalised
+
+
+def test_korean_breaks_between_words_and_chinese_between_characters(tmp_path: Path) -> None:
+    korean = "다만 월요일 아침에는 보고서가 느리게 열려서 조금 불편합니다. " * 6
+    lines = text_of(write(tmp_path, transcript("Question?", korean))).splitlines()
+    words = set(korean.split())
+    korean_lines = [line for line in lines if re.search("[\uac00-\ud7af]", line)]
+    assert len(korean_lines) >= 2
+    for line in korean_lines:
+        assert set(line.split()) <= words, line  # no word cut in two
+    chinese = "我们团队上周开始使用新的仪表板\uff0c它比旧的电子表格容易得多。" * 8
+    lines = text_of(write(tmp_path, transcript("Question?", chinese))).splitlines()
+    chinese_lines = [line for line in lines if "团" in line or "表" in line]
+    assert len(chinese_lines) >= 2
+    # Lines fill the width; none starts with closing punctuation.
+    assert not any(line[0] in "\uff0c。" for line in chinese_lines)
