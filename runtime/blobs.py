@@ -12,6 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -73,6 +74,11 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str: ...
+
+    @abstractmethod
+    async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
+        """Abort writes under `prefix` begun before `before` and never completed (a killed
+        writer's); returns how many. Live writers are younger than any sensible `before`."""
 
     async def read(self, key: str) -> bytes:
         return await asyncio.to_thread(lambda: b"".join(self.chunks(key)))
@@ -171,6 +177,20 @@ class LocalBlobStore(BlobStore):
         for path in (target, target.with_name(target.name + ".type")):
             await asyncio.to_thread(path.unlink, missing_ok=True)
 
+    async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
+        return await asyncio.to_thread(self._remove_partials, prefix, before.timestamp())
+
+    def _remove_partials(self, prefix: str, before: float) -> int:
+        # A partial file is `.<name>.<pid>.<writer>.partial` beside the object it becomes.
+        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        removed = 0
+        for partial in folder.rglob(".*.partial") if folder.is_dir() else ():
+            name = partial.name[1:].rsplit(".", 3)[0]
+            key = (partial.parent / name).relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                removed += _unlink_if_older(partial, before)
+        return removed
+
     async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
         expires = int(time.time()) + ttl_seconds
         name = filename or ""
@@ -181,6 +201,16 @@ class LocalBlobStore(BlobStore):
         if name:
             query["filename"] = name
         return f"{self.base_url}/v1/blobs/{quote(key)}?{urlencode(query)}"
+
+
+def _unlink_if_older(path: Path, before: float) -> int:
+    try:
+        if path.stat().st_mtime >= before:
+            return 0
+        path.unlink()
+    except FileNotFoundError:  # completed or aborted meanwhile
+        return 0
+    return 1
 
 
 def _read_text(path: Path) -> str | None:

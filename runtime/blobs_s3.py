@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -65,6 +66,21 @@ class S3BlobStore(BlobStore):
                 self.client.abort_multipart_upload(
                     Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
                 )
+
+    async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
+        return await asyncio.to_thread(self._abort_stale, prefix, before)
+
+    def _abort_stale(self, prefix: str, before: datetime) -> int:
+        aborted = 0
+        pages = self.client.get_paginator("list_multipart_uploads")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < before:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        return aborted
 
     def stat(self, key: str) -> BlobInfo | None:
         try:

@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
 from runtime import interviews, schema
+from runtime.blobs import BlobStore
 from runtime.clock import parse, utcnow
 from runtime.database import Database
-from runtime.errors import NotFound
+from runtime.errors import Conflict, NotFound
 from runtime.export_source import Selection
 from runtime.ids import new_id
+from runtime.jobs import JobQueue
+from runtime.pagination import apply_cursor, page_from_rows
 
 e = schema.exports
-STATUSES = ("queued", "running", "succeeded", "failed")
+STATUSES = ("queued", "running", "succeeded", "failed", "expired")
+UNFINISHED = ("queued", "running")
+FINISHED = ("succeeded", "expired")  # a worker that comes late must not change these
 JOB_FUNCTION = "run_export"
 
 
@@ -85,6 +90,45 @@ def selection(row: Row[Any] | dict[str, Any]) -> Selection:
     )
 
 
+async def enqueue(jobs: JobQueue, heartbeat: int, export_id: str) -> bool:
+    """Queue the export's job; False when it already is (the key de-duplicates)."""
+    job = await jobs.enqueue(
+        JOB_FUNCTION, key=job_key(export_id), heartbeat=heartbeat, export_id=export_id
+    )
+    return job is not None
+
+
+async def list_page(
+    db: Database,
+    workspace_id: str,
+    *,
+    status: str | None,
+    interview_id: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    query = select(e).where(e.c.workspace_id == workspace_id)
+    if status:
+        query = query.where(e.c.status == status)
+    if interview_id:
+        query = query.where(e.c.interview_id == interview_id)
+    query = apply_cursor(query, e.c.created_at, e.c.id, cursor, limit)
+    async with db.connect() as conn:
+        rows = [dict(r._mapping) for r in await conn.execute(query)]
+    return page_from_rows(rows, limit)
+
+
+async def remove(db: Database, blobs: BlobStore, workspace_id: str, export_id: str) -> None:
+    """Delete a finished export: its ZIP, then its row. One still being written: Conflict."""
+    row = await load(db, export_id, workspace_id)
+    if row.status in UNFINISHED:
+        raise Conflict(f"export {export_id} is {row.status}; delete it once it has finished")
+    if row.blob_key:
+        await blobs.delete(row.blob_key)
+    async with db.begin() as conn:
+        await conn.execute(delete(e).where(e.c.id == export_id, e.c.status.not_in(UNFINISHED)))
+
+
 async def load(db: Database, export_id: str, workspace_id: str | None = None) -> Row[Any]:
     async with db.connect() as conn:
         found = (await conn.execute(select(e).where(e.c.id == export_id))).first()
@@ -104,7 +148,7 @@ async def _set(db: Database, export_id: str, *conditions: Any, **values: Any) ->
 async def started(db: Database, export_id: str, total: int) -> None:
     # A retry starts over: the counts restart with it.
     await _set(
-        db, export_id, e.c.status != "succeeded",
+        db, export_id, e.c.status.not_in(FINISHED),
         status="running", sessions_total=total, sessions_done=0, error=None,
     )  # fmt: skip
 
@@ -118,7 +162,7 @@ async def succeeded(
 ) -> bool:
     """Mark it done once; False if it already was (another worker got there first)."""
     return await _set(
-        db, export_id, e.c.status != "succeeded",
+        db, export_id, e.c.status.not_in(FINISHED),
         status="succeeded", blob_key=key, size_bytes=size, sessions_done=done,
         audio_files=audio_files, audio_missing=missing, completed_at=utcnow(),
     )  # fmt: skip
@@ -126,7 +170,7 @@ async def succeeded(
 
 async def failed(db: Database, export_id: str, error: str) -> None:
     await _set(
-        db, export_id, e.c.status != "succeeded",
+        db, export_id, e.c.status.not_in(FINISHED),
         status="failed", error=error[:2000], completed_at=utcnow(),
     )  # fmt: skip
 

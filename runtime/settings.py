@@ -52,6 +52,8 @@ class Settings:
     export_page_size: int = 200
     export_page_pause_ms: int = 0
     job_heartbeat_seconds: int = 15
+    export_retention_hours: float = 168.0
+    export_upkeep_seconds: float = 300.0
 
     @property
     def sqlite(self) -> bool:
@@ -113,6 +115,12 @@ class Settings:
             ),
             job_heartbeat_seconds=_int(
                 env, "RAPPORT_JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds
+            ),
+            export_retention_hours=_float(
+                env, "RAPPORT_EXPORT_RETENTION_HOURS", cls.export_retention_hours
+            ),
+            export_upkeep_seconds=_float(
+                env, "RAPPORT_EXPORT_UPKEEP_SECONDS", cls.export_upkeep_seconds
             ),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()

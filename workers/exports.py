@@ -9,6 +9,7 @@ import time
 import structlog
 
 from runtime import exports, transcript_pdf
+from runtime.errors import NotFound
 from runtime.export_formats import ZipExport
 from runtime.export_source import Source
 from runtime.services import Services
@@ -31,8 +32,11 @@ async def run_export(ctx: JobContext, *, export_id: str) -> dict[str, object]:
 
 async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str, object]:
     db, blobs = services.db, services.blobs
-    row = await exports.load(db, export_id)
-    if row.status == "succeeded":
+    try:
+        row = await exports.load(db, export_id)
+    except NotFound:  # deleted (only possible once it had failed) while its job waited
+        return {"export_id": export_id, "deleted": True}
+    if row.status in exports.FINISHED:
         return {"export_id": export_id, "already": True}
     # The export covers the sessions that existed when it was asked for, so a retry after
     # a crash writes the same file.

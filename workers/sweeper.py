@@ -1,14 +1,15 @@
-"""The sweeper: recovers turns whose generator died, and abandons idle sessions."""
+"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
 
-from runtime import conversation
+from runtime import conversation, export_upkeep
 from runtime.services import Services
 
 log = structlog.get_logger(__name__)
@@ -22,6 +23,7 @@ async def sweep_once(services: Services) -> tuple[int, int]:
 
 
 async def run(services: Services, stop: asyncio.Event) -> None:
+    upkeep_due = 0.0  # exports are looked after at start, then every export_upkeep_seconds
     while not stop.is_set():
         try:
             recovered, abandoned = await sweep_once(services)
@@ -29,6 +31,14 @@ async def run(services: Services, stop: asyncio.Event) -> None:
                 log.info("sweeper.swept", recovered=recovered, abandoned=abandoned)
         except Exception:
             log.exception("sweeper.failed")
+        if time.monotonic() >= upkeep_due:
+            upkeep_due = time.monotonic() + services.settings.export_upkeep_seconds
+            try:
+                upkept = await export_upkeep.run(services)
+                if upkept:
+                    log.info("sweeper.exports", **vars(upkept))
+            except Exception:
+                log.exception("sweeper.exports_failed")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(services.settings.sweep_interval_seconds):
                 await stop.wait()

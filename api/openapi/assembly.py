@@ -13,7 +13,7 @@ from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import export_formats, interviews, keys, sessions, transcripts
+from runtime import export_formats, exports, interviews, keys, sessions, transcripts
 from runtime.errors import (
     Conflict,
     DomainError,
@@ -93,6 +93,10 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         ),
         "SessionStatus": query(
             "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
+        ),
+        "ExportStatus": query("status", enum(exports.STATUSES), "Only exports with this status"),
+        "ExportInterview": query(
+            "interview_id", {"type": "string"}, "Only exports of this interview"
         ),
         "Since": query(
             "since",

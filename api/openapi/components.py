@@ -18,8 +18,8 @@ from api.openapi.schemas import (
     timestamp,
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
+from runtime import exports, interviews, sessions
 from runtime import guide as guides
-from runtime import interviews, sessions
 from runtime.errors import DomainError
 
 
@@ -217,7 +217,7 @@ def response_schemas() -> dict[str, Schema]:
             {
                 "id": string(),
                 "interview_id": string("null: the whole workspace", nullable=True),
-                "status": enum(("queued", "running", "succeeded", "failed")),
+                "status": enum(exports.STATUSES),
                 "progress": {"type": "number", "minimum": 0, "maximum": 1},
                 "counts": obj(
                     {
@@ -236,6 +236,7 @@ def response_schemas() -> dict[str, Schema]:
                 "url_expires_in": integer("Seconds the link stays valid", nullable=True),
             }
         ),
+        "ExportList": page_of("Export"),
         "PdfRendering": obj(
             {
                 "session_id": string(),

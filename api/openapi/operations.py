@@ -512,10 +512,30 @@ def _operations_exports() -> list[Operation]:
             "start (ISO 8601; UTC when no offset is given).",
         ),
         op(
+            "GET /v1/exports",
+            "listExports",
+            "List the workspace's exports, newest first",
+            Reply(200, "One page of exports", "ExportList"),
+            query=("Limit", "Cursor", "ExportStatus", "ExportInterview"),
+            description="Succeeded exports carry a fresh signed link, as GET /v1/exports/{id}.",
+        ),
+        op(
             "GET /v1/exports/{id}",
             "getExport",
             "An export's status, progress and counts; a signed link once it succeeded",
             Reply(200, "The export", "Export"),
             errors={404: "No such export in this workspace"},
+            description="After RAPPORT_EXPORT_RETENTION_HOURS its ZIP is deleted and the "
+            "export shows status expired, without a link.",
+        ),
+        op(
+            "DELETE /v1/exports/{id}",
+            "deleteExport",
+            "Delete an export and its ZIP",
+            Reply(204, "Deleted"),
+            errors={
+                404: "No such export in this workspace",
+                409: "The export is still queued or running; delete it once it has finished",
+            },
         ),
     ]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from api.auth import researcher, services_of
-from api.responses import Json
+from api.responses import Json, page
 from api.routes import params
 from api.routes.files import absolute
 from api.validation import Body, Bool, Obj, Str, StrList, parse
@@ -89,31 +91,56 @@ async def create(request: Request) -> Response:
     services = services_of(request)
     options = await parse(request, EXPORT_CREATE, allow_empty=True)
     row = await exports.create(services.db, principal.workspace_id, options)
-    await services.jobs.enqueue(
-        exports.JOB_FUNCTION,
-        key=exports.job_key(row["id"]),
-        heartbeat=services.settings.job_heartbeat_seconds,
-        export_id=row["id"],
-    )
+    # Should this fail after the insert, the sweeper's export upkeep queues it again.
+    await exports.enqueue(services.jobs, services.settings.job_heartbeat_seconds, row["id"])
     response = Json(exports.to_view(row), status_code=202)
     response.headers["location"] = f"/v1/exports/{row['id']}"
     return response
+
+
+async def _view(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
+    services = services_of(request)
+    view = exports.to_view(dict(row))
+    if row["status"] == "succeeded" and row["blob_key"]:
+        ttl = services.settings.signed_url_ttl_seconds
+        url = await services.blobs.signed_url(row["blob_key"], ttl, filename=f"{row['id']}.zip")
+        view.update(url=absolute(request, url), url_expires_in=ttl)
+    return view
+
+
+async def list_(request: Request) -> Response:
+    principal = await researcher(request)
+    rows, cursor = await exports.list_page(
+        services_of(request).db,
+        principal.workspace_id,
+        status=params.choice(request, "status", exports.STATUSES),
+        interview_id=request.query_params.get("interview_id") or None,
+        cursor=request.query_params.get("cursor"),
+        limit=params.limit(request),
+    )
+    return page([await _view(request, r) for r in rows], cursor)
 
 
 async def get(request: Request) -> Response:
     principal = await researcher(request)
     services = services_of(request)
     row = await exports.load(services.db, request.path_params["id"], principal.workspace_id)
-    view = exports.to_view(row)
-    if row.status == "succeeded" and row.blob_key:
-        ttl = services.settings.signed_url_ttl_seconds
-        url = await services.blobs.signed_url(row.blob_key, ttl, filename=f"{row.id}.zip")
-        view.update(url=absolute(request, url), url_expires_in=ttl)
-    return Json(view)
+    return Json(await _view(request, dict(row._mapping)))
+
+
+async def delete(request: Request) -> Response:
+    principal = await researcher(request)
+    services = services_of(request)
+    await exports.remove(
+        services.db, services.blobs, principal.workspace_id, request.path_params["id"]
+    )
+    return Response(status_code=204)
 
 
 routes = [
     Route("/v1/interviews/{id}/transcripts", transcripts, methods=["GET"]),
     Route("/v1/exports", create, methods=["POST"]),
+    Route("/v1/exports", list_, methods=["GET"]),
     Route("/v1/exports/{id}", get, methods=["GET"]),
+    Route("/v1/exports/{id}", delete, methods=["DELETE"]),
 ]

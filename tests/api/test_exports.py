@@ -237,3 +237,50 @@ async def test_async_export_refusals(
     mine = (await client.post("/v1/exports", json={})).json()
     other = {"authorization": f"Bearer {await new_key(db)}"}
     assert (await anon.get(f"/v1/exports/{mine['id']}", headers=other)).status_code == 404
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_list_and_delete_exports(
+    client: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    server: Server,
+    db: Database,
+    study: dict[str, Any],
+) -> None:
+    interview_id = study["interview"]["id"]
+    one = (await client.post("/v1/exports", json={"interview_id": interview_id})).json()
+    whole = (await client.post("/v1/exports", json={"include_audio": False})).json()
+    for made in (one, whole):
+        await _finished(server, made["id"])
+    first = (await client.get("/v1/exports", params={"limit": 1})).json()
+    assert [e["id"] for e in first["items"]] == [whole["id"]] and first["has_more"] is True
+    rest = (await client.get("/v1/exports", params={"cursor": first["next_cursor"]})).json()
+    assert [e["id"] for e in rest["items"]] == [one["id"]] and rest["has_more"] is False
+    listed = rest["items"][0]
+    assert listed["status"] == "succeeded" and listed["url_expires_in"] == 3600
+    assert "transcripts.json" in await _zip_members(client, listed["url"])
+    of_interview = await client.get("/v1/exports", params={"interview_id": interview_id})
+    assert [e["id"] for e in of_interview.json()["items"]] == [one["id"]]
+    none_failed = await client.get("/v1/exports", params={"status": "failed"})
+    assert none_failed.json() == {"items": [], "next_cursor": None, "has_more": False}
+    bad = await client.get("/v1/exports", params={"status": "done"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "status"
+    assert (await client.get("/v1/exports", params={"cursor": "nope"})).status_code == 400
+
+    blobs = server.app.state.services.blobs
+    assert await blobs.info(exports.blob_key(one["id"])) is not None
+    stranger = {"authorization": f"Bearer {await new_key(db)}"}
+    assert (await anon.delete(f"/v1/exports/{one['id']}", headers=stranger)).status_code == 404
+    gone = await client.delete(f"/v1/exports/{one['id']}")
+    assert gone.status_code == 204 and gone.content == b""
+    assert await blobs.info(exports.blob_key(one["id"])) is None
+    assert (await client.get(f"/v1/exports/{one['id']}")).status_code == 404
+    assert (await client.delete(f"/v1/exports/{one['id']}")).status_code == 404
+    assert (await anon.get(listed["url"])).status_code == 404  # the old link finds nothing
+
+
+async def test_an_unfinished_export_cannot_be_deleted(client: httpx.AsyncClient) -> None:
+    queued = (await client.post("/v1/exports", json={})).json()  # no worker in this test
+    refused = await client.delete(f"/v1/exports/{queued['id']}")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+    assert (await client.get(f"/v1/exports/{queued['id']}")).json()["status"] == "queued"

@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosedError
 
 import api.routes
 from api.validation import Body
-from runtime import transcript_pdf
+from runtime import exports, transcript_pdf
 from runtime.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import GUIDE, Event, audio_bytes, published_interview, sse_events
@@ -367,6 +367,15 @@ async def test_real_responses_match_the_document(
     await c.call(client, "post", "/v1/exports", 400, body={"format": "xml"})
     await c.call(client, "post", "/v1/exports", 404, body={"interview_id": "int_nope"})
     await c.call(client, "get", "/v1/exports/{id}", 404, {"id": "exp_nope"})
+    on_interview = {"interview_id": iv["id"], "status": "queued", "limit": 1}
+    page = await c.call(client, "get", "/v1/exports", 200, query=on_interview)
+    assert [e["id"] for e in page.json()["items"]] == [made.json()["id"]]
+    await c.call(client, "get", "/v1/exports", 400, query={"status": "done"})
+    made_id = {"id": made.json()["id"]}
+    await c.call(client, "delete", "/v1/exports/{id}", 409, made_id)  # still queued
+    await exports.failed(db, made_id["id"], "given up by the test")
+    await c.call(client, "delete", "/v1/exports/{id}", 204, made_id)
+    await c.call(client, "delete", "/v1/exports/{id}", 404, made_id)
     await c.call(client, "get", "/v1/sessions/{id}", 200, sid)
     sessions_path = "/v1/interviews/{id}/sessions"
     query = {"status": "in_progress", "since": "2000-01-01T00:00:00Z", "limit": 1}

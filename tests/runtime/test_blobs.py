@@ -7,13 +7,16 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from runtime.blobs import PART_BYTES, BlobStore, open_store
+from runtime.clock import utcnow
 from runtime.errors import NotFound
 from tests.conftest import Server, s3_settings
 
@@ -74,6 +77,25 @@ async def test_aborted_writer_leaves_nothing(store: BlobStore) -> None:
     await writer.write(os.urandom(PART_BYTES + 10))
     await writer.abort()
     assert await store.info(key) is None
+
+
+async def test_stale_uploads_under_a_prefix_are_aborted(store: BlobStore) -> None:
+    # A writer killed mid-way: begun, parts stored, never completed nor aborted.
+    prefix = f"stale-{uuid.uuid4().hex}/"
+    dead, elsewhere = f"{prefix}dead.zip", _key()
+    writers = {}
+    for key in (dead, elsewhere):
+        writers[key] = await store.writer(key, "application/zip")
+        await writers[key].write(os.urandom(PART_BYTES + 10))
+    assert await store.abort_stale_uploads(prefix, utcnow() - timedelta(days=1)) == 0
+    assert await store.abort_stale_uploads(prefix, utcnow() + timedelta(minutes=1)) == 1
+    assert await store.abort_stale_uploads(prefix, utcnow() + timedelta(minutes=1)) == 0
+    with pytest.raises((ClientError, FileNotFoundError)):  # S3: NoSuchUpload; local: gone
+        await writers[dead].complete()
+    assert await store.info(dead) is None
+    await writers[elsewhere].complete()  # outside the prefix: untouched
+    info = await store.info(elsewhere)
+    assert info is not None and info.size == PART_BYTES + 10
 
 
 async def test_signed_url_serves_the_bytes_and_rejects_tampering(
