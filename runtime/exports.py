@@ -178,7 +178,7 @@ async def failed(db: Database, export_id: str, error: str) -> None:
 def to_view(r: Row[Any] | dict[str, Any]) -> dict[str, Any]:
     m = r._mapping if isinstance(r, Row) else r
     total = m["sessions_total"]
-    if m["status"] == "succeeded":
+    if m["status"] in FINISHED:
         progress = 1.0
     elif total:
         progress = round(min(m["sessions_done"] / total, 0.99), 4)

@@ -133,6 +133,7 @@ async def test_old_exports_expire_and_dead_uploads_are_aborted(
 
     expired = (await client.get(f"/v1/exports/{old}")).json()
     assert expired["status"] == "expired" and expired["url"] is None
+    assert expired["progress"] == 1.0 and expired["size_bytes"] == 22
     assert await services.blobs.info(exports.blob_key(old)) is None
     assert (await exports.load(services.db, old)).blob_key is None
     kept = (await client.get(f"/v1/exports/{recent}")).json()
