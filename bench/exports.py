@@ -74,7 +74,9 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
 
 
 async def _seed(env: dict[str, str], data: Path, sizes: list[int], audio: bytes) -> list[str]:
-    from runtime import keys, migrate
+    from sqlalchemy import update
+
+    from runtime import keys, migrate, schema
     from runtime.blobs import LocalBlobStore
     from runtime.database import Database
     from runtime.settings import Settings
@@ -94,6 +96,14 @@ async def _seed(env: dict[str, str], data: Path, sizes: list[int], audio: bytes)
 
             made = await interviews.create(db, workspace, {"title": f"Bench {size}"})
             ids.append(made["id"])
+            # Seeded in bulk like its sessions: live, as an exported interview is (drafts
+            # are refused), without the guide publishing would ask for.
+            async with db.begin() as conn:
+                await conn.execute(
+                    update(schema.interviews)
+                    .where(schema.interviews.c.id == made["id"])
+                    .values(status="active")
+                )
             await seed_sessions(
                 db, workspace, made["id"], size, audio_key="audio/bench.webm",
                 audio_size=len(audio),

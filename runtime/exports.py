@@ -67,7 +67,14 @@ async def create(db: Database, workspace_id: str, options: dict[str, Any]) -> di
     }
     async with db.begin() as conn:
         if interview_id is not None:
-            await interviews.owned_row(conn, workspace_id, interview_id)
+            interview = await interviews.owned_row(conn, workspace_id, interview_id)
+            # A draft can be deleted, which an export referring to it would block.
+            if interview.status == "draft":
+                raise Conflict(
+                    f"interview {interview_id} is a draft: publish it before exporting it "
+                    "(its preview sessions stream from GET /v1/interviews/{id}/transcripts"
+                    "?include_test=true)"
+                )
         await conn.execute(insert(e).values(**row))
     return row
 

@@ -501,7 +501,10 @@ def _operations_exports() -> list[Operation]:
             "createExport",
             "Start an export job (one interview or the whole workspace)",
             Reply(202, "The export, queued; poll its Location", "Export"),
-            errors={404: "No such interview in this workspace"},
+            errors={
+                404: "No such interview in this workspace",
+                409: "The interview is a draft (publish it first)",
+            },
             body=export_routes.EXPORT_CREATE,
             body_required=False,
             body_description="Everything is optional: without interview_id the whole "

@@ -233,6 +233,10 @@ async def test_async_export_refusals(
     assert naive.json()["options"]["created_to"] == "2026-01-01T00:00:00+00:00"  # UTC
     missing = await client.post("/v1/exports", json={"interview_id": "int_nope"})
     assert missing.status_code == 404
+    draft = (await client.post("/v1/interviews", json={"title": "Not yet"})).json()
+    refused = await client.post("/v1/exports", json={"interview_id": draft["id"]})
+    assert refused.status_code == 409 and "publish it" in refused.json()["error"]["message"]
+    assert (await client.delete(f"/v1/interviews/{draft['id']}")).status_code == 204
     assert (await client.get("/v1/exports/exp_nope")).status_code == 404
     mine = (await client.post("/v1/exports", json={})).json()
     other = {"authorization": f"Bearer {await new_key(db)}"}

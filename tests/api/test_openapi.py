@@ -366,6 +366,8 @@ async def test_real_responses_match_the_document(
     await c.call(client, "get", "/v1/exports/{id}", 200, {"id": made.json()["id"]})
     await c.call(client, "post", "/v1/exports", 400, body={"format": "xml"})
     await c.call(client, "post", "/v1/exports", 404, body={"interview_id": "int_nope"})
+    draft = (await client.post("/v1/interviews", json={"title": "Not yet"})).json()
+    await c.call(client, "post", "/v1/exports", 409, body={"interview_id": draft["id"]})
     await c.call(client, "get", "/v1/exports/{id}", 404, {"id": "exp_nope"})
     on_interview = {"interview_id": iv["id"], "status": "queued", "limit": 1}
     page = await c.call(client, "get", "/v1/exports", 200, query=on_interview)
