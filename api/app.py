@@ -14,7 +14,9 @@ from api import errors
 from api.idempotency import Idempotency
 from api.middleware import Edge
 from api.routes import (
+    blobs,
     docs,
+    exports,
     guide,
     health,
     interviews,
@@ -64,6 +66,8 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *streams.routes,
             *pages.routes,
             *docs.routes,
+            *blobs.routes,
+            *exports.routes,
         ],
         middleware=[
             Middleware(

@@ -27,7 +27,11 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; frame-ancestors *"
 )
-PUBLIC_PATHS = re.compile(r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets)$")
+PUBLIC_PATHS = re.compile(
+    r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
+)
+# Uploads stream to disk under their own, larger limit, enforced by the route.
+UPLOAD_PATHS = re.compile(r"^/v1/sessions/[^/]+/audio$")
 access_log = structlog.get_logger("rapport.access")
 
 
@@ -49,8 +53,11 @@ class Edge:
         if scope["type"] != "http":
             return self.app
         with_body = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        upload = with_body and UPLOAD_PATHS.match(scope["path"])
         if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
-            return self.cors_limited if with_body else self.cors_plain
+            return self.cors_limited if with_body and not upload else self.cors_plain
+        if upload:
+            return self.app
         return self.limited if with_body else self.app
 
     async def _over_address_limit(self, scope: Scope) -> bool:
@@ -172,7 +179,7 @@ def _cors(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
     return CORSMiddleware(
         app,
         allow_origins=list(origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         allow_headers=[
             "authorization",
             "content-type",

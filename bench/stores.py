@@ -1,21 +1,29 @@
 """The stores a run uses: a Redis db and the database, emptied before and after; the API key.
 
-RAPPORT_BENCH_REDIS / RAPPORT_BENCH_POSTGRES choose them (defaults: Redis db 14, `test`)."""
+RAPPORT_BENCH_REDIS / RAPPORT_BENCH_POSTGRES choose them (default Redis db 14 and the
+PostgreSQL database `rapport_bench`), so runs beside the test suite use stores of their own.
+The PostgreSQL database is used as named: created if missing, never dropped; its `public`
+schema is emptied before and after a run, so point it at a database that is yours alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 REDIS_URL = os.environ.get("RAPPORT_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-POSTGRES_URL = os.environ.get("RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-BENCH_DATABASE = os.environ.get("RAPPORT_BENCH_DATABASE", "rapport_bench")
+POSTGRES_URL = os.environ.get(
+    "RAPPORT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/rapport_bench"
+)
+EMPTY_SCHEMA = "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
 
 
 @contextlib.contextmanager
@@ -54,12 +62,11 @@ def stores(database: str, workdir: Path) -> Iterator[str]:
 
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
-    admin = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
     try:
         if database == "postgres":
-            _postgres(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-            _postgres(admin, f'CREATE DATABASE "{BENCH_DATABASE}"')
-            yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + BENCH_DATABASE
+            _ensure_database(POSTGRES_URL)
+            _postgres(POSTGRES_URL, EMPTY_SCHEMA)
+            yield POSTGRES_URL
         else:
             yield f"sqlite:///{workdir / 'rapport.db'}"
     finally:
@@ -68,11 +75,27 @@ def stores(database: str, workdir: Path) -> Iterator[str]:
         client.close()
         if database == "postgres":
             with contextlib.suppress(Exception):
-                _postgres(admin, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+                _postgres(POSTGRES_URL, EMPTY_SCHEMA)
+
+
+def _ensure_database(url: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    server, name = url.rsplit("/", 1)
+
+    async def run() -> None:
+        conn = await asyncpg.connect(server + "/postgres")
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    _blocking(run)
 
 
 def _postgres(url: str, statement: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     async def run() -> None:
         conn = await asyncpg.connect(url)
@@ -81,7 +104,13 @@ def _postgres(url: str, statement: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    _blocking(run)
+
+
+def _blocking(run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    # In a thread of its own: the benches call this from inside their own event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 async def create_api_key(env: dict[str, str]) -> str:

@@ -15,3 +15,14 @@ def iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse(raw: str, name: str) -> datetime:
+    """An ISO 8601 timestamp from a client (UTC when it gives no offset)."""
+    from runtime.errors import ValidationError
+
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationError(f"{name} must be an ISO 8601 timestamp", field=name) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

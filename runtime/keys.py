@@ -20,6 +20,7 @@ INTERVIEWS_READ = "interviews:read"
 INTERVIEWS_WRITE = "interviews:write"
 SESSIONS_READ = "sessions:read"
 SESSIONS_WRITE = "sessions:write"
+EXPORTS_READ = "exports:read"
 EXPORTS_WRITE = "exports:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
 KEYS_MANAGE = "keys:manage"
@@ -28,6 +29,7 @@ ALL_SCOPES = (
     INTERVIEWS_WRITE,
     SESSIONS_READ,
     SESSIONS_WRITE,
+    EXPORTS_READ,
     EXPORTS_WRITE,
     WEBHOOKS_MANAGE,
     KEYS_MANAGE,

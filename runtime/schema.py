@@ -1,4 +1,4 @@
-"""The SQL tables: workspaces, keys, interviews, guide versions, sessions, messages, webhooks."""
+"""The SQL tables: workspaces, keys, interviews, guides, sessions, messages, webhooks, exports."""
 
 from __future__ import annotations
 
@@ -196,4 +196,41 @@ webhook_deliveries = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
+)
+
+# Files attached to a session: its audio recording and its rendered PDF (one of each).
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_id", String(40), ForeignKey("sessions.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("blob_key", String(500), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=True),
+    # PDFs: the transcript fingerprint the file was rendered from.
+    Column("fingerprint", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("session_id", "kind", name="uq_artifacts_session_kind"),
+)
+
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=True),
+    Column("options", Json, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("sessions_total", Integer, nullable=True),
+    Column("sessions_done", Integer, nullable=False, default=0),
+    Column("audio_files", Integer, nullable=False, default=0),
+    Column("audio_missing", Integer, nullable=False, default=0),
+    Column("blob_key", String(500), nullable=True),
+    Column("size_bytes", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    Index("ix_exports_workspace_created", "workspace_id", "created_at", "id"),
 )

@@ -8,6 +8,7 @@ import httpx
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from runtime.blobs import BlobStore, open_store
 from runtime.database import Database
 from runtime.engines.base import Engine
 from runtime.engines.llm import LLMConfig, LLMEngine
@@ -35,6 +36,7 @@ class Services:
     idempotency: IdempotencyStore
     webhooks: Sender
     llm_client: AsyncOpenAI
+    blobs: BlobStore
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -58,6 +60,8 @@ class Services:
         )
         hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
         limiter = RateLimiter(redis, settings)
+        blobs = open_store(settings)
+        await blobs.prepare()
         await hub.start()
         return cls(
             settings=settings,
@@ -71,6 +75,7 @@ class Services:
             idempotency=IdempotencyStore(redis, settings.idempotency_ttl_seconds),
             webhooks=Sender(settings),
             llm_client=llm_client,
+            blobs=blobs,
         )
 
     async def close(self) -> None:
@@ -78,6 +83,7 @@ class Services:
         await self.webhooks.close()
         await self.hub.stop()
         await self.jobs.close()
+        await self.blobs.close()
         await self.redis.aclose()
         await self.db.close()
         await self.llm_client.close()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, ScalarSelect, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime import interviews, schema, webhooks
+from runtime import interviews, schema, transcripts, webhooks
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.errors import Conflict, NotFound, Unauthorized
@@ -455,4 +455,5 @@ async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[s
         "status": found.status,
         "messages": [message_view(r) for r in rows],
         "metadata": usage_totals(rows),
+        "turns": transcripts.turns([dict(r._mapping) for r in rows]),
     }

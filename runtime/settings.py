@@ -59,6 +59,21 @@ class Settings:
     webhook_max_response_bytes: int = 4096
     webhook_delivery_interval_seconds: float = 1.0
     max_webhooks_per_workspace: int = 20
+    # Blob store (audio, PDFs, exports): a local directory, or any S3-compatible bucket.
+    blob_store: str = "local"
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "rapport"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_path_style: bool = False
+    signed_url_ttl_seconds: int = 3600
+    max_audio_bytes: int = 200 * 1024 * 1024
+    export_page_size: int = 200
+    export_page_pause_ms: int = 0
+    job_heartbeat_seconds: int = 15
+    export_retention_hours: float = 168.0
+    export_upkeep_seconds: float = 300.0
 
     @property
     def sqlite(self) -> bool:
@@ -118,6 +133,30 @@ class Settings:
             worker_concurrency=_int(env, "RAPPORT_WORKER_CONCURRENCY", cls.worker_concurrency),
             job_sweep_seconds=_int(env, "RAPPORT_JOB_SWEEP_SECONDS", cls.job_sweep_seconds),
             log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
+            blob_store=env.get("RAPPORT_BLOB_STORE", "local"),
+            s3_endpoint_url=env.get("RAPPORT_S3_ENDPOINT_URL", ""),
+            s3_bucket=env.get("RAPPORT_S3_BUCKET", cls.s3_bucket),
+            s3_region=env.get("RAPPORT_S3_REGION", cls.s3_region),
+            s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY_ID", ""),
+            s3_secret_key=env.get("RAPPORT_S3_SECRET_ACCESS_KEY", ""),
+            s3_path_style=env.get("RAPPORT_S3_PATH_STYLE", "0") == "1",
+            signed_url_ttl_seconds=_int(
+                env, "RAPPORT_SIGNED_URL_TTL_SECONDS", cls.signed_url_ttl_seconds
+            ),
+            max_audio_bytes=_int(env, "RAPPORT_MAX_AUDIO_BYTES", cls.max_audio_bytes),
+            export_page_size=_int(env, "RAPPORT_EXPORT_PAGE_SIZE", cls.export_page_size),
+            export_page_pause_ms=_int(
+                env, "RAPPORT_EXPORT_PAGE_PAUSE_MS", cls.export_page_pause_ms
+            ),
+            job_heartbeat_seconds=_int(
+                env, "RAPPORT_JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds
+            ),
+            export_retention_hours=_float(
+                env, "RAPPORT_EXPORT_RETENTION_HOURS", cls.export_retention_hours
+            ),
+            export_upkeep_seconds=_float(
+                env, "RAPPORT_EXPORT_UPKEEP_SECONDS", cls.export_upkeep_seconds
+            ),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

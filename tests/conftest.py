@@ -118,6 +118,9 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         webhook_allow_private=True,
         webhook_timeout_seconds=2.0,
         webhook_delivery_interval_seconds=3600.0,
+        max_audio_bytes=2_000_000,
+        # Jobs are enqueued by the test server: a killed worker's job is retried this soon.
+        job_heartbeat_seconds=2,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -135,6 +138,30 @@ def settings(
         tmp_path_factory.mktemp("data"),
         llm_base_url=upstream.base_url,
         **LLM_TEST_TIMINGS,
+    )
+
+
+@pytest.fixture(scope="session")
+def rgw() -> Iterator[Any]:
+    """A real Ceph RGW (S3) for the whole run, started on first use."""
+    from tests.s3server import CephRgw
+
+    server = CephRgw().start()
+    yield server
+    server.stop()
+
+
+def s3_settings(settings: Settings, rgw: Any, bucket: str) -> Settings:
+    from tests.s3server import ACCESS_KEY, SECRET_KEY
+
+    return dataclasses.replace(
+        settings,
+        blob_store="s3",
+        s3_endpoint_url=rgw.endpoint,
+        s3_bucket=bucket,
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        s3_path_style=True,
     )
 
 
@@ -194,6 +221,18 @@ def node_env(settings: Settings) -> dict[str, str]:
     from tests.processes import node_env as env  # local: tests.processes imports this module
 
     return env(settings, RAPPORT_SCRIPTED_DELTA_DELAY_MS="0")
+
+
+@pytest.fixture
+async def job_worker(server: Server) -> AsyncIterator[None]:
+    """A job worker on the test server's services, for the length of one test."""
+    from workers import queue
+
+    worker = queue.build(server.app.state.services)
+    task = asyncio.create_task(worker.start())
+    yield
+    await worker.stop()
+    await task
 
 
 @pytest.fixture(scope="session")

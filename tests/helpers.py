@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -130,3 +131,42 @@ async def first_event(
         return await anext(stream)
     finally:
         await stream.aclose()
+
+
+AUDIO_ENCODERS = {
+    "wav": ["-f", "wav"],
+    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
+    # What a browser's MediaRecorder produces: Opus in WebM, no duration in the header.
+    "webm": ["-c:a", "libopus", "-f", "webm", "-live", "1"],
+}
+
+
+async def audio_bytes(fmt: str, seconds: float = 1.0) -> bytes:
+    """A real recording (a tone) in the given format, made by ffmpeg."""
+    proc = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi",
+        "-i", f"sine=frequency=440:duration={seconds}", *AUDIO_ENCODERS[fmt], "pipe:1",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and out
+    return out
+
+
+async def converse(
+    http: httpx.AsyncClient, share_token: str, answers: list[str], **respondent: Any
+) -> Respondent:
+    """A respondent who answers the first questions and then ends the session."""
+    who = await start_session(http, share_token, **respondent)
+    events = sse_events(http, who.session["events_url"])
+    try:
+        await next_turn(events)
+        for answer in answers:
+            said = await who.say(answer)
+            assert said.status_code == 202, said.text
+            await next_turn(events)
+    finally:
+        await events.aclose()
+    ended = await http.post(f"/v1/sessions/{who.id}/end", headers=who.auth)
+    assert ended.status_code == 200, ended.text
+    return who

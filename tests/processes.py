@@ -80,3 +80,31 @@ class ServeProcess:
         code = await asyncio.wait_for(self.proc.wait(), 20)
         await self._drain
         return code
+
+
+class WorkerProcess:
+    """A real `rapport worker`, to be killed mid-job."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+        self.env = {**os.environ, **env, "RAPPORT_DATA_DIR": str(data_dir)}
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = data_dir / "worker.log"
+
+    async def start(self) -> WorkerProcess:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                RAPPORT, "worker", env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT
+            )
+        return self
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 20)

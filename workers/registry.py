@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from workers.exports import run_export
+from workers.pdfs import render_pdf
 from workers.types import JobFunction
 
 # Each is `async def name(ctx: JobContext, *, <ids>) -> result`, enqueued by its __name__.
-FUNCTIONS: list[JobFunction] = []
+FUNCTIONS: list[JobFunction] = [run_export, render_pdf]

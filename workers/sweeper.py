@@ -1,12 +1,14 @@
-"""The sweeper: recovers turns whose generator died, and abandons idle sessions."""
+"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 
-from runtime import conversation
+from runtime import conversation, export_upkeep
 from runtime.services import Services
 from workers import periodic
 
@@ -20,10 +22,25 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     return recovered, abandoned
 
 
-async def _pass(services: Services) -> None:
-    recovered, abandoned = await sweep_once(services)
-    if recovered or abandoned:
-        log.info("sweeper.swept", recovered=recovered, abandoned=abandoned)
+def _sweeper() -> periodic.Pass:
+    """One sweeper's pass; it looks after exports at its first pass, then every
+    export_upkeep_seconds (they change slowly, and each look asks Redis about every job)."""
+    upkeep_due = 0.0
+
+    async def one_pass(services: Services) -> None:
+        nonlocal upkeep_due
+        try:
+            recovered, abandoned = await sweep_once(services)
+            if recovered or abandoned:
+                log.info("sweeper.swept", recovered=recovered, abandoned=abandoned)
+        finally:
+            if time.monotonic() >= upkeep_due:
+                upkeep_due = time.monotonic() + services.settings.export_upkeep_seconds
+                upkept = await export_upkeep.run(services)
+                if upkept:
+                    log.info("sweeper.exports", **vars(upkept))
+
+    return one_pass
 
 
 def _interval(services: Services) -> float:
@@ -31,8 +48,9 @@ def _interval(services: Services) -> float:
 
 
 async def run(services: Services, stop: asyncio.Event) -> None:
-    await periodic.run(services, stop, "sweeper", _pass, _interval(services))
+    await periodic.run(services, stop, "sweeper", _sweeper(), _interval(services))
 
 
-# Run the sweeper beside the API (rapport serve).
-start_in_process = periodic.in_process("sweeper", _pass, _interval)
+async def start_in_process(services: Services) -> Callable[[], Awaitable[None]]:
+    """Run the sweeper beside the API (rapport serve); returns its stop function."""
+    return await periodic.in_process("sweeper", _sweeper(), _interval)(services)

@@ -16,7 +16,7 @@ from api.openapi.webhooks import webhook_operations
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import interviews, keys, sessions, webhooks
+from runtime import export_formats, exports, interviews, keys, sessions, transcripts, webhooks
 from runtime.errors import (
     Conflict,
     DomainError,
@@ -36,12 +36,13 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "researcher": [{"apiKey": []}],
     "respondent": [{"sessionToken": []}],
     "stream": [{"ticket": []}, {"sessionToken": []}, {"apiKey": []}],
+    "session": [{"sessionToken": []}, {"apiKey": []}],
     "public": [],
 }
 ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
     400: ("BadRequest", ValidationError, "The request is not valid (validation_error)"),
     401: ("Unauthorized", Unauthorized, "Missing or invalid credentials (unauthorized)"),
-    403: ("Forbidden", Forbidden, "The API key lacks the scope this operation needs (forbidden)"),
+    403: ("Forbidden", Forbidden, "The link or credentials do not allow this (forbidden)"),
     404: ("NotFound", NotFound, "No such resource in this workspace (not_found)"),
     409: ("Conflict", Conflict, "Not allowed in the resource's current state (conflict)"),
     413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
@@ -80,6 +81,9 @@ def _parameter(
     }
 
 
+_FLAG = {"type": "string", "enum": ["true", "false"], "default": "false"}
+
+
 def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
     def query(name: str, schema: Schema, description: str) -> dict[str, Any]:
         return _parameter(name, "query", schema, description)
@@ -106,16 +110,33 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         "DeliveryStatus": query(
             "status", enum(webhooks.DELIVERY_STATUSES), "Only deliveries with this status"
         ),
+        "ExportStatus": query("status", enum(exports.STATUSES), "Only exports with this status"),
+        "ExportInterview": query(
+            "interview_id", {"type": "string"}, "Only exports of this interview"
+        ),
         "Since": query(
             "since",
             {"type": "string", "format": "date-time"},
             "Only sessions created at or after this time (UTC when no offset is given)",
         ),
-        "IncludeTest": query(
-            "include_test",
-            {"type": "boolean", "default": False},
-            "Include test (preview) sessions, which are left out by default",
+        "TranscriptFormat": query(
+            "format", {**enum(transcripts.FORMATS), "default": "json"}, "json, txt or md"
         ),
+        "ExportFormat": query(
+            "format",
+            {**enum(export_formats.FORMATS), "default": "json"},
+            "The transcripts' format (inside the ZIP too)",
+        ),
+        "IncludeAudio": query(
+            "include_audio", _FLAG, "true: a ZIP with each session's recording under audio/"
+        ),
+        "IncludePdf": query(
+            "include_pdf", _FLAG, "true: a ZIP with each session's current PDF under pdf/"
+        ),
+        "IncludeTest": query("include_test", _FLAG, "true: include preview (is_test) sessions"),
+        "BlobExpires": query("expires", {"type": "string"}, "Part of the signed link"),
+        "BlobSignature": query("sig", {"type": "string"}, "Part of the signed link"),
+        "BlobFilename": query("filename", {"type": "string"}, "Part of the signed link"),
         "Ticket": query(
             "ticket",
             {"type": "string"},
@@ -232,6 +253,9 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if op.body_description:
             request_body["description"] = op.body_description
         out["requestBody"] = request_body
+    if op.upload:
+        binary = {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+        out["requestBody"] = {"required": True, "content": dict.fromkeys(op.upload, binary)}
     responses: dict[str, Any] = {}
     for reply in op.replies:
         response: dict[str, Any] = {"description": reply.description}
@@ -244,6 +268,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if reply.schema is not None:
             schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
             response["content"] = {reply.media: {"schema": schema}}
+            for extra in reply.also:
+                response["content"][extra] = {"schema": {"type": "string"}}
         responses[str(reply.status)] = response
     automatic: set[int] = {500}
     if op.body is not None or op.query or op.headers or op.method == "post":
@@ -269,7 +295,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
             )
         if status == 403 and op.scope is not None:
             specific = f"The API key lacks the {op.scope} scope (forbidden)"
-        if status == 413:
+        if status == 413 and not op.upload:
             specific = f"The body is over {max_body_bytes} bytes (payload_too_large)"
         if specific:
             responses[str(status)] = _error_response(status, specific)
@@ -340,6 +366,7 @@ def _document(
         "webhooks": "Webhooks: signed event deliveries (Standard Webhooks) with retries",
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
+        "exports": "Bulk exports of transcripts, audio and PDFs, streamed or as jobs",
         "pages": "The respondent page",
         "operations": "Health, readiness and this document",
     }

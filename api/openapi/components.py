@@ -20,8 +20,8 @@ from api.openapi.schemas import (
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
+from runtime import exports, interviews, keys, sessions
 from runtime import guide as guides
-from runtime import interviews, keys, sessions
 from runtime.errors import DomainError
 
 
@@ -244,6 +244,73 @@ def response_schemas() -> dict[str, Schema]:
                 "status": session_status,
                 "messages": array(ref("Message"), "Every committed message, in order"),
                 "metadata": usage,
+                "turns": array(ref("Turn"), "The conversation as question → answer pairs"),
+            }
+        ),
+        "Turn": obj(
+            {
+                "item_id": string("The guide item asked about", nullable=True),
+                "question": string("What the interviewer said", nullable=True),
+                "asked_at": timestamp(nullable=True),
+                "answer": string("The respondent's reply (null if unanswered)", nullable=True),
+                "answered_at": timestamp(nullable=True),
+            }
+        ),
+        "Audio": obj(
+            {
+                "content_type": string("Detected from the bytes"),
+                "size_bytes": integer(),
+                "duration_ms": integer("The recording's length"),
+                "uploaded_at": timestamp(),
+            }
+        ),
+        "Export": obj(
+            {
+                "id": string(),
+                "interview_id": string("null: the whole workspace", nullable=True),
+                "status": enum(exports.STATUSES),
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                "counts": obj(
+                    {
+                        "sessions_total": integer("Known once the job starts", nullable=True),
+                        "sessions_done": integer(),
+                        "audio_files": integer(),
+                        "audio_missing": integer(),
+                    }
+                ),
+                "options": {"type": "object", "description": "What was asked for"},
+                "size_bytes": integer("The ZIP's size once written", nullable=True),
+                "error": string("Why it failed, after its retries", nullable=True),
+                "created_at": timestamp(),
+                "completed_at": timestamp(nullable=True),
+                "url": string("Signed link to the ZIP once succeeded", nullable=True),
+                "url_expires_in": integer("Seconds the link stays valid", nullable=True),
+            }
+        ),
+        "ExportList": page_of("Export"),
+        "PdfRendering": obj(
+            {
+                "session_id": string(),
+                "status": enum(("rendering",)),
+                "retry_after": integer("Seconds to wait before asking again"),
+            }
+        ),
+        "Files": obj(
+            {
+                "items": array(
+                    obj(
+                        {
+                            "kind": enum(("transcript", "pdf", "audio")),
+                            "name": string("A suggested file name"),
+                            "content_type": string(),
+                            "size_bytes": integer(),
+                            "duration_ms": integer("Audio only", nullable=True),
+                            "url": string("Signed download link; expires after expires_in s"),
+                        },
+                        optional=("duration_ms",),
+                    )
+                ),
+                "expires_in": integer("Seconds the links stay valid"),
             }
         ),
         "PublicInterview": obj(

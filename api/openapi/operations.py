@@ -8,13 +8,14 @@ from typing import Any
 
 from api.openapi.schemas import Schema
 from api.openapi.stream import sse_description, ws_description
+from api.routes import exports as export_routes
 from api.routes import guide as guide_routes
 from api.routes import interviews as interview_routes
 from api.routes import keys as key_routes
 from api.routes import public as public_routes
 from api.routes import sessions as session_routes
 from api.validation import Body
-from runtime import interviews, keys
+from runtime import audio, interviews, keys
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Reply:
     description: str
     schema: str | Schema | None = None  # a component name, an inline schema, or no body
     media: str = "application/json"
+    # Further media types the same reply may come as (plain-text bodies: schema string).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Operation:
     description: str = ""
     websocket: bool = False
     scope: str | None = None  # the API key scope a researcher operation requires
+    # A raw (non-JSON) request body: its media types, and what the body is.
+    upload: tuple[str, ...] = ()
 
 
 class Group:
@@ -73,6 +78,8 @@ def operations() -> list[Operation]:
         *_operations_respondent(),
         *_operations_streams(),
         *_operations_keys(),
+        *_operations_files(),
+        *_operations_exports(),
     )
     return [*ops, *_operations_other()]
 
@@ -337,13 +344,6 @@ def _operations_sessions() -> list[Operation]:
             Reply(200, "The session", "SessionDetail"),
             errors=_SESSION_404,
         ),
-        op(
-            "GET /v1/sessions/{id}/transcript",
-            "getTranscript",
-            "Get a session's transcript",
-            Reply(200, "The transcript", "Transcript"),
-            errors=_SESSION_404,
-        ),
     ]
 
 
@@ -436,5 +436,173 @@ def _operations_streams() -> list[Operation]:
             query=("Ticket", "LastEventIdQuery"),
             description=ws_description(),
             websocket=True,
+        ),
+    ]
+
+
+_BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
+
+
+def _operations_files() -> list[Operation]:
+    op = Group("sessions", "researcher", keys.SESSIONS_READ)
+    public = Group("sessions", "public")
+    # With an API key (rather than the session token) it needs sessions:write.
+    either = Group("sessions", "session", keys.SESSIONS_WRITE)
+    return [
+        op(
+            "GET /v1/sessions/{id}/transcript",
+            "getTranscript",
+            "Get a session's transcript (JSON, plain text or Markdown)",
+            Reply(
+                200,
+                "The transcript: JSON with messages and question → answer turns; with "
+                "format=txt or md, the same as a readable document",
+                "Transcript",
+                also=("text/plain", "text/markdown"),
+            ),
+            errors=_SESSION_404,
+            query=("TranscriptFormat",),
+        ),
+        either(
+            "PUT /v1/sessions/{id}/audio",
+            "uploadAudio",
+            "Attach the session's audio recording (replaces an earlier one)",
+            Reply(201, "The stored recording: detected content type and duration", "Audio"),
+            errors={
+                **_SESSION_404,
+                401: "No API key or session token, or the token is not this session's",
+                400: "The body is empty, or not audio in one of: "
+                + ", ".join(ext for _, ext in audio.FORMATS.values()),
+                413: "The recording is over the deployment's audio limit (payload_too_large)",
+            },
+            upload=tuple(kind for kind, _ in audio.FORMATS.values()),
+            description="Send the recording's bytes as the body, with the session's own token "
+            "(the respondent's browser, CORS-enabled) or an API key of its workspace. The "
+            "format is detected from the bytes (WebM/Opus as browsers record it, Ogg, MP3, "
+            "WAV), not the Content-Type header.",
+        ),
+        op(
+            "GET /v1/sessions/{id}/pdf",
+            "getSessionPdf",
+            "The transcript as a PDF (rendered by a worker, cached until the transcript changes)",
+            Reply(200, "The PDF", _BINARY, "application/pdf"),
+            Reply(202, "Being rendered: ask again after Retry-After seconds", "PdfRendering"),
+            errors=_SESSION_404,
+            description="The PDF shows the interview title, the session's metadata, the "
+            "respondent (unless the interview is anonymous), every message with its role and "
+            "time, and page numbers; CJK, Arabic, Hebrew and emoji included. It is cached under "
+            "the transcript's fingerprint: a new message (or a changed title) makes the next "
+            "request render it again.",
+        ),
+        op(
+            "GET /v1/sessions/{id}/files",
+            "listSessionFiles",
+            "The session's files with signed download links",
+            Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", "Files"),
+            errors=_SESSION_404,
+        ),
+        public(
+            "GET /v1/blobs/{key}",
+            "downloadBlob",
+            "Download a file through a signed link (local blob store)",
+            Reply(
+                200,
+                "The file, with its own content type",
+                _BINARY,
+                "application/octet-stream",
+                also=(
+                    "text/plain",
+                    "text/markdown",
+                    "application/pdf",
+                    "application/zip",
+                    "application/json",
+                    *(kind for kind, _ in audio.FORMATS.values()),
+                ),
+            ),
+            errors={
+                403: "The link was altered or has expired",
+                404: "The file no longer exists",
+            },
+            query=("BlobExpires", "BlobSignature", "BlobFilename"),
+            description="The links /files and exports hand out when the deployment keeps files "
+            "in its local directory; with S3 they point at the bucket instead. The response has "
+            "the file's own content type.",
+        ),
+    ]
+
+
+def _operations_exports() -> list[Operation]:
+    op = Group("exports", "researcher", keys.EXPORTS_READ)
+    return [
+        op(
+            "GET /v1/interviews/{id}/transcripts",
+            "exportTranscripts",
+            "Export every session's transcript now, streamed (JSON, CSV or a ZIP)",
+            Reply(
+                200,
+                "A JSON envelope, CSV (one row per message), or with include_audio / "
+                "include_pdf a ZIP with transcripts, audio/, pdf/ and manifest.json",
+                {"type": "object"},
+                also=("text/csv", "application/zip"),
+            ),
+            errors=_INTERVIEW_404,
+            query=(
+                "ExportFormat",
+                "IncludeAudio",
+                "IncludePdf",
+                "IncludeTest",
+                "SessionStatus",
+                "Since",
+            ),
+            description="No session cap: sessions are read a page at a time and written as "
+            "they are read, so memory does not grow with their number. Preview (is_test) "
+            "sessions are left out unless include_test=true. See docs/exports.md.",
+        ),
+        op(
+            "POST /v1/exports",
+            "createExport",
+            "Start an export job (one interview or the whole workspace)",
+            Reply(202, "The export, queued; poll its Location", "Export"),
+            errors={
+                404: "No such interview in this workspace",
+                409: "The interview is a draft (publish it first)",
+            },
+            body=export_routes.EXPORT_CREATE,
+            body_required=False,
+            body_description="Everything is optional: without interview_id the whole "
+            "workspace is exported. The result is always a ZIP (transcripts in `format`, "
+            "audio unless include_audio is false, PDFs with include_pdf). anonymize replaces "
+            'respondent names with "Participant N" and drops emails and external ids '
+            "everywhere, the manifest included. created_from/created_to bound the sessions' "
+            "start (ISO 8601; UTC when no offset is given).",
+            scope=keys.EXPORTS_WRITE,
+        ),
+        op(
+            "GET /v1/exports",
+            "listExports",
+            "List the workspace's exports, newest first",
+            Reply(200, "One page of exports", "ExportList"),
+            query=("Limit", "Cursor", "ExportStatus", "ExportInterview"),
+            description="Succeeded exports carry a fresh signed link, as GET /v1/exports/{id}.",
+        ),
+        op(
+            "GET /v1/exports/{id}",
+            "getExport",
+            "An export's status, progress and counts; a signed link once it succeeded",
+            Reply(200, "The export", "Export"),
+            errors={404: "No such export in this workspace"},
+            description="After RAPPORT_EXPORT_RETENTION_HOURS its ZIP is deleted and the "
+            "export shows status expired, without a link.",
+        ),
+        op(
+            "DELETE /v1/exports/{id}",
+            "deleteExport",
+            "Delete an export and its ZIP",
+            Reply(204, "Deleted"),
+            errors={
+                404: "No such export in this workspace",
+                409: "The export is still queued or running; delete it once it has finished",
+            },
+            scope=keys.EXPORTS_WRITE,
         ),
     ]

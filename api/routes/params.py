@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.requests import Request
 
+from runtime import clock
 from runtime.errors import ValidationError
 
 
@@ -28,13 +29,7 @@ def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
 
 def timestamp(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationError(f"{name} must be an ISO 8601 timestamp", field=name) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None if raw is None else clock.parse(raw, name)
 
 
 def flag(request: Request, name: str) -> bool:

@@ -1,4 +1,4 @@
-"""Researcher endpoints for sessions: list per interview, preview, get one, transcript."""
+"""Researcher endpoints for sessions: list, preview, get one, its transcript and files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from api.auth import researcher, services_of
 from api.responses import Json, page
-from api.routes import params
+from api.routes import files, params
 from api.routes.public import RESPONDENT_FIELDS, session_payload
 from api.validation import Body, Obj, parse
 from runtime import conversation, interviews, keys, sessions
@@ -51,17 +51,12 @@ async def get(request: Request) -> Response:
     return Json({**sessions.to_view(row, interview["anonymous"]), "live": live, "usage": usage})
 
 
-async def transcript(request: Request) -> Response:
-    principal = await researcher(request, keys.SESSIONS_READ)
-    view = await sessions.transcript(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
-    )
-    return Json(view)
-
-
 routes = [
     Route("/v1/interviews/{id}/sessions", list_, methods=["GET"]),
     Route("/v1/interviews/{id}/preview-sessions", preview, methods=["POST"]),
     Route("/v1/sessions/{id}", get, methods=["GET"]),
-    Route("/v1/sessions/{id}/transcript", transcript, methods=["GET"]),
+    Route("/v1/sessions/{id}/transcript", files.transcript, methods=["GET"]),
+    Route("/v1/sessions/{id}/audio", files.upload_audio, methods=["PUT"]),
+    Route("/v1/sessions/{id}/files", files.files, methods=["GET"]),
+    Route("/v1/sessions/{id}/pdf", files.pdf, methods=["GET"]),
 ]

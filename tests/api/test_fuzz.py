@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from runtime.database import Database
 from tests.conftest import Server, new_key
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
+ROOT = Path(__file__).resolve().parents[2]
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -51,8 +53,18 @@ async def test_schemathesis_finds_no_5xx_and_no_response_outside_the_spec(
         str(tmp_path),
     ]
     # Run in tmp_path: schemathesis keeps a cache in its working directory.
+    # The hooks give the raw audio upload bodies schemathesis cannot make by itself.
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     proc = await asyncio.create_subprocess_exec(
-        *command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     async with asyncio.timeout(240):
         output, _ = await proc.communicate()

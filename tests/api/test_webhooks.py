@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,6 +26,18 @@ async def delivering(settings: Settings) -> AsyncIterator[Server]:
     quick = dataclasses.replace(settings, webhook_delivery_interval_seconds=0.05)
     async with running(quick) as started:
         yield started
+
+
+async def settled_log(http: httpx.AsyncClient, webhook_id: str) -> list[dict[str, Any]]:
+    """The delivery log once no delivery is mid-attempt (polled: nothing to await here)."""
+    async with asyncio.timeout(10):
+        while True:
+            items: list[dict[str, Any]] = (
+                await http.get(f"/v1/webhooks/{webhook_id}/deliveries")
+            ).json()["items"]
+            if all(d["status"] != "pending" for d in items):
+                return items
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -74,7 +87,8 @@ async def test_live_events_arrive_signed_and_are_logged(
     assert completed["type"] == "session.completed"
     assert completed["data"]["ended_reason"] == "ended_by_respondent"
 
-    log = (await http.get(f"/v1/webhooks/{webhook['id']}/deliveries")).json()["items"]
+    # The receiver has the request before the sender has recorded the answer.
+    log = await settled_log(http, webhook["id"])
     assert [d["event_type"] for d in log] == [
         "session.completed",
         "session.started",
@@ -183,3 +197,33 @@ async def test_every_lifecycle_event_is_delivered_with_what_it_needs(
     assert by_type["interview.closed"][0]["interview"]["status"] == "closed"
     other = await http.get(f"/v1/webhooks/{unsubscribed['id']}/deliveries")
     assert other.json()["items"] == [], "only subscribed events are queued"
+
+
+async def test_export_completed_is_announced_once(
+    http: httpx.AsyncClient, hook: Receiver, delivering: Server
+) -> None:
+    from workers import queue  # the export needs a job worker on this server's services
+
+    webhook = (
+        await http.post("/v1/webhooks", json={"url": hook.url, "events": ["export.completed"]})
+    ).json()
+    interview = await published_interview(http)
+    await start_session(http, interview["share_token"])
+    worker = queue.build(delivering.app.state.services)
+    running_worker = asyncio.create_task(worker.start())
+    try:
+        created = await http.post("/v1/exports", json={"interview_id": interview["id"]})
+        assert created.status_code == 202, created.text
+        event = (await hook.next()).verified(webhook["secret"])
+    finally:
+        await worker.stop()
+        await running_worker
+    assert event["type"] == "export.completed"
+    data = event["data"]
+    assert data["export_id"] == created.json()["id"] and data["status"] == "succeeded"
+    assert data["interview_id"] == interview["id"] and data["sessions"] == 1
+    assert data["size_bytes"] > 0 and data["error"] is None
+    export = (await http.get(f"/v1/exports/{data['export_id']}")).json()
+    assert export["status"] == "succeeded" and export["size_bytes"] == data["size_bytes"]
+    log = await settled_log(http, webhook["id"])
+    assert [d["event_type"] for d in log] == ["export.completed"]

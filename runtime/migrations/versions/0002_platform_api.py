@@ -1,6 +1,6 @@
 """platform API: key plans, webhooks and their deliveries
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 import runtime.schema
 
-revision = "0003"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

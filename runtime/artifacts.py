@@ -1,0 +1,207 @@
+"""A session's files: its transcript, audio recording and rendered PDF, kept in the blob store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime import audio, schema, sessions, transcripts
+from runtime.blobs import BlobStore
+from runtime.clock import utcnow
+from runtime.database import Database
+from runtime.errors import NotFound
+from runtime.ids import new_id
+
+a = schema.artifacts
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True)
+class SessionTranscript:
+    """Everything a rendered transcript shows, loaded once."""
+
+    interview: Mapping[str, Any]
+    session: Mapping[str, Any]
+    messages: Sequence[Mapping[str, Any]]
+
+    @property
+    def anonymous(self) -> bool:
+        return bool((self.interview["settings"] or {}).get("anonymous"))
+
+    @property
+    def title(self) -> str:
+        return str(self.interview["title"])
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        return transcripts.metadata_fields(self.interview, self.session, self.anonymous)
+
+    @property
+    def fingerprint(self) -> str:
+        return transcripts.fingerprint(self.title, self.fields, self.messages)
+
+    def render(self, fmt: str) -> str:
+        if fmt == "md":
+            return transcripts.to_markdown(self.title, self.fields, self.messages)
+        return transcripts.to_text(self.title, self.fields, self.messages)
+
+
+async def load_transcript(
+    db: Database, session_id: str, workspace_id: str | None = None
+) -> SessionTranscript:
+    """The session's transcript; NotFound if it is not in `workspace_id` (when given)."""
+    async with db.connect() as conn:
+        found = await sessions.row(conn, session_id)
+        if workspace_id is not None and found.workspace_id != workspace_id:
+            raise NotFound(f"no session {session_id}")
+        interview = (
+            await conn.execute(
+                select(schema.interviews).where(schema.interviews.c.id == found.interview_id)
+            )
+        ).one()
+        rows = await sessions.messages(conn, session_id)
+    return SessionTranscript(
+        dict(interview._mapping), dict(found._mapping), [dict(r._mapping) for r in rows]
+    )
+
+
+async def get(conn: AsyncConnection, session_id: str, kind: str) -> Row[Any] | None:
+    return (
+        await conn.execute(select(a).where(a.c.session_id == session_id, a.c.kind == kind))
+    ).first()
+
+
+async def save(
+    db: Database,
+    session_id: str,
+    kind: str,
+    blob_key: str,
+    content_type: str,
+    size: int,
+    *,
+    duration_ms: int | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """Record the session's file of this kind, replacing the previous one."""
+    values = {
+        "blob_key": blob_key,
+        "content_type": content_type,
+        "size_bytes": size,
+        "duration_ms": duration_ms,
+        "fingerprint": fingerprint,
+        "created_at": utcnow(),
+    }
+    async with db.begin() as conn:
+        done = await conn.execute(
+            update(a).where(a.c.session_id == session_id, a.c.kind == kind).values(**values)
+        )
+        if done.rowcount != 1:
+            row = {"id": new_id("art"), "session_id": session_id, "kind": kind, **values}
+            await conn.execute(insert(a).values(**row))
+    return {"kind": kind, **values}
+
+
+async def forget(db: Database, session_id: str, kind: str) -> None:
+    async with db.begin() as conn:
+        await conn.execute(delete(a).where(a.c.session_id == session_id, a.c.kind == kind))
+
+
+def audio_key(session_id: str, extension: str) -> str:
+    return f"audio/{session_id}.{extension}"
+
+
+def pdf_key(session_id: str, fingerprint: str) -> str:
+    # One object per transcript version: a re-render never overwrites a file being served.
+    return f"pdf/{session_id}/{fingerprint[:16]}.pdf"
+
+
+async def attach_audio(
+    db: Database, blobs: BlobStore, session_id: str, path: Path
+) -> dict[str, Any]:
+    """Store an uploaded recording (a file on disk) as the session's audio."""
+    info = await audio.probe(path)
+    key = audio_key(session_id, info.extension)
+    size = (await asyncio.to_thread(path.stat)).st_size
+    writer = await blobs.writer(key, info.content_type)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                await writer.write(chunk)
+        await writer.complete()
+    except BaseException:
+        await writer.abort()
+        raise
+    async with db.connect() as conn:
+        previous = await get(conn, session_id, "audio")
+    saved = await save(
+        db, session_id, "audio", key, info.content_type, size, duration_ms=info.duration_ms
+    )
+    if previous is not None and previous.blob_key != key:
+        await blobs.delete(previous.blob_key)
+    return audio_view(saved)
+
+
+def audio_view(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "content_type": r["content_type"],
+        "size_bytes": r["size_bytes"],
+        "duration_ms": r["duration_ms"],
+        "uploaded_at": r["created_at"],
+    }
+
+
+async def _stored_text(blobs: BlobStore, key: str, render: str, content_type: str) -> int:
+    """Keep a rendered transcript in the store under its fingerprint, writing it only once."""
+    found = await blobs.info(key)
+    if found is not None:
+        return found.size
+    data = render.encode()
+    await blobs.put(key, data, content_type)
+    return len(data)
+
+
+async def files(services: Any, session_id: str, workspace_id: str) -> list[dict[str, Any]]:
+    """The session's downloadable files with signed links (the PDF only once it is current)."""
+    blobs: BlobStore = services.blobs
+    ttl = services.settings.signed_url_ttl_seconds
+    doc = await load_transcript(services.db, session_id, workspace_id)
+    fp = doc.fingerprint[:16]
+    out: list[dict[str, Any]] = []
+    for fmt, content_type in (("txt", "text/plain; charset=utf-8"), ("md", "text/markdown")):
+        key = f"transcript/{session_id}/{fp}.{fmt}"
+        size = await _stored_text(blobs, key, doc.render(fmt), content_type)
+        out.append(_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size, key))
+    async with services.db.connect() as conn:
+        pdf = await get(conn, session_id, "pdf")
+        recording = await get(conn, session_id, "audio")
+    if pdf is not None and pdf.fingerprint == doc.fingerprint:
+        out.append(
+            _file("pdf", f"{session_id}.pdf", PDF_CONTENT_TYPE, pdf.size_bytes, pdf.blob_key)
+        )
+    if recording is not None:
+        ext = str(recording.blob_key).rsplit(".", 1)[-1]
+        item = _file(
+            "audio", f"{session_id}.{ext}", recording.content_type, recording.size_bytes,
+            recording.blob_key,
+        )  # fmt: skip
+        item["duration_ms"] = recording.duration_ms
+        out.append(item)
+    for item in out:
+        item["url"] = await blobs.signed_url(item.pop("key"), ttl, filename=item["name"])
+    return out
+
+
+def _file(kind: str, name: str, content_type: str, size: int, key: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": name,
+        "content_type": content_type,
+        "size_bytes": size,
+        "key": key,
+    }

@@ -1,0 +1,251 @@
+"""The blob store: audio, PDFs and exports, in a local directory or any S3-compatible bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from runtime.errors import ConfigurationError, Forbidden, NotFound
+from runtime.settings import Settings
+
+PART_BYTES = 8 * 1024 * 1024  # S3's multipart parts: our own buffer, never the whole object
+CHUNK_BYTES = 256 * 1024
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,500}$")
+
+
+def check_key(key: str) -> str:
+    if not KEY.match(key) or ".." in key or "//" in key:
+        raise ValueError(f"not a valid blob key: {key!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    content_type: str
+
+
+class BlobWriter(ABC):
+    """Receives an object in pieces; nothing is visible under the key until `complete`."""
+
+    @abstractmethod
+    async def write(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    async def complete(self) -> None: ...
+
+    @abstractmethod
+    async def abort(self) -> None: ...
+
+
+class BlobStore(ABC):
+    @abstractmethod
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    @abstractmethod
+    async def writer(self, key: str, content_type: str) -> BlobWriter: ...
+
+    @abstractmethod
+    def stat(self, key: str) -> BlobInfo | None:
+        """Size and type, None if missing (blocking: the ZIP writer's thread calls it)."""
+
+    async def info(self, key: str) -> BlobInfo | None:
+        return await asyncio.to_thread(self.stat, key)
+
+    @abstractmethod
+    def chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, read in pieces (blocking: run it in a thread)."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str: ...
+
+    @abstractmethod
+    async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
+        """Abort writes under `prefix` begun before `before` and never completed (a killed
+        writer's); returns how many. Live writers are younger than any sensible `before`."""
+
+    async def read(self, key: str) -> bytes:
+        return await asyncio.to_thread(lambda: b"".join(self.chunks(key)))
+
+    async def stream(self, key: str) -> AsyncIterator[bytes]:
+        iterator = self.chunks(key)
+        sentinel = object()
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, sentinel)
+            if chunk is sentinel:
+                return
+            assert isinstance(chunk, bytes)
+            yield chunk
+
+    async def prepare(self) -> None:
+        """Called once when the process opens its services."""
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def open_store(settings: Settings) -> BlobStore:
+    if settings.blob_store == "local":
+        return LocalBlobStore(settings.data_dir / "blobs", settings.secret_key, settings)
+    if settings.blob_store == "s3":
+        from runtime.blobs_s3 import S3BlobStore  # local: boto3 loads slowly
+
+        return S3BlobStore(settings)
+    raise ConfigurationError(f"RAPPORT_BLOB_STORE must be local or s3, not {settings.blob_store}")
+
+
+# --- local directory, with URLs the API signs and serves ------------------------------------
+
+
+def _signature(secret: str, key: str, expires: int, filename: str) -> str:
+    message = f"blob\n{key}\n{expires}\n{filename}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def verify_signature(secret: str, key: str, expires: str, filename: str, signature: str) -> None:
+    """Raise Forbidden unless the local URL was signed by us and has not expired."""
+    if not expires.isdigit():
+        raise Forbidden("this link is not valid")
+    expected = _signature(secret, key, int(expires), filename)
+    if not hmac.compare_digest(expected, signature):
+        raise Forbidden("this link is not valid")
+    if int(expires) < time.time():
+        raise Forbidden("this link has expired")
+
+
+class LocalBlobStore(BlobStore):
+    def __init__(self, root: Path, secret: str, settings: Settings) -> None:
+        self.root = root
+        self.secret = secret
+        self.base_url = settings.public_base_url
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        writer = await self.writer(key, content_type)
+        await writer.write(data)
+        await writer.complete()
+
+    async def writer(self, key: str, content_type: str) -> BlobWriter:
+        target = self.path(key)
+        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        # A writer killed mid-way (a crashed worker) leaves its partial file: the job that
+        # takes over writes the same key, so clear them.
+        for stale in await asyncio.to_thread(list, target.parent.glob(f".{target.name}.*.partial")):
+            await asyncio.to_thread(stale.unlink, missing_ok=True)
+        return _LocalWriter(target, content_type)
+
+    def stat(self, key: str) -> BlobInfo | None:
+        target = self.path(key)
+        try:
+            size = target.stat().st_size
+        except FileNotFoundError:
+            return None
+        kind = _read_text(target.with_name(target.name + ".type"))
+        return BlobInfo(key, size, kind or "application/octet-stream")
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            handle = self.path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound(f"no blob {key}") from exc
+        with handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        target = self.path(key)
+        for path in (target, target.with_name(target.name + ".type")):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
+        return await asyncio.to_thread(self._remove_partials, prefix, before.timestamp())
+
+    def _remove_partials(self, prefix: str, before: float) -> int:
+        # A partial file is `.<name>.<pid>.<writer>.partial` beside the object it becomes.
+        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        removed = 0
+        for partial in folder.rglob(".*.partial") if folder.is_dir() else ():
+            name = partial.name[1:].rsplit(".", 3)[0]
+            key = (partial.parent / name).relative_to(self.root).as_posix()
+            if key.startswith(prefix):
+                removed += _unlink_if_older(partial, before)
+        return removed
+
+    async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        expires = int(time.time()) + ttl_seconds
+        name = filename or ""
+        query = {
+            "expires": str(expires),
+            "sig": _signature(self.secret, check_key(key), expires, name),
+        }
+        if name:
+            query["filename"] = name
+        return f"{self.base_url}/v1/blobs/{quote(key)}?{urlencode(query)}"
+
+
+def _unlink_if_older(path: Path, before: float) -> int:
+    try:
+        if path.stat().st_mtime >= before:
+            return 0
+        path.unlink()
+    except FileNotFoundError:  # completed or aborted meanwhile
+        return 0
+    return 1
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+class _LocalWriter(BlobWriter):
+    def __init__(self, target: Path, content_type: str) -> None:
+        self.target = target
+        self.content_type = content_type
+        self.partial = target.with_name(f".{target.name}.{os.getpid()}.{id(self)}.partial")
+        self.handle: Any = None
+
+    async def write(self, data: bytes) -> None:
+        if self.handle is None:
+            self.handle = await asyncio.to_thread(self.partial.open, "wb")
+        await asyncio.to_thread(self.handle.write, data)
+
+    async def complete(self) -> None:
+        if self.handle is None:
+            self.handle = await asyncio.to_thread(self.partial.open, "wb")
+        await asyncio.to_thread(self._finish)
+
+    def _finish(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        self.target.with_name(self.target.name + ".type").write_text(self.content_type)
+        # rename is atomic: a reader sees the whole object or none of it.
+        os.replace(self.partial, self.target)
+
+    async def abort(self) -> None:
+        if self.handle is not None:
+            await asyncio.to_thread(self.handle.close)
+        await asyncio.to_thread(self.partial.unlink, missing_ok=True)

@@ -1,0 +1,77 @@
+"""A session's transcript as a PDF: rendered off the event loop, cached by its fingerprint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runtime import artifacts, transcripts
+from runtime.blobs import BlobStore
+from runtime.database import Database
+from runtime.export_source import Entry
+
+JOB_FUNCTION = "render_pdf"
+
+
+def job_key(session_id: str, fingerprint: str) -> str:
+    return f"pdf:{session_id}:{fingerprint[:16]}"
+
+
+async def render(
+    title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Mapping[str, Any]]
+) -> bytes:
+    # Imported on first use: fpdf2, HarfBuzz and the fonts are ~30 MB an API node that never
+    # renders (the workers do) should not carry.
+    from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
+
+    doc = PdfTranscript(
+        title,
+        list(fields),
+        [PdfMessage(m["role"], m["content"], m["created_at"]) for m in messages],
+    )
+    # CPU-bound: a thread, so the loop keeps serving while fpdf2 lays out the pages.
+    return await asyncio.to_thread(render_transcript, doc)
+
+
+async def current(db: Database, blobs: BlobStore, session_id: str, fingerprint: str) -> Any:
+    """The session's PDF artifact if it was rendered from this transcript and still exists."""
+    async with db.connect() as conn:
+        found = await artifacts.get(conn, session_id, "pdf")
+    if found is None or found.fingerprint != fingerprint:
+        return None
+    return found if await blobs.info(found.blob_key) is not None else None
+
+
+async def ensure(db: Database, blobs: BlobStore, session_id: str) -> dict[str, Any]:
+    """Render and store the session's PDF unless the stored one is current."""
+    doc = await artifacts.load_transcript(db, session_id)
+    fingerprint = doc.fingerprint
+    found = await current(db, blobs, session_id, fingerprint)
+    if found is not None:
+        return {"session_id": session_id, "rendered": False}
+    async with db.connect() as conn:
+        previous = await artifacts.get(conn, session_id, "pdf")
+    data = await render(doc.title, doc.fields, doc.messages)
+    key = artifacts.pdf_key(session_id, fingerprint)
+    await blobs.put(key, data, artifacts.PDF_CONTENT_TYPE)
+    await artifacts.save(
+        db, session_id, "pdf", key, artifacts.PDF_CONTENT_TYPE, len(data), fingerprint=fingerprint
+    )
+    if previous is not None and previous.blob_key != key:
+        await blobs.delete(previous.blob_key)
+    return {"session_id": session_id, "rendered": True, "bytes": len(data)}
+
+
+async def for_export(blobs: BlobStore, entry: Entry, *, render_missing: bool) -> bytes | None:
+    """The entry's PDF as the export shows it: the cached one when it matches (never for an
+    anonymised export, whose metadata differs), else rendered now if `render_missing`."""
+    fields = entry.transcript_fields()
+    fingerprint = transcripts.fingerprint(str(entry.interview["title"]), fields, entry.messages)
+    if entry.pdf is not None and entry.pdf["fingerprint"] == fingerprint:
+        key = str(entry.pdf["blob_key"])
+        if await blobs.info(key) is not None:
+            return await blobs.read(key)
+    if not render_missing:
+        return None
+    return await render(str(entry.interview["title"]), fields, entry.messages)

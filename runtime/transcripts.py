@@ -1,0 +1,106 @@
+"""A session's transcript as data: question → answer turns, plain text, Markdown, fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runtime.clock import iso
+
+
+def _stamp(value: Any) -> str:
+    return str(iso(value))
+
+
+FORMATS = ("json", "txt", "md")
+ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
+
+
+def turns(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each interviewer message with the respondent's reply to it (None when unanswered)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] == "interviewer":
+            out.append(
+                {
+                    "item_id": message["item_id"],
+                    "question": message["content"],
+                    "asked_at": message["created_at"],
+                    "answer": None,
+                    "answered_at": None,
+                }
+            )
+        elif out and out[-1]["answer"] is None:
+            out[-1]["answer"] = message["content"]
+            out[-1]["answered_at"] = message["created_at"]
+        elif out:
+            # A second reply before the next question joins the first.
+            out[-1]["answer"] += "\n\n" + message["content"]
+        else:
+            out.append(
+                {
+                    "item_id": message["item_id"],
+                    "question": None,
+                    "asked_at": None,
+                    "answer": message["content"],
+                    "answered_at": message["created_at"],
+                }
+            )
+    return out
+
+
+def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    """Changes whenever anything a rendered transcript shows changes."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([title, list(fields)], ensure_ascii=False).encode())
+    for m in messages:
+        digest.update(json.dumps([m["id"], m["role"], m["content"], iso(m["created_at"])]).encode())
+    return digest.hexdigest()
+
+
+def metadata_fields(
+    interview: Mapping[str, Any], session: Mapping[str, Any], anonymous: bool
+) -> list[tuple[str, str]]:
+    """The session's metadata rows, in order, as a rendered transcript shows them."""
+    rows = [
+        ("Interview", str(interview["title"])),
+        ("Session", str(session["id"])),
+        ("Status", str(session["status"])),
+        ("Started", _stamp(session["created_at"])),
+    ]
+    if session["completed_at"] is not None:
+        rows.append(("Completed", _stamp(session["completed_at"])))
+    if not anonymous:
+        if session["respondent_name"]:
+            rows.append(("Respondent", str(session["respondent_name"])))
+        if session["respondent_email"]:
+            rows.append(("Email", str(session["respondent_email"])))
+        if session["external_id"]:
+            rows.append(("External id", str(session["external_id"])))
+    return rows
+
+
+def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    lines = [title, "=" * len(title), ""]
+    lines += [f"{name}: {value}" for name, value in fields]
+    for m in messages:
+        lines += ["", f"[{_stamp(m['created_at'])}] {ROLE_LABEL.get(m['role'], m['role'])}:"]
+        lines += [m["content"]]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    lines = [f"# {_md_inline(title)}", ""]
+    lines += [f"- **{name}:** {_md_inline(value)}" for name, value in fields]
+    for m in messages:
+        label = ROLE_LABEL.get(m["role"], m["role"])
+        lines += ["", f"**{label}** · {iso(m['created_at'])}", ""]
+        # Quoted, so that whatever the respondent typed cannot become headings or lists.
+        lines += ["> " + line if line else ">" for line in m["content"].split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _md_inline(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_[]#<>|" else ch for ch in text.replace("\n", " "))

@@ -1,0 +1,88 @@
+"""GET /v1/sessions/{id}/pdf: rendered by the worker, read back with pdftotext, re-rendered
+when the transcript changes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from runtime import artifacts, transcript_pdf
+from tests.conftest import Server
+from tests.helpers import next_turn, published_interview, sse_events, start_session
+
+CJK = "我们每天都用它来计划工作"
+ARABIC = "نستخدمه كل يوم"
+
+
+async def pdftotext(data: bytes) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "pdftotext", "-", "-", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate(data)
+    assert proc.returncode == 0
+    return out.decode()
+
+
+async def _rendered(client: httpx.AsyncClient, server: Server, session_id: str) -> bytes:
+    first = await client.get(f"/v1/sessions/{session_id}/pdf")
+    assert first.status_code == 202, first.text
+    assert first.headers["retry-after"] == "2" and first.json()["status"] == "rendering"
+    # The job is keyed by the transcript's fingerprint: wait on it rather than on the clock.
+    services = server.app.state.services
+    doc = await artifacts.load_transcript(services.db, session_id)
+    job = await services.jobs.job(transcript_pdf.job_key(session_id, doc.fingerprint))
+    assert job is not None, "a render job was queued"
+    await job.refresh(until_complete=60)
+    ready = await client.get(f"/v1/sessions/{session_id}/pdf")
+    assert ready.status_code == 200, ready.text
+    assert ready.headers["content-type"] == "application/pdf"
+    assert ready.content.startswith(b"%PDF")
+    return ready.content
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_pdf_renders_scripts_and_follows_the_transcript(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
+) -> None:
+    interview = await published_interview(client, title="Étude 研究")
+    who = await start_session(anon, interview["share_token"], name="Dana Levi")
+    events = sse_events(anon, who.session["events_url"])
+    await next_turn(events)
+    assert (await who.say(CJK)).status_code == 202
+    await next_turn(events)
+    text = await pdftotext(await _rendered(client, server, who.id))
+    assert "Étude 研究" in text and "Dana Levi" in text and CJK in text
+    assert "What do you use our app for?" in text
+    again = await client.get(f"/v1/sessions/{who.id}/pdf")
+    assert again.status_code == 200, "cached while the transcript is unchanged"
+    files = (await client.get(f"/v1/sessions/{who.id}/files")).json()["items"]
+    assert [f["kind"] for f in files].count("pdf") == 1
+
+    assert (await who.say(ARABIC)).status_code == 202
+    await next_turn(events)
+    await events.aclose()
+    text = await pdftotext(await _rendered(client, server, who.id))
+    # pdftotext writes right-to-left runs in visual order; the words are all there.
+    assert all(word in text for word in ARABIC.split()) and CJK in text
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_pdf_of_an_anonymous_interview_hides_the_respondent(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
+) -> None:
+    interview = await published_interview(client, anonymous=True)
+    who = await start_session(anon, interview["share_token"], name="Dana Levi")
+    events = sse_events(anon, who.session["events_url"])
+    await next_turn(events)
+    await events.aclose()
+    text = await pdftotext(await _rendered(client, server, who.id))
+    assert "Dana Levi" not in text and "Onboarding study" in text
+
+
+async def test_pdf_of_another_workspace_is_404(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    assert (await client.get("/v1/sessions/ses_nope/pdf")).status_code == 404
+    assert (await anon.get("/v1/sessions/ses_nope/pdf")).status_code == 401
