@@ -1,4 +1,4 @@
-"""docker/ kept true to the code: every variable it sets is one Rapport reads, every command runs."""
+"""docker/ kept true to the code: every variable it sets is read, every command runs."""
 
 from __future__ import annotations
 
