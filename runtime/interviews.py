@@ -180,15 +180,30 @@ async def update_fields(
 
 
 async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
+    """Delete a draft, with the preview sessions and guide versions tried on it."""
     async with db.begin() as conn:
-        result = await conn.execute(
-            t.delete().where(
-                t.c.id == interview_id, t.c.workspace_id == workspace_id, t.c.status == "draft"
+        # Locked (PostgreSQL; SQLite's writer lock already serializes) so that it cannot be
+        # published, and start taking real sessions, while its previews are removed.
+        row = (
+            await conn.execute(
+                select(t.c.status)
+                .where(t.c.id == interview_id, t.c.workspace_id == workspace_id)
+                .with_for_update()
             )
-        )
-        if result.rowcount == 0:
-            row = await owned_row(conn, workspace_id, interview_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"no interview {interview_id}")
+        if row.status != "draft":
             raise Conflict(f"only a draft can be deleted; this interview is {row.status}")
+        # A draft has never been published, so its sessions are all previews (is_test).
+        s = schema.sessions
+        ids = select(s.c.id).where(s.c.interview_id == interview_id)
+        for table in (schema.messages, schema.artifacts):
+            await conn.execute(table.delete().where(table.c.session_id.in_(ids)))
+        await conn.execute(s.delete().where(s.c.interview_id == interview_id))
+        gv = schema.guide_versions
+        await conn.execute(gv.delete().where(gv.c.interview_id == interview_id))
+        await conn.execute(t.delete().where(t.c.id == interview_id))
 
 
 async def duplicate(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:

@@ -66,3 +66,24 @@ async def test_preview_needs_a_question_and_an_owner(
     assert anonymous.status_code == 401
     bad = await client.post(f"/v1/interviews/{empty['id']}/preview-sessions", json={"nme": 1})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "nme"
+
+
+async def test_a_previewed_draft_can_be_deleted_with_its_previews(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    draft = await draft_with_guide(client)
+    started = await client.post(f"/v1/interviews/{draft['id']}/preview-sessions", json={})
+    assert started.status_code == 201, started.text
+    preview = Respondent(anon, started.json())
+    events = sse_events(anon, preview.session["events_url"])
+    await next_turn(events)
+    await events.aclose()
+    said = await preview.say("Planning, mostly.")
+    assert said.status_code == 202, said.text
+
+    deleted = await client.delete(f"/v1/interviews/{draft['id']}")
+    assert deleted.status_code == 204, deleted.text
+    assert (await client.get(f"/v1/interviews/{draft['id']}")).status_code == 404
+    assert (await client.get(f"/v1/sessions/{preview.id}")).status_code == 404
+    # Its token no longer opens anything either.
+    assert (await preview.say("Still there?")).status_code in (401, 404)
