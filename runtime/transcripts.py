@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from runtime.clock import iso
+from runtime.clock import iso, parse
 
 
-def _stamp(value: Any) -> str:
-    return str(iso(value))
+def _stamp(value: datetime | str) -> str:
+    """A time as people read it in a document: to the second, in UTC, said so."""
+    moment = parse(value, "timestamp") if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 FORMATS = ("json", "txt", "md")
@@ -96,7 +101,7 @@ def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
     lines += [f"- **{name}:** {_md_inline(value)}" for name, value in fields]
     for m in messages:
         label = ROLE_LABEL.get(m["role"], m["role"])
-        lines += ["", f"**{label}** · {iso(m['created_at'])}", ""]
+        lines += ["", f"**{label}** · {_stamp(m['created_at'])}", ""]
         # Quoted, so that whatever the respondent typed cannot become headings or lists.
         lines += ["> " + line if line else ">" for line in m["content"].split("\n")]
     return "\n".join(lines) + "\n"

@@ -26,6 +26,9 @@ async def test_transcript_formats(client: httpx.AsyncClient, session_id: str) ->
     assert text.headers["content-type"].startswith("text/plain")
     assert "Respondent: Ada" in text.text and ANSWER in text.text
     assert text.text.index(data["messages"][0]["content"]) < text.text.index(ANSWER)
+    # Times as people read them: to the second, in UTC, said so.
+    started = data["messages"][0]["created_at"][:19].replace("T", " ")
+    assert f"[{started} UTC] Interviewer:" in text.text
     md = await client.get(url, params={"format": "md"})
     assert md.headers["content-type"].startswith("text/markdown")
     assert md.text.startswith("# Study \\*one\\*\n")
