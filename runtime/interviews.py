@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import guide as guides
@@ -287,12 +288,15 @@ async def preview_version(conn: AsyncConnection, row: Row[Any]) -> int:
     if row.guide_version > 0:
         return int(row.guide_version)
     version = -int(row.guide_rev)
+    # Two previews of the same draft at the same instant both freeze it: the second insert
+    # does nothing (on PostgreSQL it waits for the first), rather than a key violation.
     gv = schema.guide_versions
-    exists = await conn.scalar(
-        select(gv.c.version).where(gv.c.interview_id == row.id, gv.c.version == version)
+    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    await conn.execute(
+        upsert(gv)
+        .values(interview_id=row.id, version=version, guide=row.guide, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[gv.c.interview_id, gv.c.version])
     )
-    if exists is None:
-        await _freeze(conn, row.id, version, row.guide)
     return version
 
 

@@ -73,6 +73,32 @@ async def test_concurrent_guide_edits_all_land(db: Database) -> None:
     assert len(guide["sections"][0]["items"]) == 12, "no edit lost"
 
 
+async def test_two_previews_of_one_draft_at_the_same_instant_share_its_frozen_guide(
+    db: Database,
+) -> None:
+    workspace = await keys.ensure_workspace(db, "preview-race")
+    view = await interviews.create(db, workspace, {"title": "Draft"})
+    await interviews.edit_guide(db, workspace, view["id"], lambda g: guides.add_section(g, "S")[0])
+    await interviews.edit_guide(
+        db, workspace, view["id"], lambda g: guides.add_item(g, "S1", "question", {"text": "Q?"})[0]
+    )
+    # The first preview has frozen the draft but not committed when the second freezes it
+    # too (on PostgreSQL both see no frozen copy; on SQLite the second waits to begin).
+    async with db.begin() as first:
+        row = await interviews.owned_row(first, workspace, view["id"])
+        version = await interviews.preview_version(first, row)
+        second = asyncio.create_task(sessions.start_preview(db, workspace, view["id"], {}))
+        await asyncio.sleep(0.2)  # no event says the second is waiting on the first's lock
+        assert not second.done()
+    started = await second
+    assert started.row["guide_version"] == version < 0
+    # Many at once: every one starts, all on the same frozen guide.
+    many = await asyncio.gather(
+        *(sessions.start_preview(db, workspace, view["id"], {}) for _ in range(8))
+    )
+    assert {s.row["guide_version"] for s in many} == {version}
+
+
 async def test_ending_mid_turn_completes_the_turn_then_the_session(
     settings: Settings, db: Database
 ) -> None:
