@@ -73,6 +73,9 @@ class TurnRunner:
         self._lease_ms = lease_ms
         self._max_attempts = max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per session, the newest turn task here, and for a task the one it follows.
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._prior: dict[asyncio.Task[None], asyncio.Task[None]] = {}
         self._guides: dict[tuple[str, int], Guide] = {}
         self._known = KnownSessions()
         self._renew = redis.register_script(_RENEW)
@@ -118,20 +121,44 @@ class TurnRunner:
             pipe.incr(attempts)
             pipe.expire(attempts, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
             _, leased, attempt, _ = await pipe.execute()
-        if not leased:
+        early.attempt = int(attempt)
+        self._track(self._run_early(session_id, token, bool(leased), early), session_id)
+
+    async def _run_early(self, session_id: str, token: str, leased: bool, early: EarlyTurn) -> None:
+        if not leased and not await self._lease_after_local_turn(session_id, token):
             await early.cancel()  # another process holds the session: as `run` would
             return
-        early.attempt = int(attempt)
-        self._track(self._run_leased(session_id, token, True, early), session_id)
+        await self._run_leased(session_id, token, True, early)
 
     def spawn(self, session_id: str, fresh: bool = False) -> None:
         """Start generating the owed turn here; `fresh`: no earlier attempt can have begun it."""
         self._track(self.run(session_id, fresh), session_id)
 
     def _track(self, turn: Coroutine[Any, Any, None], session_id: str) -> None:
+        prior = self._running.get(session_id)
         task = asyncio.create_task(turn, name=f"turn:{session_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._running[session_id] = task
+        if prior is not None and not prior.done():
+            self._prior[task] = prior
+        task.add_done_callback(lambda t: self._forget(session_id, t))
+
+    def _forget(self, session_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._prior.pop(task, None)
+        if self._running.get(session_id) is task:
+            del self._running[session_id]
+
+    async def _lease_after_local_turn(self, session_id: str, token: str) -> bool:
+        """The lease, once this process's previous turn of the session has let it go: it is
+        released last, after `turn.completed`, so an answer can arrive while it is held."""
+        current = asyncio.current_task()
+        prior = self._prior.get(current) if current is not None else None
+        if prior is None:
+            return False
+        await asyncio.wait([prior])
+        lease_key = redis_keys.lease(session_id)
+        return bool(await self._redis.set(lease_key, token, nx=True, px=self._lease_ms))
 
     async def owes(self, session_id: str) -> bool:
         """Whether a turn of this session is owed (being written, or waiting for recovery)."""
@@ -167,7 +194,9 @@ class TurnRunner:
     async def run(self, session_id: str, fresh: bool = False) -> None:
         token = uuid.uuid4().hex
         lease_key = redis_keys.lease(session_id)
-        if not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
+        if not await self._redis.set(
+            lease_key, token, nx=True, px=self._lease_ms
+        ) and not await self._lease_after_local_turn(session_id, token):
             return  # another process is generating this turn
         await self._run_leased(session_id, token, fresh, None)
 
