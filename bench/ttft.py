@@ -160,7 +160,8 @@ async def rapport_round(
 async def measure(
     args: argparse.Namespace, env: dict[str, str], workdir: Path
 ) -> dict[str, list[float]]:
-    import openai
+    from runtime.services import llm_client_from
+    from runtime.settings import Settings
 
     upstream = Server("upstream", "tests.upstream.server:create_from_env", env, workdir)
     RUNNING.append(upstream)
@@ -181,9 +182,9 @@ async def measure(
     if len(sessions) != args.sessions:
         failed = next(m for m in made if not isinstance(m, Session))
         raise RuntimeError(f"{args.sessions - len(sessions)} sessions failed to start: {failed!r}")
-    client = openai.AsyncOpenAI(
-        base_url=f"http://127.0.0.1:{upstream.port}/v1", api_key="not-needed", max_retries=0
-    )
+    # The very client Rapport builds (same connection pool limits, no retries), so the two
+    # paths differ only by Rapport.
+    client = llm_client_from(Settings.from_env(rapport_env))
     results: dict[str, list[float]] = {"rapport": [], "direct": []}
     spy = profiler(rapport.pid, args.profile) if args.profile else None
     try:

@@ -54,12 +54,20 @@ async def say(
             f"client_message_id must be 1 to {MAX_CLIENT_MESSAGE_ID} characters",
             field="client_message_id",
         )
-    posted = await sessions.post_message(services.db, session_id, content, client_message_id)
-    if posted.created:
-        await services.events.append(
-            session_id, RespondentMessage(posted.id, content, client_message_id)
-        )
-        await services.turns.owe(session_id)
+    # The next turn starts now, overlapping the durable write; it publishes nothing until
+    # `owe` hands it over after the message is committed and logged (see docs/llm.md).
+    early = services.turns.begin_early(session_id, content)
+    try:
+        posted = await sessions.post_message(services.db, session_id, content, client_message_id)
+        if posted.created:
+            await services.events.append(
+                session_id, RespondentMessage(posted.id, content, client_message_id)
+            )
+            await services.turns.owe(session_id, early, posted)
+            early = None
+    finally:
+        if early is not None:
+            await early.cancel()
     return posted
 
 

@@ -6,14 +6,23 @@ import asyncio
 import contextlib
 
 from runtime.eventlog import EventLog
-from runtime.events import TurnDelta
+from runtime.events import SessionEvent, TurnDelta
 
 
 class DeltaWriter:
     """The engine never waits on Redis: text it produces while a write is in flight is sent
     with the next write, so a fast engine makes few events and a slow one loses no latency."""
 
-    def __init__(self, events: EventLog, session_id: str, turn_id: str, fence: str) -> None:
+    def __init__(
+        self,
+        events: EventLog,
+        session_id: str,
+        turn_id: str,
+        fence: str,
+        opening: SessionEvent | None = None,
+    ) -> None:
+        # `opening` (the turn's `turn.started`) goes out with the first text, in one write.
+        self._opening = [opening] if opening is not None else []
         self._events = events
         self._session_id = session_id
         self._turn_id = turn_id
@@ -50,5 +59,6 @@ class DeltaWriter:
                 continue
             text = "".join(self._queue)
             self._queue.clear()
-            delta = TurnDelta(self._turn_id, text)
-            await self._events.append(self._session_id, delta, self._fence)
+            batch = [*self._opening, TurnDelta(self._turn_id, text)]
+            self._opening = []
+            await self._events.append_all(self._session_id, batch, self._fence)

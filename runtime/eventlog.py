@@ -17,21 +17,25 @@ class LeaseLost(Exception):
     """The turn lease moved to another process; this writer must stop."""
 
 
-# XADD, refresh the expiry and wake readers in one step; with a fence, only while the
-# caller still holds the turn lease, so a stalled generator cannot write after losing it;
-# with `once`, only if no one has announced the session's end yet.
+# XADD the events (type, data pairs from ARGV[4]), refresh the expiry and wake readers in
+# one step; with a fence, only while the caller still holds the turn lease, so a stalled
+# generator cannot write after losing it; with `once`, only if no one has announced the
+# session's end yet. Returns the last event's id.
 _APPEND = """
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then
   return false
 end
-if ARGV[5] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[3]) then
+if ARGV[3] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[1]) then
   return ''
 end
-local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[1], 'data', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[1])
-redis.call('EXPIRE', KEYS[4], ARGV[3])
-redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
+local id
+for i = 4, #ARGV, 2 do
+  id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
+  redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[i])
+  redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[1])
 return id
 """
 LOG_PAGE = 500  # events per log read
@@ -47,17 +51,26 @@ class EventLog:
         self._append = redis.register_script(_APPEND)
 
     async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
-        result = await self._run(session_id, event, fence, once=False)
+        result = await self._run(session_id, [event], fence, once=False)
+        assert result is not None
+        return result
+
+    async def append_all(self, session_id: str, events: list[SessionEvent], fence: str = "") -> str:
+        """Append several events in one round trip, in order; returns the last one's id."""
+        result = await self._run(session_id, events, fence, once=False)
         assert result is not None
         return result
 
     async def announce_end(self, session_id: str, event: SessionEvent, fence: str = "") -> bool:
         """Append a terminal event unless one was already appended; True if this one was."""
-        return await self._run(session_id, event, fence, once=True) is not None
+        return await self._run(session_id, [event], fence, once=True) is not None
 
     async def _run(
-        self, session_id: str, event: SessionEvent, fence: str, once: bool
+        self, session_id: str, events: list[SessionEvent], fence: str, once: bool
     ) -> str | None:
+        pairs: list[Any] = []
+        for event in events:
+            pairs += [event.type, json.dumps(event.data(), ensure_ascii=False)]
         result = await self._append(
             keys=[
                 redis_keys.events(session_id),
@@ -66,13 +79,7 @@ class EventLog:
                 redis_keys.live(session_id),
                 redis_keys.ended(session_id),
             ],
-            args=[
-                event.type,
-                json.dumps(event.data(), ensure_ascii=False),
-                self._ttl,
-                fence,
-                "1" if once else "0",
-            ],
+            args=[self._ttl, fence, "1" if once else "0", *pairs],
         )
         if result is None:
             raise LeaseLost(session_id)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, ScalarSelect, func, insert, select, update
+from sqlalchemy import Connection, Row, ScalarSelect, Select, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import interviews, schema, transcripts, webhooks
@@ -34,6 +35,10 @@ class PostedMessage:
     content: str
     client_message_id: str
     created: bool  # False: a retry of a message already stored
+    # What the session became (for a stored one): the next turn checks what it knows by it.
+    turn_seq: int = 0
+    state: dict[str, Any] | None = None
+    interview_updated_at: datetime | None = None
 
     def receipt(self) -> dict[str, Any]:
         """What the respondent is told, over HTTP and WebSocket alike."""
@@ -187,63 +192,92 @@ async def post_message(
     db: Database, session_id: str, content: str, client_message_id: str
 ) -> PostedMessage:
     """Store a respondent message and make the next turn owed; a retried id changes nothing."""
-    async with db.begin() as conn:
-        existing = await _by_client_id(conn, session_id, client_message_id)
+    try:
+        return await db.write(
+            lambda conn: _store_message(conn, session_id, content, client_message_id)
+        )
+    except IntegrityError:
+        # A retry of a message stored earlier, whose turn has completed since: the unique
+        # client id refused it and the whole transaction rolled back.
+        async with db.connect() as conn:
+            existing = await _by_client_id(conn, session_id, client_message_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def _store_message(
+    conn: Connection, session_id: str, content: str, client_message_id: str
+) -> PostedMessage:
+    # Optimistic: the session's update comes first (no read before it). Retries are rare and
+    # found after it: still waiting for their turn (the update matches nothing) or refused
+    # by the unique client id.
+    now = utcnow()
+    # One round trip each for the update (RETURNING what the next turn checks) and the insert
+    # (its seq computed in SQL): a respondent's message is on the path to the first token.
+    updated = conn.execute(
+        update(s)
+        .where(s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent")
+        .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
+        .returning(s.c.state, s.c.turn_seq, _interview_updated_at())
+    ).first()
+    if updated is None:
+        # A concurrent retry of the same message may have won the update just now.
+        existing = _posted(conn.execute(_client_id_query(session_id, client_message_id)).first())
         if existing is not None:
             return existing
-        now = utcnow()
-        # One round trip each for the update (RETURNING the state) and the insert (its seq
-        # computed in SQL): a respondent's message is on the path to the next first token.
-        updated = (
-            await conn.execute(
-                update(s)
-                .where(
-                    s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent"
-                )
-                .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
-                .returning(s.c.state)
-            )
-        ).first()
-        if updated is None:
-            # A concurrent retry of the same message may have won the update just now.
-            existing = await _by_client_id(conn, session_id, client_message_id)
-            if existing is not None:
-                return existing
-            current = await row(conn, session_id)
-            if current.status != "in_progress":
-                raise Conflict(f"this session is {current.status}; it takes no more messages")
-            raise Conflict("the interviewer is still responding; send after the turn completes")
-        message_id = new_id("msg")
-        await conn.execute(
-            insert(m).values(
-                id=message_id,
-                session_id=session_id,
-                seq=_next_seq(session_id),
-                role="respondent",
-                content=content,
-                item_id=(updated.state or {}).get("item_id"),
-                turn_id=None,
-                client_message_id=client_message_id,
-                metadata={},
-                created_at=now,
-            )
+        current = conn.execute(select(s.c.status).where(s.c.id == session_id)).first()
+        if current is None:
+            raise NotFound(f"no session {session_id}")
+        if current.status != "in_progress":
+            raise Conflict(f"this session is {current.status}; it takes no more messages")
+        raise Conflict("the interviewer is still responding; send after the turn completes")
+    message_id = new_id("msg")
+    conn.execute(
+        insert(m).values(
+            id=message_id,
+            session_id=session_id,
+            seq=_next_seq(session_id),
+            role="respondent",
+            content=content,
+            item_id=(updated.state or {}).get("item_id"),
+            turn_id=None,
+            client_message_id=client_message_id,
+            metadata={},
+            created_at=now,
         )
-    return PostedMessage(message_id, content, client_message_id, True)
+    )
+    return PostedMessage(
+        message_id,
+        content,
+        client_message_id,
+        True,
+        updated.turn_seq,
+        updated.state or {},
+        updated.interview_updated_at,
+    )
+
+
+def _interview_updated_at() -> Any:
+    i = schema.interviews
+    latest = select(i.c.updated_at).where(i.c.id == s.c.interview_id).scalar_subquery()
+    return latest.label("interview_updated_at")
 
 
 async def _by_client_id(
     conn: AsyncConnection, session_id: str, client_message_id: str
 ) -> PostedMessage | None:
-    found = (
-        await conn.execute(
-            select(m).where(
-                m.c.session_id == session_id, m.c.client_message_id == client_message_id
-            )
-        )
-    ).first()
+    return _posted((await conn.execute(_client_id_query(session_id, client_message_id))).first())
+
+
+def _client_id_query(session_id: str, client_message_id: str) -> Select[Any]:
+    return select(m).where(m.c.session_id == session_id, m.c.client_message_id == client_message_id)
+
+
+def _posted(found: Row[Any] | None) -> PostedMessage | None:
     if found is None:
         return None
-    return PostedMessage(found.id, found.content, client_message_id, False)
+    return PostedMessage(found.id, found.content, found.client_message_id, False)
 
 
 def _next_seq(session_id: str) -> ScalarSelect[int]:

@@ -7,12 +7,13 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime import interviews, redis_keys, schema, sessions
@@ -31,6 +32,7 @@ from runtime.events import (
     TurnStarted,
 )
 from runtime.guide import Guide
+from runtime.next_turns import EarlyTurn, KnownSessions
 
 log = structlog.get_logger(__name__)
 
@@ -71,20 +73,92 @@ class TurnRunner:
         self._lease_ms = lease_ms
         self._max_attempts = max_attempts
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per session, the newest turn task here, and for a task the one it follows.
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._prior: dict[asyncio.Task[None], asyncio.Task[None]] = {}
         self._guides: dict[tuple[str, int], Guide] = {}
+        self._known = KnownSessions()
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
 
-    async def owe(self, session_id: str) -> None:
-        """Record that a turn is owed (so the sweeper finds it if we die), then start it here."""
-        await self._redis.zadd(redis_keys.PENDING_TURNS, {session_id: time.time() * 1000})
-        self.spawn(session_id, fresh=True)
+    def begin_early(self, session_id: str, content: str) -> EarlyTurn | None:
+        """Start the turn a respondent's `content` will owe, before it is stored, when this
+        process wrote the session's last turn (so the context needs no SQL read). The
+        upstream's latency then overlaps the durable write; nothing is published until
+        `owe` hands the early turn over, and it is dropped unless the stored message
+        confirms the context."""
+        known = self._known.pop(session_id)
+        if known is None:
+            return None
+        engine = self._engines.get(str(known.interview.get("engine"))) or self._engines["scripted"]
+        return EarlyTurn(engine, known, content)
+
+    async def owe(
+        self,
+        session_id: str,
+        early: EarlyTurn | None = None,
+        posted: sessions.PostedMessage | None = None,
+    ) -> None:
+        """Record that a turn is owed (so the sweeper finds it if we die), then start it here,
+        continuing `early` if `posted` (the message that owes the turn) confirms its context."""
+        if early is not None and (
+            posted is None
+            or not early.known.holds_for(posted.turn_seq, posted.state, posted.interview_updated_at)
+        ):
+            await early.cancel()
+            early = None
+        if early is None:
+            await self._redis.zadd(redis_keys.PENDING_TURNS, {session_id: time.time() * 1000})
+            self.spawn(session_id, fresh=True)
+            return
+        # One round trip: owed, leased, attempt counted. The turn id is new (the message just
+        # moved turn_seq on) and the lease is ours, so no earlier attempt can have begun it.
+        token = uuid.uuid4().hex
+        attempts = redis_keys.turn_attempts(session_id, f"t{early.ctx.seq}")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(redis_keys.PENDING_TURNS, {session_id: time.time() * 1000})
+            pipe.set(redis_keys.lease(session_id), token, nx=True, px=self._lease_ms)
+            pipe.incr(attempts)
+            pipe.expire(attempts, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
+            _, leased, attempt, _ = await pipe.execute()
+        early.attempt = int(attempt)
+        self._track(self._run_early(session_id, token, bool(leased), early), session_id)
+
+    async def _run_early(self, session_id: str, token: str, leased: bool, early: EarlyTurn) -> None:
+        if not leased and not await self._lease_after_local_turn(session_id, token):
+            await early.cancel()  # another process holds the session: as `run` would
+            return
+        await self._run_leased(session_id, token, True, early)
 
     def spawn(self, session_id: str, fresh: bool = False) -> None:
         """Start generating the owed turn here; `fresh`: no earlier attempt can have begun it."""
-        task = asyncio.create_task(self.run(session_id, fresh), name=f"turn:{session_id}")
+        self._track(self.run(session_id, fresh), session_id)
+
+    def _track(self, turn: Coroutine[Any, Any, None], session_id: str) -> None:
+        prior = self._running.get(session_id)
+        task = asyncio.create_task(turn, name=f"turn:{session_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._running[session_id] = task
+        if prior is not None and not prior.done():
+            self._prior[task] = prior
+        task.add_done_callback(lambda t: self._forget(session_id, t))
+
+    def _forget(self, session_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._prior.pop(task, None)
+        if self._running.get(session_id) is task:
+            del self._running[session_id]
+
+    async def _lease_after_local_turn(self, session_id: str, token: str) -> bool:
+        """The lease, once this process's previous turn of the session has let it go: it is
+        released last, after `turn.completed`, so an answer can arrive while it is held."""
+        current = asyncio.current_task()
+        prior = self._prior.get(current) if current is not None else None
+        if prior is None:
+            return False
+        await asyncio.wait([prior])
+        lease_key = redis_keys.lease(session_id)
+        return bool(await self._redis.set(lease_key, token, nx=True, px=self._lease_ms))
 
     async def owes(self, session_id: str) -> bool:
         """Whether a turn of this session is owed (being written, or waiting for recovery)."""
@@ -120,11 +194,19 @@ class TurnRunner:
     async def run(self, session_id: str, fresh: bool = False) -> None:
         token = uuid.uuid4().hex
         lease_key = redis_keys.lease(session_id)
-        if not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
+        if not await self._redis.set(
+            lease_key, token, nx=True, px=self._lease_ms
+        ) and not await self._lease_after_local_turn(session_id, token):
             return  # another process is generating this turn
+        await self._run_leased(session_id, token, fresh, None)
+
+    async def _run_leased(
+        self, session_id: str, token: str, fresh: bool, early: EarlyTurn | None
+    ) -> None:
+        lease_key = redis_keys.lease(session_id)
         renewer = asyncio.create_task(self._keep_lease(lease_key, token))
         try:
-            await self._generate(session_id, token, fresh)
+            await self._generate(session_id, token, fresh, early)
         except LeaseLost:
             log.warning("turn.lease_lost", session_id=session_id)
         except asyncio.CancelledError:
@@ -150,40 +232,43 @@ class TurnRunner:
                 # A blip: keep trying while the lease may still be ours.
                 log.warning("turn.lease_renewal_failed", lease=lease_key, error=str(exc))
 
-    async def _generate(self, session_id: str, fence: str, fresh: bool) -> None:
-        async with self._db.connect() as conn:
-            session = await sessions.row(conn, session_id)
-            seq = session.turn_seq
-            turn_id = f"t{seq}"
-            history = await sessions.messages(conn, session_id)
-            committed = next((m for m in history if m.turn_id == turn_id), None)
-            if session.awaiting != "interviewer" and committed is None:
+    async def _generate(
+        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+    ) -> None:
+        try:
+            await self._generate_turn(session_id, fence, fresh, early)
+        finally:
+            if early is not None:
+                await early.cancel()
+
+    async def _generate_turn(
+        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+    ) -> None:
+        committed: Row[Any] | None = None
+        if early is not None:
+            ctx = early.ctx  # confirmed by the stored message: no SQL read before streaming
+        else:
+            loaded = await self._load(session_id)
+            if loaded is None:
                 await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
                 return
-            interview = (
-                await conn.execute(
-                    select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
-                )
-            ).first()
-            assert interview is not None
-            guide = await self._guide(conn, session.interview_id, session.guide_version)
-
-        started, said, completed = await self._prior_attempt(
-            session_id, turn_id, fresh and committed is None
-        )
-        if committed is None:
-            ctx = TurnContext(
-                interview=dict(interview._mapping),
-                guide=guide,
-                state=session.state or {},
-                seq=seq,
-                transcript=[TranscriptEntry(r.role, r.content, r.item_id) for r in history],
-                started_at=session.created_at,
-                now=utcnow(),
+            ctx, committed = loaded
+        turn_id = f"t{ctx.seq}"
+        if early is not None:
+            started, said, completed = False, "", False  # see `owe`
+        else:
+            started, said, completed = await self._prior_attempt(
+                session_id, turn_id, fresh and committed is None
             )
-            engine = await self._engine_for(session_id, turn_id, interview.engine)
+        if committed is None:
+            name = str(ctx.interview["engine"])
+            attempt = early.attempt if early is not None else None
+            engine = await self._engine_for(session_id, turn_id, name, attempt)
+            outputs = engine.respond(ctx)
+            if early is not None and engine is early.engine:
+                outputs = early.outputs()
             stored_content, stored_item, said = await self._produce(
-                session_id, turn_id, engine, ctx, said, started, fence
+                session_id, turn_id, outputs, ctx, said, started, fence
             )
             started = True
         else:
@@ -205,11 +290,39 @@ class TurnRunner:
             reason = ended_reason or "finished"
             await self._events.announce_end(session_id, SessionCompleted(reason), fence)
 
+    async def _load(self, session_id: str) -> tuple[TurnContext, Row[Any] | None] | None:
+        """The owed turn's context from SQL, and the turn if it was already committed; None
+        when no turn is owed."""
+        async with self._db.connect() as conn:
+            session = await sessions.row(conn, session_id)
+            turn_id = f"t{session.turn_seq}"
+            history = await sessions.messages(conn, session_id)
+            committed = next((m for m in history if m.turn_id == turn_id), None)
+            if session.awaiting != "interviewer" and committed is None:
+                return None
+            interview = (
+                await conn.execute(
+                    select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
+                )
+            ).first()
+            assert interview is not None
+            guide = await self._guide(conn, session.interview_id, session.guide_version)
+        ctx = TurnContext(
+            interview=dict(interview._mapping),
+            guide=guide,
+            state=session.state or {},
+            seq=session.turn_seq,
+            transcript=[TranscriptEntry(r.role, r.content, r.item_id) for r in history],
+            started_at=session.created_at,
+            now=utcnow(),
+        )
+        return ctx, committed
+
     async def _produce(
         self,
         session_id: str,
         turn_id: str,
-        engine: Engine,
+        outputs: AsyncIterator[TextDelta | Decision],
         ctx: TurnContext,
         said: str,
         started: bool,
@@ -217,9 +330,7 @@ class TurnRunner:
     ) -> tuple[str, str | None, str]:
         """Stream and commit the turn; returns the stored content and item, and all the text
         the log now holds for it."""
-        content, decision = await self._stream(
-            session_id, turn_id, engine, ctx, said, started, fence
-        )
+        content, decision = await self._stream(session_id, turn_id, outputs, said, started, fence)
         said = content if len(content) >= len(said) else said
         stored = await sessions.commit_turn(
             self._db,
@@ -232,6 +343,7 @@ class TurnRunner:
             decision.metadata,
         )
         if stored is not None:
+            self._known.remember(session_id, ctx, content, decision)
             return content, decision.item_id, said
         # Another writer committed first: finish from what the transcript says.
         async with self._db.connect() as conn:
@@ -240,14 +352,18 @@ class TurnRunner:
             raise RuntimeError(f"{turn_id} of {session_id} was neither committed nor stored")
         return committed.content, committed.item_id, said
 
-    async def _engine_for(self, session_id: str, turn_id: str, name: str) -> Engine:
+    async def _engine_for(
+        self, session_id: str, turn_id: str, name: str, attempt: int | None = None
+    ) -> Engine:
         """The interview's engine, until this turn has failed too often: then the scripted
-        one, and past twice the limit a closing apology, so no turn is retried forever."""
-        key = redis_keys.turn_attempts(session_id, turn_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
-            attempt = int((await pipe.execute())[0])
+        one, and past twice the limit a closing apology, so no turn is retried forever.
+        `attempt`: this one's number, when already counted."""
+        if attempt is None:
+            key = redis_keys.turn_attempts(session_id, turn_id)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, redis_keys.TURN_ATTEMPTS_TTL_SECONDS)
+                attempt = int((await pipe.execute())[0])
         if attempt <= self._max_attempts:
             return self._engines.get(name) or self._engines["scripted"]
         log.warning("turn.attempts_exhausted", session_id=session_id, turn=turn_id, attempt=attempt)
@@ -289,8 +405,7 @@ class TurnRunner:
         self,
         session_id: str,
         turn_id: str,
-        engine: Engine,
-        ctx: TurnContext,
+        outputs: AsyncIterator[TextDelta | Decision],
         said: str,
         started: bool,
         fence: str,
@@ -299,22 +414,27 @@ class TurnRunner:
         splice = Splice(said)
         decision: Decision | None = None
         writer: DeltaWriter | None = None
+
+        def opened() -> DeltaWriter:
+            # The turn opens with its first text: `turn.started` and it in one write.
+            nonlocal started
+            item_id = decision.item_id if decision else None
+            opening = None if started else TurnStarted(turn_id, item_id)
+            started = True
+            return DeltaWriter(self._events, session_id, turn_id, fence, opening)
+
         try:
-            async for output in engine.respond(ctx):
+            async for output in outputs:
                 if isinstance(output, Decision):
                     decision = output
                     continue
-                if not started:
-                    item_id = decision.item_id if decision else None
-                    await self._events.append(session_id, TurnStarted(turn_id, item_id), fence)
-                    started = True
                 fresh = splice.feed(output.text)
                 if fresh:
-                    writer = writer or DeltaWriter(self._events, session_id, turn_id, fence)
+                    writer = writer or opened()
                     writer.write(fresh)
             tail = splice.finish()
             if tail:
-                writer = writer or DeltaWriter(self._events, session_id, turn_id, fence)
+                writer = writer or opened()
                 writer.write(tail)
             if writer is not None:
                 await writer.close()

@@ -166,6 +166,39 @@ async def test_a_failed_attempt_is_retried_invisibly(
     assert all(m["metadata"]["attempts"] == 2 and not m["metadata"]["fallback"] for m in said)
 
 
+async def test_an_answer_starts_the_turn_once_and_an_edit_in_between_is_heeded(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    # The turn after an answer starts from what this process knows of the session, before
+    # the answer is stored; the stored answer confirms it, or the turn starts over from SQL.
+    interview, respondent, events = await llm_session(client, anon)
+    seen, _ = await next_turn(events)
+    await respondent.say(RICH)
+    seen, second = await next_turn(events)
+    assert_one_clean_turn(seen, second)
+    asked = [
+        r for r in upstream.requests_for(interview["marker"]) if RICH in json.dumps(r.messages)
+    ]
+    assert len(asked) == 1, "a confirmed early start is the turn's only request"
+    edited = await client.patch(
+        f"/v1/interviews/{interview['id']}",
+        json={"context": f"Retail, edited {interview['marker']}"},
+    )
+    assert edited.status_code == 200, edited.text
+    answer = "We are on the team plan, twelve seats, billed yearly."
+    await respondent.say(answer)
+    seen, third = await next_turn(events)
+    assert_one_clean_turn(seen, third)
+    await events.aclose()
+    turn3 = [
+        r for r in upstream.requests_for(interview["marker"]) if answer in json.dumps(r.messages)
+    ]
+    assert any("Retail, edited" in json.dumps(r.messages) for r in turn3), "edit not heeded"
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    said = [m["content"] for m in transcript["messages"] if m["role"] == "interviewer"]
+    assert said[1:] == [second, third]
+
+
 @pytest.mark.parametrize("mode", ["500", "stall-mid"])
 async def test_an_upstream_that_keeps_failing_falls_back_to_the_script(
     mode: str, client: httpx.AsyncClient, anon: httpx.AsyncClient
