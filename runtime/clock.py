@@ -17,6 +17,13 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def readable(value: datetime) -> str:
+    """A time as people read it in a document: to the second, in UTC, said so."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def parse(raw: str, name: str) -> datetime:
     """An ISO 8601 timestamp from a client (UTC when it gives no offset)."""
     from runtime.errors import ValidationError

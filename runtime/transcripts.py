@@ -5,18 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from runtime.clock import iso, parse
+from runtime.clock import iso, parse, readable
 
 
 def _stamp(value: datetime | str) -> str:
-    """A time as people read it in a document: to the second, in UTC, said so."""
-    moment = parse(value, "timestamp") if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return readable(parse(value, "timestamp") if isinstance(value, str) else value)
 
 
 FORMATS = ("json", "txt", "md")

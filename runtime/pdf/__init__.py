@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from runtime.clock import readable
 from runtime.pdf.fonts import (
     CJK,
     CJK_JAPANESE,
@@ -51,10 +52,6 @@ _ROLE_LABELS = {"interviewer": "Interviewer", "respondent": "Respondent"}
 def _utc(at: datetime) -> datetime:
     """A naive time is taken to be UTC already, as runtime.clock stores them."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _stamp(at: datetime) -> str:
-    return _utc(at).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _kana(code: int) -> bool:
@@ -168,7 +165,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
         writer.space_for(_BODY_LEADING * 2 + 1)
         role = _ROLE_LABELS.get(message.role, clean(message.role).capitalize())
         writer.paragraph(
-            f"{role} · {_stamp(message.at)}", x=left, width=width, size=_LABEL_SIZE,
+            f"{role} · {readable(message.at)}", x=left, width=width, size=_LABEL_SIZE,
             leading=_BODY_LEADING, style="B", colour=_ROLE_COLOURS.get(message.role, MUTED),
         )  # fmt: skip
         writer.paragraph(text, x=left, width=width, size=_BODY_SIZE, leading=_BODY_LEADING)
