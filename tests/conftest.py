@@ -228,11 +228,9 @@ async def job_worker(server: Server) -> AsyncIterator[None]:
     """A job worker on the test server's services, for the length of one test."""
     from workers import queue
 
-    worker = queue.build(server.app.state.services)
-    task = asyncio.create_task(worker.start())
+    stop = await queue.start_in_process(server.app.state.services)
     yield
-    await worker.stop()
-    await task
+    await stop()
 
 
 @pytest.fixture(scope="session")

@@ -76,9 +76,11 @@ def build(services: Services, functions: Sequence[JobFunction] | None = None) ->
     )
 
 
-async def start_in_process(services: Services) -> Callable[[], Awaitable[None]]:
+async def start_in_process(
+    services: Services, functions: Sequence[JobFunction] | None = None
+) -> Callable[[], Awaitable[None]]:
     """Run a job worker beside the API (rapport serve); returns its stop function."""
-    worker = build(services)
+    worker = build(services, functions)
     task = asyncio.create_task(worker.start(), name="job-worker")
 
     async def stop_worker() -> None:

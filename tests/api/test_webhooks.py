@@ -209,15 +209,13 @@ async def test_export_completed_is_announced_once(
     ).json()
     interview = await published_interview(http)
     await start_session(http, interview["share_token"])
-    worker = queue.build(delivering.app.state.services)
-    running_worker = asyncio.create_task(worker.start())
+    stop_worker = await queue.start_in_process(delivering.app.state.services)
     try:
         created = await http.post("/v1/exports", json={"interview_id": interview["id"]})
         assert created.status_code == 202, created.text
         event = (await hook.next()).verified(webhook["secret"])
     finally:
-        await worker.stop()
-        await running_worker
+        await stop_worker()
     assert event["type"] == "export.completed"
     data = event["data"]
     assert data["export_id"] == created.json()["id"] and data["status"] == "succeeded"

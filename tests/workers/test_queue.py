@@ -34,16 +34,14 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 @pytest.fixture
 async def start_worker(services: Services) -> AsyncIterator[Start]:
-    workers = []
+    stops = []
 
     async def start(functions: Sequence[JobFunction]) -> None:
-        worker = queue.build(services, functions)
-        workers.append((worker, asyncio.create_task(worker.start())))
+        stops.append(await queue.start_in_process(services, functions))
 
     yield start
-    for worker, task in workers:
-        await worker.stop()
-        await task
+    for stop in stops:
+        await stop()
 
 
 async def echo(ctx: JobContext, *, value: str) -> dict[str, object]:
