@@ -14,13 +14,20 @@ async def draft_with_guide(client: httpx.AsyncClient) -> dict[str, object]:
     return created  # type: ignore[no-any-return]
 
 
-async def test_a_draft_can_be_previewed_on_its_current_guide(
+async def previewed_draft(
     client: httpx.AsyncClient, anon: httpx.AsyncClient
-) -> None:
+) -> tuple[dict[str, object], Respondent]:
+    """A draft with a question, and a preview session started on it."""
     draft = await draft_with_guide(client)
     started = await client.post(f"/v1/interviews/{draft['id']}/preview-sessions", json={})
     assert started.status_code == 201, started.text
-    preview = Respondent(anon, started.json())
+    return draft, Respondent(anon, started.json())
+
+
+async def test_a_draft_can_be_previewed_on_its_current_guide(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    draft, preview = await previewed_draft(client, anon)
     events = sse_events(anon, preview.session["events_url"])
     _, opening = await next_turn(events)
     assert "What do you use our app for?" in opening
@@ -71,10 +78,7 @@ async def test_preview_needs_a_question_and_an_owner(
 async def test_a_previewed_draft_can_be_deleted_with_its_previews(
     client: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
-    draft = await draft_with_guide(client)
-    started = await client.post(f"/v1/interviews/{draft['id']}/preview-sessions", json={})
-    assert started.status_code == 201, started.text
-    preview = Respondent(anon, started.json())
+    draft, preview = await previewed_draft(client, anon)
     events = sse_events(anon, preview.session["events_url"])
     await next_turn(events)
     await events.aclose()
