@@ -113,12 +113,11 @@ async def create(
     return to_view(values, {})
 
 
-async def owned_row(conn: AsyncConnection, workspace_id: str, interview_id: str) -> Row[Any]:
-    row = (
-        await conn.execute(
-            select(t).where(t.c.id == interview_id, t.c.workspace_id == workspace_id)
-        )
-    ).first()
+async def owned_row(
+    conn: AsyncConnection, workspace_id: str, interview_id: str, for_update: bool = False
+) -> Row[Any]:
+    query = select(t).where(t.c.id == interview_id, t.c.workspace_id == workspace_id)
+    row = (await conn.execute(query.with_for_update() if for_update else query)).first()
     if row is None:
         raise NotFound(f"no interview {interview_id}")
     return row
@@ -185,15 +184,7 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
     async with db.begin() as conn:
         # Locked (PostgreSQL; SQLite's writer lock already serializes) so that it cannot be
         # published, and start taking real sessions, while its previews are removed.
-        row = (
-            await conn.execute(
-                select(t.c.status)
-                .where(t.c.id == interview_id, t.c.workspace_id == workspace_id)
-                .with_for_update()
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"no interview {interview_id}")
+        row = await owned_row(conn, workspace_id, interview_id, for_update=True)
         if row.status != "draft":
             raise Conflict(f"only a draft can be deleted; this interview is {row.status}")
         # A draft has never been published, so its sessions are all previews (is_test).
