@@ -38,6 +38,13 @@ def refusal(scope: Scope) -> DomainError | None:
     return None
 
 
+def close_reason(message: str) -> str:
+    """As much of `message` as a close frame carries: 123 bytes of UTF-8, whole characters.
+    A longer reason (an id of emoji quoted in it) makes the server drop the connection
+    without any close frame."""
+    return message.encode()[:123].decode(errors="ignore")
+
+
 class _Guard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,7 +58,7 @@ class _Guard:
             # handshake's status; 4000 + the HTTP status.
             ws = WebSocket(scope, receive, send)
             await ws.accept()
-            await ws.close(code=4000 + refused.status, reason=refused.message[:120])
+            await ws.close(code=4000 + refused.status, reason=close_reason(refused.message))
         else:
             response = error(refused.status, refused.code, refused.message, refused.field)
             await response(scope, receive, send)

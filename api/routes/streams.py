@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import services_of, stream_reader
+from api.boundary import close_reason
 from api.sse import EventStream
 from runtime import conversation, json_input, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
@@ -73,7 +74,7 @@ async def websocket(ws: WebSocket) -> None:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
         # browser sees a close code, but never the status of a refused handshake.
         await ws.accept()
-        await ws.close(code=4000 + exc.status, reason=exc.message[:120])
+        await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
         return
     can_post = "ticket" in ws.query_params or (
         ws.headers.get("authorization", "").lower().startswith("bearer st_")
