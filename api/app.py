@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from api import errors
+from api.boundary import guard
 from api.idempotency import Idempotency
 from api.middleware import Edge
 from api.routes import (
@@ -54,7 +55,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
         HTTPException: errors.http_error,
         Exception: errors.unexpected,
     }
-    return Starlette(
+    app = Starlette(
         routes=[
             *health.routes,
             *interviews.routes,
@@ -78,3 +79,6 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+    # Every route refuses paths and query strings that no store could hold.
+    guard(app.router.routes)
+    return app

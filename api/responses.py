@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from runtime.clock import iso
+from runtime.text import utf8
 
 
 def _default(value: Any) -> Any:
@@ -19,7 +20,8 @@ def _default(value: Any) -> Any:
 
 class Json(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, default=_default, ensure_ascii=False).encode()
+        # utf8: a lone surrogate stored before they were refused must not make a row unreadable.
+        return utf8(json.dumps(content, default=_default, ensure_ascii=False))
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Json:

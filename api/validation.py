@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from runtime import json_input, text
 from runtime.errors import ValidationError
 
 
@@ -27,6 +27,7 @@ class Str:
             return None
         if not isinstance(value, str):
             raise ValidationError(f"{name} must be a string", field=name)
+        text.require_storable(value, name)
         if self.pattern is not None and not re.search(self.pattern, value):
             raise ValidationError(f"{name} must be {self.pattern_says}", field=name)
         if self.enum is not None and value not in self.enum:
@@ -164,8 +165,6 @@ async def parse(request: Request, body: Body, *, allow_empty: bool = False) -> d
         if allow_empty:
             return dict(body.shape.check("", {}))
         raise ValidationError("a JSON body is required")
-    try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}") from exc
+    # Bounded before any schema sees it: depth, numbers, and only text a store can hold.
+    value = json_input.loads(raw)
     return dict(body.shape.check("", value))

@@ -174,7 +174,7 @@ async def files(services: Any, session_id: str, workspace_id: str) -> list[dict[
     fp = doc.fingerprint[:16]
     out: list[dict[str, Any]] = []
     for fmt, content_type in (("txt", "text/plain; charset=utf-8"), ("md", "text/markdown")):
-        key = f"transcript/{session_id}/{fp}.{fmt}"
+        key = f"transcript/{session_id}/{fp}-r{transcripts.RENDERING}.{fmt}"
         size = await _stored_text(blobs, key, doc.render(fmt), content_type)
         out.append(_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size, key))
     async with services.db.connect() as conn:

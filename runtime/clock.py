@@ -25,11 +25,24 @@ def readable(value: datetime) -> str:
 
 
 def parse(raw: str, name: str) -> datetime:
-    """An ISO 8601 timestamp from a client (UTC when it gives no offset)."""
+    """An ISO 8601 timestamp from a client (UTC when it gives no offset), in UTC."""
     from runtime.errors import ValidationError
 
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationError(f"{name} must be an ISO 8601 timestamp", field=name) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(value, name)
+
+
+def as_utc(value: datetime, name: str) -> datetime:
+    """The time in UTC (naive taken as UTC); ValidationError if UTC cannot express it
+    (0001-01-01T00:00+01:00 is in year 0): converted now, not later in a database driver."""
+    from runtime.errors import ValidationError
+
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError(f"{name} is outside the years 1 to 9999 in UTC", field=name) from exc

@@ -122,11 +122,18 @@ class EventLog:
         return events
 
 
-_STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+# ASCII digits, the whole string: \d also matches "٣", and $ matches before a final "\n".
+_STREAM_ID = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")
+
+
+_U64_MAX = 2**64 - 1  # each half of a Redis stream id; past it Redis refuses the id
 
 
 def is_valid_id(value: str) -> bool:
-    return bool(_STREAM_ID.match(value))
+    if not _STREAM_ID.fullmatch(value):
+        return False
+    ms, _, seq = value.partition("-")
+    return int(ms) <= _U64_MAX and int(seq or 0) <= _U64_MAX
 
 
 def id_key(event_id: str) -> tuple[int, int]:

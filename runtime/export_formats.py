@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 
+from runtime import neutralize
 from runtime.blobs import BlobStore
 from runtime.clock import iso, utcnow
 from runtime.export_source import Entry, Source
@@ -67,7 +68,8 @@ def csv_columns(anonymize: bool) -> tuple[str, ...]:
 
 
 async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
-    """One row per message; the csv module quotes commas, quotes and newlines."""
+    """One row per message; the csv module quotes commas, quotes and newlines, and
+    runtime.neutralize defuses formulas and control characters (docs/exports.md)."""
     columns = csv_columns(source.selection.anonymize)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -96,7 +98,8 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                     "content": msg["content"],
                     "message_created_at": iso(msg["created_at"]),
                 }
-                writer.writerow([row[c] for c in columns])
+                # No cell a spreadsheet would evaluate, no control character obeyed.
+                writer.writerow([neutralize.csv_cell(row[c]) for c in columns])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

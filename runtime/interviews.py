@@ -212,7 +212,10 @@ async def transition(
 ) -> dict[str, Any]:
     sources, target = TRANSITIONS[action]
     async with db.begin() as conn:
-        row = await owned_row(conn, workspace_id, interview_id)
+        # Locked (SQLite's writer lock already serializes): concurrent publishes of one
+        # draft queue here, and each after the first finds it active (409), instead of all
+        # reading the draft and all but one failing on guide_versions' key.
+        row = await owned_row(conn, workspace_id, interview_id, for_update=True)
         if row.status not in sources:
             raise Conflict(f"cannot {action} an interview that is {row.status}")
         values: dict[str, Any] = {"status": target, "updated_at": utcnow()}
@@ -220,6 +223,9 @@ async def transition(
             if not guides.items_in_order(row.guide):
                 raise Conflict("the study guide has no questions yet; add one before publishing")
             values["guide_version"] = row.guide_version + 1
+            # An edit that read the draft before this commits must retry (edit_guide checks
+            # guide_rev) and freeze its guide as the next version, not change this one's.
+            values["guide_rev"] = row.guide_rev + 1
             await _freeze(conn, interview_id, values["guide_version"], row.guide)
         # The status condition makes a concurrent transition lose cleanly instead of both winning.
         result = await conn.execute(

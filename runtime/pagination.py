@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Column, Select, Table, and_, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime import json_input, text
+from runtime.clock import as_utc
 from runtime.errors import ValidationError
 
 
@@ -30,11 +32,18 @@ def encode_cursor(created_at: datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position a cursor of ours holds; anything else (forged, naive, out of range, a
+    NUL in the id) is a 400, never a comparison or a query that fails."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, row_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), str(row_id)
-    except (ValueError, TypeError) as exc:
+        stamp, row_id = json_input.loads(raw, "cursor")
+        if not isinstance(stamp, str) or not isinstance(row_id, str):
+            raise TypeError("cursor fields are strings")
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("our cursors carry an offset")
+        return as_utc(at, "cursor"), text.require_storable(row_id, "cursor")
+    except (ValueError, TypeError, ValidationError) as exc:
         raise ValidationError("cursor is not one this API issued", field="cursor") from exc
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from runtime import neutralize
 from runtime.clock import iso, parse, readable
 
 
@@ -16,6 +17,10 @@ def _stamp(value: datetime | str) -> str:
 
 
 FORMATS = ("json", "txt", "md")
+INDENT = "  "  # what was said, in the plain-text transcript
+# Goes up whenever txt or md render differently: stored renderings are kept by transcript
+# fingerprint, so a new one makes every session's files render again (runtime/artifacts.py).
+RENDERING = 2
 ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
 
 
@@ -84,24 +89,30 @@ def metadata_fields(
 
 
 def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    # Control characters are drawn, not obeyed (no ANSI escape reaches a terminal), and
+    # what was said is indented under its heading: no line of it can pass for a heading.
+    title = _one_line(title)
     lines = [title, "=" * len(title), ""]
-    lines += [f"{name}: {value}" for name, value in fields]
+    lines += [f"{name}: {_one_line(value)}" for name, value in fields]
     for m in messages:
         lines += ["", f"[{_stamp(m['created_at'])}] {ROLE_LABEL.get(m['role'], m['role'])}:"]
-        lines += [m["content"]]
+        lines += [
+            f"{INDENT}{line}" if line else "" for line in neutralize.plain(m["content"]).split("\n")
+        ]
     return "\n".join(lines) + "\n"
 
 
 def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
-    lines = [f"# {_md_inline(title)}", ""]
-    lines += [f"- **{name}:** {_md_inline(value)}" for name, value in fields]
+    lines = [f"# {neutralize.md_inline(title)}", ""]
+    lines += [f"- **{name}:** {neutralize.md_inline(value)}" for name, value in fields]
     for m in messages:
         label = ROLE_LABEL.get(m["role"], m["role"])
         lines += ["", f"**{label}** · {_stamp(m['created_at'])}", ""]
-        # Quoted, so that whatever the respondent typed cannot become headings or lists.
-        lines += ["> " + line if line else ">" for line in m["content"].split("\n")]
+        # Quoted line by line and escaped: nothing typed can end the quote or become a
+        # heading, list, link, image, HTML or a turn of its own.
+        lines += neutralize.md_quote(m["content"])
     return "\n".join(lines) + "\n"
 
 
-def _md_inline(text: str) -> str:
-    return "".join("\\" + ch if ch in "\\`*_[]#<>|" else ch for ch in text.replace("\n", " "))
+def _one_line(value: str) -> str:
+    return neutralize.plain(value).replace("\n", " ")

@@ -27,6 +27,7 @@ from runtime.errors import (
     Unauthorized,
     ValidationError,
 )
+from runtime.json_input import MAX_DEPTH
 from runtime.settings import Settings
 
 OPENAPI_VERSION = "3.1.0"
@@ -117,7 +118,8 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         "Since": query(
             "since",
             {"type": "string", "format": "date-time"},
-            "Only sessions created at or after this time (UTC when no offset is given)",
+            "Only sessions created at or after this time (UTC when no offset is given; "
+            "400 when that instant is outside the years 1 to 9999 in UTC)",
         ),
         "TranscriptFormat": query(
             "format", {**enum(transcripts.FORMATS), "default": "json"}, "json, txt or md"
@@ -322,6 +324,12 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
         "internal_error 500). An unknown path is 404 and "
         "a known path with another method is 405, on any route. Any request body over "
         f"{max_body_bytes} bytes is refused with 413.\n\n"
+        "Text no store can hold and give back is refused, on any route: a path holding NUL "
+        "(`%00`) or a lone UTF-16 surrogate is 404 (a WebSocket closes with 4404); a query "
+        "parameter holding one is 400 naming it (4400). JSON bodies and WebSocket frames "
+        f"nest at most {MAX_DEPTH} arrays and objects deep, hold only finite numbers (no NaN, "
+        "no integer past 4,300 digits) and no NUL or lone surrogate in any string or field "
+        "name: 400 validation_error naming the field.\n\n"
         'Lists answer `{"items", "next_cursor", "has_more"}`, newest first; pass next_cursor '
         f"as `cursor` for the next page; `limit` is 1 to {page_limit_max}.\n\n"
         "Every POST takes an `Idempotency-Key`: a retry with the same key and body within 24 h "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from starlette.requests import Request
@@ -9,13 +10,16 @@ from starlette.requests import Request
 from runtime import clock
 from runtime.errors import ValidationError
 
+# ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() then refuses.
+_COUNT = re.compile(r"[0-9]{1,6}")
+
 
 def limit(request: Request) -> int:
     settings = request.app.state.services.settings
     raw = request.query_params.get("limit")
     if raw is None:
         return int(settings.page_limit_default)
-    if not raw.isdigit() or not 1 <= int(raw) <= settings.page_limit_max:
+    if not _COUNT.fullmatch(raw) or not 1 <= int(raw) <= settings.page_limit_max:
         raise ValidationError(f"limit must be 1 to {settings.page_limit_max}", field="limit")
     return int(raw)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -14,8 +13,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import services_of, stream_reader
+from api.boundary import close_reason
 from api.sse import EventStream
-from runtime import conversation, sessions
+from runtime import conversation, json_input, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
 from runtime.events import TERMINAL_STATUSES
@@ -74,7 +74,7 @@ async def websocket(ws: WebSocket) -> None:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
         # browser sees a close code, but never the status of a refused handshake.
         await ws.accept()
-        await ws.close(code=4000 + exc.status, reason=exc.message[:120])
+        await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
         return
     can_post = "ticket" in ws.query_params or (
         ws.headers.get("authorization", "").lower().startswith("bearer st_")
@@ -127,7 +127,8 @@ async def _handle(
     services: Services, session_id: str, raw: str, can_post: bool, restart: Any
 ) -> dict[str, Any] | None:
     try:
-        message = json.loads(raw)
+        # Bounded like a request body: depth, numbers, and only text a store can hold.
+        message = json_input.loads(raw, "a frame")
         if not isinstance(message, dict):
             raise ValidationError("a frame must be a JSON object")
         kind = message.get("type")
@@ -150,8 +151,6 @@ async def _handle(
         if kind == "ping":
             return {"type": "pong"}
         raise ValidationError("type must be one of: resume, message, end, ping", field="type")
-    except json.JSONDecodeError:
-        return _error(ValidationError("a frame must be JSON"))
     except DomainError as exc:
         return _error(exc)
 

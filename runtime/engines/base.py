@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from runtime.text import storable
+
 
 @dataclass(frozen=True)
 class TranscriptEntry:
@@ -31,6 +33,11 @@ class TurnContext:
 @dataclass(frozen=True)
 class TextDelta:
     text: str
+
+    def __post_init__(self) -> None:
+        # What an engine says is stored: a NUL or lone surrogate (from a model, or from a
+        # guide saved before they were refused) would fail the turn's write; U+FFFD instead.
+        object.__setattr__(self, "text", storable(self.text))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from runtime.engines import moves, prompt
 from runtime.engines.base import Decision, TextDelta, TurnContext
 from runtime.engines.scripted import plan
 from runtime.engines.splice import Splice
+from runtime.text import storable
 
 log = structlog.get_logger(__name__)
 
@@ -149,7 +150,8 @@ class LLMEngine:
             yield TextDelta(extra)
         meta.update(fallback=False, move=decision.move, total_ms=_ms(began))
         if overruled:
-            meta["overruled"] = overruled
+            # It may quote the model's move or item id: stored, so storable and short.
+            meta["overruled"] = storable(overruled)[:300]
         yield Decision(
             decision.move, decision.item_id, decision.state, decision.completes, metadata=meta
         )
@@ -206,8 +208,10 @@ class LLMEngine:
                     if delta.content:
                         if attempt.first_token_at is None:
                             attempt.first_token_at = time.monotonic()
-                        attempt.text += delta.content
-                        yield delta.content
+                        # As TextDelta will make it: what this attempt said is what is kept.
+                        piece = storable(delta.content)
+                        attempt.text += piece
+                        yield piece
         except TimeoutError as exc:
             reason = "first_token_timeout" if attempt.first_token_at is None else "token_timeout"
             raise UpstreamFailed(reason) from exc
@@ -225,7 +229,7 @@ class LLMEngine:
         attempt.proposal = _proposal(attempt.tool_args)
         if not attempt.text and attempt.proposal and attempt.proposal.get("message"):
             # A model that put its reply inside the tool call rather than as text.
-            message = str(attempt.proposal["message"])
+            message = storable(str(attempt.proposal["message"]))
             attempt.text = message
             yield message
 

@@ -33,10 +33,12 @@ def decide(
     proposal was overruled (None when it stood)."""
     items = position.items
     move = str((proposal or {}).get("move", ""))
-    covered = set(position.covered) | {
-        str(i) for i in (proposal or {}).get("covered_item_ids") or [] if isinstance(i, str)
-    }
     ids = [item["id"] for item in items]
+    # Only the guide's own ids: the state is stored, and a model may claim anything.
+    claimed = (proposal or {}).get("covered_item_ids")
+    covered = set(position.covered) | {
+        i for i in (claimed if isinstance(claimed, list) else []) if isinstance(i, str) and i in ids
+    }
     if position.current is None:
         # The opening turn asks the first item, whatever was proposed.
         overruled = None if move in ("next", "") else f"{move or 'no move'} at the opening"

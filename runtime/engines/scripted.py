@@ -97,7 +97,8 @@ def _scale_hint(scale: Mapping[str, Any]) -> str:
 
 def match_option(answer: str, options: list[str]) -> str | None:
     cleaned = answer.strip().strip(".!").casefold()
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(options):
+    # isdecimal, not isdigit: int() refuses "²"; the length keeps int() within its limit.
+    if cleaned.isdecimal() and len(cleaned) <= 3 and 1 <= int(cleaned) <= len(options):
         return options[int(cleaned) - 1]
     for option in options:
         if cleaned == option.casefold():
@@ -108,7 +109,9 @@ def match_option(answer: str, options: list[str]) -> str | None:
 
 def match_rating(answer: str, scale: Mapping[str, Any]) -> int | None:
     numbers = re.findall(r"-?\d+", answer)
-    if len(numbers) != 1:
+    # Any script's digits count ("٣" is 3); a number too long for any scale is no rating,
+    # and would pass int()'s 4,300-digit limit.
+    if len(numbers) != 1 or len(numbers[0]) > 6:
         return None
     value = int(numbers[0])
     return value if scale["min"] <= value <= scale["max"] else None

@@ -18,6 +18,8 @@ CHECKS = (
     "content_type_conformance",
     "response_headers_conformance",
     "response_schema_conformance",
+    # What the schema says is invalid (schemathesis's negative cases) must be a 4xx.
+    "negative_data_rejection",
 )
 
 

@@ -12,6 +12,8 @@ import httpx
 import pytest
 import websockets
 
+from runtime import sessions
+from runtime.database import Database
 from tests.helpers import (
     Event,
     Respondent,
@@ -292,3 +294,28 @@ async def test_interview_model_and_temperature_are_validated(client: httpx.Async
     assert ok.status_code == 201 and ok.json()["model"] == "m1"
     cleared = await client.patch(f"/v1/interviews/{ok.json()['id']}", json={"model": None})
     assert cleared.json()["model"] is None and cleared.json()["temperature"] is None
+
+
+async def test_what_no_store_can_hold_from_the_model_is_kept_as_replacement_characters(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database
+) -> None:
+    # The model streams NUL and lone surrogates, and puts them in its move: PostgreSQL
+    # refuses NUL, SQLite's driver the surrogate; the turn must still be written.
+    _, respondent, events = await llm_session(client, anon, model="mock:unstorable")
+    try:
+        _, opening = await next_turn(events)
+        assert (await respondent.say(RICH)).status_code == 202
+        _, second = await next_turn(events)
+    finally:
+        await events.aclose()
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    said = [m for m in transcript["messages"] if m["role"] == "interviewer"]
+    assert [m["content"] for m in said] == [opening, second]
+    for message in said:
+        assert "\ufffd" in message["content"] and "\x00" not in message["content"]
+        assert message["metadata"]["fallback"] is False, message["metadata"]
+    assert "\ufffd" in said[0]["metadata"]["overruled"]  # it quotes the model's move
+    assert said[1]["item_id"] == "Q2"
+    row = await sessions.load(db, respondent.id)
+    assert row.status == "in_progress"
+    assert set(row.state["covered"]) <= {"Q1", "Q2", "Q3"}, "only the guide's own ids are kept"

@@ -26,7 +26,12 @@ from starlette.routing import Route
 
 from tests.upstream import model
 
-MODES = ("400", "500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated")
+MODES = (
+    "400", "500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated",
+    "unstorable",
+)  # fmt: skip
+# What `unstorable` slips into the text and the move: what no store can hold.
+UNSTORABLE = ("\x00", "\ud800")
 STALL_SECONDS = 60.0
 RETRY_AFTER_MS = 300
 
@@ -171,6 +176,10 @@ async def _stream(
         await asyncio.sleep(STALL_SECONDS)
     yield chunk({"role": "assistant", "content": ""})
     pieces = model.tokens(text)
+    if mode == "unstorable":
+        pieces = [piece + UNSTORABLE[i % 2] for i, piece in enumerate(pieces)]
+        if move is not None:
+            move = {**move, "move": f"{move['move']}\x00", "covered_item_ids": list(UNSTORABLE)}
     half = max(1, len(pieces) // 2)
     for index, piece in enumerate(pieces):
         if index == half and mode in ("stall-mid", "cut", "malformed", "truncated"):
