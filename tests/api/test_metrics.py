@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from runtime.settings import Settings
 from runtime.webhook_delivery import Sender
 from tests.conftest import Server, free_port, new_key, running
 from tests.helpers import converse, next_turn, published_interview, sse_events, start_session
+from tests.processes import WorkerProcess
 from tests.receiver import receiver
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -218,3 +220,22 @@ async def test_a_fallback_is_counted_with_its_reason(
     turns = "rapport_turns_total"
     fallback = {"engine": "llm", "outcome": "fallback"}
     assert value(after, turns, **fallback) == value(before, turns, **fallback) + 1
+
+
+async def test_a_worker_process_is_scraped_on_its_metrics_port(
+    node_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    worker = await WorkerProcess({**node_env, "RAPPORT_METRICS_PORT": str(port)}, tmp_path).start()
+    try:
+        async with httpx.AsyncClient() as http, asyncio.timeout(30):
+            while True:  # nothing to await: the worker says nothing when it is ready
+                try:
+                    response = await http.get(f"http://127.0.0.1:{port}/metrics")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+        assert response.status_code == 200
+        assert "rapport_job_queue_depth" in response.text
+    finally:
+        assert await worker.stop() == 0
