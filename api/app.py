@@ -22,6 +22,7 @@ from api.routes import (
     health,
     interviews,
     keys,
+    metrics,
     pages,
     public,
     sessions,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *docs.routes,
             *blobs.routes,
             *exports.routes,
+            *metrics.routes,
         ],
         middleware=[
             Middleware(

@@ -11,7 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import ratelimit
+from api import instrument, ratelimit
 from api.responses import error
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -112,13 +112,15 @@ class Edge:
                     return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
+                elapsed = time.perf_counter() - started
+                instrument.observe(scope, status, elapsed)
                 # The path only: query strings may carry stream tickets.
                 access_log.info(
                     "request",
                     method=scope.get("method", "WS"),
                     path=scope["path"],
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(elapsed * 1000, 2),
                 )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
+from runtime import metrics
 from runtime.events import StoredEvent
 from runtime.hub import Subscription
 
@@ -43,6 +44,7 @@ class EventStream:
         self.replay_only = replay_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.OPEN_STREAMS.labels("sse").inc()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             try:
@@ -54,6 +56,7 @@ class EventStream:
                 raise
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            metrics.OPEN_STREAMS.labels("sse").dec()
             await self.release(self.subscription)
 
     async def _pump(self, receive: Receive, send: Send) -> None:

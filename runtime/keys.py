@@ -24,6 +24,7 @@ EXPORTS_READ = "exports:read"
 EXPORTS_WRITE = "exports:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
 KEYS_MANAGE = "keys:manage"
+METRICS_READ = "metrics:read"
 ALL_SCOPES = (
     INTERVIEWS_READ,
     INTERVIEWS_WRITE,
@@ -33,6 +34,7 @@ ALL_SCOPES = (
     EXPORTS_WRITE,
     WEBHOOKS_MANAGE,
     KEYS_MANAGE,
+    METRICS_READ,
 )
 DEFAULT_PLAN = "default"
 # Writing last_used_at on every request would make every read a write; minute precision is enough.

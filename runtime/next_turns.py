@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class EarlyTurn:
             now=utcnow(),
         )
         self.attempt: int | None = None  # counted when the turn is owed
+        self.began = time.perf_counter()  # the answer's arrival, for time to first token
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task = asyncio.create_task(self._pump(), name="early-turn")
 

@@ -11,7 +11,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio import Redis
 
-from runtime import redis_keys
+from runtime import metrics, redis_keys
 from runtime.errors import ConfigurationError, RateLimited
 from runtime.settings import Settings
 
@@ -51,6 +51,8 @@ class RateLimiter:
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Quota:
         allowed = await self._limiter.hit(item, *identifiers)
+        if not allowed:
+            metrics.rate_limited(identifiers[0] if identifiers else "unnamed")
         stats = await self._limiter.get_window_stats(item, *identifiers)
         reset = math.ceil(stats.reset_time)
         return Quota(item.amount, stats.remaining, reset, allowed, item.get_expiry())

@@ -17,6 +17,7 @@ from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
+from runtime.metrics import Exposition
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
@@ -37,6 +38,7 @@ class Services:
     webhooks: Sender
     llm_client: AsyncOpenAI
     blobs: BlobStore
+    metrics: Exposition
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -63,6 +65,9 @@ class Services:
         blobs = open_store(settings)
         await blobs.prepare()
         await hub.start()
+        jobs = JobQueue.from_url(settings.redis_url)
+        metrics = Exposition(jobs)
+        metrics.serve_port(settings)
         return cls(
             settings=settings,
             db=db,
@@ -70,16 +75,18 @@ class Services:
             events=events,
             hub=hub,
             turns=turns,
-            jobs=JobQueue.from_url(settings.redis_url),
+            jobs=jobs,
             limiter=limiter,
             idempotency=IdempotencyStore(redis, settings.idempotency_ttl_seconds),
             webhooks=Sender(settings),
             llm_client=llm_client,
             blobs=blobs,
+            metrics=metrics,
         )
 
     async def close(self) -> None:
         await self.turns.close()
+        self.metrics.close()
         await self.webhooks.close()
         await self.hub.stop()
         await self.jobs.close()

@@ -74,6 +74,9 @@ class Settings:
     job_heartbeat_seconds: int = 15
     export_retention_hours: float = 168.0
     export_upkeep_seconds: float = 300.0
+    # Prometheus metrics on a port of their own (0: only GET /metrics, with a key).
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @property
     def sqlite(self) -> bool:
@@ -157,6 +160,8 @@ class Settings:
             export_upkeep_seconds=_float(
                 env, "RAPPORT_EXPORT_UPKEEP_SECONDS", cls.export_upkeep_seconds
             ),
+            metrics_port=_int(env, "RAPPORT_METRICS_PORT", cls.metrics_port),
+            metrics_host=env.get("RAPPORT_METRICS_HOST") or cls.metrics_host,
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

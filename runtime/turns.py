@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime import interviews, redis_keys, schema, sessions
+from runtime import interviews, metrics, redis_keys, schema, sessions
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.deltas import DeltaWriter
@@ -245,6 +245,9 @@ class TurnRunner:
         self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
     ) -> None:
         committed: Row[Any] | None = None
+        # A respondent waits from the moment the turn could start: for an early turn, the
+        # answer's arrival.
+        began = early.began if early is not None else time.perf_counter()
         if early is not None:
             ctx = early.ctx  # confirmed by the stored message: no SQL read before streaming
         else:
@@ -267,9 +270,16 @@ class TurnRunner:
             outputs = engine.respond(ctx)
             if early is not None and engine is early.engine:
                 outputs = early.outputs()
-            stored_content, stored_item, said = await self._produce(
-                session_id, turn_id, outputs, ctx, said, started, fence
-            )
+            try:
+                stored_content, stored_item, said = await self._produce(
+                    session_id, turn_id, outputs, ctx, said, started, fence, began
+                )
+            except LeaseLost:
+                metrics.turn_finished(name, "lease_lost")
+                raise
+            except Exception:
+                metrics.turn_finished(name, "failed")
+                raise
             started = True
         else:
             stored_content, stored_item = committed.content, committed.item_id
@@ -327,10 +337,15 @@ class TurnRunner:
         said: str,
         started: bool,
         fence: str,
+        began: float,
     ) -> tuple[str, str | None, str]:
         """Stream and commit the turn; returns the stored content and item, and all the text
         the log now holds for it."""
-        content, decision = await self._stream(session_id, turn_id, outputs, said, started, fence)
+        engine = str(ctx.interview["engine"])
+        first_token = None if started or said else (engine, began)
+        content, decision = await self._stream(
+            session_id, turn_id, outputs, said, started, fence, first_token
+        )
         said = content if len(content) >= len(said) else said
         stored = await sessions.commit_turn(
             self._db,
@@ -344,6 +359,7 @@ class TurnRunner:
         )
         if stored is not None:
             self._known.remember(session_id, ctx, content, decision)
+            _count(engine, decision)
             return content, decision.item_id, said
         # Another writer committed first: finish from what the transcript says.
         async with self._db.connect() as conn:
@@ -409,7 +425,9 @@ class TurnRunner:
         said: str,
         started: bool,
         fence: str,
+        first_token: tuple[str, float] | None = None,
     ) -> tuple[str, Decision]:
+        """`first_token`: (engine, when the turn could start), to time a turn's first text."""
         # What an earlier attempt already streamed stays; this attempt continues it (see Splice).
         splice = Splice(said)
         decision: Decision | None = None
@@ -418,6 +436,8 @@ class TurnRunner:
         def opened() -> DeltaWriter:
             # The turn opens with its first text: `turn.started` and it in one write.
             nonlocal started
+            if first_token is not None and not started:
+                metrics.first_token(first_token[0], time.perf_counter() - first_token[1])
             item_id = decision.item_id if decision else None
             opening = None if started else TurnStarted(turn_id, item_id)
             started = True
@@ -458,6 +478,14 @@ class TurnRunner:
         if not started:
             await self._events.append(session_id, TurnStarted(turn_id, decision.item_id), fence)
         return content, decision
+
+
+def _count(engine: str, decision: Decision) -> None:
+    reason = decision.metadata.get("fallback_reason") if decision.metadata.get("fallback") else None
+    outcome: metrics.TurnOutcome = (
+        "gave_up" if reason == "gave_up" else "fallback" if reason else "completed"
+    )
+    metrics.turn_finished(engine, outcome, str(reason) if reason else None)
 
 
 class Fallback:

@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import or_, select, update
 from standardwebhooks import Webhook
 
-from runtime import webhooks
+from runtime import metrics, webhooks
 from runtime.clock import iso, utcnow
 from runtime.database import Database
 from runtime.settings import Settings
@@ -195,6 +195,9 @@ async def attempt(
             )
         elif not retry:
             await _count_failure(conn, found.webhook_id)
+    metrics.WEBHOOK_DELIVERIES.labels(
+        "succeeded" if outcome.ok else "retrying" if retry else "failed"
+    ).inc()
     return outcome
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ import structlog
 from saq import Worker
 from saq.types import PartialTimersDict
 
+from runtime import metrics
 from runtime.services import Services
 from workers import registry
 from workers.types import JobContext, JobFunction
@@ -36,9 +38,18 @@ def _with_heartbeat(function: JobFunction) -> tuple[str, JobFunction]:
         beat = None
         if job is not None and job.heartbeat:
             beat = asyncio.create_task(_beat(job.heartbeat, job.update))
+        began = time.perf_counter()
+        outcome: metrics.JobOutcome = "failed"
         try:
-            return await function(ctx, **kwargs)
+            result = await function(ctx, **kwargs)
+            outcome = "succeeded"
+            return result
+        except asyncio.CancelledError:
+            outcome = "cancelled"  # a shutdown or abort: saq puts the job back or drops it
+            raise
         finally:
+            metrics.JOBS.labels(function.__name__, outcome).inc()
+            metrics.JOB_DURATION.labels(function.__name__).observe(time.perf_counter() - began)
             if beat is not None:
                 beat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -139,6 +139,22 @@ def _operations_other() -> list[Operation]:
             Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
             description="Served for any token: the page reports an unknown link itself.",
         ),
+        Group("operations", "researcher", keys.METRICS_READ)(
+            "GET /metrics",
+            "metrics",
+            "This process's metrics in the Prometheus text format (or OpenMetrics, by Accept)",
+            Reply(
+                200,
+                "Requests by route and status with latency histograms, open streams, turns by "
+                "engine and outcome, time to first token, fallbacks, job queue depth and job "
+                "outcomes, webhook delivery attempts, rate-limit refusals, process figures",
+                {"type": "string"},
+                "text/plain",
+                also=("application/openmetrics-text",),
+            ),
+            description="Each process reports its own; scrape every API node (and set "
+            "RAPPORT_METRICS_PORT to scrape `rapport worker`s). `docs/metrics.md` lists them.",
+        ),
         page(
             "GET /docs",
             "docsPage",

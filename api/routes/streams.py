@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api.auth import services_of, stream_reader
 from api.boundary import close_reason
 from api.sse import EventStream
-from runtime import conversation, json_input, sessions
+from runtime import conversation, json_input, metrics, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
 from runtime.events import TERMINAL_STATUSES
@@ -80,6 +80,7 @@ async def websocket(ws: WebSocket) -> None:
         ws.headers.get("authorization", "").lower().startswith("bearer st_")
     )
     await ws.accept()
+    metrics.OPEN_STREAMS.labels("websocket").inc()
     writer: asyncio.Task[None] | None = None
 
     async def pump(from_id: str) -> None:
@@ -117,6 +118,7 @@ async def websocket(ws: WebSocket) -> None:
     except RuntimeError:
         pass  # the writer closed the socket after session.completed
     finally:
+        metrics.OPEN_STREAMS.labels("websocket").dec()
         if writer is not None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -499,6 +499,7 @@ async def test_real_responses_match_the_document(
     await c.call(anon, "get", "/readyz", 200)
     await c.call(anon, "get", "/v1/openapi.json", 200)
     await c.call(anon, "get", "/docs", 200)
+    await c.call(client, "get", "/metrics", 200)
 
     # Every documented success of every HTTP operation was seen and matched.
     successes = {
