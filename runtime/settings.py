@@ -74,6 +74,8 @@ class Settings:
     job_heartbeat_seconds: int = 15
     export_retention_hours: float = 168.0
     export_upkeep_seconds: float = 300.0
+    # Erasure and retention (docs/erasure.md).
+    retention_interval_seconds: float = 600.0
 
     @property
     def sqlite(self) -> bool:
@@ -156,6 +158,9 @@ class Settings:
             ),
             export_upkeep_seconds=_float(
                 env, "RAPPORT_EXPORT_UPKEEP_SECONDS", cls.export_upkeep_seconds
+            ),
+            retention_interval_seconds=_float(
+                env, "RAPPORT_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
             ),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
