@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 import websockets
 
 from runtime import keys, redis_keys, transcript_pdf
@@ -133,7 +134,9 @@ async def test_api_key_erases_a_session_everywhere(
     services = stack.app.state.services
     erasable = await _everything(stack, researcher, public)
     sid = erasable.session_id
-    assert await sql_rows(services.db, erasable.needles)
+    before = {f.where for f in await sql_rows(services.db, erasable.needles)}
+    # (export_sessions: the export job recorded that its ZIP holds the session.)
+    assert {"sessions", "messages", "artifacts", "export_sessions"} <= before
     assert [k for k in await blob_keys(services.blobs) if sid in k]
 
     erased = await researcher.delete(f"/v1/sessions/{sid}")
@@ -300,12 +303,15 @@ async def test_a_turn_being_written_does_not_bring_the_session_back(settings: Se
                     break
             assert await services.turns.owes(who.id)
 
-            erased = await http.delete(f"/v1/sessions/{who.id}", headers=key)
-            assert erased.status_code == 200, erased.text
-
-            tail = [e.event async for e in events]
+            with structlog.testing.capture_logs() as logs:
+                erased = await http.delete(f"/v1/sessions/{who.id}", headers=key)
+                assert erased.status_code == 200, erased.text
+                tail = [e.event async for e in events]
+                await services.turns.drain()
         assert tail[-1] == "session.deleted" and "turn.completed" not in tail
-        await services.turns.drain()  # the turn's task ends, quietly
+        # The turn's task ended quietly: no failure logged, no retry owed.
+        seen = [entry["event"] for entry in logs]
+        assert "turn.session_erased" in seen and "turn.failed" not in seen, seen
         assert await services.turns.recover_orphans(0) == 0  # nothing is owed any more
         needles = (who.id, f"Mid {mark}")
         assert await sql_rows(services.db, needles) == []
