@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime import artifacts, export_members, schema, sessions, webhooks
+from runtime import artifacts, export_members, interviews, schema, sessions, webhooks
 from runtime.clock import utcnow
 from runtime.errors import NotFound
 from runtime.services import Services
@@ -140,6 +140,19 @@ async def erase_many(
         except NotFound:
             continue
     return receipts
+
+
+async def delete_draft(services: Services, workspace_id: str, interview_id: str) -> None:
+    """Delete a draft interview, its preview sessions erased first like any session (their
+    files, live state and kept answers too, not only their rows)."""
+    async with services.db.connect() as conn:
+        row = await interviews.owned_row(conn, workspace_id, interview_id)
+        previews = await conn.execute(select(s.c.id).where(s.c.interview_id == interview_id))
+        ids = [r.id for r in previews]
+    if row.status == "draft":
+        await erase_many(services, ids, erased_by="api_key")
+    # Checks (again, under lock) that it is a draft; a preview started meanwhile goes in SQL.
+    await interviews.delete(services.db, workspace_id, interview_id)
 
 
 async def _forget_in_sql(

@@ -12,7 +12,7 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Int, Num, Obj, Str, parse
-from runtime import interviews, keys, retention
+from runtime import erasure, interviews, keys, retention
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),
@@ -85,8 +85,8 @@ async def update(request: Request) -> Response:
 
 async def delete(request: Request) -> Response:
     principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    await interviews.delete(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
+    await erasure.delete_draft(
+        services_of(request), principal.workspace_id, request.path_params["id"]
     )
     return Response(status_code=204)
 

@@ -319,3 +319,30 @@ async def test_a_turn_being_written_does_not_bring_the_session_back(settings: Se
         assert {f.where for f in found} == {redis_keys.erased(who.id), redis_keys.events(who.id)}
         tombstone = await services.redis.xrange(redis_keys.events(who.id))
         assert [fields[b"type"] for _, fields in tombstone] == [b"session.deleted"]
+
+
+async def test_deleting_a_draft_erases_its_previews_everywhere(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    services = server.app.state.services
+    mark = uuid.uuid4().hex
+    draft = (await client.post("/v1/interviews", json={"title": "Draft"})).json()
+    await client.post(f"/v1/interviews/{draft['id']}/sections", json={"title": "Main"})
+    await client.post(f"/v1/interviews/{draft['id']}/sections/S1/questions", json={"text": "Why?"})
+    started = await client.post(
+        f"/v1/interviews/{draft['id']}/preview-sessions", json={"name": f"Tester {mark}"}
+    )
+    preview = started.json()
+    sid = preview["session_id"]
+    await next_turn(sse_events(anon, preview["events_url"]))
+    put = await client.put(f"/v1/sessions/{sid}/audio", content=await audio_bytes("wav"))
+    assert put.status_code == 201, put.text
+
+    deleted = await client.delete(f"/v1/interviews/{draft['id']}")
+
+    assert deleted.status_code == 204, deleted.text
+    needles = (sid, f"Tester {mark}")
+    assert await sql_rows(services.db, needles) == []
+    assert [k for k in await blob_keys(services.blobs) if sid in k] == []
+    found = await redis_entries(services.redis, needles)
+    assert {f.where for f in found} == {redis_keys.erased(sid), redis_keys.events(sid)}
