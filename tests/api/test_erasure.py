@@ -196,6 +196,10 @@ async def test_respondent_erases_their_own_session(
     assert refused.status_code == 401, refused.text
     assert (await public.delete(url)).status_code == 401
     assert (await researcher.get(url)).status_code == 200  # still there
+    # (Ended: left waiting, a later idle sweep would queue its webhook to a closed receiver.)
+    assert (
+        await public.post(f"/v1/sessions/{other.id}/end", headers=other.auth)
+    ).status_code == 200
 
     own = {"authorization": f"Bearer {erasable.token}", "origin": "https://embed.example"}
     erased = await public.delete(url, headers=own)
