@@ -115,9 +115,8 @@ class Entry:
         }
 
 
-def sessions_query(selection: Selection, cutoff: datetime, *columns: Any) -> Select[Any]:
+def sessions_query(sel: Selection, cutoff: datetime, *columns: Any) -> Select[Any]:
     """The selected sessions that existed at `cutoff`, as `columns`."""
-    sel = selection
     query = select(*columns).where(s.c.workspace_id == sel.workspace_id, s.c.created_at <= cutoff)
     if sel.interview_id is not None:
         query = query.where(s.c.interview_id == sel.interview_id)
