@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +18,22 @@ IDEMPOTENCY_KEY_MAX = 255
 _NOT_KEPT = {429}
 # Headers a replay repeats; per-request ones (request id, rate limits) are the retry's own.
 _REPLAYED = {"content-type", "location", "www-authenticate"}
+_SESSION_PATH = re.compile(r"^/v1/sessions/([^/]+)/")
+
+
+def session_of(path: str, status: int, body: bytes) -> str | None:
+    """The session a kept answer is about, so that erasing the session deletes it too: the
+    one in the path, or the one a session start answered with."""
+    if found := _SESSION_PATH.match(path):
+        return found.group(1)
+    if not 200 <= status < 300 or not body.startswith(b"{"):
+        return None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    session_id = answer.get("session_id") if isinstance(answer, dict) else None
+    return session_id if isinstance(session_id, str) else None
 
 
 class Idempotency:
@@ -99,7 +118,9 @@ class Idempotency:
             finished = True
         finally:
             if finished and status < 500 and status not in _NOT_KEPT:
-                await store.finish(owner, key, fingerprint, status, kept, b"".join(chunks))
+                answer = b"".join(chunks)
+                about = session_of(scope["path"], status, answer)
+                await store.finish(owner, key, fingerprint, status, kept, answer, about)
             else:
                 await store.release(owner, key)
 

@@ -29,6 +29,7 @@ PAGE_CSP = (
 )
 PUBLIC_PATHS = re.compile(
     r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
+    r"|^/v1/sessions/[^/]+$"
 )
 # Uploads stream to disk under their own, larger limit, enforced by the route.
 UPLOAD_PATHS = re.compile(r"^/v1/sessions/[^/]+/audio$")
@@ -181,7 +182,7 @@ def _cors(app: ASGIApp, origins: tuple[str, ...]) -> CORSMiddleware:
     return CORSMiddleware(
         app,
         allow_origins=list(origins),
-        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=[
             "authorization",
             "content-type",

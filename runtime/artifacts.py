@@ -88,7 +88,8 @@ async def save(
     duration_ms: int | None = None,
     fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """Record the session's file of this kind, replacing the previous one."""
+    """Record the session's file of this kind, replacing the previous one; NotFound if the
+    session was erased meanwhile (the caller then deletes the blob it just wrote)."""
     values = {
         "blob_key": blob_key,
         "content_type": content_type,
@@ -98,6 +99,8 @@ async def save(
         "created_at": utcnow(),
     }
     async with db.begin() as conn:
+        if await _gone(conn, session_id, lock=True):
+            raise NotFound(f"no session {session_id}")
         done = await conn.execute(
             update(a).where(a.c.session_id == session_id, a.c.kind == kind).values(**values)
         )
@@ -105,6 +108,33 @@ async def save(
             row = {"id": new_id("art"), "session_id": session_id, "kind": kind, **values}
             await conn.execute(insert(a).values(**row))
     return {"kind": kind, **values}
+
+
+async def _gone(conn: AsyncConnection, session_id: str, lock: bool = False) -> bool:
+    """Whether the session no longer exists (erased). With `lock`, FOR SHARE (PostgreSQL):
+    an erasure holding its row is waited for, and then seen."""
+    query = select(schema.sessions.c.id).where(schema.sessions.c.id == session_id)
+    found = await conn.execute(query.with_for_update(read=True) if lock else query)
+    return found.first() is None
+
+
+async def save_or_discard(
+    db: Database,
+    blobs: BlobStore,
+    session_id: str,
+    kind: str,
+    blob_key: str,
+    content_type: str,
+    size: int,
+    **more: Any,
+) -> dict[str, Any]:
+    """`save` the blob just written under `blob_key`; if the session was erased while it was
+    written, delete the blob (the erasure could not have seen it) and raise NotFound."""
+    try:
+        return await save(db, session_id, kind, blob_key, content_type, size, **more)
+    except NotFound:
+        await blobs.delete(blob_key)
+        raise
 
 
 async def forget(db: Database, session_id: str, kind: str) -> None:
@@ -119,6 +149,17 @@ def audio_key(session_id: str, extension: str) -> str:
 def pdf_key(session_id: str, fingerprint: str) -> str:
     # One object per transcript version: a re-render never overwrites a file being served.
     return f"pdf/{session_id}/{fingerprint[:16]}.pdf"
+
+
+def transcript_key(session_id: str, fingerprint: str, fmt: str) -> str:
+    # The rendering version: documents written by an earlier (less careful) renderer are
+    # not served again.
+    return f"transcript/{session_id}/{fingerprint[:16]}-r{transcripts.RENDERING}.{fmt}"
+
+
+def blob_prefixes(session_id: str) -> tuple[str, ...]:
+    """Every blob key of the session's files begins with one of these (and no other's)."""
+    return (f"audio/{session_id}.", f"pdf/{session_id}/", f"transcript/{session_id}/")
 
 
 async def attach_audio(
@@ -139,8 +180,8 @@ async def attach_audio(
         raise
     async with db.connect() as conn:
         previous = await get(conn, session_id, "audio")
-    saved = await save(
-        db, session_id, "audio", key, info.content_type, size, duration_ms=info.duration_ms
+    saved = await save_or_discard(
+        db, blobs, session_id, "audio", key, info.content_type, size, duration_ms=info.duration_ms
     )
     if previous is not None and previous.blob_key != key:
         await blobs.delete(previous.blob_key)
@@ -171,13 +212,17 @@ async def files(services: Any, session_id: str, workspace_id: str) -> list[dict[
     blobs: BlobStore = services.blobs
     ttl = services.settings.signed_url_ttl_seconds
     doc = await load_transcript(services.db, session_id, workspace_id)
-    fp = doc.fingerprint[:16]
     out: list[dict[str, Any]] = []
     for fmt, content_type in (("txt", "text/plain; charset=utf-8"), ("md", "text/markdown")):
-        key = f"transcript/{session_id}/{fp}-r{transcripts.RENDERING}.{fmt}"
+        key = transcript_key(session_id, doc.fingerprint, fmt)
         size = await _stored_text(blobs, key, doc.render(fmt), content_type)
         out.append(_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size, key))
     async with services.db.connect() as conn:
+        if await _gone(conn, session_id):
+            # Erased while the files were written (after the erasure looked for them).
+            for item in out:
+                await blobs.delete(item["key"])
+            raise NotFound(f"no session {session_id}")
         pdf = await get(conn, session_id, "pdf")
         recording = await get(conn, session_id, "audio")
     if pdf is not None and pdf.fingerprint == doc.fingerprint:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import glob
 import hashlib
 import hmac
 import os
@@ -73,6 +74,11 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def delete(self, key: str) -> None: ...
+
+    @abstractmethod
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix`, and abort the writes under it
+        not yet completed; returns how many objects were deleted."""
 
     @abstractmethod
     async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str: ...
@@ -179,6 +185,31 @@ class LocalBlobStore(BlobStore):
         for path in (target, target.with_name(target.name + ".type")):
             await asyncio.to_thread(path.unlink, missing_ok=True)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(self._delete_prefix, prefix)
+
+    def _delete_prefix(self, prefix: str) -> int:
+        folder, _, stem = prefix.rpartition("/")
+        base = self.root / check_key(folder) if folder else self.root
+        if not base.is_dir():
+            return 0
+        # Only what begins with the stem (or is its hidden partial file): never a listing of
+        # the whole folder, which holds every session's recordings.
+        pattern = glob.escape(stem) + "*"
+        found = {*base.glob(pattern), *base.glob("." + pattern)}
+        deleted = 0
+        for path in sorted(found):
+            if path.is_dir():
+                # A folder under the prefix: all of it goes, files before their folders.
+                inside = sorted(path.rglob("*"), reverse=True)
+                deleted += sum(_remove(p) for p in inside)
+                path.rmdir()
+            elif _object_name(path.name).startswith(stem):
+                deleted += _remove(path)
+        if not stem and base != self.root and not any(base.iterdir()):
+            base.rmdir()
+        return deleted
+
     async def abort_stale_uploads(self, prefix: str, before: datetime) -> int:
         return await asyncio.to_thread(self._remove_partials, prefix, before.timestamp())
 
@@ -187,7 +218,7 @@ class LocalBlobStore(BlobStore):
         folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
         removed = 0
         for partial in folder.rglob(".*.partial") if folder.is_dir() else ():
-            name = partial.name[1:].rsplit(".", 3)[0]
+            name = _object_name(partial.name)
             key = (partial.parent / name).relative_to(self.root).as_posix()
             if key.startswith(prefix):
                 removed += _unlink_if_older(partial, before)
@@ -203,6 +234,22 @@ class LocalBlobStore(BlobStore):
         if name:
             query["filename"] = name
         return f"{self.base_url}/v1/blobs/{quote(key)}?{urlencode(query)}"
+
+
+def _object_name(name: str) -> str:
+    """The object a file of the store is, or is the type or the unfinished write of."""
+    if name.startswith(".") and name.endswith(".partial"):
+        name = name[1:].rsplit(".", 3)[0]
+    return name.removesuffix(".type")
+
+
+def _remove(path: Path) -> int:
+    """Delete one file (or empty folder) of the store; 1 if it was an object itself."""
+    if path.is_dir():
+        path.rmdir()
+        return 0
+    path.unlink(missing_ok=True)
+    return int(_object_name(path.name) == path.name)
 
 
 def _unlink_if_older(path: Path, before: float) -> int:

@@ -106,6 +106,31 @@ class S3BlobStore(BlobStore):
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=check_key(key))
 
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(self._delete_prefix, check_key(prefix))
+
+    def _delete_prefix(self, prefix: str) -> int:
+        uploads = self.client.get_paginator("list_multipart_uploads")
+        for page in uploads.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+        deleted = 0
+        objects = self.client.get_paginator("list_objects_v2")
+        for page in objects.paginate(Bucket=self.bucket, Prefix=prefix):
+            # A listing page holds at most 1,000 keys: as many as one DeleteObjects takes.
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                done = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                )
+                if done.get("Errors"):
+                    first = done["Errors"][0]
+                    raise RuntimeError(f"could not delete {first['Key']}: {first['Code']}")
+                deleted += len(keys)
+        return deleted
+
     async def signed_url(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
         if filename:

@@ -10,7 +10,8 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from runtime import redis_keys
-from runtime.events import SessionEvent, StoredEvent
+from runtime.errors import NotFound
+from runtime.events import SessionDeleted, SessionEvent, StoredEvent
 
 
 class LeaseLost(Exception):
@@ -20,8 +21,12 @@ class LeaseLost(Exception):
 # XADD the events (type, data pairs from ARGV[4]), refresh the expiry and wake readers in
 # one step; with a fence, only while the caller still holds the turn lease, so a stalled
 # generator cannot write after losing it; with `once`, only if no one has announced the
-# session's end yet. Returns the last event's id.
+# session's end yet; never once the session was erased (-1), so a writer still running
+# cannot bring its log back. Returns the last event's id.
 _APPEND = """
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  return -1
+end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then
   return false
 end
@@ -38,6 +43,22 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[1])
 return id
 """
+_ERASED = -1
+# Erase the session's live state (KEYS[8…]: its turn attempt counters) and drop it from the
+# owed turns, mark it erased, and leave a log holding only `session.deleted` (ARGV[3], [4]),
+# published, so every open stream ends — in one step. Returns how many keys went.
+_ERASE = """
+local removed = redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
+for i = 8, #KEYS do
+  removed = removed + redis.call('DEL', KEYS[i])
+end
+redis.call('ZREM', KEYS[7], ARGV[2])
+redis.call('SET', KEYS[6], '1', 'EX', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[3], 'data', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
+return removed
+"""
 LOG_PAGE = 500  # events per log read
 
 # Events after which the interviewer owes or is writing a turn.
@@ -49,6 +70,7 @@ class EventLog:
         self._redis = redis
         self._ttl = ttl_seconds
         self._append = redis.register_script(_APPEND)
+        self._erase = redis.register_script(_ERASE)
 
     async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
         result = await self._run(session_id, [event], fence, once=False)
@@ -72,18 +94,33 @@ class EventLog:
         for event in events:
             pairs += [event.type, json.dumps(event.data(), ensure_ascii=False)]
         result = await self._append(
-            keys=[
-                redis_keys.events(session_id),
-                redis_keys.notify(session_id),
-                redis_keys.lease(session_id),
-                redis_keys.live(session_id),
-                redis_keys.ended(session_id),
-            ],
+            keys=_session_keys(session_id),
             args=[self._ttl, fence, "1" if once else "0", *pairs],
         )
+        if result == _ERASED:
+            raise NotFound(f"session {session_id} was erased")
         if result is None:
             raise LeaseLost(session_id)
         return _text(result) or None
+
+    async def erase(self, session_id: str, turn_ids: list[str]) -> int:
+        """Delete everything live of the session, end its open streams with
+        `session.deleted`, and refuse any later append; returns how many keys were removed."""
+        event = SessionDeleted(session_id)
+        removed = await self._erase(
+            keys=[
+                *_session_keys(session_id),
+                redis_keys.PENDING_TURNS,
+                *(redis_keys.turn_attempts(session_id, t) for t in turn_ids),
+            ],
+            args=[
+                redis_keys.ERASED_TTL_SECONDS,
+                session_id,
+                event.type,
+                json.dumps(event.data(), ensure_ascii=False),
+            ],
+        )
+        return int(removed)
 
     async def last_event_type(self, session_id: str) -> str | None:
         value = await cast(
@@ -120,6 +157,18 @@ class EventLog:
             events.extend(batch)
             last = batch[-1].id
         return events
+
+
+def _session_keys(session_id: str) -> list[str]:
+    """KEYS[1…6] of both scripts."""
+    return [
+        redis_keys.events(session_id),
+        redis_keys.notify(session_id),
+        redis_keys.lease(session_id),
+        redis_keys.live(session_id),
+        redis_keys.ended(session_id),
+        redis_keys.erased(session_id),
+    ]
 
 
 # ASCII digits, the whole string: \d also matches "٣", and $ matches before a final "\n".

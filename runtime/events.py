@@ -67,6 +67,14 @@ class SessionCompleted(SessionEvent):
 
 
 @dataclass(frozen=True)
+class SessionDeleted(SessionEvent):
+    """The last event of an erased session: its log is gone, readers must stop."""
+
+    type: ClassVar[str] = "session.deleted"
+    session_id: str
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     """An event as read back from the log; `id` is its Redis Stream id."""
 
@@ -76,6 +84,6 @@ class StoredEvent:
 
     @property
     def ends_stream(self) -> bool:
-        return self.type == SessionCompleted.type or (
+        return self.type in (SessionCompleted.type, SessionDeleted.type) or (
             self.type == SessionState.type and self.data.get("status") in TERMINAL_STATUSES
         )

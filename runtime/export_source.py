@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from runtime import schema, transcripts
 from runtime.clock import utcnow
@@ -115,6 +115,22 @@ class Entry:
         }
 
 
+def sessions_query(sel: Selection, cutoff: datetime, *columns: Any) -> Select[Any]:
+    """The selected sessions that existed at `cutoff`, as `columns`."""
+    query = select(*columns).where(s.c.workspace_id == sel.workspace_id, s.c.created_at <= cutoff)
+    if sel.interview_id is not None:
+        query = query.where(s.c.interview_id == sel.interview_id)
+    if sel.statuses:
+        query = query.where(s.c.status.in_(sel.statuses))
+    if sel.created_from is not None:
+        query = query.where(s.c.created_at >= sel.created_from)
+    if sel.created_to is not None:
+        query = query.where(s.c.created_at < sel.created_to)
+    if not sel.include_test:
+        query = query.where(s.c.is_test.is_(False))
+    return query
+
+
 @dataclass
 class Source:
     """Reads the selection in pages; every pass sees the sessions that existed when it began."""
@@ -123,24 +139,13 @@ class Source:
     selection: Selection
     page_size: int = 200
     cutoff: datetime = field(default_factory=utcnow)
+    # Export jobs: told each page's sessions before their content is read, it answers those
+    # the page may hold (runtime.export_members.record: erased ones are left out).
+    admit: Callable[[list[str]], Awaitable[set[str]]] | None = None
     _interviews: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def _query(self) -> Any:
-        sel = self.selection
-        query = select(*SESSION_COLUMNS).where(
-            s.c.workspace_id == sel.workspace_id, s.c.created_at <= self.cutoff
-        )
-        if sel.interview_id is not None:
-            query = query.where(s.c.interview_id == sel.interview_id)
-        if sel.statuses:
-            query = query.where(s.c.status.in_(sel.statuses))
-        if sel.created_from is not None:
-            query = query.where(s.c.created_at >= sel.created_from)
-        if sel.created_to is not None:
-            query = query.where(s.c.created_at < sel.created_to)
-        if not sel.include_test:
-            query = query.where(s.c.is_test.is_(False))
-        return query
+        return sessions_query(self.selection, self.cutoff, *SESSION_COLUMNS)
 
     async def count(self) -> int:
         from sqlalchemy import func
@@ -166,20 +171,17 @@ class Source:
                 rows = [dict(r._mapping) for r in await conn.execute(query)]
                 if not rows:
                     return
-                ids = [r["id"] for r in rows]
-                by_session: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-                found = await conn.execute(
-                    select(*MESSAGE_COLUMNS)
-                    .where(m.c.session_id.in_(ids))
-                    .order_by(m.c.session_id, m.c.seq)
-                )
-                for msg in found:
-                    by_session[msg.session_id].append(dict(msg._mapping))
-                files: dict[tuple[str, str], Mapping[str, Any]] = {
-                    (f.session_id, f.kind): dict(f._mapping)
-                    for f in await conn.execute(select(a).where(a.c.session_id.in_(ids)))
-                }
-                await self._load_interviews(conn, {r["interview_id"] for r in rows})
+                after = (rows[-1]["created_at"], rows[-1]["id"])
+                if self.admit is None:
+                    content = await self._content(conn, rows)
+            if self.admit is not None:
+                kept = await self.admit([r["id"] for r in rows])
+                rows = [r for r in rows if r["id"] in kept]
+                if not rows:
+                    continue
+                async with self.db.connect() as conn:
+                    content = await self._content(conn, rows)
+            messages, files = content
             entries = []
             for r in rows:
                 participant += 1
@@ -187,7 +189,7 @@ class Source:
                     Entry(
                         r,
                         self._interviews[r["interview_id"]],
-                        by_session[r["id"]],
+                        messages[r["id"]],
                         files.get((r["id"], "audio")),
                         files.get((r["id"], "pdf")),
                         participant,
@@ -195,7 +197,26 @@ class Source:
                     )
                 )
             yield entries
-            after = (rows[-1]["created_at"], rows[-1]["id"])
+
+    async def _content(
+        self, conn: Any, rows: list[dict[str, Any]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], dict[tuple[str, str], Mapping[str, Any]]]:
+        """The page's messages by session, and its files by (session, kind)."""
+        ids = [r["id"] for r in rows]
+        by_session: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        found = await conn.execute(
+            select(*MESSAGE_COLUMNS)
+            .where(m.c.session_id.in_(ids))
+            .order_by(m.c.session_id, m.c.seq)
+        )
+        for msg in found:
+            by_session[msg.session_id].append(dict(msg._mapping))
+        files: dict[tuple[str, str], Mapping[str, Any]] = {
+            (f.session_id, f.kind): dict(f._mapping)
+            for f in await conn.execute(select(a).where(a.c.session_id.in_(ids)))
+        }
+        await self._load_interviews(conn, {r["interview_id"] for r in rows})
+        return by_session, files
 
     async def _load_interviews(self, conn: Any, ids: set[str]) -> None:
         missing = ids - set(self._interviews)

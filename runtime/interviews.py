@@ -31,7 +31,10 @@ COLUMN_FIELDS = (
     "welcome_message",
     "closing_message",
     "engine",
+    "retention_days",
 )
+# What a closed interview still lets a researcher change.
+CLOSED_EDITABLE = ("retention_days",)
 SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous", "model", "temperature")
 SESSION_STATUSES = ("in_progress", "completed", "abandoned")
 
@@ -96,6 +99,7 @@ async def create(
         "welcome_message": "",
         "closing_message": "",
         "engine": "scripted",
+        "retention_days": None,
         **columns,
         "id": new_id("int"),
         "workspace_id": workspace_id,
@@ -170,8 +174,8 @@ async def update_fields(
     columns, settings = _split(fields)
     async with db.begin() as conn:
         row = await owned_row(conn, workspace_id, interview_id)
-        if row.status == "closed":
-            raise Conflict("a closed interview cannot be edited")
+        if row.status == "closed" and set(fields) - set(CLOSED_EDITABLE):
+            raise Conflict("a closed interview cannot be edited, except its retention_days")
         values: dict[str, Any] = {**columns, "updated_at": utcnow()}
         if settings:
             values["settings"] = {**(row.settings or {}), **settings}

@@ -20,6 +20,8 @@ INTERVIEWS_READ = "interviews:read"
 INTERVIEWS_WRITE = "interviews:write"
 SESSIONS_READ = "sessions:read"
 SESSIONS_WRITE = "sessions:write"
+# Erasing sessions (and setting an interview's retention) cannot be undone: a scope of its own.
+SESSIONS_DELETE = "sessions:delete"
 EXPORTS_READ = "exports:read"
 EXPORTS_WRITE = "exports:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
@@ -30,6 +32,7 @@ ALL_SCOPES = (
     INTERVIEWS_WRITE,
     SESSIONS_READ,
     SESSIONS_WRITE,
+    SESSIONS_DELETE,
     EXPORTS_READ,
     EXPORTS_WRITE,
     WEBHOOKS_MANAGE,

@@ -37,6 +37,21 @@ def ended(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}:ended"
 
 
+# Outlives any writer that was still running when its session was erased (a turn, a retry).
+ERASED_TTL_SECONDS = 24 * 3600
+
+
+def erased(session_id: str) -> str:
+    """Set when the session is erased: its log refuses appends; expires after ERASED_TTL."""
+    return f"{PREFIX}:session:{session_id}:erased"
+
+
+def session_idempotency(session_id: str) -> str:
+    """The idempotency records whose answer is about the session (a set of their keys), so
+    erasing it finds them; expires with the newest of them."""
+    return f"{PREFIX}:session:{session_id}:idem"
+
+
 # Rate-limit counters (the `limits` library's keys live under this prefix); each expires with
 # its window.
 RATE_LIMIT_PREFIX = f"{PREFIX}:ratelimit"

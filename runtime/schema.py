@@ -101,6 +101,8 @@ interviews = Table(
     Column("guide_version", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Finished sessions are erased this many days after they ended; null keeps them.
+    Column("retention_days", Integer, nullable=True),
     Index("ix_interviews_workspace_created", "workspace_id", "created_at", "id"),
 )
 
@@ -194,8 +196,11 @@ webhook_deliveries = Table(
     Column("log", Json, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # The session a session.* event is about, so erasing it finds its deliveries.
+    Column("session_id", String(40), nullable=True),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at", "id"),
+    Index("ix_webhook_deliveries_session", "session_id"),
 )
 
 # Files attached to a session: its audio recording and its rendered PDF (one of each).
@@ -233,4 +238,30 @@ exports = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
     Index("ix_exports_workspace_created", "workspace_id", "created_at", "id"),
+)
+
+# Which sessions an export job wrote (or is writing) into its ZIP: a ZIP cannot be edited,
+# so erasing a session lists the exports that hold it. No foreign key to sessions: the row
+# goes with the session's erasure, after it was read.
+export_sessions = Table(
+    "export_sessions",
+    metadata,
+    Column(
+        "export_id",
+        String(40),
+        ForeignKey("exports.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("session_id", String(40), primary_key=True),
+    Index("ix_export_sessions_session", "session_id"),
+)
+
+# Erasures whose SQL part is committed and whose Redis keys and blobs may not all be gone
+# yet (the process died in between): the sweeper finishes them. Ids and keys only.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("session_id", String(40), primary_key=True),
+    Column("plan", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

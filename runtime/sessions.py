@@ -167,6 +167,11 @@ async def check_token(db: Database, session_id: str, token: str) -> None:
         raise invalid_token()
 
 
+def forget_token(token_hash: str) -> None:
+    """Drop an erased session's token from this process's cache (others find it gone in SQL)."""
+    _TOKEN_OWNERS.pop(token_hash, None)
+
+
 def invalid_token() -> Unauthorized:
     return Unauthorized("this session token is not valid for this session")
 

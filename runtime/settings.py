@@ -77,6 +77,8 @@ class Settings:
     # Prometheus metrics on a port of their own (0: only GET /metrics, with a key).
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    # Erasure and retention (docs/erasure.md).
+    retention_interval_seconds: float = 600.0
 
     @property
     def sqlite(self) -> bool:
@@ -162,6 +164,9 @@ class Settings:
             ),
             metrics_port=_int(env, "RAPPORT_METRICS_PORT", cls.metrics_port),
             metrics_host=env.get("RAPPORT_METRICS_HOST") or cls.metrics_host,
+            retention_interval_seconds=_float(
+                env, "RAPPORT_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
+            ),
             cors_origins=tuple(
                 o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
             ),

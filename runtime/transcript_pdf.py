@@ -55,9 +55,10 @@ async def ensure(db: Database, blobs: BlobStore, session_id: str) -> dict[str, A
     data = await render(doc.title, doc.fields, doc.messages)
     key = artifacts.pdf_key(session_id, fingerprint)
     await blobs.put(key, data, artifacts.PDF_CONTENT_TYPE)
-    await artifacts.save(
-        db, session_id, "pdf", key, artifacts.PDF_CONTENT_TYPE, len(data), fingerprint=fingerprint
-    )
+    await artifacts.save_or_discard(
+        db, blobs, session_id, "pdf", key, artifacts.PDF_CONTENT_TYPE, len(data),
+        fingerprint=fingerprint,
+    )  # fmt: skip
     if previous is not None and previous.blob_key != key:
         await blobs.delete(previous.blob_key)
     return {"session_id": session_id, "rendered": True, "bytes": len(data)}

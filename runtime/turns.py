@@ -22,6 +22,7 @@ from runtime.database import Database
 from runtime.deltas import DeltaWriter
 from runtime.engines.base import Decision, Engine, TextDelta, TranscriptEntry, TurnContext
 from runtime.engines.splice import Splice
+from runtime.errors import NotFound
 from runtime.eventlog import EventLog, LeaseLost
 from runtime.events import (
     RespondentMessage,
@@ -160,6 +161,10 @@ class TurnRunner:
         lease_key = redis_keys.lease(session_id)
         return bool(await self._redis.set(lease_key, token, nx=True, px=self._lease_ms))
 
+    def forget(self, session_id: str) -> None:
+        """Drop what this process keeps of an erased session for its next turn."""
+        self._known.pop(session_id)
+
     async def owes(self, session_id: str) -> bool:
         """Whether a turn of this session is owed (being written, or waiting for recovery)."""
         return await self._redis.zscore(redis_keys.PENDING_TURNS, session_id) is not None
@@ -207,6 +212,11 @@ class TurnRunner:
         renewer = asyncio.create_task(self._keep_lease(lease_key, token))
         try:
             await self._generate(session_id, token, fresh, early)
+        except NotFound:
+            # The session was erased under the turn (runtime/erasure.py): nothing is owed.
+            log.info("turn.session_erased", session_id=session_id)
+            with contextlib.suppress(RedisError):
+                await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
         except LeaseLost:
             log.warning("turn.lease_lost", session_id=session_id)
         except asyncio.CancelledError:
@@ -365,6 +375,7 @@ class TurnRunner:
         async with self._db.connect() as conn:
             committed = await sessions.committed_turn(conn, session_id, turn_id)
         if committed is None:
+            await sessions.status(self._db, session_id)  # NotFound: erased meanwhile
             raise RuntimeError(f"{turn_id} of {session_id} was neither committed nor stored")
         return committed.content, committed.item_id, said
 

@@ -154,8 +154,8 @@ async def attempt(
                 .where(d.c.id == delivery_id)
             )
         ).first()
-    if found is None:  # its webhook was deleted meanwhile
-        return None
+    if found is None or found.status != "pending":
+        return None  # its webhook was deleted meanwhile, or its session erased
     body = json.dumps(found.payload, separators=(",", ":"), ensure_ascii=False).encode()
     secret = webhooks.signing_secret(secret_key, found.webhook_id, found.secret_salt)
     outcome = await sender.post(found.url, sign(secret, found.event_id, body), body)
@@ -186,8 +186,13 @@ async def attempt(
     else:
         values.update(status="failed", next_attempt_at=None)
     async with db.begin() as conn:
-        await conn.execute(update(d).where(d.c.id == delivery_id).values(**values))
-        if test:
+        # Still pending: its session may have been erased while it was being sent, which
+        # failed it for good (webhooks.redact_session); that stays so.
+        recorded = await conn.execute(
+            update(d).where(d.c.id == delivery_id, d.c.status == "pending").values(**values)
+        )
+        # A test delivery (or one failed by an erasure meanwhile) counts neither way.
+        if recorded.rowcount != 1 or test:
             pass
         elif outcome.ok:
             await conn.execute(

@@ -29,6 +29,7 @@ EVENTS = (
     "session.started",
     "session.completed",
     "session.abandoned",
+    "session.deleted",
     "export.completed",
 )
 TEST_EVENT = "webhook.test"
@@ -216,7 +217,11 @@ def _payload(event_type: str, data: Mapping[str, Any], at: datetime) -> dict[str
 
 
 def _delivery(
-    webhook_id: str, event_id: str, payload: dict[str, Any], now: datetime
+    webhook_id: str,
+    event_id: str,
+    payload: dict[str, Any],
+    now: datetime,
+    session_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": new_id("dlv"),
@@ -234,6 +239,7 @@ def _delivery(
         "log": [],
         "created_at": now,
         "updated_at": now,
+        "session_id": session_id,
     }
 
 
@@ -257,7 +263,9 @@ async def emit(
     now = utcnow()
     payload = _payload(event_type, data, now)
     event_id = new_id("msg")
-    await conn.execute(insert(d), [_delivery(t, event_id, payload, now) for t in targets])
+    session_id = data.get("session_id")
+    rows = [_delivery(t, event_id, payload, now, session_id) for t in targets]
+    await conn.execute(insert(d), rows)
     return len(targets)
 
 
@@ -303,7 +311,7 @@ async def redeliver(db: Database, workspace_id: str, webhook_id: str, delivery_i
     """A new delivery of the same message (same webhook-id), attempted as soon as possible."""
     async with db.begin() as conn:
         found = await _owned_delivery(conn, workspace_id, webhook_id, delivery_id)
-        row = _delivery(found.webhook_id, found.event_id, found.payload, utcnow())
+        row = _delivery(found.webhook_id, found.event_id, found.payload, utcnow(), found.session_id)
         await conn.execute(insert(d).values(**row))
     return str(row["id"])
 
@@ -331,6 +339,31 @@ async def list_deliveries(
             query = query.where(d.c.status == status)
         rows, next_cursor = await pagination.fetch_page(conn, query, d, cursor, limit)
     return [delivery_view(r) for r in rows], next_cursor
+
+
+REDACTED = {"redacted": True}
+ERASED_BEFORE_SENT = "not sent: the session was erased"
+
+
+async def redact_session(conn: AsyncConnection, session_id: str) -> int:
+    """Strip the session from its deliveries (in the erasing transaction): each keeps its type,
+    time, status and attempt log, its data becomes {"redacted": true}; one not sent yet is
+    failed instead of sent. Returns how many deliveries changed."""
+    found = await conn.execute(
+        select(d.c.id, d.c.status, d.c.payload).where(d.c.session_id == session_id)
+    )
+    rows = found.all()
+    now = utcnow()
+    for row in rows:
+        values: dict[str, Any] = {
+            "payload": {**row.payload, "data": REDACTED},
+            "session_id": None,
+            "updated_at": now,
+        }
+        if row.status == "pending":
+            values.update(status="failed", next_attempt_at=None, last_error=ERASED_BEFORE_SENT)
+        await conn.execute(update(d).where(d.c.id == row.id).values(**values))
+    return len(rows)
 
 
 def session_data(row: Any) -> dict[str, Any]:

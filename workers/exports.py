@@ -8,7 +8,7 @@ import time
 
 import structlog
 
-from runtime import exports, transcript_pdf
+from runtime import export_members, exports, transcript_pdf
 from runtime.errors import NotFound
 from runtime.export_formats import ZipExport
 from runtime.export_source import Source
@@ -41,7 +41,11 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
     # The export covers the sessions that existed when it was asked for, so a retry after
     # a crash writes the same file.
     source = Source(
-        db, exports.selection(row), services.settings.export_page_size, cutoff=row.created_at
+        db,
+        exports.selection(row),
+        services.settings.export_page_size,
+        cutoff=row.created_at,
+        admit=functools.partial(export_members.record, db, export_id),
     )
     await exports.started(db, export_id, await source.count())
     pause = services.settings.export_page_pause_ms / 1000

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from runtime import transcript_pdf
+from runtime.errors import NotFound
 from runtime.services import Services
 from workers.types import JobContext
 
 
 async def render_pdf(ctx: JobContext, *, session_id: str) -> dict[str, object]:
     services: Services = ctx["services"]
-    return await transcript_pdf.ensure(services.db, services.blobs, session_id)
+    try:
+        return await transcript_pdf.ensure(services.db, services.blobs, session_id)
+    except NotFound:  # erased before or while it rendered: nothing to render, nothing kept
+        return {"session_id": session_id, "erased": True}

@@ -1,4 +1,5 @@
-"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports."""
+"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports;
+and, as a pass of its own, enforces retention."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from runtime import conversation, export_upkeep
+from runtime import conversation, export_upkeep, retention
 from runtime.services import Services
 from workers import periodic
 
@@ -47,10 +48,35 @@ def _interval(services: Services) -> float:
     return services.settings.sweep_interval_seconds
 
 
+async def retention_pass(services: Services) -> None:
+    """Erase the finished sessions past their interview's retention (runtime/retention.py),
+    and finish erasures a dead process left half done."""
+    retained = await retention.run(services)
+    if retained:
+        log.info("sweeper.retention", **vars(retained))
+
+
+def _retention_interval(services: Services) -> float:
+    return services.settings.retention_interval_seconds
+
+
 async def run(services: Services, stop: asyncio.Event) -> None:
-    await periodic.run(services, stop, "sweeper", _sweeper(), _interval(services))
+    await asyncio.gather(
+        periodic.run(services, stop, "sweeper", _sweeper(), _interval(services)),
+        periodic.run(services, stop, "retention", retention_pass, _retention_interval(services)),
+    )
 
 
 async def start_in_process(services: Services) -> Callable[[], Awaitable[None]]:
-    """Run the sweeper beside the API (rapport serve); returns its stop function."""
-    return await periodic.in_process("sweeper", _sweeper(), _interval)(services)
+    """Run the sweeper (and the retention pass) beside the API (rapport serve); returns
+    their stop function."""
+    stop_sweeper = await periodic.in_process("sweeper", _sweeper(), _interval)(services)
+    stop_retention = await periodic.in_process("retention", retention_pass, _retention_interval)(
+        services
+    )
+
+    async def stop() -> None:
+        await stop_sweeper()
+        await stop_retention()
+
+    return stop

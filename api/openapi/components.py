@@ -20,7 +20,7 @@ from api.openapi.schemas import (
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
-from runtime import exports, interviews, keys, sessions
+from runtime import exports, interviews, keys, retention, sessions
 from runtime import guide as guides
 from runtime.errors import DomainError
 
@@ -155,6 +155,13 @@ def response_schemas() -> dict[str, Schema]:
                 "welcome_message": string(),
                 "closing_message": string(),
                 "engine": enum(interviews.ENGINES),
+                "retention_days": integer(
+                    "Finished sessions are erased this many days after they ended (null: "
+                    "kept for ever); in-progress ones never",
+                    nullable=True,
+                    minimum=retention.MIN_DAYS,
+                    maximum=retention.MAX_DAYS,
+                ),
                 **interview_settings,
                 "status": enum(interviews.STATUSES),
                 "share_token": string("The token in the respondent link"),
@@ -348,6 +355,37 @@ def response_schemas() -> dict[str, Schema]:
             }
         ),
         "SessionEnded": obj({"session_id": string(), "status": session_status}),
+        "ErasureReceipt": obj(
+            {
+                "session_id": string(),
+                "interview_id": string(),
+                "erased_at": timestamp(),
+                "erased": obj(
+                    {
+                        "messages": integer(minimum=0),
+                        "files": integer(
+                            "Audio, PDFs and cached transcript files deleted", minimum=0
+                        ),
+                        "webhook_deliveries": integer(
+                            "Deliveries whose data was redacted (unsent ones are not sent)",
+                            minimum=0,
+                        ),
+                        "idempotency_records": integer(
+                            "Kept Idempotency-Key answers about the session", minimum=0
+                        ),
+                        "live_keys": integer(
+                            "Redis keys of its live state (event log, lease, …)", minimum=0
+                        ),
+                    }
+                ),
+                "exports_containing": array(
+                    string(),
+                    "Exports whose ZIP holds the session (or will: still being written). A "
+                    "ZIP cannot be edited: delete these exports to finish the erasure",
+                ),
+            },
+            "What an erasure removed",
+        ),
         "Error": obj({"error": error_body}),
         "Health": obj({"status": {"const": "ok"}}),
         "Ready": obj(

@@ -360,6 +360,31 @@ def _operations_sessions() -> list[Operation]:
             Reply(200, "The session", "SessionDetail"),
             errors=_SESSION_404,
         ),
+        Group("sessions", "session", keys.SESSIONS_DELETE)(
+            "DELETE /v1/sessions/{id}",
+            "eraseSession",
+            "Erase a session everywhere (researcher or the respondent themself)",
+            Reply(
+                200,
+                "Erased (with an API key): what went, and the exports holding it",
+                "ErasureReceipt",
+            ),
+            Reply(204, "Erased (with the session's own token)"),
+            errors={
+                401: "No API key or session token, or the token is not this session's (an "
+                "erased session's token is no longer valid)",
+                404: "No such session in this workspace, or it was erased already",
+            },
+            description="Erases the session for good: its row, messages and files (audio, "
+            "PDFs, cached transcripts) and its live state; its open streams end with "
+            "`session.deleted`; its webhook deliveries keep their log but lose their data; "
+            "answers kept for an Idempotency-Key that concern it are deleted. A "
+            "`session.deleted` webhook (ids only) follows. An export ZIP cannot be edited: "
+            "`exports_containing` lists the exports whose ZIP holds the session, to be "
+            "deleted with DELETE /v1/exports/{id}. The respondent may erase their own "
+            "session with its token (CORS-enabled), in progress or finished. See "
+            "docs/erasure.md for what is erased and what cannot be.",
+        ),
     ]
 
 

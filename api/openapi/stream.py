@@ -25,6 +25,8 @@ EVENT_NOTES = {
     "`abandoned` after `idle_timeout`; the stream ends after a terminal status",
     "session.completed": "the session ended (`reason`: finished, ended_by_respondent, …); "
     "the stream ends after it",
+    "session.deleted": "the session was erased (DELETE /v1/sessions/{id}, or retention): "
+    "its log is gone and the stream ends after it; the session now answers 404",
 }
 
 
@@ -75,9 +77,9 @@ def sse_description() -> str:
         "Server-sent events: every event of the session's log after `Last-Event-ID` (header, "
         "or `last_event_id` in the query for clients that cannot set headers), then live ones, "
         "with no gap and no duplicate across reconnects; the stream ends after the session "
-        "ends. Each frame has `id` (give it back as Last-Event-ID to resume), `event` (the "
-        "type) and `data` (a JSON object; see the StreamEvent schema). Comment lines are "
-        "heartbeats.",
+        "ends (or is erased: `session.deleted`). Each frame has `id` (give it back as "
+        "Last-Event-ID to resume), `event` (the type) and `data` (a JSON object; see the "
+        "StreamEvent schema). Comment lines are heartbeats.",
         "",
         "Authenticate with `?ticket=` (from events_url or POST /v1/sessions/{id}/tickets; "
         "what a browser EventSource uses), the session token, or an API key of the session's "
@@ -104,8 +106,8 @@ def ws_description() -> str:
         '(`{"type": "ack", "ended": true}`); `{"type": "ping"}` gets `{"type": "pong"}`. '
         "message and end need a ticket or session token, not an API key. A refused frame gets "
         '`{"type": "error", "error": {code, message, field?}}` and the socket stays open. '
-        "After session.completed the server closes with 1000. Refused handshake "
-        "credentials or last_event_id close the socket at once with 4000 + the HTTP status "
-        "(4400, 4401, 4404) and the error message as the reason. The 101 response carries no "
-        "X-Request-Id."
+        "After session.completed (or session.deleted: the session was erased) the server "
+        "closes with 1000. Refused handshake credentials or last_event_id close the socket at "
+        "once with 4000 + the HTTP status (4400, 4401, 4404) and the error message as the "
+        "reason. The 101 response carries no X-Request-Id."
     )

@@ -31,7 +31,10 @@ DELIVERY = (
     f"is retried after {_SCHEDULE}; then the delivery has failed. After "
     f"{webhooks.DISABLE_AFTER} failed deliveries in a row the webhook is disabled; enabling it "
     "again resets the count. Redirects are not followed. URLs resolving to loopback, private, "
-    "link-local or other non-public addresses are refused unless the deployment allows them."
+    "link-local or other non-public addresses are refused unless the deployment allows them. "
+    "`session.deleted` (a session was erased) carries ids only: `{session_id, interview_id, "
+    "erased_by}`; the erased session's earlier deliveries keep their log, with `data` "
+    'replaced by `{"redacted": true}`, and those not sent yet are failed, never sent.'
 )
 
 

@@ -12,7 +12,7 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Int, Num, Obj, Str, parse
-from runtime import interviews, keys
+from runtime import erasure, interviews, keys, retention
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),
@@ -28,6 +28,7 @@ _FIELDS: dict[str, Any] = {
     "anonymous": Bool(),
     "model": Str(200, 1, nullable=True),
     "temperature": Num(0, 2, nullable=True),
+    "retention_days": Int(retention.MIN_DAYS, retention.MAX_DAYS, nullable=True),
 }
 INTERVIEW_CREATE = Body("InterviewCreate", Obj(_FIELDS, required=("title",)))
 INTERVIEW_UPDATE = Body("InterviewUpdate", Obj(_FIELDS))
@@ -38,9 +39,16 @@ def with_links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "share_url": f"{base}/i/{view['share_token']}"}
 
 
+def _check_retention(principal: keys.Principal, fields: dict[str, Any]) -> None:
+    # Retention erases sessions for good: setting it takes the scope erasing them takes.
+    if "retention_days" in fields:
+        principal.require(keys.SESSIONS_DELETE)
+
+
 async def create(request: Request) -> Response:
     principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, INTERVIEW_CREATE)
+    _check_retention(principal, fields)
     view = await interviews.create(services_of(request).db, principal.workspace_id, fields)
     return Json(with_links(request, view), status_code=201)
 
@@ -68,6 +76,7 @@ async def get(request: Request) -> Response:
 async def update(request: Request) -> Response:
     principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, INTERVIEW_UPDATE)
+    _check_retention(principal, fields)
     view = await interviews.update_fields(
         services_of(request).db, principal.workspace_id, request.path_params["id"], fields
     )
@@ -76,8 +85,8 @@ async def update(request: Request) -> Response:
 
 async def delete(request: Request) -> Response:
     principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    await interviews.delete(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
+    await erasure.delete_draft(
+        services_of(request), principal.workspace_id, request.path_params["id"]
     )
     return Response(status_code=204)
 

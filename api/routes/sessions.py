@@ -1,4 +1,4 @@
-"""Researcher endpoints for sessions: list, preview, get one, its transcript and files."""
+"""Researcher endpoints for sessions: list, preview, get one, erase, its transcript and files."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.auth import researcher, services_of
+from api.auth import bearer, researcher, respondent, services_of
 from api.responses import Json, page
 from api.routes import files, params
 from api.routes.public import RESPONDENT_FIELDS, session_payload
 from api.validation import Body, Obj, parse
-from runtime import conversation, interviews, keys, sessions
+from runtime import conversation, erasure, interviews, keys, sessions
 
 PREVIEW_START = Body("PreviewSessionStart", Obj(RESPONDENT_FIELDS))
 
@@ -51,10 +51,28 @@ async def get(request: Request) -> Response:
     return Json({**sessions.to_view(row, interview["anonymous"]), "live": live, "usage": usage})
 
 
+async def erase(request: Request) -> Response:
+    """With an API key (sessions:delete): 200 and the receipt. With the session's own token
+    (the respondent, CORS): 204 — the receipt names the researcher's exports."""
+    services = services_of(request)
+    session_id = request.path_params["id"]
+    if (bearer(request) or "").startswith(sessions.SESSION_TOKEN_PREFIX):
+        # Looked up in SQL, not the token cache: an erased session's token is refused (401).
+        await respondent(request, session_id)
+        await erasure.erase(services, session_id, erased_by="respondent")
+        return Response(status_code=204)
+    principal = await researcher(request, keys.SESSIONS_DELETE)
+    receipt = await erasure.erase(
+        services, session_id, erased_by="api_key", workspace_id=principal.workspace_id
+    )
+    return Json(receipt.view())
+
+
 routes = [
     Route("/v1/interviews/{id}/sessions", list_, methods=["GET"]),
     Route("/v1/interviews/{id}/preview-sessions", preview, methods=["POST"]),
     Route("/v1/sessions/{id}", get, methods=["GET"]),
+    Route("/v1/sessions/{id}", erase, methods=["DELETE"]),
     Route("/v1/sessions/{id}/transcript", files.transcript, methods=["GET"]),
     Route("/v1/sessions/{id}/audio", files.upload_audio, methods=["PUT"]),
     Route("/v1/sessions/{id}/files", files.files, methods=["GET"]),

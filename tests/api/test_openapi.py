@@ -398,6 +398,21 @@ async def test_real_responses_match_the_document(
     late = {"content": "one more thing", "client_message_id": "m2"}
     await c.call(anon, "post", messages, 409, sid, body=late, headers=auth)
 
+    # Erasure: the researcher's receipt, the respondent's own; the stream says so; then 404.
+    doomed = (await c.call(anon, "post", start, 201, share, body={"name": "Gone"})).json()
+    gone = {"id": doomed["session_id"]}
+    doomed_events = sse_events(anon, doomed["events_url"])
+    await _events_until(doomed_events, "turn.completed", c)
+    await c.call(client, "delete", "/v1/sessions/{id}", 200, gone)
+    await _events_until(doomed_events, "session.deleted", c)
+    await c.call(client, "delete", "/v1/sessions/{id}", 404, gone)
+    own = (await c.call(anon, "post", start, 201, share, body={})).json()
+    mine = {"id": own["session_id"]}
+    own_token = {"authorization": f"Bearer {own['session_token']}"}
+    await c.call(anon, "delete", "/v1/sessions/{id}", 401, mine, headers=auth)
+    await c.call(anon, "delete", "/v1/sessions/{id}", 204, mine, headers=own_token)
+    await c.call(anon, "delete", "/v1/sessions/{id}", 401, mine, headers=own_token)
+
     # An anonymous interview shows no respondent.
     hidden = await published_interview(client, anonymous=True)
     hidden_share = {"share_token": hidden["share_token"]}

@@ -138,3 +138,30 @@ async def test_signed_url_expires(store: BlobStore, server: Server) -> None:
         await asyncio.sleep(0.25)
         status = (await _get(server, url)).status_code
     assert status == 403
+
+
+async def test_delete_prefix_removes_objects_and_open_uploads_under_it_only(
+    store: BlobStore,
+) -> None:
+    base = f"test/{uuid.uuid4().hex}"
+    await store.put(f"{base}/ses_a/one.txt", b"1", "text/plain")
+    await store.put(f"{base}/ses_a/deeper/two.pdf", b"2", "application/pdf")
+    await store.put(f"{base}/ses_a.webm", b"3", "audio/webm")
+    await store.put(f"{base}/ses_ab.webm", b"4", "audio/webm")  # a longer id: not under it
+    await store.put(f"{base}/ses_b/three.txt", b"5", "text/plain")
+    # A write still going on under the prefix (an upload being received) is cut off too.
+    writer = await store.writer(f"{base}/ses_a/late.bin", "application/octet-stream")
+    await writer.write(os.urandom(PART_BYTES + 10))
+
+    removed = await store.delete_prefix(f"{base}/ses_a/")
+    removed += await store.delete_prefix(f"{base}/ses_a.")
+
+    assert removed == 3
+    for gone in ("ses_a/one.txt", "ses_a/deeper/two.pdf", "ses_a.webm"):
+        assert await store.info(f"{base}/{gone}") is None
+    for kept in ("ses_ab.webm", "ses_b/three.txt"):
+        assert await store.info(f"{base}/{kept}") is not None
+    with pytest.raises((ClientError, FileNotFoundError)):  # its upload (or file) is gone
+        await writer.complete()
+    assert await store.info(f"{base}/ses_a/late.bin") is None
+    assert await store.delete_prefix(f"{base}/ses_a/") == 0
