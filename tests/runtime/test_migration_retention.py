@@ -1,5 +1,5 @@
 """Migration 0004_retention on a database that already has keys and deliveries: full-access
-keys get sessions:delete (narrower ones do not), and queued deliveries learn their session."""
+keys get sessions:delete and metrics:read (narrower ones do not), and queued deliveries learn their session."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from runtime.clock import utcnow
 from runtime.database import Database, make_engine
 from tests.conftest import POSTGRES_URL
 
-EARLIER_SCOPES = [s for s in keys.ALL_SCOPES if s != keys.SESSIONS_DELETE]
+NEW_SCOPES = [keys.SESSIONS_DELETE, keys.METRICS_READ]
+EARLIER_SCOPES = [s for s in keys.ALL_SCOPES if s not in NEW_SCOPES]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -104,10 +105,10 @@ async def test_upgrade_grants_the_new_scope_to_full_keys_and_indexes_deliveries(
             by = dict((await conn.execute(select(d.c.id, d.c.session_id))).all())
     finally:
         await db.close()
-    assert scopes["key_full"] == [*EARLIER_SCOPES, keys.SESSIONS_DELETE]
+    assert scopes["key_full"] == [*EARLIER_SCOPES, *NEW_SCOPES]
     assert scopes["key_narrow"] == ["sessions:read"]
     assert by == {"dlv_session": session_id, "dlv_export": None}
-    # And back, cleanly: the scope is taken away again.
+    # And back, cleanly: the scopes are taken away again.
     await asyncio.to_thread(command.downgrade, config, "0003")
     db = Database(make_engine(scratch))
     try:

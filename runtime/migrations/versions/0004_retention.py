@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-# Every scope there was before sessions:delete: a key holding all of them was made with full
+# Every scope there was before sessions:delete and metrics:read: a key holding all of them was made with full
 # access (`rapport keys create` without --scopes), and keeps full access.
 _SCOPES_BEFORE = (
     "interviews:read",
@@ -31,7 +31,7 @@ _SCOPES_BEFORE = (
     "webhooks:manage",
     "keys:manage",
 )
-_NEW_SCOPE = "sessions:delete"
+_NEW_SCOPES = ("sessions:delete", "metrics:read")
 
 
 def upgrade() -> None:
@@ -75,8 +75,8 @@ def _grant_delete_to_full_keys() -> None:
     keys = sa.table("api_keys", sa.column("id", sa.String()), sa.column("scopes", _JSON))
     bind = op.get_bind()
     for key_id, scopes in bind.execute(sa.select(keys.c.id, keys.c.scopes)).all():
-        if set(_SCOPES_BEFORE) <= set(scopes) and _NEW_SCOPE not in scopes:
-            grown = [*scopes, _NEW_SCOPE]
+        if set(_SCOPES_BEFORE) <= set(scopes) and not set(_NEW_SCOPES) <= set(scopes):
+            grown = [*scopes, *(s for s in _NEW_SCOPES if s not in scopes)]
             bind.execute(sa.update(keys).where(keys.c.id == key_id).values(scopes=grown))
 
 
@@ -84,8 +84,8 @@ def downgrade() -> None:
     keys = sa.table("api_keys", sa.column("id", sa.String()), sa.column("scopes", _JSON))
     bind = op.get_bind()
     for key_id, scopes in bind.execute(sa.select(keys.c.id, keys.c.scopes)).all():
-        if _NEW_SCOPE in scopes:
-            kept = [s for s in scopes if s != _NEW_SCOPE]
+        if set(_NEW_SCOPES) & set(scopes):
+            kept = [s for s in scopes if s not in _NEW_SCOPES]
             bind.execute(sa.update(keys).where(keys.c.id == key_id).values(scopes=kept))
     op.drop_table("erasures")
     op.drop_index("ix_export_sessions_session", table_name="export_sessions")
