@@ -8,6 +8,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -191,6 +192,49 @@ class TurnRunner:
                 started += 1
         return started
 
+    async def recover_lost(self, older_than_ms: int) -> int:
+        """Start every turn that SQL says is owed but Redis has no record of (neither owed nor
+        leased): Redis lost its data, or a process died between storing the message that
+        owed the turn and recording it. Returns how many were started. Every sweeper may run
+        this at once: the lease decides who writes each turn."""
+        before = utcnow() - timedelta(milliseconds=older_than_ms)
+        owed = await sessions.owed_turns(self._db, before)
+        if not owed:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for turn in owed:
+                pipe.zscore(redis_keys.PENDING_TURNS, turn.session_id)
+                pipe.exists(redis_keys.lease(turn.session_id))
+            known = await pipe.execute()
+        started = 0
+        for n, turn in enumerate(owed):
+            if known[2 * n] is None and not known[2 * n + 1]:
+                self._track(self._recover(turn), turn.session_id)
+                started += 1
+        return started
+
+    async def _recover(self, turn: sessions.OwedTurn) -> None:
+        token = uuid.uuid4().hex
+        lease_key = redis_keys.lease(turn.session_id)
+        if not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
+            return  # another sweeper took it
+        try:
+            recoveries = await sessions.count_recovery(self._db, turn.session_id, turn.turn_seq)
+            if recoveries is not None:
+                # Owed in Redis again: `owes` tells the truth, and should this process die,
+                # recovery goes on from Redis as for any other turn.
+                score = time.time() * 1000
+                await self._redis.zadd(redis_keys.PENDING_TURNS, {turn.session_id: score})
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._release(keys=[lease_key], args=[token])
+            raise
+        if recoveries is None:
+            await self._release(keys=[lease_key], args=[token])  # committed meanwhile
+            return
+        log.warning("turn.recovered_from_sql", session_id=turn.session_id, times=recoveries)
+        await self._run_leased(turn.session_id, token, False, None, recoveries)
+
     async def run(self, session_id: str, fresh: bool = False) -> None:
         token = uuid.uuid4().hex
         lease_key = redis_keys.lease(session_id)
@@ -201,12 +245,18 @@ class TurnRunner:
         await self._run_leased(session_id, token, fresh, None)
 
     async def _run_leased(
-        self, session_id: str, token: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        token: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None = None,
     ) -> None:
+        """`recoveries`: set when the turn was recovered from SQL alone, how often so far."""
         lease_key = redis_keys.lease(session_id)
         renewer = asyncio.create_task(self._keep_lease(lease_key, token))
         try:
-            await self._generate(session_id, token, fresh, early)
+            await self._generate(session_id, token, fresh, early, recoveries)
         except LeaseLost:
             log.warning("turn.lease_lost", session_id=session_id)
         except asyncio.CancelledError:
@@ -233,16 +283,26 @@ class TurnRunner:
                 log.warning("turn.lease_renewal_failed", lease=lease_key, error=str(exc))
 
     async def _generate(
-        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        fence: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None,
     ) -> None:
         try:
-            await self._generate_turn(session_id, fence, fresh, early)
+            await self._generate_turn(session_id, fence, fresh, early, recoveries)
         finally:
             if early is not None:
                 await early.cancel()
 
     async def _generate_turn(
-        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        fence: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None,
     ) -> None:
         committed: Row[Any] | None = None
         if early is not None:
@@ -260,21 +320,26 @@ class TurnRunner:
             started, said, completed = await self._prior_attempt(
                 session_id, turn_id, fresh and committed is None
             )
+        # Recovered from SQL with nothing of it in the log: what a client saw of it went with
+        # Redis, so the turn opens again, telling clients to replace what they showed.
+        restart = recoveries is not None and not started
         if committed is None:
             name = str(ctx.interview["engine"])
             attempt = early.attempt if early is not None else None
-            engine = await self._engine_for(session_id, turn_id, name, attempt)
+            engine = await self._engine_for(session_id, turn_id, name, attempt, recoveries)
             outputs = engine.respond(ctx)
             if early is not None and engine is early.engine:
                 outputs = early.outputs()
+            opening = TurnStarted(turn_id, None, restart)
             stored_content, stored_item, said = await self._produce(
-                session_id, turn_id, outputs, ctx, said, started, fence
+                session_id, turn_id, outputs, ctx, said, opening, started, fence
             )
             started = True
         else:
             stored_content, stored_item = committed.content, committed.item_id
         if not started:
-            await self._events.append(session_id, TurnStarted(turn_id, stored_item), fence)
+            opening = TurnStarted(turn_id, stored_item, restart)
+            await self._events.append(session_id, opening, fence)
         if not completed:
             if stored_content.startswith(said) and len(stored_content) > len(said):
                 tail = stored_content[len(said) :]
@@ -325,12 +390,15 @@ class TurnRunner:
         outputs: AsyncIterator[TextDelta | Decision],
         ctx: TurnContext,
         said: str,
+        opening: TurnStarted,
         started: bool,
         fence: str,
     ) -> tuple[str, str | None, str]:
         """Stream and commit the turn; returns the stored content and item, and all the text
         the log now holds for it."""
-        content, decision = await self._stream(session_id, turn_id, outputs, said, started, fence)
+        content, decision = await self._stream(
+            session_id, turn_id, outputs, said, opening, started, fence
+        )
         said = content if len(content) >= len(said) else said
         stored = await sessions.commit_turn(
             self._db,
@@ -353,11 +421,21 @@ class TurnRunner:
         return committed.content, committed.item_id, said
 
     async def _engine_for(
-        self, session_id: str, turn_id: str, name: str, attempt: int | None = None
+        self,
+        session_id: str,
+        turn_id: str,
+        name: str,
+        attempt: int | None = None,
+        recoveries: int | None = None,
     ) -> Engine:
         """The interview's engine, until this turn has failed too often: then the scripted
         one, and past twice the limit a closing apology, so no turn is retried forever.
-        `attempt`: this one's number, when already counted."""
+        `attempt`: this one's number, when already counted. Redis counts attempts, and a
+        Redis that lost its data forgot them: SQL counts those recoveries (`recoveries`), and
+        a turn recovered more than the limit gets the apology too."""
+        if recoveries is not None and recoveries > self._max_attempts:
+            log.warning("turn.recoveries_exhausted", session_id=session_id, turn=turn_id)
+            return GiveUp()
         if attempt is None:
             key = redis_keys.turn_attempts(session_id, turn_id)
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -407,9 +485,11 @@ class TurnRunner:
         turn_id: str,
         outputs: AsyncIterator[TextDelta | Decision],
         said: str,
+        opening: TurnStarted,
         started: bool,
         fence: str,
     ) -> tuple[str, Decision]:
+        """`opening`: the turn's `turn.started` (its item is filled in here), unless `started`."""
         # What an earlier attempt already streamed stays; this attempt continues it (see Splice).
         splice = Splice(said)
         decision: Decision | None = None
@@ -419,9 +499,9 @@ class TurnRunner:
             # The turn opens with its first text: `turn.started` and it in one write.
             nonlocal started
             item_id = decision.item_id if decision else None
-            opening = None if started else TurnStarted(turn_id, item_id)
+            first = None if started else dataclasses.replace(opening, item_id=item_id)
             started = True
-            return DeltaWriter(self._events, session_id, turn_id, fence, opening)
+            return DeltaWriter(self._events, session_id, turn_id, fence, first)
 
         try:
             async for output in outputs:
@@ -456,7 +536,8 @@ class TurnRunner:
         if decision is None:
             raise RuntimeError("engine finished without a decision")
         if not started:
-            await self._events.append(session_id, TurnStarted(turn_id, decision.item_id), fence)
+            first = dataclasses.replace(opening, item_id=decision.item_id)
+            await self._events.append(session_id, first, fence)
         return content, decision
 
 
