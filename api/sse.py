@@ -14,7 +14,7 @@ import structlog
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from api.errors import store_unavailable
+from runtime import store_errors
 from runtime.events import StoredEvent
 from runtime.hub import Subscription
 
@@ -58,7 +58,7 @@ class EventStream:
             except Exception as exc:
                 # A replay whose log Redis cannot give now (a live stream waits instead): end
                 # it cleanly, like a shutdown, and the client resumes from its last event id.
-                if store_unavailable(exc) is None:
+                if store_errors.outage(exc) is None:
                     raise
                 log.warning("stream.ended_store_unavailable", error=str(exc))
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -380,17 +380,22 @@ async def owed_turns(db: Database, before: datetime, limit: int = 500) -> list[O
     ones, and ones ended while the turn was under way (it finishes, then the end is told).
     SQL alone says so; whether a process is writing the turn is for Redis to tell."""
     async with db.connect() as conn:
-        rows = await conn.execute(
-            select(s.c.id, s.c.turn_seq)
-            .where(
-                s.c.status.in_(("in_progress", "completed")),
-                s.c.awaiting == "interviewer",
-                s.c.last_activity_at < before,
-            )
-            .order_by(s.c.last_activity_at)
-            .limit(limit)
-        )
+        rows = await conn.execute(owed_query(before, limit))
         return [OwedTurn(r.id, r.turn_seq) for r in rows]
+
+
+def owed_query(before: datetime, limit: int = 500) -> Select[Any]:
+    # Served by ix_sessions_status_awaiting_activity, like idle_query.
+    return (
+        select(s.c.id, s.c.turn_seq)
+        .where(
+            s.c.status.in_(("in_progress", "completed")),
+            s.c.awaiting == "interviewer",
+            s.c.last_activity_at < before,
+        )
+        .order_by(s.c.last_activity_at)
+        .limit(limit)
+    )
 
 
 async def count_recovery(db: Database, session_id: str, turn_seq: int) -> int | None:
@@ -414,16 +419,19 @@ async def count_recovery(db: Database, session_id: str, turn_seq: int) -> int | 
 
 async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
     async with db.connect() as conn:
-        rows = await conn.execute(
-            select(s.c.id)
-            .where(
-                s.c.status == "in_progress",
-                s.c.awaiting == "respondent",
-                s.c.last_activity_at < before,
-            )
-            .limit(limit)
+        return [r.id for r in await conn.execute(idle_query(before, limit))]
+
+
+def idle_query(before: datetime, limit: int = 500) -> Select[Any]:
+    return (
+        select(s.c.id)
+        .where(
+            s.c.status == "in_progress",
+            s.c.awaiting == "respondent",
+            s.c.last_activity_at < before,
         )
-        return [r.id for r in rows]
+        .limit(limit)
+    )
 
 
 async def abandon(db: Database, session_id: str, before: datetime) -> bool:

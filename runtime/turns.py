@@ -305,6 +305,7 @@ class TurnRunner:
         recoveries: int | None,
     ) -> None:
         committed: Row[Any] | None = None
+        owing: Row[Any] | None = None
         if early is not None:
             ctx = early.ctx  # confirmed by the stored message: no SQL read before streaming
         else:
@@ -312,17 +313,20 @@ class TurnRunner:
             if loaded is None:
                 await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
                 return
-            ctx, committed = loaded
+            ctx, committed, owing = loaded
         turn_id = f"t{ctx.seq}"
         if early is not None:
-            started, said, completed = False, "", False  # see `owe`
+            prior = Prior()  # see `owe`
         else:
-            started, said, completed = await self._prior_attempt(
-                session_id, turn_id, fresh and committed is None
-            )
+            prior = await self._prior_attempt(session_id, turn_id, fresh and committed is None)
+        started, said, completed = prior.started, prior.said, prior.completed
         # Recovered from SQL with nothing of it in the log: what a client saw of it went with
-        # Redis, so the turn opens again, telling clients to replace what they showed.
+        # Redis, so the turn opens again, telling clients to replace what they showed; and
+        # the answer that owed it is told again if the log lost it (clients know it by id).
         restart = recoveries is not None and not started
+        if restart and owing is not None and owing.id not in prior.messages:
+            said_again = RespondentMessage(owing.id, owing.content, owing.client_message_id)
+            await self._events.append(session_id, said_again, fence)
         if committed is None:
             name = str(ctx.interview["engine"])
             attempt = early.attempt if early is not None else None
@@ -355,9 +359,11 @@ class TurnRunner:
             reason = ended_reason or "finished"
             await self._events.announce_end(session_id, SessionCompleted(reason), fence)
 
-    async def _load(self, session_id: str) -> tuple[TurnContext, Row[Any] | None] | None:
-        """The owed turn's context from SQL, and the turn if it was already committed; None
-        when no turn is owed."""
+    async def _load(
+        self, session_id: str
+    ) -> tuple[TurnContext, Row[Any] | None, Row[Any] | None] | None:
+        """The owed turn's context from SQL, the turn if it was already committed, and the
+        respondent message that owed it (if one did); None when no turn is owed."""
         async with self._db.connect() as conn:
             session = await sessions.row(conn, session_id)
             turn_id = f"t{session.turn_seq}"
@@ -381,7 +387,8 @@ class TurnRunner:
             started_at=session.created_at,
             now=utcnow(),
         )
-        return ctx, committed
+        owing = history[-1] if history and history[-1].role == "respondent" else None
+        return ctx, committed, owing
 
     async def _produce(
         self,
@@ -460,24 +467,23 @@ class TurnRunner:
             self._guides[key] = guide
         return guide
 
-    async def _prior_attempt(
-        self, session_id: str, turn_id: str, fresh: bool
-    ) -> tuple[bool, str, bool]:
-        """What earlier attempts at this turn put in the log: started?, text so far, completed?"""
+    async def _prior_attempt(self, session_id: str, turn_id: str, fresh: bool) -> Prior:
+        """What earlier attempts at this turn put in the log (and which messages it holds)."""
         if fresh and await self._events.last_event_type(session_id) in _BEFORE_A_TURN:
-            return False, "", False  # nothing was written after the message that owed it
-        started = completed = False
-        said = ""
+            return Prior()  # nothing was written after the message that owed it
+        prior = Prior()
         for event in await self._events.all(session_id):
+            if event.type == RespondentMessage.type:
+                prior.messages.add(event.data["message_id"])
             if event.data.get("turn_id") != turn_id:
                 continue
             if event.type == TurnStarted.type:
-                started = True
+                prior.started = True
             elif event.type == TurnDelta.type:
-                said += event.data["text"]
+                prior.said += event.data["text"]
             elif event.type == TurnCompleted.type:
-                completed = True
-        return started, said, completed
+                prior.completed = True
+        return prior
 
     async def _stream(
         self,
@@ -539,6 +545,17 @@ class TurnRunner:
             first = dataclasses.replace(opening, item_id=decision.item_id)
             await self._events.append(session_id, first, fence)
         return content, decision
+
+
+@dataclasses.dataclass
+class Prior:
+    """What the log holds of a turn: started?, its text so far, completed?; and the ids of
+    the respondent messages it holds (unread when a fresh turn's log is known to be bare)."""
+
+    started: bool = False
+    said: str = ""
+    completed: bool = False
+    messages: set[str] = dataclasses.field(default_factory=set)
 
 
 class Fallback:

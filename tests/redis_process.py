@@ -74,12 +74,13 @@ class RedisProcess:
         await self.proc.wait()
 
     def freeze(self) -> None:
-        assert self.proc is not None
+        assert self.proc is not None and self.proc.returncode is None
         self.proc.send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGCONT)
+        """Resume a frozen server (nothing to do for one that has exited)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGCONT)
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

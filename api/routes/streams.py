@@ -15,9 +15,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import services_of, stream_reader
-from api.errors import store_unavailable
 from api.sse import EventStream
-from runtime import conversation, sessions
+from runtime import conversation, sessions, store_errors
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
 from runtime.hub import Subscription
@@ -86,7 +85,7 @@ async def websocket(ws: WebSocket) -> None:
         try:
             await feed(from_id)
         except Exception as exc:
-            if store_unavailable(exc) is None:
+            if store_errors.outage(exc) is None:
                 raise
             # Redis or the database cannot serve the feed now: 1013 (try again later), and the
             # client resumes with its last event id.
