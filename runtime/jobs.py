@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq import Job, Queue
 from saq.queue.redis import RedisQueue
@@ -86,4 +87,10 @@ class JobQueue:
         return await self._bounded(self.queue.job(key))
 
     async def close(self) -> None:
-        await self.queue.disconnect()
+        try:
+            await self.queue.disconnect()
+        except RedisError:
+            # saq unsubscribes on the way out; with Redis gone there is nothing to leave,
+            # and the rest of the process must still shut down.
+            if isinstance(self.queue, RedisQueue):
+                await self.queue.redis.connection_pool.disconnect()

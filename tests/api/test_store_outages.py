@@ -13,11 +13,20 @@ from typing import Any
 
 import asyncpg
 import httpx
+import websockets
 
 from runtime.settings import Settings
 from tests.api.test_openapi import Contract
 from tests.conftest import POSTGRES_URL, Server, running
-from tests.helpers import Respondent, next_turn, published_interview, sse_events, start_session
+from tests.helpers import (
+    Respondent,
+    next_turn,
+    parse_sse,
+    published_interview,
+    sse_events,
+    start_session,
+    ws_frames,
+)
 from tests.redis_process import RedisProcess
 
 # A generous bound on each call: it proves the call did not hang, not how fast it was.
@@ -97,8 +106,25 @@ async def _until_ready(client: httpx.AsyncClient) -> None:
 
 
 async def _to_the_end(who: Respondent) -> list[tuple[str, dict[str, Any]]]:
-    """The session's whole stream, from its first event to the server ending it."""
-    return [(e.event, e.data) async for e in sse_events(who.http, who.session["events_url"])]
+    """The session's whole stream, from its first event to the server ending it, as a client
+    reads it: asked again while the node answers 503 (Redis known to be unreachable)."""
+    while True:
+        async with who.http.stream("GET", who.session["events_url"]) as response:
+            if response.status_code != 503:
+                assert response.status_code == 200, await response.aread()
+                return [(e.event, e.data) async for e in parse_sse(response)]
+        await asyncio.sleep(0.2)  # a client's back-off before it asks again
+
+
+async def _ws_to_the_end(url: str) -> list[tuple[str, dict[str, Any]]]:
+    """The same over the WebSocket: reconnected while it is closed with 1013 (try again)."""
+    while True:
+        async with websockets.connect(url) as ws:
+            told = [(e.event, e.data) async for e in ws_frames(ws)]
+            if told or ws.close_code != 1013:
+                assert ws.close_code == 1000, (ws.close_code, told)
+                return told
+        await asyncio.sleep(0.2)  # a client's back-off before it reconnects
 
 
 async def test_a_frozen_redis_fails_requests_fast_and_the_node_unready(
@@ -164,6 +190,9 @@ async def test_with_redis_down_researchers_read_from_sql_and_respondents_get_503
             assert transcript.status_code == 200
             assert [m["turn_id"] for m in transcript.json()["messages"]] == ["t1"]
             await _not_ready(client, "redis")
+            # Streams opened now wait (heartbeats) for Redis, then deliver what follows.
+            over_sse = asyncio.create_task(_to_the_end(who))
+            over_ws = asyncio.create_task(_ws_to_the_end(who.session["ws_url"]))
             # Each is kept in SQL, though Redis could not be told: an answer (its turn is
             # owed), an end with nothing owed (503: Redis must be told), an end after the
             # answer (its turn will tell it).
@@ -174,8 +203,11 @@ async def test_with_redis_down_researchers_read_from_sql_and_respondents_get_503
         await stage.redis.start()  # empty
         async with asyncio.timeout(DEADLINE):
             await _until_ready(client)
-            # The owed turn is written (after the answer, told again), then the end.
+            # The owed turn is written (after the answer, told again), then the end: to the
+            # streams kept open through the outage and to one opened now alike.
             told = await _to_the_end(who)
+            assert await over_sse == told
+            assert await over_ws == told
             assert told[0] == (
                 "respondent.message",
                 {
