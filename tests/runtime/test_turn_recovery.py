@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import httpx
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 
@@ -17,23 +14,16 @@ from runtime.database import Database
 from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.eventlog import EventLog
-from runtime.settings import Settings
 from runtime.turns import APOLOGY, TurnRunner
 from tests.helpers import published_interview
+from tests.runtime.conftest import Quiet
 from tests.runtime.test_turn_attempts import Broken
 
 
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url or "")
-    yield client
-    await client.aclose()
-
-
-async def _forgotten(db: Database, client: httpx.AsyncClient, **fields: str) -> str:
+async def _forgotten(quiet: Quiet, **fields: str) -> str:
     """A session whose welcome turn is owed in SQL and unknown to Redis."""
-    interview = await published_interview(client, **fields)
-    return str((await sessions.start(db, interview["share_token"], {})).row["id"])
+    interview = await published_interview(quiet.client, **fields)
+    return str((await sessions.start(quiet.db, interview["share_token"], {})).row["id"])
 
 
 async def _forget(redis: Redis, session_id: str) -> None:
@@ -43,10 +33,9 @@ async def _forget(redis: Redis, session_id: str) -> None:
     await redis.delete(redis_keys.events(session_id), redis_keys.lease(session_id), *attempts)
 
 
-async def test_many_sweepers_recover_a_forgotten_turn_once(
-    settings: Settings, db: Database, redis: Redis, client: httpx.AsyncClient
-) -> None:
-    session_id = await _forgotten(db, client)
+async def test_many_sweepers_recover_a_forgotten_turn_once(quiet: Quiet) -> None:
+    db, redis = quiet.db, quiet.redis
+    session_id = await _forgotten(quiet)
     events = EventLog(redis, 600)
     runners = [
         TurnRunner(db, redis, events, {"scripted": ScriptedEngine(5)}, lease_ms=1500)
@@ -68,12 +57,11 @@ async def test_many_sweepers_recover_a_forgotten_turn_once(
     assert session_id not in [t.session_id for t in await sessions.owed_turns(db, utcnow())]
 
 
-async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(
-    settings: Settings, db: Database, redis: Redis, client: httpx.AsyncClient
-) -> None:
+async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(quiet: Quiet) -> None:
     # An engine that always fails, and a Redis that forgets each attempt's count: SQL's count
     # of recoveries still ends it (with the apology), instead of a retry for ever.
-    session_id = await _forgotten(db, client, engine="llm")
+    db, redis = quiet.db, quiet.redis
+    session_id = await _forgotten(quiet, engine="llm")
     events = EventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": Broken(), "scripted": Broken()}
     runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.database import Database
 from runtime.settings import Settings
+from tests.conftest import new_key
 from tests.helpers import Event, Respondent, next_turn, published_interview, sse_events
 from tests.helpers import start_session as begin
+from tests.own_stores import RedisProcess, own_database
 from tests.processes import ServeProcess, node_env
-from tests.redis_process import RedisProcess
 
 # Paced: the welcome streams for seconds, so Redis surely goes while it is half-written.
 WELCOME = "Hello there. " * 30
@@ -23,10 +26,9 @@ ANSWER = "I use it to plan our sprints every Monday."
 DEADLINE = 90  # seconds: a generous bound for a whole scenario, not a timing assertion
 
 
-def _env(settings: Settings, redis: RedisProcess) -> dict[str, str]:
+def _env(settings: Settings) -> dict[str, str]:
     return node_env(
         settings,
-        REDIS_URL=redis.url,
         RAPPORT_SCRIPTED_DELTA_DELAY_MS="60",
         RAPPORT_REDIS_TIMEOUT_SECONDS="0.5",
     )
@@ -34,8 +36,10 @@ def _env(settings: Settings, redis: RedisProcess) -> dict[str, str]:
 
 @dataclass
 class Scene:
-    """A node on a Redis of its own, a respondent, and their stream half-way through turn 1."""
+    """A node on stores of its own, a respondent, and their stream half-way through turn 1."""
 
+    settings: Settings  # the test's own database and Redis
+    api_key: str
     redis: RedisProcess
     node: ServeProcess
     http: httpx.AsyncClient
@@ -45,22 +49,31 @@ class Scene:
 
 
 @contextlib.asynccontextmanager
-async def _mid_turn(settings: Settings, api_key: str, tmp_path: Path) -> AsyncIterator[Scene]:
+async def _mid_turn(settings: Settings, tmp_path: Path) -> AsyncIterator[Scene]:
     redis = await RedisProcess(tmp_path / "redis").start()
-    node = await ServeProcess(_env(settings, redis), tmp_path / "node").start()
-    auth = {"authorization": f"Bearer {api_key}"}
     try:
-        async with (
-            asyncio.timeout(DEADLINE),
-            httpx.AsyncClient(base_url=node.url, headers=auth, timeout=30) as http,
-        ):
-            interview = await published_interview(http, welcome_message=WELCOME)
-            who = await begin(http, interview["share_token"])
-            events = sse_events(http, who.session["events_url"])
-            seen = await _until_delta(events)
-            yield Scene(redis, node, http, who, events, seen)
+        async with own_database(settings, tmp_path / "db") as database_url:
+            own = dataclasses.replace(settings, database_url=database_url, redis_url=redis.url)
+            db = Database.from_settings(own)
+            try:
+                api_key = await new_key(db)
+            finally:
+                await db.close()
+            node = await ServeProcess(_env(own), tmp_path / "node").start()
+            auth = {"authorization": f"Bearer {api_key}"}
+            try:
+                async with (
+                    asyncio.timeout(DEADLINE),
+                    httpx.AsyncClient(base_url=node.url, headers=auth, timeout=30) as http,
+                ):
+                    interview = await published_interview(http, welcome_message=WELCOME)
+                    who = await begin(http, interview["share_token"])
+                    events = sse_events(http, who.session["events_url"])
+                    seen = await _until_delta(events)
+                    yield Scene(own, api_key, redis, node, http, who, events, seen)
+            finally:
+                await node.stop()
     finally:
-        await node.stop()
         await redis.stop()
 
 
@@ -96,9 +109,9 @@ async def _transcript(http: httpx.AsyncClient, session_id: str) -> list[tuple[st
 
 
 async def test_a_redis_that_restarts_empty_mid_turn_does_not_wedge_the_session(
-    settings: Settings, api_key: str, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
-    async with _mid_turn(settings, api_key, tmp_path) as scene:
+    async with _mid_turn(settings, tmp_path) as scene:
         await scene.redis.kill()
         await scene.redis.start()  # empty: the log, the owed set, the lease are gone
         # The stream kept open delivers the rest: the turn is written again from its start,
@@ -115,16 +128,16 @@ async def test_a_redis_that_restarts_empty_mid_turn_does_not_wedge_the_session(
 
 
 async def test_a_session_cut_by_redis_and_the_api_restarting_finishes_on_a_new_node(
-    settings: Settings, api_key: str, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
-    async with _mid_turn(settings, api_key, tmp_path) as scene:
+    async with _mid_turn(settings, tmp_path) as scene:
         last_seen = scene.seen[-1].id
         scene.node.kill()
         await scene.redis.kill()
         await scene.redis.start()
         session = scene.who.session
-        second = await ServeProcess(_env(settings, scene.redis), tmp_path / "second").start()
-        auth = {"authorization": f"Bearer {api_key}"}
+        second = await ServeProcess(_env(scene.settings), tmp_path / "second").start()
+        auth = {"authorization": f"Bearer {scene.api_key}"}
         try:
             async with httpx.AsyncClient(base_url=second.url, headers=auth, timeout=30) as http:
                 who = Respondent(http, session)
@@ -157,11 +170,10 @@ async def _restart_with_data(redis: RedisProcess) -> None:
 @pytest.mark.parametrize("outage", [_freeze, _restart_with_data], ids=["frozen", "restarted"])
 async def test_a_turn_survives_redis_frozen_or_restarted_with_its_data(
     settings: Settings,
-    api_key: str,
     tmp_path: Path,
     outage: Callable[[RedisProcess], Awaitable[None]],
 ) -> None:
-    async with _mid_turn(settings, api_key, tmp_path) as scene:
+    async with _mid_turn(settings, tmp_path) as scene:
         await outage(scene.redis)
         more, content = await next_turn(scene.events)
         seen = scene.seen + more

@@ -1,15 +1,50 @@
-"""A redis-server of a test's own (not the shared one), to kill, freeze or restart empty."""
+"""Stores of a test's own: a redis-server to kill, freeze or restart empty, and a database.
+
+A test that runs Rapport on a Redis of its own needs a database of its own too: the shared
+test server's sweeper recovers, from SQL, every owed turn its Redis does not know of, so
+on the shared database it would take the test's turns for lost ones and write them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from tests.conftest import free_port
+from runtime import migrate
+from runtime.settings import Settings
+from tests.conftest import POSTGRES_URL, free_port
+
+
+@contextlib.asynccontextmanager
+async def own_database(settings: Settings, workdir: Path) -> AsyncIterator[str]:
+    """A migrated database of the same kind as the test's (a SQLite file, or a PostgreSQL
+    database beside the configured one, dropped after); yields its URL."""
+    if settings.sqlite:
+        url = f"sqlite+aiosqlite:///{workdir / 'own.db'}"
+        await migrate.upgrade_async(url)
+        yield url
+        return
+    base, _, name = POSTGRES_URL.rpartition("/")
+    own = f"{name}_own_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{own}"')
+        url = "postgresql+asyncpg://" + f"{base}/{own}".split("://", 1)[1]
+        try:
+            await migrate.upgrade_async(url)
+            yield url
+        finally:
+            await admin.execute(f'DROP DATABASE "{own}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 class RedisProcess:
