@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -54,6 +56,10 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
     handlers: dict[Any, Any] = {
         DomainError: errors.domain_error,
         HTTPException: errors.http_error,
+        # Store errors from routes are answered inside the middleware (503 unavailable with
+        # the request id and security headers; anything else from a store stays a 500).
+        RedisError: errors.unexpected,
+        SQLAlchemyError: errors.unexpected,
         Exception: errors.unexpected,
     }
     app = Starlette(

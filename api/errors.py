@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.responses import error
-from runtime.errors import DomainError
+from runtime import store_errors
+from runtime.errors import DomainError, Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -21,15 +22,22 @@ HTTP_CODES = {
     409: "conflict",
     413: "payload_too_large",
     429: "rate_limited",
+    503: "unavailable",
 }
+
+
+def _domain(exc: DomainError) -> Response:
+    response = error(exc.status, exc.code, exc.message, exc.field)
+    if exc.status == 401:
+        response.headers["www-authenticate"] = "Bearer"
+    if isinstance(exc, Unavailable):
+        response.headers["retry-after"] = str(exc.retry_after_seconds)
+    return response
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    response = error(exc.status, exc.code, exc.message, exc.field)
-    if exc.status == 401:
-        response.headers["www-authenticate"] = "Bearer"
-    return response
+    return _domain(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -40,5 +48,15 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
+    # Store errors reach this handler from routes and middleware alike: map them here, once.
+    unavailable = store_errors.outage(exc)
+    if unavailable is not None:
+        log.warning(
+            "request.store_unavailable",
+            path=request.url.path,
+            request_id=request.state.request_id,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+        )
+        return _domain(unavailable)
     log.exception("request.failed", path=request.url.path, request_id=request.state.request_id)
     return error(500, "internal_error", "something went wrong on our side; it has been logged")

@@ -10,13 +10,15 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
+import structlog
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from runtime import metrics
+from runtime import metrics, store_errors
 from runtime.events import StoredEvent
 from runtime.hub import Subscription
 
+log = structlog.get_logger(__name__)
 PING = ServerSentEvent(comment="ping").encode()
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -54,6 +56,12 @@ class EventStream:
                 # sees a finished stream and reconnects (elsewhere) from its last event id.
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 raise
+            except Exception as exc:
+                # A replay whose log Redis cannot give now (a live stream waits instead): end
+                # it cleanly, like a shutdown, and the client resumes from its last event id.
+                if store_errors.outage(exc) is None:
+                    raise
+                log.warning("stream.ended_store_unavailable", error=str(exc))
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             metrics.OPEN_STREAMS.labels("sse").dec()

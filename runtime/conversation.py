@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Row
+
 from runtime import sessions
 from runtime.clock import utcnow
 from runtime.errors import ValidationError
-from runtime.events import RespondentMessage, SessionCompleted, SessionStarted, SessionState
+from runtime.events import (
+    TERMINAL_STATUSES,
+    RespondentMessage,
+    SessionCompleted,
+    SessionEvent,
+    SessionStarted,
+    SessionState,
+)
 from runtime.services import Services
 
 MAX_CLIENT_MESSAGE_ID = 200
@@ -73,14 +82,39 @@ async def say(
 
 async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
     """End early; returns False when the session had already ended."""
-    if not await sessions.end(services.db, session_id, reason):
+    awaiting = await sessions.end(services.db, session_id, reason)
+    if awaiting is None:
+        # Ended before, yet perhaps never told: Redis was down then, or has lost its data
+        # since. Telling it again costs nothing when it was (once per log).
+        await announce_end(services, await sessions.load(services.db, session_id))
         return False
     # A turn still owed finishes first and its runner announces the end after it (it reads
     # the status after dropping the turn from the owed set, which happens before this check),
-    # so `session.completed` never precedes the last `turn.completed`.
-    if not await services.turns.owes(session_id):
-        await services.events.announce_end(session_id, SessionCompleted(reason))
+    # so `session.completed` never precedes the last `turn.completed`. SQL says a turn is
+    # owed even when Redis lost track of it: then recovery finishes it and announces.
+    if awaiting == "interviewer" or await services.turns.owes(session_id):
+        return True
+    await services.events.announce_end(session_id, SessionCompleted(reason))
     return True
+
+
+async def announce_end(services: Services, session: Row[Any]) -> bool:
+    """Tell a session's stream readers that it ended, unless it is live or still owes a turn
+    (whose runner tells them after it), at most once per event log: a Redis that lost its
+    data, or was down when the session ended, may not have it. True when the session has
+    nothing more to say (ended, no turn owed)."""
+    if session.status not in TERMINAL_STATUSES or session.awaiting == "interviewer":
+        return False
+    if await services.turns.owes(session.id):
+        return False
+    await services.events.announce_end(session.id, _end_event(session.status, session.ended_reason))
+    return True
+
+
+def _end_event(status: str, reason: str | None) -> SessionEvent:
+    if status == "abandoned":
+        return SessionState("abandoned", reason)
+    return SessionCompleted(reason or "finished")
 
 
 async def abandon_idle(services: Services) -> int:
@@ -88,6 +122,6 @@ async def abandon_idle(services: Services) -> int:
     count = 0
     for session_id in await sessions.idle_sessions(services.db, before):
         if await sessions.abandon(services.db, session_id, before):
-            await services.events.append(session_id, SessionState("abandoned", "idle_timeout"))
+            await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
             count += 1
     return count

@@ -9,7 +9,9 @@ RapportError
     ├── NotFound            404 not_found
     ├── Conflict            409 conflict
     ├── PayloadTooLarge     413 payload_too_large
-    └── RateLimited         429 rate_limited
+    ├── RateLimited         429 rate_limited
+    └── Unavailable         503 unavailable (a store timed out or is unreachable; with
+                            Retry-After)
 """
 
 from __future__ import annotations
@@ -66,3 +68,11 @@ class PayloadTooLarge(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
+
+
+class Unavailable(DomainError):
+    """A store (Redis, the database) is unreachable, too slow, or locked: try again soon."""
+
+    code = "unavailable"
+    status = 503
+    retry_after_seconds = 2

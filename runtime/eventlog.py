@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from runtime import redis_keys
 from runtime.errors import NotFound
@@ -128,18 +129,26 @@ class EventLog:
         )
         return None if value is None else _text(value)
 
-    async def live_state(self, session_id: str) -> dict[str, Any]:
-        """What a watcher needs at a glance: the newest event, and whether a turn is under way."""
-        # redis-py types its commands as sync-or-async; this client is the async one.
-        raw = await cast(
-            Awaitable[dict[Any, Any]], self._redis.hgetall(redis_keys.live(session_id))
-        )
+    async def live_state(self, session_id: str, owed: bool) -> dict[str, Any]:
+        """What a watcher needs at a glance: the newest event, and whether a turn is under way.
+        `owed`: SQL says the interviewer owes a turn, which stays true when Redis has lost
+        track of it. With Redis unreachable the log's fields are null (`log_available` false)."""
+        try:
+            # redis-py types its commands as sync-or-async; this client is the async one.
+            raw = await cast(
+                Awaitable[dict[Any, Any]], self._redis.hgetall(redis_keys.live(session_id))
+            )
+        except RedisError:
+            raw, available = {}, False
+        else:
+            available = True
         state = {_text(k): _text(v) for k, v in raw.items()}
         last = state.get("last_event")
         return {
             "last_event_id": state.get("last_event_id"),
             "last_event": last,
-            "turn_in_progress": last in _TURN_OPEN,
+            "turn_in_progress": owed or last in _TURN_OPEN,
+            "log_available": available,
         }
 
     async def after(

@@ -28,6 +28,9 @@ class TurnStarted(SessionEvent):
     type: ClassVar[str] = "turn.started"
     turn_id: str
     item_id: str | None
+    # The turn is being written again from its start (Redis lost what had been streamed of
+    # it): a client replaces whatever it showed for this turn_id with what follows.
+    restart: bool = False
 
 
 @dataclass(frozen=True)

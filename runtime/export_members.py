@@ -58,7 +58,7 @@ async def holding(conn: AsyncConnection, workspace_id: str, session_id: str) -> 
 async def _unrecorded_holding(
     conn: AsyncConnection, workspace_id: str, session_id: str
 ) -> list[str]:
-    # Written before migration 0004 (nothing recorded, yet sessions written): judged by the
+    # Written before migration 0005 (nothing recorded, yet sessions written): judged by the
     # export's selection, which may name an export that left the session out — never the
     # other way round.
     any_recorded = exists().where(es.c.export_id == e.c.id)

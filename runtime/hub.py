@@ -52,10 +52,12 @@ class Subscription:
         """Events after the last returned. [] once closed, at a heartbeat with none, or at
         once with none when `wait` is false."""
         while not self.closed:
+            candidates: list[StoredEvent]
             if self.resync and self.ready:
-                last_id = f"{self.last[0]}-{self.last[1]}"
-                logged = await self.hub.events.after(self.session_id, last_id, LOG_PAGE)
-                if len(logged) == LOG_PAGE:
+                logged = await self._read_log(wait)
+                if logged is None:
+                    candidates = []  # Redis is unreachable: wait, then read the log again
+                elif len(logged) == LOG_PAGE:
                     # More log to read: live events wait, or they would jump the rest of it.
                     candidates = logged
                 else:
@@ -83,6 +85,21 @@ class Subscription:
             self.wake.clear()
             await self.wake.wait()
         return []
+
+    async def _read_log(self, wait: bool) -> list[StoredEvent] | None:
+        """The log after the last event given; None when Redis cannot be read. A live reader
+        then keeps its place (and its heartbeats) and reads again when next woken: at a
+        heartbeat, a live event, or the hub resubscribing after a reconnect. A replay has
+        nothing to wait for: the error is the caller's, who ends the stream cleanly so that
+        the client resumes later with its last event id."""
+        last_id = f"{self.last[0]}-{self.last[1]}"
+        try:
+            return await self.hub.events.after(self.session_id, last_id, LOG_PAGE)
+        except RedisError as exc:
+            if not wait:
+                raise
+            log.warning("stream.log_unreadable", session_id=self.session_id, error=str(exc))
+            return None
 
 
 class StreamHub:
@@ -164,7 +181,13 @@ class StreamHub:
             first = not self._subscriptions[session_id]
             self._subscriptions[session_id].add(subscription)
             if first:
-                await self._pubsub.subscribe(redis_keys.notify(session_id))
+                try:
+                    await self._pubsub.subscribe(redis_keys.notify(session_id))
+                except BaseException:
+                    # Not subscribed (redis-py keeps no channel it could not subscribe), so
+                    # no reconnect would resubscribe it: the opener gets the error instead.
+                    del self._subscriptions[session_id]
+                    raise
                 self._has_channels.set()
             subscription.ready = session_id in self._confirmed
         return subscription

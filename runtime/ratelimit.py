@@ -1,4 +1,10 @@
-"""Rate limits on Redis (fixed windows, via `limits`): per API key plan and per client address."""
+"""Rate limits on Redis (fixed windows, via `limits`): per API key plan and per client address.
+
+With Redis unreachable the limiter fails open: requests go through uncounted (logged), so
+that reads SQL can answer still work; the endpoints that need Redis answer 503 themselves.
+After a failure it does not ask Redis again for FAIL_OPEN_SECONDS, so a frozen Redis costs
+each request one timeout at most (in its own call), not one more here.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,19 @@ import math
 import time
 from dataclasses import dataclass
 
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from runtime import metrics, redis_keys
 from runtime.errors import ConfigurationError, RateLimited
 from runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+FAIL_OPEN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,18 +55,35 @@ class RateLimiter:
         self._limiter = FixedWindowRateLimiter(storage)
         self.plans = {name: _item(name, raw) for name, raw in settings.rate_limit_plans}
         self.public = _item("public", settings.public_rate_limit)
+        self._open_until = 0.0  # monotonic: until then, requests pass uncounted
 
     def plan(self, name: str) -> RateLimitItem:
         # A key whose plan the operator has since removed falls back to the default plan.
         return self.plans.get(name) or self.plans["default"]
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Quota:
-        allowed = await self._limiter.hit(item, *identifiers)
+        """Count one request; with Redis unreachable, let it through uncounted (fail open)."""
+        if time.monotonic() < self._open_until:
+            return _uncounted(item)
+        try:
+            allowed = await self._limiter.hit(item, *identifiers)
+            stats = await self._limiter.get_window_stats(item, *identifiers)
+        except RedisError as exc:
+            self._open_until = time.monotonic() + FAIL_OPEN_SECONDS
+            log.warning(
+                "ratelimit.failing_open", error=str(exc), retry_in_seconds=FAIL_OPEN_SECONDS
+            )
+            return _uncounted(item)
         if not allowed:
             metrics.rate_limited(identifiers[0] if identifiers else "unnamed")
-        stats = await self._limiter.get_window_stats(item, *identifiers)
         reset = math.ceil(stats.reset_time)
         return Quota(item.amount, stats.remaining, reset, allowed, item.get_expiry())
+
+
+def _uncounted(item: RateLimitItem) -> Quota:
+    """A request let through while Redis cannot count it: the headers show a full window."""
+    window = item.get_expiry()
+    return Quota(item.amount, item.amount, math.ceil(time.time()) + window, True, window)
 
 
 def exceeded(item: RateLimitItem, quota: Quota) -> RateLimited:

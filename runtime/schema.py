@@ -132,12 +132,18 @@ sessions = Table(
     Column("state", Json, nullable=False),
     Column("turn_seq", Integer, nullable=False, default=0),
     Column("awaiting", String(20), nullable=False),
+    # How often turn `turn_seq` was recovered from SQL alone (Redis had lost track of it):
+    # bounds its retries when Redis cannot count them. Reset by the message that owes a turn.
+    Column("turn_recoveries", Integer, nullable=False, default=0, server_default="0"),
     Column("ended_reason", String(40), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_activity_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
     Index("ix_sessions_interview_created", "interview_id", "created_at", "id"),
     Index("ix_sessions_interview_status", "interview_id", "status"),
+    # The sweeper's scans: idle sessions awaiting the respondent, owed turns awaiting the
+    # interviewer, both by how long they have waited.
+    Index("ix_sessions_status_awaiting_activity", "status", "awaiting", "last_activity_at"),
 )
 
 messages = Table(

@@ -45,12 +45,7 @@ class Services:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL must be resolved before opening services")
         db = Database.from_settings(settings)
-        # Blocking: when every connection is busy (10,000 streams opening at once), wait for
-        # one instead of failing the request.
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections, timeout=20
-        )
-        redis = Redis(connection_pool=pool, health_check_interval=30)
+        redis = redis_client(settings)
         events = EventLog(redis, settings.event_log_ttl_seconds)
         llm_client = llm_client_from(settings)
         engines: dict[str, Engine] = {
@@ -65,7 +60,7 @@ class Services:
         blobs = open_store(settings)
         await blobs.prepare()
         await hub.start()
-        jobs = JobQueue.from_url(settings.redis_url)
+        jobs = JobQueue.from_url(settings.redis_url, settings.redis_timeout_seconds)
         metrics = Exposition(jobs)
         metrics.serve_port(settings)
         return cls(
@@ -94,6 +89,25 @@ class Services:
         await self.redis.aclose()
         await self.db.close()
         await self.llm_client.close()
+
+
+def redis_client(settings: Settings) -> Redis:
+    """The process's Redis client. Every command is bounded (socket and connect timeouts), so
+    a frozen or unreachable Redis fails the request with 503 instead of holding it. The
+    hub's Pub/Sub reads pass their own timeout, which redis-py uses instead of the socket
+    timeout, and no command here blocks on the server (saq's blocking reads have a client
+    of their own: runtime/jobs.py)."""
+    assert settings.redis_url
+    # Blocking: when every connection is busy (10,000 streams opening at once), wait a while
+    # for one instead of failing the request at once.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_pool_timeout_seconds,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+    return Redis(connection_pool=pool)
 
 
 def llm_client_from(settings: Settings) -> AsyncOpenAI:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, Row, ScalarSelect, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,8 @@ from runtime.session_filters import real_sessions
 s = schema.sessions
 m = schema.messages
 SESSION_TOKEN_PREFIX = "st_"
+# Who speaks next: the interviewer while a turn is owed, until it is committed.
+Awaiting = Literal["interviewer", "respondent"]
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,12 @@ def _store_message(
     updated = conn.execute(
         update(s)
         .where(s.c.id == session_id, s.c.status == "in_progress", s.c.awaiting == "respondent")
-        .values(turn_seq=s.c.turn_seq + 1, awaiting="interviewer", last_activity_at=now)
+        .values(
+            turn_seq=s.c.turn_seq + 1,
+            awaiting="interviewer",
+            turn_recoveries=0,
+            last_activity_at=now,
+        )
         .returning(s.c.state, s.c.turn_seq, _interview_updated_at())
     ).first()
     if updated is None:
@@ -346,33 +353,90 @@ async def commit_turn(
         return str(values.get("status", current.status))
 
 
-async def end(db: Database, session_id: str, reason: str) -> bool:
-    """End a live session; False if it had already ended."""
+async def end(db: Database, session_id: str, reason: str) -> Awaiting | None:
+    """End a live session; returns who it was awaiting then (a turn still owed if the
+    interviewer), or None if it had already ended."""
     now = utcnow()
     async with db.begin() as conn:
-        result = await conn.execute(
-            update(s)
-            .where(s.c.id == session_id, s.c.status == "in_progress")
-            .values(status="completed", ended_reason=reason, completed_at=now, last_activity_at=now)
-        )
-        if result.rowcount != 1:
-            return False
+        ended = (
+            await conn.execute(
+                update(s)
+                .where(s.c.id == session_id, s.c.status == "in_progress")
+                .values(
+                    status="completed", ended_reason=reason, completed_at=now, last_activity_at=now
+                )
+                .returning(s.c.awaiting)
+            )
+        ).first()
+        if ended is None:
+            return None
         await _announce(conn, session_id, "session.completed")
-        return True
+        return cast(Awaiting, ended.awaiting)
+
+
+@dataclass(frozen=True)
+class OwedTurn:
+    session_id: str
+    turn_seq: int
+
+
+async def owed_turns(db: Database, before: datetime, limit: int = 500) -> list[OwedTurn]:
+    """Sessions whose interviewer has owed a turn since before `before`, oldest first: live
+    ones, and ones ended while the turn was under way (it finishes, then the end is told).
+    SQL alone says so; whether a process is writing the turn is for Redis to tell."""
+    async with db.connect() as conn:
+        rows = await conn.execute(owed_query(before, limit))
+        return [OwedTurn(r.id, r.turn_seq) for r in rows]
+
+
+def owed_query(before: datetime, limit: int = 500) -> Select[Any]:
+    # Served by ix_sessions_status_awaiting_activity, like idle_query.
+    return (
+        select(s.c.id, s.c.turn_seq)
+        .where(
+            s.c.status.in_(("in_progress", "completed")),
+            s.c.awaiting == "interviewer",
+            s.c.last_activity_at < before,
+        )
+        .order_by(s.c.last_activity_at)
+        .limit(limit)
+    )
+
+
+async def count_recovery(db: Database, session_id: str, turn_seq: int) -> int | None:
+    """Count one recovery of turn `turn_seq` from SQL; how many there have been, or None if
+    the turn is no longer owed."""
+    async with db.begin() as conn:
+        counted = (
+            await conn.execute(
+                update(s)
+                .where(
+                    s.c.id == session_id,
+                    s.c.awaiting == "interviewer",
+                    s.c.turn_seq == turn_seq,
+                )
+                .values(turn_recoveries=s.c.turn_recoveries + 1)
+                .returning(s.c.turn_recoveries)
+            )
+        ).first()
+    return None if counted is None else int(counted.turn_recoveries)
 
 
 async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
     async with db.connect() as conn:
-        rows = await conn.execute(
-            select(s.c.id)
-            .where(
-                s.c.status == "in_progress",
-                s.c.awaiting == "respondent",
-                s.c.last_activity_at < before,
-            )
-            .limit(limit)
+        return [r.id for r in await conn.execute(idle_query(before, limit))]
+
+
+def idle_query(before: datetime, limit: int = 500) -> Select[Any]:
+    return (
+        select(s.c.id)
+        .where(
+            s.c.status == "in_progress",
+            s.c.awaiting == "respondent",
+            s.c.last_activity_at < before,
         )
-        return [r.id for r in rows]
+        .limit(limit)
+    )
 
 
 async def abandon(db: Database, session_id: str, before: datetime) -> bool:

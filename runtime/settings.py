@@ -79,6 +79,15 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # Erasure and retention (docs/erasure.md).
     retention_interval_seconds: float = 600.0
+    # Store timeouts (docs/configuration.md): a store that stalls fails the request fast
+    # with 503 unavailable instead of holding it.
+    redis_timeout_seconds: float = 2.0
+    redis_pool_timeout_seconds: float = 5.0
+    db_lock_timeout_ms: int = 3000
+    db_statement_timeout_ms: int = 30_000
+    db_pool_timeout_seconds: float = 5.0
+    sqlite_busy_timeout_ms: int = 5000
+    ready_timeout_seconds: float = 2.0
 
     @property
     def sqlite(self) -> bool:
@@ -190,6 +199,25 @@ class Settings:
             ),
             max_webhooks_per_workspace=_int(
                 env, "RAPPORT_MAX_WEBHOOKS_PER_WORKSPACE", cls.max_webhooks_per_workspace
+            ),
+            redis_timeout_seconds=_float(
+                env, "RAPPORT_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+            ),
+            redis_pool_timeout_seconds=_float(
+                env, "RAPPORT_REDIS_POOL_TIMEOUT_SECONDS", cls.redis_pool_timeout_seconds
+            ),
+            db_lock_timeout_ms=_int(env, "RAPPORT_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
+            db_statement_timeout_ms=_int(
+                env, "RAPPORT_DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms
+            ),
+            db_pool_timeout_seconds=_float(
+                env, "RAPPORT_DB_POOL_TIMEOUT_SECONDS", cls.db_pool_timeout_seconds
+            ),
+            sqlite_busy_timeout_ms=_int(
+                env, "RAPPORT_SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms
+            ),
+            ready_timeout_seconds=_float(
+                env, "RAPPORT_READY_TIMEOUT_SECONDS", cls.ready_timeout_seconds
             ),
         )
 

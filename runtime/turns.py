@@ -8,6 +8,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -196,6 +197,49 @@ class TurnRunner:
                 started += 1
         return started
 
+    async def recover_lost(self, older_than_ms: int) -> int:
+        """Start every turn that SQL says is owed but Redis has no record of (neither owed nor
+        leased): Redis lost its data, or a process died between storing the message that
+        owed the turn and recording it. Returns how many were started. Every sweeper may run
+        this at once: the lease decides who writes each turn."""
+        before = utcnow() - timedelta(milliseconds=older_than_ms)
+        owed = await sessions.owed_turns(self._db, before)
+        if not owed:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for turn in owed:
+                pipe.zscore(redis_keys.PENDING_TURNS, turn.session_id)
+                pipe.exists(redis_keys.lease(turn.session_id))
+            known = await pipe.execute()
+        started = 0
+        for n, turn in enumerate(owed):
+            if known[2 * n] is None and not known[2 * n + 1]:
+                self._track(self._recover(turn), turn.session_id)
+                started += 1
+        return started
+
+    async def _recover(self, turn: sessions.OwedTurn) -> None:
+        token = uuid.uuid4().hex
+        lease_key = redis_keys.lease(turn.session_id)
+        if not await self._redis.set(lease_key, token, nx=True, px=self._lease_ms):
+            return  # another sweeper took it
+        try:
+            recoveries = await sessions.count_recovery(self._db, turn.session_id, turn.turn_seq)
+            if recoveries is not None:
+                # Owed in Redis again: `owes` tells the truth, and should this process die,
+                # recovery goes on from Redis as for any other turn.
+                score = time.time() * 1000
+                await self._redis.zadd(redis_keys.PENDING_TURNS, {turn.session_id: score})
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._release(keys=[lease_key], args=[token])
+            raise
+        if recoveries is None:
+            await self._release(keys=[lease_key], args=[token])  # committed meanwhile
+            return
+        log.warning("turn.recovered_from_sql", session_id=turn.session_id, times=recoveries)
+        await self._run_leased(turn.session_id, token, False, None, recoveries)
+
     async def run(self, session_id: str, fresh: bool = False) -> None:
         token = uuid.uuid4().hex
         lease_key = redis_keys.lease(session_id)
@@ -206,12 +250,18 @@ class TurnRunner:
         await self._run_leased(session_id, token, fresh, None)
 
     async def _run_leased(
-        self, session_id: str, token: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        token: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None = None,
     ) -> None:
+        """`recoveries`: set when the turn was recovered from SQL alone, how often so far."""
         lease_key = redis_keys.lease(session_id)
         renewer = asyncio.create_task(self._keep_lease(lease_key, token))
         try:
-            await self._generate(session_id, token, fresh, early)
+            await self._generate(session_id, token, fresh, early, recoveries)
         except NotFound:
             # The session was erased under the turn (runtime/erasure.py): nothing is owed.
             log.info("turn.session_erased", session_id=session_id)
@@ -243,21 +293,32 @@ class TurnRunner:
                 log.warning("turn.lease_renewal_failed", lease=lease_key, error=str(exc))
 
     async def _generate(
-        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        fence: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None,
     ) -> None:
         try:
-            await self._generate_turn(session_id, fence, fresh, early)
+            await self._generate_turn(session_id, fence, fresh, early, recoveries)
         finally:
             if early is not None:
                 await early.cancel()
 
     async def _generate_turn(
-        self, session_id: str, fence: str, fresh: bool, early: EarlyTurn | None
+        self,
+        session_id: str,
+        fence: str,
+        fresh: bool,
+        early: EarlyTurn | None,
+        recoveries: int | None,
     ) -> None:
         committed: Row[Any] | None = None
         # A respondent waits from the moment the turn could start: for an early turn, the
         # answer's arrival.
         began = early.began if early is not None else time.perf_counter()
+        owing: Row[Any] | None = None
         if early is not None:
             ctx = early.ctx  # confirmed by the stored message: no SQL read before streaming
         else:
@@ -265,24 +326,31 @@ class TurnRunner:
             if loaded is None:
                 await self._redis.zrem(redis_keys.PENDING_TURNS, session_id)
                 return
-            ctx, committed = loaded
+            ctx, committed, owing = loaded
         turn_id = f"t{ctx.seq}"
         if early is not None:
-            started, said, completed = False, "", False  # see `owe`
+            prior = Prior()  # see `owe`
         else:
-            started, said, completed = await self._prior_attempt(
-                session_id, turn_id, fresh and committed is None
-            )
+            prior = await self._prior_attempt(session_id, turn_id, fresh and committed is None)
+        started, said, completed = prior.started, prior.said, prior.completed
+        # Recovered from SQL with nothing of it in the log: what a client saw of it went with
+        # Redis, so the turn opens again, telling clients to replace what they showed; and
+        # the answer that owed it is told again if the log lost it (clients know it by id).
+        restart = recoveries is not None and not started
+        if restart and owing is not None and owing.id not in prior.messages:
+            said_again = RespondentMessage(owing.id, owing.content, owing.client_message_id)
+            await self._events.append(session_id, said_again, fence)
         if committed is None:
             name = str(ctx.interview["engine"])
             attempt = early.attempt if early is not None else None
-            engine = await self._engine_for(session_id, turn_id, name, attempt)
+            engine = await self._engine_for(session_id, turn_id, name, attempt, recoveries)
             outputs = engine.respond(ctx)
             if early is not None and engine is early.engine:
                 outputs = early.outputs()
+            opening = TurnStarted(turn_id, None, restart)
             try:
                 stored_content, stored_item, said = await self._produce(
-                    session_id, turn_id, outputs, ctx, said, started, fence, began
+                    session_id, turn_id, outputs, ctx, said, opening, started, fence, began
                 )
             except LeaseLost:
                 metrics.turn_finished(name, "lease_lost")
@@ -294,7 +362,8 @@ class TurnRunner:
         else:
             stored_content, stored_item = committed.content, committed.item_id
         if not started:
-            await self._events.append(session_id, TurnStarted(turn_id, stored_item), fence)
+            opening = TurnStarted(turn_id, stored_item, restart)
+            await self._events.append(session_id, opening, fence)
         if not completed:
             if stored_content.startswith(said) and len(stored_content) > len(said):
                 tail = stored_content[len(said) :]
@@ -310,9 +379,11 @@ class TurnRunner:
             reason = ended_reason or "finished"
             await self._events.announce_end(session_id, SessionCompleted(reason), fence)
 
-    async def _load(self, session_id: str) -> tuple[TurnContext, Row[Any] | None] | None:
-        """The owed turn's context from SQL, and the turn if it was already committed; None
-        when no turn is owed."""
+    async def _load(
+        self, session_id: str
+    ) -> tuple[TurnContext, Row[Any] | None, Row[Any] | None] | None:
+        """The owed turn's context from SQL, the turn if it was already committed, and the
+        respondent message that owed it (if one did); None when no turn is owed."""
         async with self._db.connect() as conn:
             session = await sessions.row(conn, session_id)
             turn_id = f"t{session.turn_seq}"
@@ -336,7 +407,8 @@ class TurnRunner:
             started_at=session.created_at,
             now=utcnow(),
         )
-        return ctx, committed
+        owing = history[-1] if history and history[-1].role == "respondent" else None
+        return ctx, committed, owing
 
     async def _produce(
         self,
@@ -345,6 +417,7 @@ class TurnRunner:
         outputs: AsyncIterator[TextDelta | Decision],
         ctx: TurnContext,
         said: str,
+        opening: TurnStarted,
         started: bool,
         fence: str,
         began: float,
@@ -354,7 +427,7 @@ class TurnRunner:
         engine = str(ctx.interview["engine"])
         first_token = None if started or said else (engine, began)
         content, decision = await self._stream(
-            session_id, turn_id, outputs, said, started, fence, first_token
+            session_id, turn_id, outputs, said, opening, started, fence, first_token
         )
         said = content if len(content) >= len(said) else said
         stored = await sessions.commit_turn(
@@ -380,11 +453,21 @@ class TurnRunner:
         return committed.content, committed.item_id, said
 
     async def _engine_for(
-        self, session_id: str, turn_id: str, name: str, attempt: int | None = None
+        self,
+        session_id: str,
+        turn_id: str,
+        name: str,
+        attempt: int | None = None,
+        recoveries: int | None = None,
     ) -> Engine:
         """The interview's engine, until this turn has failed too often: then the scripted
         one, and past twice the limit a closing apology, so no turn is retried forever.
-        `attempt`: this one's number, when already counted."""
+        `attempt`: this one's number, when already counted. Redis counts attempts, and a
+        Redis that lost its data forgot them: SQL counts those recoveries (`recoveries`), and
+        a turn recovered more than the limit gets the apology too."""
+        if recoveries is not None and recoveries > self._max_attempts:
+            log.warning("turn.recoveries_exhausted", session_id=session_id, turn=turn_id)
+            return GiveUp()
         if attempt is None:
             key = redis_keys.turn_attempts(session_id, turn_id)
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -409,24 +492,23 @@ class TurnRunner:
             self._guides[key] = guide
         return guide
 
-    async def _prior_attempt(
-        self, session_id: str, turn_id: str, fresh: bool
-    ) -> tuple[bool, str, bool]:
-        """What earlier attempts at this turn put in the log: started?, text so far, completed?"""
+    async def _prior_attempt(self, session_id: str, turn_id: str, fresh: bool) -> Prior:
+        """What earlier attempts at this turn put in the log (and which messages it holds)."""
         if fresh and await self._events.last_event_type(session_id) in _BEFORE_A_TURN:
-            return False, "", False  # nothing was written after the message that owed it
-        started = completed = False
-        said = ""
+            return Prior()  # nothing was written after the message that owed it
+        prior = Prior()
         for event in await self._events.all(session_id):
+            if event.type == RespondentMessage.type:
+                prior.messages.add(event.data["message_id"])
             if event.data.get("turn_id") != turn_id:
                 continue
             if event.type == TurnStarted.type:
-                started = True
+                prior.started = True
             elif event.type == TurnDelta.type:
-                said += event.data["text"]
+                prior.said += event.data["text"]
             elif event.type == TurnCompleted.type:
-                completed = True
-        return started, said, completed
+                prior.completed = True
+        return prior
 
     async def _stream(
         self,
@@ -434,11 +516,13 @@ class TurnRunner:
         turn_id: str,
         outputs: AsyncIterator[TextDelta | Decision],
         said: str,
+        opening: TurnStarted,
         started: bool,
         fence: str,
         first_token: tuple[str, float] | None = None,
     ) -> tuple[str, Decision]:
-        """`first_token`: (engine, when the turn could start), to time a turn's first text."""
+        """`opening`: the turn's `turn.started` (its item is filled in here), unless `started`;
+        `first_token`: (engine, when the turn could start), to time a turn's first text."""
         # What an earlier attempt already streamed stays; this attempt continues it (see Splice).
         splice = Splice(said)
         decision: Decision | None = None
@@ -450,9 +534,9 @@ class TurnRunner:
             if first_token is not None and not started:
                 metrics.first_token(first_token[0], time.perf_counter() - first_token[1])
             item_id = decision.item_id if decision else None
-            opening = None if started else TurnStarted(turn_id, item_id)
+            first = None if started else dataclasses.replace(opening, item_id=item_id)
             started = True
-            return DeltaWriter(self._events, session_id, turn_id, fence, opening)
+            return DeltaWriter(self._events, session_id, turn_id, fence, first)
 
         try:
             async for output in outputs:
@@ -487,8 +571,20 @@ class TurnRunner:
         if decision is None:
             raise RuntimeError("engine finished without a decision")
         if not started:
-            await self._events.append(session_id, TurnStarted(turn_id, decision.item_id), fence)
+            first = dataclasses.replace(opening, item_id=decision.item_id)
+            await self._events.append(session_id, first, fence)
         return content, decision
+
+
+@dataclasses.dataclass
+class Prior:
+    """What the log holds of a turn: started?, its text so far, completed?; and the ids of
+    the respondent messages it holds (unread when a fresh turn's log is known to be bare)."""
+
+    started: bool = False
+    said: str = ""
+    completed: bool = False
+    messages: set[str] = dataclasses.field(default_factory=set)
 
 
 def _count(engine: str, decision: Decision) -> None:

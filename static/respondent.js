@@ -336,6 +336,12 @@
     },
     "turn.started"(data) {
       const turn = turnBubble(data.turn_id);
+      if (data.restart) {
+        // The server lost what it had streamed of this turn and writes it again from its
+        // start: what we showed is replaced, not continued (no garbled half-sentences).
+        turn.text.textContent = "";
+        turn.done = false;
+      }
       if (!turn.done) {
         turn.li.classList.add("streaming");
         state.turnOpen = true;

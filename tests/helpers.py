@@ -68,26 +68,38 @@ async def sse_events(
     """Parse an SSE response into events (comments and pings skipped)."""
     async with http.stream("GET", url, headers=headers or {}) as response:
         assert response.status_code == 200, await response.aread()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        fields: dict[str, str] = {}
-        async for line in response.aiter_lines():
-            if line == "":
-                if "event" in fields:
-                    yield Event(fields.get("id", ""), fields["event"], json.loads(fields["data"]))
-                fields = {}
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields[name] = value[1:] if value.startswith(" ") else value
+        async for event in parse_sse(response):
+            yield event
+
+
+async def parse_sse(response: httpx.Response) -> AsyncIterator[Event]:
+    """The events of an open SSE response, until it ends."""
+    assert response.headers["content-type"].startswith("text/event-stream")
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "event" in fields:
+                yield Event(fields.get("id", ""), fields["event"], json.loads(fields["data"]))
+            fields = {}
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value[1:] if value.startswith(" ") else value
 
 
 async def ws_events(url: str) -> AsyncIterator[Event]:
     async with websockets.connect(url) as ws:
-        async for raw in ws:
-            frame = json.loads(raw)
-            if "event" in frame:
-                yield Event(frame["id"], frame["event"], frame["data"])
+        async for event in ws_frames(ws):
+            yield event
+
+
+async def ws_frames(ws: websockets.ClientConnection) -> AsyncIterator[Event]:
+    """The events of an open WebSocket, until the server closes it."""
+    async for raw in ws:
+        frame = json.loads(raw)
+        if "event" in frame:
+            yield Event(frame["id"], frame["event"], frame["data"])
 
 
 class Respondent:

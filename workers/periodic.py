@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from runtime import store_errors
 from runtime.services import Services
 
 log = structlog.get_logger(__name__)
@@ -20,8 +21,13 @@ async def run(
     while not stop.is_set():
         try:
             await one_pass(services)
-        except Exception:
-            log.exception(f"{name}.failed")
+        except Exception as exc:
+            if store_errors.outage(exc) is None:
+                log.exception(f"{name}.failed")
+            else:
+                # A store is down or locked: one line per pass, not a traceback; the next
+                # pass tries again.
+                log.warning(f"{name}.store_unavailable", error=f"{type(exc).__name__}: {exc}")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(interval):
                 await stop.wait()

@@ -19,8 +19,15 @@ log = structlog.get_logger(__name__)
 async def sweep_once(services: Services) -> tuple[int, int]:
     # A turn owed for less than one lease period may simply not have started yet.
     recovered = await services.turns.recover_orphans(services.settings.turn_lease_ms)
+    recovered += await recover_lost_turns(services)
     abandoned = await conversation.abandon_idle(services)
     return recovered, abandoned
+
+
+async def recover_lost_turns(services: Services) -> int:
+    """Owed turns that only SQL remembers (Redis lost its data): run again, or closed politely
+    once recovered too often. Runs after `recover_orphans`, which Redis still knows about."""
+    return await services.turns.recover_lost(services.settings.turn_lease_ms)
 
 
 def _sweeper() -> periodic.Pass:

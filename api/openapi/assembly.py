@@ -25,6 +25,7 @@ from runtime.errors import (
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    Unavailable,
     ValidationError,
 )
 from runtime.json_input import MAX_DEPTH
@@ -49,6 +50,12 @@ ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
     413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
     429: ("RateLimited", RateLimited, "Over the rate limit; retry after Retry-After seconds"),
     500: ("InternalError", None, "Unexpected server error, logged with the request id"),
+    503: (
+        "Unavailable",
+        Unavailable,
+        "A store (Redis, the database) is unreachable, too slow or locked; retry after "
+        "Retry-After seconds (unavailable)",
+    ),
 }
 PATH_PARAMS = {
     "share_token": "The interview's share token (from `share_url`)",
@@ -190,7 +197,7 @@ def _response_headers(status: int) -> dict[str, Any]:
         headers[name] = {"$ref": f"#/components/headers/{name.replace('-', '')}"}
     if status == 401:
         headers["WWW-Authenticate"] = {"$ref": "#/components/headers/WWWAuthenticate"}
-    if status == 429:
+    if status in (429, 503):
         headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
     return headers
 
@@ -286,6 +293,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         automatic.add(409)
     if op.path not in UNLIMITED_PATHS:
         automatic.add(429)
+        # Any operation may meet a store that stalls (health probes answer for themselves).
+        automatic.add(503)
     if op.websocket:
         automatic = set()  # refusals happen in the handshake; see the description
     for status in sorted(automatic | set(op.errors)):
@@ -321,7 +330,7 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
         'Errors always have the shape `{"error": {"code", "message", "field"?}}` with stable '
         "codes (validation_error 400, unauthorized 401, forbidden 403, not_found 404, "
         "method_not_allowed 405, conflict 409, payload_too_large 413, rate_limited 429, "
-        "internal_error 500). An unknown path is 404 and "
+        "internal_error 500, unavailable 503). An unknown path is 404 and "
         "a known path with another method is 405, on any route. Any request body over "
         f"{max_body_bytes} bytes is refused with 413.\n\n"
         "Text no store can hold and give back is refused, on any route: a path holding NUL "
@@ -337,6 +346,10 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
         "Rate limits: per API key (its plan) on researcher endpoints, per client address "
         "elsewhere; responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
         "`X-RateLimit-Reset`, and 429 rate_limited comes with `Retry-After`.\n\n"
+        "503 unavailable (with `Retry-After`) means a store did not answer in time: Redis "
+        "unreachable or frozen, a database table locked, every connection busy. Retry the "
+        "same request; a POST /v1/sessions/{id}/messages that got 503 may have been stored, "
+        "so retry it with the same client_message_id.\n\n"
         "Every HTTP response carries `X-Request-Id` (yours if you sent a sane one). CORS is "
         f"enabled only for the public respondent paths (`{PUBLIC_PATHS.pattern}`)."
     )

@@ -218,7 +218,12 @@ def response_schemas() -> dict[str, Schema]:
                         "last_event_id": string(nullable=True),
                         "last_event": enum(event_types, nullable=True),
                         "turn_in_progress": boolean(
-                            "The interviewer owes or is writing a turn right now"
+                            "The interviewer owes or is writing a turn right now (from SQL: "
+                            "true even while Redis is unreachable or has lost the log)"
+                        ),
+                        "log_available": boolean(
+                            "False when the event log could not be read (Redis unreachable): "
+                            "last_event_id and last_event are then null"
                         ),
                     },
                     "The live stream at a glance (null fields once the event log has expired)",

@@ -15,7 +15,10 @@ STREAM_ID = "^[0-9]+-[0-9]+$"
 RESUME_FROM = "^[0-9]+(-[0-9]+)?$"
 EVENT_NOTES = {
     "session.started": "the session exists; the interviewer's first turn is owed",
-    "turn.started": "the interviewer started a turn (`item_id` is the guide item it is on)",
+    "turn.started": "the interviewer started a turn (`item_id` is the guide item it is on); "
+    "`restart` true: the turn is written again from its start because the server lost what "
+    "it had streamed (Redis lost its data) — replace whatever was shown for this `turn_id` "
+    "with what follows",
     "turn.delta": "the next piece of the turn's text; the deltas of a turn concatenate to "
     "its content",
     "turn.completed": "the turn is complete and durable (it is in the transcript); the "
@@ -79,7 +82,10 @@ def sse_description() -> str:
         "with no gap and no duplicate across reconnects; the stream ends after the session "
         "ends (or is erased: `session.deleted`). Each frame has `id` (give it back as "
         "Last-Event-ID to resume), `event` (the type) and `data` (a JSON object; see the "
-        "StreamEvent schema). Comment lines are heartbeats.",
+        "StreamEvent schema). Comment lines are heartbeats. While Redis is unreachable a "
+        "live stream stays open (heartbeats go on) and delivers what follows once it is back; "
+        "a replay of an ended session that cannot be read ends early, and the client resumes "
+        "with Last-Event-ID.",
         "",
         "Authenticate with `?ticket=` (from events_url or POST /v1/sessions/{id}/tickets; "
         "what a browser EventSource uses), the session token, or an API key of the session's "
@@ -107,7 +113,8 @@ def ws_description() -> str:
         "message and end need a ticket or session token, not an API key. A refused frame gets "
         '`{"type": "error", "error": {code, message, field?}}` and the socket stays open. '
         "After session.completed (or session.deleted: the session was erased) the server "
-        "closes with 1000. Refused handshake credentials or last_event_id close the socket at "
-        "once with 4000 + the HTTP status (4400, 4401, 4404) and the error message as the "
-        "reason. The 101 response carries no X-Request-Id."
+        "closes with 1000; with 1013 (try again later) when the live store cannot serve the "
+        "feed, and the client resumes with last_event_id. Refused handshake credentials or "
+        "last_event_id close the socket at once with 4000 + the HTTP status (4400, 4401, "
+        "4404) and the error message as the reason. The 101 response carries no X-Request-Id."
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import services_of
 from api.responses import Json
+from runtime import readiness
 
 
 async def healthz(request: Request) -> Response:
@@ -16,23 +16,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    services = services_of(request)
-    checks: dict[str, str] = {}
-    try:
-        async with services.db.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["sql"] = "ok"
-    except Exception as exc:
-        checks["sql"] = f"error: {type(exc).__name__}"
-    try:
-        await services.redis.execute_command("PING")  # type: ignore[no-untyped-call]
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return Json(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
-    )
+    result = await readiness.check(services_of(request))
+    return Json(result.view(), 200 if result.ready else 503)
 
 
 routes = [

@@ -46,7 +46,7 @@ async def get(request: Request) -> Response:
     db = services_of(request).db
     row = await sessions.for_workspace(db, principal.workspace_id, request.path_params["id"])
     interview = await interviews.get(db, principal.workspace_id, row.interview_id)
-    live = await services_of(request).events.live_state(row.id)
+    live = await services_of(request).events.live_state(row.id, row.awaiting == "interviewer")
     usage = await sessions.usage(db, row.id)
     return Json({**sessions.to_view(row, interview["anonymous"]), "live": live, "usage": usage})
 

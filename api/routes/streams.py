@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from sqlalchemy import Row
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
@@ -15,10 +16,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api.auth import services_of, stream_reader
 from api.boundary import close_reason
 from api.sse import EventStream
-from runtime import conversation, json_input, metrics, sessions
+from runtime import conversation, json_input, metrics, sessions, store_errors
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
-from runtime.events import TERMINAL_STATUSES
 from runtime.hub import Subscription
 from runtime.services import Services
 
@@ -32,14 +32,13 @@ def _start_id(value: str | None) -> str:
     return value
 
 
-async def _open(
-    services: Services, session_id: str, status: str, last_id: str
-) -> tuple[Subscription, bool]:
+async def _open(services: Services, session: Row[Any], last_id: str) -> tuple[Subscription, bool]:
     """A subscription after `last_id`, and whether it only replays (nothing more will come)."""
     # Every way a session ends appends an event, so a live reader learns of it from the log;
-    # the status is needed only for a session that ended before this stream opened.
-    replay_only = status in TERMINAL_STATUSES and not await services.turns.owes(session_id)
-    return await services.hub.open(session_id, last_id, live=not replay_only), replay_only
+    # the status is needed only for a session that ended before this stream opened (whose
+    # end is then made sure to be in the log: Redis may have lost it).
+    replay_only = await conversation.announce_end(services, session)
+    return await services.hub.open(session.id, last_id, live=not replay_only), replay_only
 
 
 class EventsEndpoint:
@@ -60,7 +59,7 @@ class EventsEndpoint:
             request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         )
         services = services_of(request)
-        subscription, replay_only = await _open(services, session_id, row.status, last_id)
+        subscription, replay_only = await _open(services, row, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
@@ -84,8 +83,19 @@ async def websocket(ws: WebSocket) -> None:
     writer: asyncio.Task[None] | None = None
 
     async def pump(from_id: str) -> None:
-        status = (await sessions.load(services.db, session_id)).status
-        subscription, replay_only = await _open(services, session_id, status, from_id)
+        try:
+            await feed(from_id)
+        except Exception as exc:
+            if store_errors.outage(exc) is None:
+                raise
+            # Redis or the database cannot serve the feed now: 1013 (try again later), and the
+            # client resumes with its last event id.
+            with contextlib.suppress(Exception):
+                await ws.close(code=1013, reason="the live store is unavailable; reconnect")
+
+    async def feed(from_id: str) -> None:
+        session = await sessions.load(services.db, session_id)
+        subscription, replay_only = await _open(services, session, from_id)
         try:
             while True:
                 for event in await subscription.next(wait=not replay_only):

@@ -24,7 +24,7 @@ async def test_full_interview_over_sse(client: httpx.AsyncClient, anon: httpx.As
 
     seen, opening = await next_turn(events)
     assert [e.event for e in seen[:2]] == ["session.started", "turn.started"]
-    assert seen[1].data == {"turn_id": "t1", "item_id": "Q1"}
+    assert seen[1].data == {"turn_id": "t1", "item_id": "Q1", "restart": False}
     deltas = [e for e in seen if e.event == "turn.delta"]
     assert len(deltas) > 1, "text must stream in pieces"
     assert "".join(e.data["text"] for e in deltas) == opening

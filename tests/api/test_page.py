@@ -22,6 +22,9 @@ from playwright.async_api import (
     expect,
 )
 
+from runtime import redis_keys, sessions
+from runtime.database import Database
+from runtime.events import TurnCompleted, TurnDelta, TurnStarted
 from tests.conftest import Server
 from tests.helpers import published_interview, sse_events
 
@@ -430,4 +433,42 @@ async def test_a_stored_session_that_is_refused_is_replaced(
     await assert_matches_transcript(page, client, second["session_id"])
     counts = (await client.get(f"/v1/interviews/{interview['id']}")).json()["session_counts"]
     assert counts["total"] == 2
+    tab.assert_clean()
+
+
+async def test_a_restarted_turn_replaces_what_was_shown(
+    server: Server, db: Database, client: httpx.AsyncClient, tab: Tab
+) -> None:
+    """Redis lost a turn half-way: it comes again from its start (turn.started restart=true),
+    and the page shows it afresh instead of gluing it to the half it had."""
+    page = tab.page
+    interview = await published_interview(client)
+    share_token = interview["share_token"]
+    started = await sessions.start(db, share_token, {})
+    session_id = started.row["id"]
+    services = server.app.state.services
+    # This test writes the turn's events itself: a lease it holds keeps recovery away.
+    lease = redis_keys.lease(session_id)
+    await services.redis.set(lease, "this-test", px=60_000)
+    try:
+        stored = json.dumps({"session_id": session_id, "session_token": started.token})
+        await page.add_init_script(
+            f"window.localStorage.setItem({json.dumps(f'rapport:session:{share_token}')},"
+            f" {json.dumps(stored)})"
+        )
+        await page.goto(f"/i/{share_token}")
+        bubble = interviewer(page).first.locator(".text")
+        await services.events.append(session_id, TurnStarted("t1", None))
+        await services.events.append(session_id, TurnDelta("t1", "Hello, and wel"))
+        await expect(bubble).to_have_text("Hello, and wel")
+        await services.events.append(session_id, TurnStarted("t1", None, restart=True))
+        await services.events.append(session_id, TurnDelta("t1", "Hi, thanks"))
+        await expect(bubble).to_have_text("Hi, thanks")
+        await services.events.append(session_id, TurnCompleted("t1", "Hi, thanks!", "Q1"))
+        await expect(bubble).to_have_text("Hi, thanks!")
+        await expect(interviewer(page)).to_have_count(1)
+        shown = await page.evaluate("window.__texts.t1")
+        assert not any("welHi" in text for text in shown), shown
+    finally:
+        await services.redis.delete(lease)
     tab.assert_clean()

@@ -83,7 +83,7 @@ async def test_an_export_from_before_recording_is_judged_by_its_selection(
     other = await exports.create(
         services.db, workspace_id, {"interview_id": interview["id"], "statuses": ["abandoned"]}
     )
-    for made in (old, other):  # as an export written before migration 0004 left them
+    for made in (old, other):  # as an export written before migration 0005 left them
         await exports.succeeded(services.db, made["id"], f"exports/{made['id']}.zip", 10, 1, 0, 0)
     async with services.db.begin() as conn:
         await conn.execute(delete(schema.export_sessions))

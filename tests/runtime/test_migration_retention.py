@@ -1,5 +1,6 @@
-"""Migration 0004_retention on a database that already has keys and deliveries: full-access
-keys get sessions:delete and metrics:read (narrower ones do not), and queued deliveries learn their session."""
+"""Migration 0005 (retention) on a database that already has keys and deliveries: full-access
+keys get sessions:delete and metrics:read (narrower ones do not), and queued deliveries
+learn their session."""
 
 from __future__ import annotations
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
-import httpx
-import pytest
-from redis.asyncio import Redis
+from collections.abc import AsyncIterator
 
 from runtime import sessions
-from runtime.database import Database
 from runtime.engines.base import Decision, Engine, TextDelta, TurnContext
 from runtime.engines.scripted import ScriptedEngine
 from runtime.engines.splice import BRIDGE
 from runtime.eventlog import EventLog
-from runtime.settings import Settings
 from runtime.turns import APOLOGY, TurnRunner
 from tests.helpers import published_interview
+from tests.runtime.conftest import Quiet
 
 
 class Broken:
@@ -31,17 +26,11 @@ class Broken:
         raise RuntimeError("this engine always fails")
 
 
-@pytest.fixture
-async def redis(settings: Settings) -> Iterator[Redis]:
-    client = Redis.from_url(settings.redis_url or "")
-    yield client  # type: ignore[misc]
-    await client.aclose()
-
-
-async def _session(db: Database, client: httpx.AsyncClient) -> str:
-    # Started without owing the turn: only this test's runner ever generates it.
-    interview = await published_interview(client, engine="llm")
-    started = await sessions.start(db, interview["share_token"], {})
+async def _session(quiet: Quiet) -> str:
+    # Started without owing the turn, on a database no sweeper looks at: only this test's
+    # runner ever generates it.
+    interview = await published_interview(quiet.client, engine="llm")
+    started = await sessions.start(quiet.db, interview["share_token"], {})
     return str(started.row["id"])
 
 
@@ -51,14 +40,13 @@ async def _turn_log(events: EventLog, session_id: str) -> tuple[list[str], str]:
     return [e.type for e in log], deltas
 
 
-async def test_the_scripted_engine_takes_over_after_max_attempts(
-    settings: Settings, db: Database, redis: Redis, client: httpx.AsyncClient
-) -> None:
+async def test_the_scripted_engine_takes_over_after_max_attempts(quiet: Quiet) -> None:
+    db, redis = quiet.db, quiet.redis
     broken = Broken()
     events = EventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": broken, "scripted": ScriptedEngine(0)}
     runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=2)
-    session_id = await _session(db, client)
+    session_id = await _session(quiet)
     for _ in range(2):
         await runner.run(session_id)
     types, said = await _turn_log(events, session_id)
@@ -75,13 +63,12 @@ async def test_the_scripted_engine_takes_over_after_max_attempts(
     assert message.metadata["fallback_reason"] == "attempts_exhausted"
 
 
-async def test_a_turn_nothing_can_write_ends_the_session_politely(
-    settings: Settings, db: Database, redis: Redis, client: httpx.AsyncClient
-) -> None:
+async def test_a_turn_nothing_can_write_ends_the_session_politely(quiet: Quiet) -> None:
+    db, redis = quiet.db, quiet.redis
     events = EventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": Broken(), "scripted": Broken()}
     runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=1)
-    session_id = await _session(db, client)
+    session_id = await _session(quiet)
     for _ in range(3):
         await runner.run(session_id)
     types, deltas = await _turn_log(events, session_id)

@@ -1,8 +1,8 @@
 """erasure and retention: retention_days, deliveries by session, export contents, the
-erasure journal, and the sessions:delete scope for full-access keys
+erasure journal, and the sessions:delete and metrics:read scopes for full-access keys
 
-Revision ID: 0004_retention
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from sqlalchemy.dialects import postgresql
 
 import runtime.schema
 
-revision = "0004_retention"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
-# Every scope there was before sessions:delete and metrics:read: a key holding all of them was made with full
-# access (`rapport keys create` without --scopes), and keeps full access.
+# Every scope there was before sessions:delete and metrics:read: a key holding all of them
+# was made with full access (`rapport keys create` without --scopes), and keeps it.
 _SCOPES_BEFORE = (
     "interviews:read",
     "interviews:write",
