@@ -140,9 +140,10 @@ async def test_job_outcomes_are_counted(
     await job.refresh(until_complete=60)
     after = await scrape(scraper)
     done = {"function": "render_pdf", "outcome": "succeeded"}
+    # At least ours: the worker also takes jobs earlier tests left queued.
     assert (
         value(after, "rapport_jobs_total", **done)
-        == value(before, "rapport_jobs_total", **done) + 1
+        >= value(before, "rapport_jobs_total", **done) + 1
     )
     count = "rapport_job_duration_seconds_count"
     assert value(after, count, function="render_pdf") > value(before, count, function="render_pdf")
