@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import Row
 from starlette.requests import HTTPConnection
@@ -54,19 +55,34 @@ async def respondent_check(conn: HTTPConnection, session_id: str) -> None:
     await sessions.check_token(services_of(conn).db, session_id, _session_token(conn))
 
 
-async def stream_reader(conn: HTTPConnection, session_id: str) -> Row[Any]:
-    """A live stream may be opened with a ticket, a session token, or a researcher key."""
+@dataclass(frozen=True)
+class StreamReader:
+    """Who opened a live stream, by the one credential that was checked."""
+
+    session: Row[Any]
+    credential: Literal["ticket", "session_token", "api_key"]
+    key_id: str | None = None  # the API key's, so its revocation can close the stream
+
+    @property
+    def may_post(self) -> bool:
+        # Tickets are issued only to the session token's holder: both speak as the respondent.
+        return self.credential != "api_key"
+
+
+async def stream_reader(conn: HTTPConnection, session_id: str) -> StreamReader:
+    """A live stream may be opened with a ticket, a session token, or a researcher key.
+
+    A `ticket` parameter, even an empty one, decides alone: an empty ticket is an invalid
+    ticket, never a reason to try the Authorization header instead."""
     services = services_of(conn)
-    ticket = conn.query_params.get("ticket")
-    if ticket:
-        tickets.verify(services.settings.secret_key, ticket, session_id)
-        return await sessions.load(services.db, session_id)
+    if "ticket" in conn.query_params:
+        tickets.verify(services.settings.secret_key, conn.query_params["ticket"], session_id)
+        return StreamReader(await sessions.load(services.db, session_id), "ticket")
     token = bearer(conn)
     if token and token.startswith(keys.KEY_PREFIX):
-        principal = await keys.authenticate(services.db, token)
-        await ratelimit.by_key(conn, services, principal)
-        principal.require(keys.SESSIONS_READ)
-        return await sessions.for_workspace(services.db, principal.workspace_id, session_id)
+        principal = await researcher(conn, keys.SESSIONS_READ)
+        row = await sessions.for_workspace(services.db, principal.workspace_id, session_id)
+        return StreamReader(row, "api_key", principal.key_id)
     if token:
-        return await respondent(conn, session_id)
+        return StreamReader(await respondent(conn, session_id), "session_token")
     raise Unauthorized("a stream ticket, session token or API key is required")

@@ -55,12 +55,14 @@ class EventsEndpoint:
         if request.method != "GET":
             raise HTTPException(405)
         session_id = request.path_params["id"]
-        row = await stream_reader(request, session_id)
+        reader = await stream_reader(request, session_id)
         last_id = _start_id(
             request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         )
         services = services_of(request)
-        subscription, replay_only = await _open(services, session_id, row.status, last_id)
+        subscription, replay_only = await _open(
+            services, session_id, reader.session.status, last_id
+        )
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
@@ -68,7 +70,7 @@ async def websocket(ws: WebSocket) -> None:
     session_id = ws.path_params["id"]
     services = services_of(ws)
     try:
-        await stream_reader(ws, session_id)
+        reader = await stream_reader(ws, session_id)
         last_id = _start_id(ws.query_params.get("last_event_id"))
     except DomainError as exc:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
@@ -76,9 +78,7 @@ async def websocket(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=4000 + exc.status, reason=exc.message[:120])
         return
-    can_post = "ticket" in ws.query_params or (
-        ws.headers.get("authorization", "").lower().startswith("bearer st_")
-    )
+    can_post = reader.may_post
     await ws.accept()
     writer: asyncio.Task[None] | None = None
 

@@ -127,3 +127,59 @@ async def test_unknown_session_and_bad_resume_point(
         with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def _read_only_key(client: httpx.AsyncClient) -> str:
+    made = await client.post("/v1/api-keys", json={"name": "reader", "scopes": ["sessions:read"]})
+    assert made.status_code == 201, made.text
+    return str(made.json()["key"])
+
+
+@pytest.mark.parametrize("query", ["?ticket=", "?ticket"])
+async def test_an_empty_ticket_is_refused_even_beside_a_read_only_key(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient, query: str
+) -> None:
+    # The permission to post comes from the credential that was checked: a present but empty
+    # ticket is an invalid ticket, never a way to fall through to the key and post as the
+    # respondent.
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    reader = {"authorization": f"Bearer {await _read_only_key(client)}"}
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws{query}"
+    async with websockets.connect(url, additional_headers=reader) as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            forged = {"type": "message", "content": "Forged answer", "client_message_id": "f1"}
+            await ws.send(json.dumps(forged))
+            await ws.send(json.dumps({"type": "end"}))
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401 and "ticket" in closed.value.rcvd.reason
+    async with anon.stream(
+        "GET", f"/v1/sessions/{respondent.id}/events{query}", headers=reader
+    ) as sse:
+        assert sse.status_code == 401
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    assert transcript["status"] == "in_progress"
+    assert [m for m in transcript["messages"] if m["role"] != "interviewer"] == []
+
+
+async def test_a_read_only_key_watches_but_cannot_post_or_end(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    reader = {"authorization": f"Bearer {await _read_only_key(client)}"}
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
+    async with websockets.connect(url, additional_headers=reader) as ws:
+        await _until(ws, "turn.completed")
+        for frame in (
+            {"type": "message", "content": "Forged answer", "client_message_id": "f2"},
+            {"type": "end"},
+        ):
+            await ws.send(json.dumps(frame))
+            reply = json.loads(await ws.recv())
+            assert reply["type"] == "error" and reply["error"]["code"] == "unauthorized"
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    assert transcript["status"] == "in_progress"
+    assert [m["role"] for m in transcript["messages"]] == ["interviewer"]
