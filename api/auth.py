@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from starlette.requests import HTTPConnection
 
 from api import ratelimit
+from api.credentials import bearer_token, presented
 from runtime import keys, sessions, tickets
 from runtime.errors import Unauthorized
 from runtime.keys import Principal
@@ -20,21 +21,20 @@ def services_of(conn: HTTPConnection) -> Services:
 
 
 def bearer(conn: HTTPConnection) -> str | None:
-    header = conn.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return bearer_token(conn.headers)
 
 
 async def researcher(conn: HTTPConnection, scope: str) -> Principal:
     """The calling key, which must hold `scope` (403 naming it otherwise)."""
-    token = bearer(conn)
-    if token is None:
-        raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
-    services = services_of(conn)
-    principal = await keys.authenticate(services.db, token)
-    await ratelimit.by_key(conn, services, principal)
+    principal: Principal | None = conn.scope.get("state", {}).get(ratelimit.PRINCIPAL)
+    if principal is None:
+        # Not verified (and counted) at the edge: no key, or one that failed the check there.
+        token = bearer(conn)
+        if token is None:
+            raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
+        services = services_of(conn)
+        principal = await keys.authenticate(services.db, token)
+        await ratelimit.by_key(conn, services, principal)
     principal.require(scope)
     return principal
 
@@ -61,7 +61,7 @@ class StreamReader:
 
     session: Row[Any]
     credential: Literal["ticket", "session_token", "api_key"]
-    key_id: str | None = None  # the API key's, so its revocation can close the stream
+    principal: Principal | None = None  # the API key's, so its revocation can close the stream
 
     @property
     def may_post(self) -> bool:
@@ -75,14 +75,23 @@ async def stream_reader(conn: HTTPConnection, session_id: str) -> StreamReader:
     A `ticket` parameter, even an empty one, decides alone: an empty ticket is an invalid
     ticket, never a reason to try the Authorization header instead."""
     services = services_of(conn)
-    if "ticket" in conn.query_params:
-        tickets.verify(services.settings.secret_key, conn.query_params["ticket"], session_id)
+    credential = presented(conn.scope)  # the edge counted the request by the same reading
+    if credential.kind == "ticket":
+        tickets.verify(services.settings.secret_key, credential.value, session_id)
         return StreamReader(await sessions.load(services.db, session_id), "ticket")
-    token = bearer(conn)
-    if token and token.startswith(keys.KEY_PREFIX):
+    if credential.kind == "api_key":
         principal = await researcher(conn, keys.SESSIONS_READ)
         row = await sessions.for_workspace(services.db, principal.workspace_id, session_id)
-        return StreamReader(row, "api_key", principal.key_id)
-    if token:
+        return StreamReader(row, "api_key", principal)
+    if credential.kind == "session_token":
         return StreamReader(await respondent(conn, session_id), "session_token")
     raise Unauthorized("a stream ticket, session token or API key is required")
+
+
+async def by_reader(conn: HTTPConnection, reader: StreamReader) -> None:
+    """What a WebSocket's frames do counts like requests, against the credential that opened it."""
+    services = services_of(conn)
+    if reader.principal is not None:
+        await ratelimit.by_key(conn, services, reader.principal)
+    else:
+        await ratelimit.by_session(conn, services, reader.session.id)

@@ -9,10 +9,12 @@ import uuid
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import ratelimit
+from api import errors, ratelimit
 from api.responses import error
+from runtime.errors import DomainError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SECURITY_HEADERS = {
@@ -60,17 +62,6 @@ class Edge:
             return self.app
         return self.limited if with_body else self.app
 
-    async def _over_address_limit(self, scope: Scope) -> bool:
-        # Researcher calls are limited per key, once the key is known (api.auth).
-        if (
-            scope["type"] != "http"
-            or scope["path"] in ratelimit.UNLIMITED_PATHS
-            or ratelimit.carries_api_key(scope)
-        ):
-            return False
-        quota = await ratelimit.by_address(scope["app"].state.services, scope)
-        return not quota.allowed
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -90,6 +81,7 @@ class Edge:
                 accept_headers["x-request-id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     accept_headers.setdefault(name, value)
+                ratelimit.add_headers(scope, accept_headers, 101)
                 message = {**message, "headers": accept_headers.raw}
                 status = 101
             if message["type"] == "http.response.start":
@@ -106,9 +98,10 @@ class Edge:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                if await self._over_address_limit(scope):
-                    response = error(429, "rate_limited", "too many requests from this address")
-                    await response(scope, receive, send_with_headers)
+                try:
+                    await ratelimit.admit(scope["app"].state.services, scope)
+                except DomainError as exc:
+                    await _refuse(scope, receive, send_with_headers, exc)
                     return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
@@ -120,6 +113,20 @@ class Edge:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
+    """The documented error; a WebSocket is accepted, then closed with 4000 + the status (as
+    api.routes.streams does), since a browser never sees the status of a refused handshake."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await send(
+            {"type": "websocket.close", "code": 4000 + exc.status, "reason": exc.message[:120]}
+        )
+        return
+    response = await errors.domain_error(Request(scope, receive), exc)
+    await response(scope, receive, send)
 
 
 class BodyLimit:

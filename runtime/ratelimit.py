@@ -1,4 +1,5 @@
-"""Rate limits on Redis (fixed windows, via `limits`): per API key plan and per client address."""
+"""Rate limits on Redis (fixed windows, via `limits`): per API key plan, per client address,
+per respondent session, and session starts per address."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ class RateLimiter:
         self._limiter = FixedWindowRateLimiter(storage)
         self.plans = {name: _item(name, raw) for name, raw in settings.rate_limit_plans}
         self.public = _item("public", settings.public_rate_limit)
+        self.session = _item("session", settings.session_rate_limit)
+        self.starts = _item("session starts", settings.session_start_rate_limit)
 
     def plan(self, name: str) -> RateLimitItem:
         # A key whose plan the operator has since removed falls back to the default plan.

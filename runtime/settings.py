@@ -51,7 +51,11 @@ class Settings:
     log_level: str = "INFO"
     # Platform API: rate limits (limits' notation, e.g. "600/minute"), idempotency, webhooks.
     rate_limit_plans: tuple[tuple[str, str], ...] = (("default", "600/minute"),)
-    public_rate_limit: str = "120/minute"
+    # Respondents behind one address (an office NAT) share the address limit; what each does
+    # in their session counts against that session (docs/limits.md has the reasons).
+    public_rate_limit: str = "6000/minute"
+    session_rate_limit: str = "120/minute"
+    session_start_rate_limit: str = "1000/hour"
     trusted_proxy_hops: int = 0
     idempotency_ttl_seconds: int = 24 * 3600
     webhook_allow_private: bool = False
@@ -162,6 +166,10 @@ class Settings:
             ),
             rate_limit_plans=_plans(env.get("RAPPORT_RATE_LIMIT_PLANS", "default=600/minute")),
             public_rate_limit=env.get("RAPPORT_PUBLIC_RATE_LIMIT", cls.public_rate_limit),
+            session_rate_limit=env.get("RAPPORT_SESSION_RATE_LIMIT", cls.session_rate_limit),
+            session_start_rate_limit=env.get(
+                "RAPPORT_SESSION_START_RATE_LIMIT", cls.session_start_rate_limit
+            ),
             trusted_proxy_hops=_int(env, "RAPPORT_TRUSTED_PROXY_HOPS", 0),
             idempotency_ttl_seconds=_int(
                 env, "RAPPORT_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds

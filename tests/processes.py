@@ -35,6 +35,8 @@ class ServeProcess:
             **os.environ,
             "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1",
             "RAPPORT_PUBLIC_RATE_LIMIT": UNLIMITED,
+            "RAPPORT_SESSION_RATE_LIMIT": UNLIMITED,
+            "RAPPORT_SESSION_START_RATE_LIMIT": UNLIMITED,
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }

@@ -106,6 +106,9 @@ def ws_description() -> str:
         '`{"type": "error", "error": {code, message, field?}}` and the socket stays open. '
         "After session.completed the server closes with 1000. Refused handshake "
         "credentials or last_event_id close the socket at once with 4000 + the HTTP status "
-        "(4400, 4401, 4404) and the error message as the reason. The 101 response carries no "
+        "(4400, 4401, 4404; 4429 over the rate limit) and the error message as the reason. "
+        "resume, message and end frames count against the rate limit of the credential that "
+        "opened the socket, like requests (over it: a rate_limited error frame). The 101 "
+        "response carries no "
         "X-Request-Id."
     )

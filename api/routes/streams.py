@@ -13,7 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.auth import services_of, stream_reader
+from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.sse import EventStream
 from runtime import conversation, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
@@ -78,7 +78,6 @@ async def websocket(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=4000 + exc.status, reason=exc.message[:120])
         return
-    can_post = reader.may_post
     await ws.accept()
     writer: asyncio.Task[None] | None = None
 
@@ -109,7 +108,7 @@ async def websocket(ws: WebSocket) -> None:
     try:
         while True:
             incoming = await ws.receive_text()
-            reply = await _handle(services, session_id, incoming, can_post, restart)
+            reply = await _handle(ws, reader, incoming, restart)
             if reply is not None:
                 await ws.send_json(reply)
     except WebSocketDisconnect:
@@ -124,18 +123,23 @@ async def websocket(ws: WebSocket) -> None:
 
 
 async def _handle(
-    services: Services, session_id: str, raw: str, can_post: bool, restart: Any
+    ws: WebSocket, reader: StreamReader, raw: str, restart: Any
 ) -> dict[str, Any] | None:
+    services = services_of(ws)
+    session_id = reader.session.id
     try:
         message = json.loads(raw)
         if not isinstance(message, dict):
             raise ValidationError("a frame must be a JSON object")
         kind = message.get("type")
+        if kind in ("message", "end") and not reader.may_post:
+            raise Unauthorized("only the respondent may post to this session")
+        if kind in ("resume", "message", "end"):
+            # Frames that cost what a request costs count like one (pings are free).
+            await by_reader(ws, reader)
         if kind == "resume":
             restart(_start_id(str(message.get("last_event_id", "0"))))
             return None
-        if kind in ("message", "end") and not can_post:
-            raise Unauthorized("only the respondent may post to this session")
         if kind == "message":
             posted = await conversation.say(
                 services,
