@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from runtime import keys
 from runtime.blobs import BlobStore, open_store
 from runtime.database import Database
 from runtime.engines.base import Engine
@@ -58,7 +60,10 @@ class Services:
         turns = TurnRunner(
             db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
         )
-        hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
+        # Streams opened with an API key close when it is revoked (runtime/hub.py).
+        hub = StreamHub(
+            redis, events, settings.sse_heartbeat_seconds, partial(keys.revoked_among, db)
+        )
         limiter = RateLimiter(redis, settings)
         blobs = open_store(settings)
         await blobs.prepare()

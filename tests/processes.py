@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from runtime.settings import Settings
@@ -82,6 +84,21 @@ class ServeProcess:
         code = await asyncio.wait_for(self.proc.wait(), 20)
         await self._drain
         return code
+
+
+@contextlib.asynccontextmanager
+async def serve_nodes(
+    env: dict[str, str], data_dir: Path, count: int = 2
+) -> AsyncIterator[list[ServeProcess]]:
+    """`count` API nodes on the same stores, each stopped cleanly (exit 0) at the end."""
+    nodes: list[ServeProcess] = []
+    try:
+        for n in range(count):
+            nodes.append(await ServeProcess(env, data_dir / f"node{n}").start())
+        yield nodes
+    finally:
+        codes = [await node.stop() for node in nodes]
+        assert codes == [0] * len(nodes), codes
 
 
 class WorkerProcess:

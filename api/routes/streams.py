@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.sse import EventStream
-from runtime import conversation, sessions
+from runtime import conversation, keys, sessions
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
 from runtime.events import TERMINAL_STATUSES
@@ -33,13 +33,16 @@ def _start_id(value: str | None) -> str:
 
 
 async def _open(
-    services: Services, session_id: str, status: str, last_id: str
+    services: Services, reader: StreamReader, status: str, last_id: str
 ) -> tuple[Subscription, bool]:
     """A subscription after `last_id`, and whether it only replays (nothing more will come)."""
     # Every way a session ends appends an event, so a live reader learns of it from the log;
     # the status is needed only for a session that ended before this stream opened.
+    session_id = reader.session.id
     replay_only = status in TERMINAL_STATUSES and not await services.turns.owes(session_id)
-    return await services.hub.open(session_id, last_id, live=not replay_only), replay_only
+    key_id = reader.principal.key_id if reader.principal else None
+    subscription = await services.hub.open(session_id, last_id, not replay_only, key_id)
+    return subscription, replay_only
 
 
 class EventsEndpoint:
@@ -60,9 +63,7 @@ class EventsEndpoint:
             request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         )
         services = services_of(request)
-        subscription, replay_only = await _open(
-            services, session_id, reader.session.status, last_id
-        )
+        subscription, replay_only = await _open(services, reader, reader.session.status, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
@@ -83,7 +84,7 @@ async def websocket(ws: WebSocket) -> None:
 
     async def pump(from_id: str) -> None:
         status = (await sessions.load(services.db, session_id)).status
-        subscription, replay_only = await _open(services, session_id, status, from_id)
+        subscription, replay_only = await _open(services, reader, status, from_id)
         try:
             while True:
                 for event in await subscription.next(wait=not replay_only):
@@ -91,6 +92,10 @@ async def websocket(ws: WebSocket) -> None:
                     if event.ends_stream:
                         await ws.close(code=1000)
                         return
+                if subscription.closed:
+                    if subscription.revoked:
+                        await ws.close(code=4401, reason=keys.REVOKED)
+                    return
                 if replay_only and not subscription.resync:
                     await ws.close(code=1000)  # the log is exhausted, as in api/sse.py
                     return
@@ -138,6 +143,14 @@ async def _handle(
             # Frames that cost what a request costs count like one (pings are free).
             await by_reader(ws, reader)
         if kind == "resume":
+            if reader.principal is not None:
+                # The hub may have missed the key's revocation notice: a replay of the whole
+                # log is worth one look at the key.
+                try:
+                    await keys.require_live(services.db, reader.principal.key_id)
+                except Unauthorized as exc:
+                    await ws.close(code=4401, reason=exc.message)
+                    return None
             restart(_start_id(str(message.get("last_event_id", "0"))))
             return None
         if kind == "message":

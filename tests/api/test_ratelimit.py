@@ -20,7 +20,7 @@ from runtime.database import Database
 from runtime.settings import Settings
 from tests.conftest import UNLIMITED, Server, new_key, running
 from tests.helpers import Respondent, next_turn, published_interview, sse_events
-from tests.processes import ServeProcess
+from tests.processes import ServeProcess, serve_nodes
 
 PUBLIC, PER_SESSION, STARTS = 6, 4, 3
 
@@ -239,11 +239,8 @@ async def at_defaults(node_env: dict[str, str], tmp_path: Path) -> AsyncIterator
         "RAPPORT_SESSION_START_RATE_LIMIT": defaults.session_start_rate_limit,
         "RAPPORT_RATE_LIMIT_PLANS": f"default=600/minute,unlimited={UNLIMITED}",
     }
-    node = await ServeProcess(env, tmp_path / "node").start()
-    try:
+    async with serve_nodes(env, tmp_path, 1) as (node,):
         yield node
-    finally:
-        assert await node.stop() == 0
 
 
 async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
@@ -298,8 +295,7 @@ async def test_rapport_serve_ignores_forwarded_headers_unless_told_to_trust_a_pr
     # not turn the links into https ones (RAPPORT_PUBLIC_URL sets the public base).
     forget_local_windows(node_env["REDIS_URL"])
     env = {**node_env, "RAPPORT_PUBLIC_RATE_LIMIT": "3/minute"}
-    node = await ServeProcess(env, tmp_path / "node").start()
-    try:
+    async with serve_nodes(env, tmp_path, 1) as (node,):
         async with httpx.AsyncClient(base_url=node.url) as http:
             key = await new_key(db)
             researcher = {"authorization": f"Bearer {key}"}
@@ -318,5 +314,3 @@ async def test_rapport_serve_ignores_forwarded_headers_unless_told_to_trust_a_pr
                 assert seen.status_code == 200, seen.text
             refused = await http.get(url, headers={"x-forwarded-for": "203.0.113.4"})
             assert refused.status_code == 429, "a spoofed X-Forwarded-For got a fresh window"
-    finally:
-        assert await node.stop() == 0
