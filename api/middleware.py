@@ -8,8 +8,11 @@ import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, ratelimit
@@ -32,8 +35,10 @@ PAGE_CSP = (
 PUBLIC_PATHS = re.compile(
     r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
 )
-# Uploads stream to disk under their own, larger limit, enforced by the route.
-UPLOAD_PATHS = re.compile(r"^/v1/sessions/[^/]+/audio$")
+# Uploads stream to disk under their own, larger limit, enforced by the route: the method
+# and path of each (any other method on such a path has the JSON limit, or is refused).
+UPLOADS = (("PUT", re.compile(r"^/v1/sessions/[^/]+/audio$")),)
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 access_log = structlog.get_logger("rapport.access")
 
 
@@ -54,8 +59,8 @@ class Edge:
     def _chain(self, scope: Scope) -> ASGIApp:
         if scope["type"] != "http":
             return self.app
-        with_body = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        upload = with_body and UPLOAD_PATHS.match(scope["path"])
+        with_body = scope["method"] not in BODYLESS_METHODS
+        upload = is_upload(scope)
         if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
             return self.cors_limited if with_body and not upload else self.cors_plain
         if upload:
@@ -103,6 +108,11 @@ class Edge:
                 except DomainError as exc:
                     await _refuse(scope, receive, send_with_headers, exc)
                     return
+                if _unserved_method(scope):
+                    # Before any layer (idempotency) reads a body the route would never take.
+                    response = await errors.http_error(Request(scope), HTTPException(405))
+                    await response(scope, receive, send_with_headers)
+                    return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
                 # The path only: query strings may carry stream tickets.
@@ -113,6 +123,23 @@ class Edge:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def is_upload(scope: Scope) -> bool:
+    return any(scope["method"] == m and path.match(scope["path"]) for m, path in UPLOADS)
+
+
+def _unserved_method(scope: Scope) -> bool:
+    """A request that may carry a body, to a path whose routes all serve other methods."""
+    if scope["type"] != "http" or scope["method"] in BODYLESS_METHODS:
+        return False
+    partial = False
+    for route in scope["app"].router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return False
+        partial = partial or match is Match.PARTIAL
+    return partial
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
@@ -171,10 +198,11 @@ class BodyLimit:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error(
-            413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
+        await too_large(self.max_bytes)(scope, receive, send)
+
+
+def too_large(max_bytes: int) -> Response:
+    return error(413, "payload_too_large", f"request bodies are limited to {max_bytes} bytes")
 
 
 class _TooLarge(Exception):
