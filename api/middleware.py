@@ -27,10 +27,17 @@ SECURITY_HEADERS = {
     "strict-transport-security": "max-age=31536000; includeSubDomains",
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 }
-# The respondent page needs scripts, styles and connections back to us.
+# The respondent page needs scripts, styles and connections back to us, and may be framed
+# by any site for now (embedding on customers' sites; per-interview origins come later).
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; frame-ancestors *"
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors *"
+)
+# /docs: what the vendored Swagger UI needs (its files, the OpenAPI document, "try it out"
+# calls to this API, data: icons), framed by no one.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 PUBLIC_PATHS = re.compile(
     r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
@@ -74,7 +81,7 @@ class Edge:
         given = Headers(scope=scope).get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        page = scope["path"].startswith(("/i/", "/static/")) or scope["path"] == "/docs"
+        page = _page_policy(scope["path"])
         started = time.perf_counter()
         status = 0
 
@@ -96,9 +103,10 @@ class Edge:
                 ratelimit.add_headers(scope, headers, status)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if page:
-                    headers["content-security-policy"] = PAGE_CSP
-                    del headers["x-frame-options"]
+                if page is not None:
+                    headers["content-security-policy"] = page
+                    if page == PAGE_CSP:  # the one page others may frame
+                        del headers["x-frame-options"]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -123,6 +131,16 @@ class Edge:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+
+
+def _page_policy(path: str) -> str | None:
+    """The pages' own policies; everything else (static assets too: a script or stylesheet
+    is never a document to frame) keeps the API's `default-src 'none'`, framed by no one."""
+    if path.startswith("/i/"):
+        return PAGE_CSP
+    if path == "/docs":
+        return DOCS_CSP
+    return None
 
 
 def is_upload(scope: Scope) -> bool:
