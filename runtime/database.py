@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from runtime import private_files
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -75,10 +78,21 @@ def make_engine(url: str) -> AsyncEngine:
         return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(path))
     engine = create_async_engine(url, connect_args={"timeout": 30})
     _sqlite_recipe(engine.sync_engine)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file owner-only before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode. Files an earlier version left readable are tightened."""
+    if not path.parent.exists():
+        private_files.private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):  # an empty file is a new database
+        os.close(private_files.open_private(path, exclusive=True))
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        private_files.tighten(file)
 
 
 def _sqlite_recipe(engine: Engine) -> None:

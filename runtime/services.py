@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from functools import partial
 
@@ -19,6 +20,7 @@ from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
+from runtime.private_files import private_dir
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
@@ -44,6 +46,9 @@ class Services:
     async def open(cls, settings: Settings) -> Services:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL must be resolved before opening services")
+        # The data directory holds the SQLite file, blobs, upload spools and the secret:
+        # owner-only, even when an earlier version (or the embedded Redis) made it.
+        await asyncio.to_thread(private_dir, settings.data_dir)
         db = Database.from_settings(settings)
         # Blocking: when every connection is busy (10,000 streams opening at once), wait for
         # one instead of failing the request.

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime import private_files
 from runtime.errors import ConfigurationError
 
 
@@ -222,13 +223,15 @@ def _async_driver(url: str) -> str:
 def _persistent_secret(data_dir: Path) -> str:
     # Embedded mode: a secret generated once and kept beside the data, so signed tickets
     # survive a restart without asking the operator to configure anything.
+    # Both owner-only, and tightened if an earlier version left them readable by others.
+    private_files.private_dir(data_dir)
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
+    try:
+        private_files.write_private(path, value, exclusive=True)
+    except FileExistsError:
+        private_files.tighten(path)
+        return path.read_text().strip()
     return value
 
 

@@ -29,7 +29,8 @@ def node_env(settings: Settings, **more: str) -> dict[str, str]:
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, umask: int | None = None) -> None:
+        self.umask = umask
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Streams left open by a test would hold shutdown for the default 10 s grace.
@@ -54,6 +55,7 @@ class ServeProcess:
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=None if self.umask is None else self._set_umask,
         )
         assert self.proc.stdout is not None
         # Ready when uvicorn says so; the whole output is kept for assertions and failures.
@@ -67,6 +69,10 @@ class ServeProcess:
                     break
         self._drain = asyncio.create_task(self._collect())
         return self
+
+    def _set_umask(self) -> None:
+        assert self.umask is not None
+        os.umask(self.umask)
 
     async def _collect(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
