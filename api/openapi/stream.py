@@ -88,6 +88,12 @@ def sse_description() -> str:
     for cls in event_classes():
         fields = ", ".join(f.name for f in dataclasses.fields(cls))
         lines.append(f"- `{cls.type}` {{{fields}}}: {EVENT_NOTES.get(cls.type, '')}")
+    lines += [
+        "",
+        "A stream opened with an API key ends when the key is revoked (at once, at the latest "
+        "one heartbeat later), after a last `error` event without an id: `{code: "
+        '"unauthorized", message}`. An empty `ticket` is an invalid ticket (401).',
+    ]
     return "\n".join(lines)
 
 
@@ -106,7 +112,9 @@ def ws_description() -> str:
         '`{"type": "error", "error": {code, message, field?}}` and the socket stays open. '
         "After session.completed the server closes with 1000. Refused handshake "
         "credentials or last_event_id close the socket at once with 4000 + the HTTP status "
-        "(4400, 4401, 4404; 4429 over the rate limit) and the error message as the reason. "
+        "(4400, 4401, 4404; 4429 over the rate limit) and the error message as the reason; "
+        "a socket opened with an API key closes with 4401 when the key is revoked, and a "
+        "resume checks the key first. "
         "resume, message and end frames count against the rate limit of the credential that "
         "opened the socket, like requests (over it: a rate_limited error frame). The 101 "
         "response carries no "

@@ -184,14 +184,17 @@ async def test_one_session_hammering_is_limited_alone(limited: Server, db: Datab
                 await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
 
-        # Another session behind the same address is untouched.
+        # Another session behind the same address is untouched; its handshake shows its quota.
+        async with websockets.connect(quiet["ws_url"], additional_headers=headers) as ws:
+            assert ws.response is not None
+            assert ws.response.headers["x-ratelimit-limit"] == str(PER_SESSION)
         other = await http.post(
             f"/v1/sessions/{quiet['session_id']}/messages",
             json={"content": "We use it for planning.", "client_message_id": "q1"},
             headers=auth(quiet),
         )
         assert other.status_code == 202, other.text
-        assert _quota(other)[:2] == (PER_SESSION, PER_SESSION - 1)
+        assert _quota(other)[:2] == (PER_SESSION, PER_SESSION - 2)
 
 
 async def test_session_starts_are_limited_per_address(limited: Server, db: Database) -> None:
