@@ -49,7 +49,9 @@ async def _send(http: httpx.AsyncClient, method: str, url: str, declared: bool) 
 async def test_a_300_mb_body_leaves_peak_memory_unchanged(
     node_env: dict[str, str], tmp_path: Path, declared: bool
 ) -> None:
-    async with serve_nodes(node_env, tmp_path, 1) as (node,):
+    # No in-process worker: jobs other tests left queued (PDFs load fonts) would move the peak.
+    env = {**node_env, "RAPPORT_IN_PROCESS_WORKER": "0"}
+    async with serve_nodes(env, tmp_path, 1) as (node,):
         async with httpx.AsyncClient(base_url=node.url, timeout=120) as http:
             assert (await http.get("/healthz")).status_code == 200
             before = peak_rss(node)
