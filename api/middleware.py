@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, security headers, address rate limits, body limit, public CORS."""
+"""ASGI middleware: request ids, security headers, rate limits, body limits, public CORS."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ class Edge:
         self.app = app
         limited = BodyLimit(app, max_body_bytes)
         self.limited = limited
+        self.cors_origins = cors_origins
         self.cors_plain = _cors(app, cors_origins)
         self.cors_limited = _cors(limited, cors_origins)
 
@@ -68,7 +69,7 @@ class Edge:
             return self.app
         with_body = scope["method"] not in BODYLESS_METHODS
         upload = is_upload(scope)
-        if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
+        if _cross_origin_public(scope):
             return self.cors_limited if with_body and not upload else self.cors_plain
         if upload:
             return self.app
@@ -111,15 +112,12 @@ class Edge:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                try:
-                    await ratelimit.admit(scope["app"].state.services, scope)
-                except DomainError as exc:
-                    await _refuse(scope, receive, send_with_headers, exc)
-                    return
-                if _unserved_method(scope):
-                    # Before any layer (idempotency) reads a body the route would never take.
-                    response = await errors.http_error(Request(scope), HTTPException(405))
-                    await response(scope, receive, send_with_headers)
+                refusal = await _refusal(scope)
+                if refusal is not None:
+                    # A cross-origin respondent page must be able to read why (CORS headers).
+                    if _cross_origin_public(scope):
+                        refusal = _cors(refusal, self.cors_origins)
+                    await refusal(scope, receive, send_with_headers)
                     return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
@@ -160,18 +158,47 @@ def _unserved_method(scope: Scope) -> bool:
     return partial
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
+def _cross_origin_public(scope: Scope) -> bool:
+    return scope["type"] == "http" and bool(
+        PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"])
+    )
+
+
+async def _refusal(scope: Scope) -> ASGIApp | None:
+    """What answers instead of the app: over a rate limit (api.ratelimit counts the request
+    here), or a method the path does not serve, refused before any layer (idempotency)
+    reads a body that the route would never take."""
+    try:
+        await ratelimit.admit(scope["app"].state.services, scope)
+    except DomainError as exc:
+        return _Refusal(exc)
+    if _unserved_method(scope):
+        return _Refusal(HTTPException(405))
+    return None
+
+
+class _Refusal:
     """The documented error; a WebSocket is accepted, then closed with 4000 + the status (as
     api.routes.streams does), since a browser never sees the status of a refused handshake."""
-    if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.accept"})
-        await send(
-            {"type": "websocket.close", "code": 4000 + exc.status, "reason": exc.message[:120]}
-        )
-        return
-    response = await errors.domain_error(Request(scope, receive), exc)
-    await response(scope, receive, send)
+
+    def __init__(self, exc: DomainError | HTTPException) -> None:
+        self.exc = exc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = self.exc
+        if scope["type"] == "websocket":
+            assert isinstance(exc, DomainError)
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            close = {"type": "websocket.close", "code": 4000 + exc.status}
+            await send({**close, "reason": exc.message[:120]})
+            return
+        request = Request(scope, receive)
+        if isinstance(exc, DomainError):
+            response = await errors.domain_error(request, exc)
+        else:
+            response = await errors.http_error(request, exc)
+        await response(scope, receive, send)
 
 
 class BodyLimit:

@@ -176,6 +176,13 @@ async def test_one_session_hammering_is_limited_alone(limited: Server, db: Datab
             headers=auth(noisy),
         )
         assert said.status_code == 429 and int(said.headers["retry-after"]) >= 1
+        # An embedded (cross-origin) page can read the refusal and its Retry-After.
+        embedded = await http.post(
+            tickets, headers=auth(noisy) | {"origin": "https://customer.example"}
+        )
+        assert embedded.status_code == 429
+        assert embedded.headers["access-control-allow-origin"] == "*"
+        assert "retry-after" in embedded.headers["access-control-expose-headers"].lower()
         # A stream opened with the session's ticket counts against that session too.
         async with http.stream("GET", noisy["events_url"]) as stream:
             assert stream.status_code == 429
@@ -252,7 +259,9 @@ async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
     # An all-hands survey: 500 colleagues behind one office NAT (here 127.0.0.1) open the
     # page, start a session, watch the first turn and answer it, all within a minute.
     crowd = 500
-    limits = httpx.Limits(max_connections=60)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive ends them, so that a
+    # slow moment never sends a request down a connection the server is closing.
+    limits = httpx.Limits(max_connections=60, keepalive_expiry=1.0)
     async with httpx.AsyncClient(base_url=at_defaults.url, timeout=60, limits=limits) as http:
         share_token, _ = await _respondents(http, db, 0)
         gate = asyncio.Semaphore(50)
