@@ -59,6 +59,6 @@ def open_private(path: Path, exclusive: bool = False) -> int:
     return fd
 
 
-def write_private(path: Path, text: str, exclusive: bool = False) -> None:
-    with os.fdopen(open_private(path, exclusive), "w") as handle:
+def write_private(path: Path, text: str) -> None:
+    with os.fdopen(open_private(path), "w") as handle:
         handle.write(text)

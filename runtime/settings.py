@@ -226,13 +226,19 @@ def _persistent_secret(data_dir: Path) -> str:
     # Both owner-only, and tightened if an earlier version left them readable by others.
     private_files.private_dir(data_dir)
     path = data_dir / "secret_key"
-    value = secrets.token_urlsafe(48)
-    try:
-        private_files.write_private(path, value, exclusive=True)
-    except FileExistsError:
-        private_files.tighten(path)
-        return path.read_text().strip()
-    return value
+    if not path.exists():
+        # Written aside, then linked into place: a process starting at the same moment sees
+        # no secret or the whole of one, never an empty file; the first link wins.
+        aside = data_dir / f".secret_key.{os.getpid()}"
+        private_files.write_private(aside, secrets.token_urlsafe(48))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    private_files.tighten(path)
+    return path.read_text().strip()
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

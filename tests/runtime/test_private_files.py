@@ -15,6 +15,8 @@ from tests.conftest import new_key
 from tests.helpers import audio_bytes, published_interview, start_session
 from tests.processes import ServeProcess
 
+EARLIER_SECRET = "an-earlier-secret-" + "x" * 40
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
@@ -27,7 +29,7 @@ def _as_an_earlier_version_left_it(data_dir: Path, sqlite: bool) -> None:
         (data_dir / "blobs" / "audio" / "ses_old").mkdir(parents=True)
         (data_dir / "blobs" / "audio" / "ses_old" / "a.webm").write_bytes(b"old recording")
         (data_dir / "blobs" / "audio" / "ses_old" / "a.webm.type").write_text("audio/webm")
-        (data_dir / "secret_key").write_text("an-earlier-secret-" + "x" * 40)
+        (data_dir / "secret_key").write_text(EARLIER_SECRET)
         if sqlite:
             sqlite3.connect(data_dir / "rapport.db").close()
             (data_dir / "rapport.db").chmod(0o644)
@@ -80,4 +82,19 @@ async def test_the_data_directory_is_owner_only_whatever_the_umask(
     finally:
         assert await node.stop() == 0
     assert loose == {}, f"not owner-only: {loose} (present: {present})"
+    assert (data_dir / "secret_key").read_text() == EARLIER_SECRET, "tightened, not replaced"
     assert (data_dir / "blobs" / "audio" / f"{respondent.id}.webm").is_file(), "a new blob"
+
+
+def test_a_generated_secret_is_owner_only_and_kept(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    old = os.umask(0)
+    try:
+        first = Settings.from_env({"RAPPORT_DATA_DIR": str(data_dir)}).secret_key
+        again = Settings.from_env({"RAPPORT_DATA_DIR": str(data_dir)}).secret_key
+    finally:
+        os.umask(old)
+    assert len(first) >= 48 and again == first
+    assert _mode(data_dir) == 0o700 and _mode(data_dir.parent) == 0o700
+    assert _mode(data_dir / "secret_key") == 0o600
+    assert sorted(p.name for p in data_dir.iterdir()) == ["secret_key"], "nothing left aside"
