@@ -396,8 +396,10 @@ def _document(
                     "schema": {"type": "string"},
                 },
                 "XRateLimitLimit": {
-                    "description": "Requests allowed in the current window (per API key for "
-                    "researcher endpoints, per client address otherwise)",
+                    "description": "Requests allowed in the current window of the limit the "
+                    "request counted against: a valid API key's plan, a valid session token's "
+                    "or ticket's session, the address's session starts, or else the client "
+                    "address",
                     "schema": {"type": "integer", "minimum": 0},
                 },
                 "XRateLimitRemaining": {
