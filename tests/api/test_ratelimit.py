@@ -257,7 +257,7 @@ async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
     at_defaults: ServeProcess, db: Database
 ) -> None:
     # An all-hands survey: 500 colleagues behind one office NAT (here 127.0.0.1) open the
-    # page, start a session, watch the first turn and answer it, all within a minute.
+    # page, start a session, watch the first turn, answer it and end, all within a minute.
     crowd = 500
     # Idle connections are dropped well before uvicorn's 5 s keep-alive ends them, so that a
     # slow moment never sends a request down a connection the server is closing.
@@ -291,9 +291,14 @@ async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
                     await next_turn(events)
                 finally:
                     await events.aclose()
-                said = await Respondent(http, session).say("We plan our sprints with it.")
+                who = Respondent(http, session)
+                said = await who.say("We plan our sprints with it.")
                 check(said)
                 assert said.status_code == 202, said.text
+                # They leave (and leave no idle session behind for other tests' sweeps).
+                ended = await http.post(f"/v1/sessions/{who.id}/end", headers=who.auth)
+                check(ended)
+                assert ended.status_code == 200, ended.text
 
         await asyncio.gather(*(respondent() for _ in range(crowd)))
     assert refused == []
