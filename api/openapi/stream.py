@@ -117,6 +117,6 @@ def ws_description() -> str:
         "resume checks the key first. "
         "resume, message and end frames count against the rate limit of the credential that "
         "opened the socket, like requests (over it: a rate_limited error frame). The 101 "
-        "response carries no "
-        "X-Request-Id."
+        "response carries X-Request-Id, the security headers and the X-RateLimit-* headers "
+        "of the limit the handshake counted against."
     )
