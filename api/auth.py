@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import Row
 from starlette.requests import HTTPConnection
 
 from api import ratelimit
+from api.credentials import bearer_token, presented
 from runtime import keys, sessions, tickets
 from runtime.errors import Unauthorized
 from runtime.keys import Principal
@@ -19,21 +21,20 @@ def services_of(conn: HTTPConnection) -> Services:
 
 
 def bearer(conn: HTTPConnection) -> str | None:
-    header = conn.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return bearer_token(conn.headers)
 
 
 async def researcher(conn: HTTPConnection, scope: str) -> Principal:
     """The calling key, which must hold `scope` (403 naming it otherwise)."""
-    token = bearer(conn)
-    if token is None:
-        raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
-    services = services_of(conn)
-    principal = await keys.authenticate(services.db, token)
-    await ratelimit.by_key(conn, services, principal)
+    principal: Principal | None = conn.scope.get("state", {}).get(ratelimit.PRINCIPAL)
+    if principal is None:
+        # Not verified (and counted) at the edge: no key, or one that failed the check there.
+        token = bearer(conn)
+        if token is None:
+            raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
+        services = services_of(conn)
+        principal = await keys.authenticate(services.db, token)
+        await ratelimit.by_key(conn, services, principal)
     principal.require(scope)
     return principal
 
@@ -54,19 +55,43 @@ async def respondent_check(conn: HTTPConnection, session_id: str) -> None:
     await sessions.check_token(services_of(conn).db, session_id, _session_token(conn))
 
 
-async def stream_reader(conn: HTTPConnection, session_id: str) -> Row[Any]:
-    """A live stream may be opened with a ticket, a session token, or a researcher key."""
+@dataclass(frozen=True)
+class StreamReader:
+    """Who opened a live stream, by the one credential that was checked."""
+
+    session: Row[Any]
+    credential: Literal["ticket", "session_token", "api_key"]
+    principal: Principal | None = None  # the API key's, so its revocation can close the stream
+
+    @property
+    def may_post(self) -> bool:
+        # Tickets are issued only to the session token's holder: both speak as the respondent.
+        return self.credential != "api_key"
+
+
+async def stream_reader(conn: HTTPConnection, session_id: str) -> StreamReader:
+    """A live stream may be opened with a ticket, a session token, or a researcher key.
+
+    A `ticket` parameter, even an empty one, decides alone: an empty ticket is an invalid
+    ticket, never a reason to try the Authorization header instead."""
     services = services_of(conn)
-    ticket = conn.query_params.get("ticket")
-    if ticket:
-        tickets.verify(services.settings.secret_key, ticket, session_id)
-        return await sessions.load(services.db, session_id)
-    token = bearer(conn)
-    if token and token.startswith(keys.KEY_PREFIX):
-        principal = await keys.authenticate(services.db, token)
-        await ratelimit.by_key(conn, services, principal)
-        principal.require(keys.SESSIONS_READ)
-        return await sessions.for_workspace(services.db, principal.workspace_id, session_id)
-    if token:
-        return await respondent(conn, session_id)
+    credential = presented(conn.scope)  # the edge counted the request by the same reading
+    if credential.kind == "ticket":
+        tickets.verify(services.settings.secret_key, credential.value, session_id)
+        return StreamReader(await sessions.load(services.db, session_id), "ticket")
+    if credential.kind == "api_key":
+        principal = await researcher(conn, keys.SESSIONS_READ)
+        row = await sessions.for_workspace(services.db, principal.workspace_id, session_id)
+        return StreamReader(row, "api_key", principal)
+    if credential.kind == "session_token":
+        return StreamReader(await respondent(conn, session_id), "session_token")
     raise Unauthorized("a stream ticket, session token or API key is required")
+
+
+async def by_reader(conn: HTTPConnection, reader: StreamReader) -> None:
+    """What a WebSocket's frames do counts like requests, against the credential that opened it."""
+    services = services_of(conn)
+    if reader.principal is not None:
+        await ratelimit.by_key(conn, services, reader.principal)
+    else:
+        await ratelimit.by_session(conn, services, reader.session.id)

@@ -8,6 +8,7 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import is_upload, too_large
 from api.ratelimit import client_address
 from api.responses import error
 from runtime.idempotency import digest
@@ -48,7 +49,7 @@ class Idempotency:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or scope["method"] != "POST" or is_upload(scope):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -67,7 +68,12 @@ class Idempotency:
             if credential
             else digest("addr", client_address(scope, services.settings.trusted_proxy_hops))
         )
-        body, more = await _read_body(receive)
+        limit = services.settings.max_body_bytes
+        read = await _read_body(receive, Headers(scope=scope).get("content-length"), limit)
+        if read is None:
+            await too_large(limit)(scope, receive, send)
+            return
+        body, more = read
         fingerprint = digest(scope["path"], scope.get("query_string", b""), body)
         store = services.idempotency
         held = await store.claim(owner, key, fingerprint)
@@ -125,14 +131,23 @@ class Idempotency:
                 await store.release(owner, key)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Message]:
-    """The whole body, and one message that hands it to the application again."""
+async def _read_body(
+    receive: Receive, declared: str | None, limit: int
+) -> tuple[bytes, Message] | None:
+    """The whole body, and one message that hands it to the application again; None once
+    it is over `limit` (the JSON body limit: nothing larger is ever held here)."""
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
     parts: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(parts), message
         parts.append(message.get("body", b""))
+        size += len(parts[-1])
+        if size > limit:
+            return None
         if not message.get("more_body", False):
             body = b"".join(parts)
             return body, {"type": "http.request", "body": body, "more_body": False}

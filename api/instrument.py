@@ -35,9 +35,14 @@ def route_template(scope: Scope) -> str:
     whose ids would make a time series per session)."""
     endpoint = scope.get("endpoint")
     app = scope.get("app")
-    if endpoint is None or app is None:
+    if app is None:
         return UNMATCHED
-    candidates = _index(app).get(id(endpoint), [])
+    if endpoint is None:
+        # Refused before routing (a rate limit, a method the path does not serve) or no
+        # route at all: look the route up (the rare path, so the scan is affordable).
+        candidates = list(getattr(app, "routes", []))
+    else:
+        candidates = _index(app).get(id(endpoint), [])
     if len(candidates) == 1:
         return str(getattr(candidates[0], "path", UNMATCHED))
     for route in candidates:

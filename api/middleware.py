@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids, security headers, address rate limits, body limit, public CORS."""
+"""ASGI middleware: request ids, security headers, rate limits, body limits, public CORS."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import uuid
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import instrument, ratelimit
+from api import errors, instrument, ratelimit
+from api.boundary import close_reason
 from api.responses import error
+from runtime.errors import DomainError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SECURITY_HEADERS = {
@@ -22,17 +28,26 @@ SECURITY_HEADERS = {
     "strict-transport-security": "max-age=31536000; includeSubDomains",
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 }
-# The respondent page needs scripts, styles and connections back to us.
+# The respondent page needs scripts, styles and connections back to us, and may be framed
+# by any site for now (embedding on customers' sites; per-interview origins come later).
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; frame-ancestors *"
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors *"
+)
+# /docs: what the vendored Swagger UI needs (its files, the OpenAPI document, "try it out"
+# calls to this API, data: icons), framed by no one.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 PUBLIC_PATHS = re.compile(
     r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
     r"|^/v1/sessions/[^/]+$"
 )
-# Uploads stream to disk under their own, larger limit, enforced by the route.
-UPLOAD_PATHS = re.compile(r"^/v1/sessions/[^/]+/audio$")
+# Uploads stream to disk under their own, larger limit, enforced by the route: the method
+# and path of each (any other method on such a path has the JSON limit, or is refused).
+UPLOADS = (("PUT", re.compile(r"^/v1/sessions/[^/]+/audio$")),)
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 access_log = structlog.get_logger("rapport.access")
 
 
@@ -47,30 +62,20 @@ class Edge:
         self.app = app
         limited = BodyLimit(app, max_body_bytes)
         self.limited = limited
+        self.cors_origins = cors_origins
         self.cors_plain = _cors(app, cors_origins)
         self.cors_limited = _cors(limited, cors_origins)
 
     def _chain(self, scope: Scope) -> ASGIApp:
         if scope["type"] != "http":
             return self.app
-        with_body = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        upload = with_body and UPLOAD_PATHS.match(scope["path"])
-        if PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"]):
+        with_body = scope["method"] not in BODYLESS_METHODS
+        upload = is_upload(scope)
+        if _cross_origin_public(scope):
             return self.cors_limited if with_body and not upload else self.cors_plain
         if upload:
             return self.app
         return self.limited if with_body else self.app
-
-    async def _over_address_limit(self, scope: Scope) -> bool:
-        # Researcher calls are limited per key, once the key is known (api.auth).
-        if (
-            scope["type"] != "http"
-            or scope["path"] in ratelimit.UNLIMITED_PATHS
-            or ratelimit.carries_api_key(scope)
-        ):
-            return False
-        quota = await ratelimit.by_address(scope["app"].state.services, scope)
-        return not quota.allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -79,7 +84,7 @@ class Edge:
         given = Headers(scope=scope).get("x-request-id", "")
         request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        page = scope["path"].startswith(("/i/", "/static/")) or scope["path"] == "/docs"
+        page = _page_policy(scope["path"])
         started = time.perf_counter()
         status = 0
 
@@ -91,6 +96,7 @@ class Edge:
                 accept_headers["x-request-id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     accept_headers.setdefault(name, value)
+                ratelimit.add_headers(scope, accept_headers, 101)
                 message = {**message, "headers": accept_headers.raw}
                 status = 101
             if message["type"] == "http.response.start":
@@ -100,16 +106,20 @@ class Edge:
                 ratelimit.add_headers(scope, headers, status)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if page:
-                    headers["content-security-policy"] = PAGE_CSP
-                    del headers["x-frame-options"]
+                if page is not None:
+                    headers["content-security-policy"] = page
+                    if page == PAGE_CSP:  # the one page others may frame
+                        del headers["x-frame-options"]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                if await self._over_address_limit(scope):
-                    response = error(429, "rate_limited", "too many requests from this address")
-                    await response(scope, receive, send_with_headers)
+                refusal = await _refusal(scope)
+                if refusal is not None:
+                    # A cross-origin respondent page must be able to read why (CORS headers).
+                    if _cross_origin_public(scope):
+                        refusal = _cors(refusal, self.cors_origins)
+                    await refusal(scope, receive, send_with_headers)
                     return
                 await self._chain(scope)(scope, receive, send_with_headers)
             finally:
@@ -123,6 +133,76 @@ class Edge:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
+
+
+def _page_policy(path: str) -> str | None:
+    """The pages' own policies; everything else (static assets too: a script or stylesheet
+    is never a document to frame) keeps the API's `default-src 'none'`, framed by no one."""
+    if path.startswith("/i/"):
+        return PAGE_CSP
+    if path == "/docs":
+        return DOCS_CSP
+    return None
+
+
+def is_upload(scope: Scope) -> bool:
+    return any(scope["method"] == m and path.match(scope["path"]) for m, path in UPLOADS)
+
+
+def _unserved_method(scope: Scope) -> bool:
+    """A request that may carry a body, to a path whose routes all serve other methods."""
+    if scope["type"] != "http" or scope["method"] in BODYLESS_METHODS:
+        return False
+    partial = False
+    for route in scope["app"].router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return False
+        partial = partial or match is Match.PARTIAL
+    return partial
+
+
+def _cross_origin_public(scope: Scope) -> bool:
+    return scope["type"] == "http" and bool(
+        PUBLIC_PATHS.match(scope["path"]) and any(k == b"origin" for k, _ in scope["headers"])
+    )
+
+
+async def _refusal(scope: Scope) -> ASGIApp | None:
+    """What answers instead of the app: over a rate limit (api.ratelimit counts the request
+    here), or a method the path does not serve, refused before any layer (idempotency)
+    reads a body that the route would never take."""
+    try:
+        await ratelimit.admit(scope["app"].state.services, scope)
+    except DomainError as exc:
+        return _Refusal(exc)
+    if _unserved_method(scope):
+        return _Refusal(HTTPException(405))
+    return None
+
+
+class _Refusal:
+    """The documented error; a WebSocket is accepted, then closed with 4000 + the status (as
+    api.routes.streams does), since a browser never sees the status of a refused handshake."""
+
+    def __init__(self, exc: DomainError | HTTPException) -> None:
+        self.exc = exc
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = self.exc
+        if scope["type"] == "websocket":
+            assert isinstance(exc, DomainError)
+            await receive()  # websocket.connect
+            await send({"type": "websocket.accept"})
+            close = {"type": "websocket.close", "code": 4000 + exc.status}
+            await send({**close, "reason": close_reason(exc.message)})
+            return
+        request = Request(scope, receive)
+        if isinstance(exc, DomainError):
+            response = await errors.domain_error(request, exc)
+        else:
+            response = await errors.http_error(request, exc)
+        await response(scope, receive, send)
 
 
 class BodyLimit:
@@ -167,10 +247,11 @@ class BodyLimit:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error(
-            413, "payload_too_large", f"request bodies are limited to {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
+        await too_large(self.max_bytes)(scope, receive, send)
+
+
+def too_large(max_bytes: int) -> Response:
+    return error(413, "payload_too_large", f"request bodies are limited to {max_bytes} bytes")
 
 
 class _TooLarge(Exception):

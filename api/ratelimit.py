@@ -1,12 +1,17 @@
-"""Rate limits in the API: per client address at the edge, per key once known; their headers."""
+"""Rate limits in the API: each request counted once where its checked credential says (a
+key's plan, a session's own limit, or the client address), session starts per address, and
+the X-RateLimit-* headers. The plan of limits and its reasons: docs/limits.md."""
 
 from __future__ import annotations
 
+from limits import RateLimitItem
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from runtime import keys, ratelimit
+from api.credentials import Presented, presented
+from runtime import keys, ratelimit, sessions, tickets
+from runtime.errors import Unauthorized
 from runtime.keys import Principal
 from runtime.ratelimit import Quota
 from runtime.services import Services
@@ -14,6 +19,8 @@ from runtime.services import Services
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # Orchestrators probe these; limiting them would turn a busy node into a dead one.
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
+# Where the edge leaves the API key it verified, so that api.auth need not look it up again.
+PRINCIPAL = "principal"
 
 
 def client_address(scope: Scope, trusted_proxy_hops: int) -> str:
@@ -32,26 +39,67 @@ def client_address(scope: Scope, trusted_proxy_hops: int) -> str:
     return forwarded[-min(trusted_proxy_hops, len(forwarded))]
 
 
-def carries_api_key(scope: Scope) -> bool:
-    header = Headers(scope=scope).get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return scheme.lower() == "bearer" and token.strip().startswith(keys.KEY_PREFIX)
-
-
-async def by_address(services: Services, scope: Scope) -> Quota:
-    """Counts the request against its client address; the quota is kept for the headers."""
+async def admit(services: Services, scope: Scope) -> None:
+    """Counts a request (or a WebSocket opening) once, at the edge: against the plan of a key
+    that was verified, against the session named by a valid ticket or session token, and
+    anything else — a credential that failed its check included, so guessing costs the
+    guesser — against the client address. Raises RateLimited past the limit."""
+    if scope["path"] in UNLIMITED_PATHS:
+        return
+    limiter = services.limiter
+    credential = presented(scope)
+    if credential.kind == "api_key":
+        try:
+            principal = await keys.authenticate(services.db, credential.value)
+        except Unauthorized:
+            pass  # the route refuses it; the attempt counts against the address
+        else:
+            scope.setdefault("state", {})[PRINCIPAL] = principal
+            await charge(services, scope, limiter.plan(principal.plan), "key", principal.key_id)
+            return
+    elif await _names_its_session(services, credential):
+        await charge(services, scope, limiter.session, "session", credential.session_id)
+        return
     address = client_address(scope, services.settings.trusted_proxy_hops)
-    quota = await services.limiter.hit(services.limiter.public, "addr", address)
+    await charge(services, scope, limiter.public, "addr", address)
+
+
+async def _names_its_session(services: Services, credential: Presented) -> bool:
+    try:
+        if credential.kind == "ticket":
+            tickets.verify(services.settings.secret_key, credential.value, credential.session_id)
+            return True
+        if credential.kind == "session_token":
+            await sessions.check_token(services.db, credential.session_id, credential.value)
+            return True
+    except Unauthorized:
+        pass
+    return False
+
+
+async def charge(services: Services, scope: Scope, item: RateLimitItem, *who: str) -> None:
+    """Counts against one limit; the last limit counted is the one the headers report."""
+    quota = await services.limiter.hit(item, *who)
     scope.setdefault("state", {})["rate_limit"] = quota
-    return quota
+    if not quota.allowed:
+        raise ratelimit.exceeded(item, quota)
 
 
 async def by_key(conn: HTTPConnection, services: Services, principal: Principal) -> None:
-    item = services.limiter.plan(principal.plan)
-    quota = await services.limiter.hit(item, "key", principal.key_id)
-    conn.scope.setdefault("state", {})["rate_limit"] = quota
-    if not quota.allowed:
-        raise ratelimit.exceeded(item, quota)
+    await charge(
+        services, conn.scope, services.limiter.plan(principal.plan), "key", principal.key_id
+    )
+
+
+async def by_session(conn: HTTPConnection, services: Services, session_id: str) -> None:
+    """What a session's credential does outside its own paths (a resume, WebSocket frames)."""
+    await charge(services, conn.scope, services.limiter.session, "session", session_id)
+
+
+async def session_start(conn: HTTPConnection, services: Services) -> None:
+    """A new session, counted against its address's starts (on top of the address limit)."""
+    address = client_address(conn.scope, services.settings.trusted_proxy_hops)
+    await charge(services, conn.scope, services.limiter.starts, "start", address)
 
 
 def add_headers(scope: Scope, headers: MutableHeaders, status: int) -> None:

@@ -14,12 +14,16 @@ import structlog
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from runtime import metrics, store_errors
+from runtime import keys, metrics, store_errors
 from runtime.events import StoredEvent
 from runtime.hub import Subscription
 
 log = structlog.get_logger(__name__)
 PING = ServerSentEvent(comment="ping").encode()
+# The last thing a stream whose API key was revoked sends (no id: it is not in the log).
+REVOKED = ServerSentEvent(
+    data=json.dumps({"code": "unauthorized", "message": keys.REVOKED}), event="error", sep="\n"
+).encode()
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
@@ -80,6 +84,8 @@ class EventStream:
                 return  # the log is exhausted
             if batch_was_empty and await _gone(receive):
                 return  # checked at each heartbeat, not with a watcher task per stream
+        if subscription.revoked:
+            await send({"type": "http.response.body", "body": REVOKED, "more_body": True})
 
 
 async def _gone(receive: Receive) -> bool:

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import os
 import re
+import stat
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from runtime.errors import ConfigurationError, Forbidden, NotFound
+from runtime.private_files import DIR_MODE, open_private, private_dir, tighten_tree, write_private
 from runtime.settings import Settings
 
 PART_BYTES = 8 * 1024 * 1024  # S3's multipart parts: our own buffer, never the whole object
@@ -148,6 +150,16 @@ class LocalBlobStore(BlobStore):
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    async def prepare(self) -> None:
+        await asyncio.to_thread(self._make_private)
+
+    def _make_private(self) -> None:
+        # Owner-only, every directory and blob. A root that is not yet 0700 was written by an
+        # earlier version (or by hand): tighten all of it, once.
+        if self.root.exists() and stat.S_IMODE(self.root.stat().st_mode) != DIR_MODE:
+            tighten_tree(self.root)
+        private_dir(self.root)
+
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         writer = await self.writer(key, content_type)
         await writer.write(data)
@@ -155,7 +167,7 @@ class LocalBlobStore(BlobStore):
 
     async def writer(self, key: str, content_type: str) -> BlobWriter:
         target = self.path(key)
-        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(private_dir, target.parent)
         # A writer killed mid-way (a crashed worker) leaves its partial file: the job that
         # takes over writes the same key, so clear them.
         for stale in await asyncio.to_thread(list, target.parent.glob(f".{target.name}.*.partial")):
@@ -278,19 +290,23 @@ class _LocalWriter(BlobWriter):
 
     async def write(self, data: bytes) -> None:
         if self.handle is None:
-            self.handle = await asyncio.to_thread(self.partial.open, "wb")
+            self.handle = await asyncio.to_thread(self._open)
         await asyncio.to_thread(self.handle.write, data)
 
     async def complete(self) -> None:
         if self.handle is None:
-            self.handle = await asyncio.to_thread(self.partial.open, "wb")
+            self.handle = await asyncio.to_thread(self._open)
         await asyncio.to_thread(self._finish)
+
+    def _open(self) -> Any:
+        # Owner-only from the start: the rename below keeps the mode.
+        return os.fdopen(open_private(self.partial), "wb")
 
     def _finish(self) -> None:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        self.target.with_name(self.target.name + ".type").write_text(self.content_type)
+        write_private(self.target.with_name(self.target.name + ".type"), self.content_type)
         # rename is atomic: a reader sees the whole object or none of it.
         os.replace(self.partial, self.target)
 

@@ -65,7 +65,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
             port=port,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            proxy_headers=False,  # api.ratelimit reads X-Forwarded-For (RAPPORT_TRUSTED_PROXY_HOPS)
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from runtime import private_files
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -125,11 +128,22 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> AsyncEngine:
         )
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(path))
     busy_ms = timeouts.sqlite_busy_ms if timeouts else _MIGRATION_SQLITE_BUSY_MS
     engine = create_async_engine(url, connect_args={"timeout": busy_ms / 1000})
     _sqlite_recipe(engine.sync_engine, busy_ms)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file owner-only before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's mode. Files an earlier version left readable are tightened."""
+    if not path.parent.exists():
+        private_files.private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):  # an empty file is a new database
+        os.close(private_files.open_private(path, exclusive=True))
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        private_files.tighten(file)
 
 
 def _sqlite_recipe(engine: Engine, busy_ms: int) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -15,6 +17,13 @@ from runtime.eventlog import LOG_PAGE, EventLog, decode_published, id_key, sessi
 from runtime.events import StoredEvent
 
 log = structlog.get_logger(__name__)
+# Given the ids of the API keys behind open streams, returns those no longer valid.
+KeyCheck = Callable[[set[str]], Awaitable[set[str]]]
+
+
+async def announce_revocation(redis: Redis, key_id: str) -> None:
+    """Tells every process's hub, at once, to close the streams this (revoked) key opened."""
+    await redis.publish(redis_keys.KEY_REVOCATIONS, key_id)
 
 
 class Subscription:
@@ -26,9 +35,14 @@ class Subscription:
     again whenever the Pub/Sub connection may have missed something.
     """
 
-    def __init__(self, hub: StreamHub, session_id: str, last_id: str) -> None:
+    def __init__(
+        self, hub: StreamHub, session_id: str, last_id: str, key_id: str | None = None
+    ) -> None:
         self.hub = hub
         self.session_id = session_id
+        # The API key that opened the stream, if one did: its revocation closes the stream.
+        self.key_id = key_id
+        self.revoked = False
         self.last = id_key(last_id)
         self.pending: list[StoredEvent] = []
         self.wake = asyncio.Event()
@@ -103,8 +117,17 @@ class Subscription:
 
 
 class StreamHub:
-    def __init__(self, redis: Redis, events: EventLog, heartbeat_seconds: float) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        events: EventLog,
+        heartbeat_seconds: float,
+        key_check: KeyCheck | None = None,
+    ) -> None:
         self.events = events
+        self._key_check = key_check
+        self._by_key: dict[str, set[Subscription]] = defaultdict(set)
+        self._hears_revocations = False
         self.heartbeat_seconds = heartbeat_seconds
         self._ticker: asyncio.Task[None] | None = None
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
@@ -149,6 +172,10 @@ class StreamHub:
             if message is None:
                 continue
             kind = message["type"]
+            if _text(message["channel"]) == redis_keys.KEY_REVOCATIONS:
+                if kind == "message":
+                    self._revoke({_text(message["data"])})
+                continue
             if kind == "message":
                 session_id, event = decode_published(message["channel"], message["data"])
                 for subscription in self._subscriptions.get(session_id, ()):
@@ -166,14 +193,36 @@ class StreamHub:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
+            await self._recheck_keys()
             for subscriptions in list(self._subscriptions.values()):
                 for subscription in subscriptions:
                     subscription.ticked = True
                     subscription.wake.set()
 
-    async def open(self, session_id: str, last_id: str, live: bool = True) -> Subscription:
-        """Events after `last_id`; with live=False only what the log already holds."""
-        subscription = Subscription(self, session_id, last_id)
+    async def _recheck_keys(self) -> None:
+        """The safety net under the revocation notice (a process may miss it while its
+        Pub/Sub connection is down): each heartbeat, one query for every key with a stream."""
+        if self._key_check is None or not self._by_key:
+            return
+        try:
+            revoked = await self._key_check(set(self._by_key))
+        except Exception as exc:  # a store that is down must not stop the heartbeat
+            log.warning("stream_hub.key_recheck_failed", error=str(exc))
+            return
+        self._revoke(revoked)
+
+    def _revoke(self, key_ids: set[str]) -> None:
+        for key_id in key_ids:
+            for subscription in self._by_key.pop(key_id, set()):
+                subscription.revoked = True
+                subscription.close()
+
+    async def open(
+        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+    ) -> Subscription:
+        """Events after `last_id`; with live=False only what the log already holds. A stream
+        opened with an API key names it (`key_id`): revoking the key closes the stream."""
+        subscription = Subscription(self, session_id, last_id, key_id)
         if not live:
             subscription.ready = True
             return subscription
@@ -190,6 +239,11 @@ class StreamHub:
                     raise
                 self._has_channels.set()
             subscription.ready = session_id in self._confirmed
+            if key_id is not None:
+                self._by_key[key_id].add(subscription)
+                if not self._hears_revocations:
+                    await self._pubsub.subscribe(redis_keys.KEY_REVOCATIONS)
+                    self._hears_revocations = True
         return subscription
 
     async def unwatched(self, session_id: str) -> None:
@@ -199,6 +253,12 @@ class StreamHub:
 
     async def release(self, subscription: Subscription) -> None:
         subscription.close()
+        if subscription.key_id is not None:
+            opened_by_key = self._by_key.get(subscription.key_id)
+            if opened_by_key is not None:
+                opened_by_key.discard(subscription)
+                if not opened_by_key:
+                    del self._by_key[subscription.key_id]
         async with self._lock:
             readers = self._subscriptions.get(subscription.session_id)
             if readers is None:
@@ -210,3 +270,7 @@ class StreamHub:
                     unwatched.set()
                 with contextlib.suppress(RedisError):
                     await self._pubsub.unsubscribe(redis_keys.notify(subscription.session_id))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -171,3 +171,24 @@ async def revoke(db: Database, workspace_id: str, key_id: str) -> None:
         )
     if result.rowcount != 1:
         raise NotFound(f"no API key {key_id} in this workspace")
+
+
+REVOKED = "the API key that opened this stream has been revoked"
+
+
+async def revoked_among(db: Database, key_ids: set[str]) -> set[str]:
+    """Which of these keys are no longer valid (revoked, or gone): one query for them all."""
+    if not key_ids:
+        return set()
+    t = schema.api_keys
+    async with db.connect() as conn:
+        live = await conn.scalars(
+            select(t.c.id).where(t.c.id.in_(sorted(key_ids)), t.c.revoked_at.is_(None))
+        )
+        return key_ids - set(live)
+
+
+async def require_live(db: Database, key_id: str) -> None:
+    """For a stream opened with this key that asks for more (a WebSocket resume)."""
+    if await revoked_among(db, {key_id}):
+        raise Unauthorized(REVOKED)

@@ -1,4 +1,5 @@
-"""Rate limits on Redis (fixed windows, via `limits`): per API key plan and per client address.
+"""Rate limits on Redis (fixed windows, via `limits`): per API key plan, per client address,
+per respondent session, and session starts per address.
 
 With Redis unreachable the limiter fails open: requests go through uncounted (logged), so
 that reads SQL can answer still work; the endpoints that need Redis answer 503 themselves.
@@ -55,6 +56,8 @@ class RateLimiter:
         self._limiter = FixedWindowRateLimiter(storage)
         self.plans = {name: _item(name, raw) for name, raw in settings.rate_limit_plans}
         self.public = _item("public", settings.public_rate_limit)
+        self.session = _item("session", settings.session_rate_limit)
+        self.starts = _item("session starts", settings.session_start_rate_limit)
         self._open_until = 0.0  # monotonic: until then, requests pass uncounted
 
     def plan(self, name: str) -> RateLimitItem:

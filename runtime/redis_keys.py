@@ -22,6 +22,11 @@ def notify(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}:notify"
 
 
+# Pub/Sub channel: the id of each API key just revoked, so every process's stream hub closes
+# the streams that key opened (runtime/hub.py).
+KEY_REVOCATIONS = f"{PREFIX}:keys:revoked"
+
+
 def lease(session_id: str) -> str:
     """The turn lease: holder token, expiring after turn_lease_ms unless renewed."""
     return f"{PREFIX}:session:{session_id}:lease"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from runtime import keys
 from runtime.blobs import BlobStore, open_store
 from runtime.database import Database
 from runtime.engines.base import Engine
@@ -18,6 +21,7 @@ from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
 from runtime.metrics import Exposition
+from runtime.private_files import private_dir
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
@@ -44,6 +48,9 @@ class Services:
     async def open(cls, settings: Settings) -> Services:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL must be resolved before opening services")
+        # The data directory holds the SQLite file, blobs, upload spools and the secret:
+        # owner-only, even when an earlier version (or the embedded Redis) made it.
+        await asyncio.to_thread(private_dir, settings.data_dir)
         db = Database.from_settings(settings)
         redis = redis_client(settings)
         events = EventLog(redis, settings.event_log_ttl_seconds)
@@ -55,7 +62,10 @@ class Services:
         turns = TurnRunner(
             db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
         )
-        hub = StreamHub(redis, events, settings.sse_heartbeat_seconds)
+        # Streams opened with an API key close when it is revoked (runtime/hub.py).
+        hub = StreamHub(
+            redis, events, settings.sse_heartbeat_seconds, partial(keys.revoked_among, db)
+        )
         limiter = RateLimiter(redis, settings)
         blobs = open_store(settings)
         await blobs.prepare()

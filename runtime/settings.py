@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime import private_files
 from runtime.errors import ConfigurationError
 
 
@@ -51,7 +52,11 @@ class Settings:
     log_level: str = "INFO"
     # Platform API: rate limits (limits' notation, e.g. "600/minute"), idempotency, webhooks.
     rate_limit_plans: tuple[tuple[str, str], ...] = (("default", "600/minute"),)
-    public_rate_limit: str = "120/minute"
+    # Respondents behind one address (an office NAT) share the address limit; what each does
+    # in their session counts against that session (docs/limits.md has the reasons).
+    public_rate_limit: str = "6000/minute"
+    session_rate_limit: str = "120/minute"
+    session_start_rate_limit: str = "1000/hour"
     trusted_proxy_hops: int = 0
     idempotency_ttl_seconds: int = 24 * 3600
     webhook_allow_private: bool = False
@@ -181,6 +186,10 @@ class Settings:
             ),
             rate_limit_plans=_plans(env.get("RAPPORT_RATE_LIMIT_PLANS", "default=600/minute")),
             public_rate_limit=env.get("RAPPORT_PUBLIC_RATE_LIMIT", cls.public_rate_limit),
+            session_rate_limit=env.get("RAPPORT_SESSION_RATE_LIMIT", cls.session_rate_limit),
+            session_start_rate_limit=env.get(
+                "RAPPORT_SESSION_START_RATE_LIMIT", cls.session_start_rate_limit
+            ),
             trusted_proxy_hops=_int(env, "RAPPORT_TRUSTED_PROXY_HOPS", 0),
             idempotency_ttl_seconds=_int(
                 env, "RAPPORT_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
@@ -252,14 +261,22 @@ def _async_driver(url: str) -> str:
 def _persistent_secret(data_dir: Path) -> str:
     # Embedded mode: a secret generated once and kept beside the data, so signed tickets
     # survive a restart without asking the operator to configure anything.
+    # Both owner-only, and tightened if an earlier version left them readable by others.
+    private_files.private_dir(data_dir)
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    if not path.exists():
+        # Written aside, then linked into place: a process starting at the same moment sees
+        # no secret or the whole of one, never an empty file; the first link wins.
+        aside = data_dir / f".secret_key.{os.getpid()}"
+        private_files.write_private(aside, secrets.token_urlsafe(48))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    private_files.tighten(path)
+    return path.read_text().strip()
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -56,11 +56,44 @@ def signing_secret(secret_key: str, webhook_id: str, salt: str) -> str:
     return "whsec_" + base64.b64encode(raw.digest()).decode()
 
 
-def non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Loopback, private, link-local, reserved, shared or multicast: not for webhooks."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
+# IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64's well-known prefix
+# (RFC 6052; a DNS64 host reaches IPv4-only receivers through it) and the deprecated
+# IPv4-compatible form (RFC 4291, ::a.b.c.d).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 one carries: mapped, compatible, NAT64, 6to4, Teredo."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    found.extend(address.teredo or ())  # (server, client)
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+    return found
+
+
+def non_public(address: IPAddress) -> bool:
+    """Not for webhooks: loopback, private, link-local, site-local, unique-local, shared,
+    unspecified, multicast or reserved, or an IPv6 address that carries such an IPv4 one.
+    An IPv4-mapped or NAT64 address is judged by the IPv4 address it reaches; every other
+    embedding (IPv4-compatible, NAT64 local-use 64:ff9b:1::/48, Teredo) is reserved or
+    private in itself."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return not address.is_global or address.is_multicast or address.is_reserved
+    if any(non_public(inner) for inner in embedded_ipv4(address)):
+        return True
+    if address.ipv4_mapped is not None or address in NAT64:
+        return False
+    return (
+        not address.is_global
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_site_local
+        or address.is_link_local
+        or address.is_loopback
+        or address.is_unspecified
+    )
 
 
 def check_url(url: str, allow_private: bool) -> str:

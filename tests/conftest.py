@@ -112,6 +112,8 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         sse_heartbeat_seconds=1.0,
         # Every test client is 127.0.0.1: the address limit is tested with its own settings.
         public_rate_limit=UNLIMITED,
+        session_rate_limit=UNLIMITED,
+        session_start_rate_limit=UNLIMITED,
         rate_limit_plans=(("default", "600/minute"), ("unlimited", UNLIMITED)),
         # Tests send webhooks to receivers on 127.0.0.1, and drive delivery themselves: the
         # shared server's delivery pass runs once at start, then sleeps.
@@ -201,6 +203,8 @@ async def serving(app: Any, lifespan: str) -> AsyncIterator[str]:
         log_level="warning",
         lifespan=lifespan,
         timeout_graceful_shutdown=2,
+        # As `rapport serve`: X-Forwarded-For is ours to read (RAPPORT_TRUSTED_PROXY_HOPS).
+        proxy_headers=False,
     )
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())

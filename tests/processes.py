@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from runtime.settings import Settings
@@ -27,7 +29,8 @@ def node_env(settings: Settings, **more: str) -> dict[str, str]:
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, umask: int | None = None) -> None:
+        self.umask = umask
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Streams left open by a test would hold shutdown for the default 10 s grace.
@@ -35,6 +38,8 @@ class ServeProcess:
             **os.environ,
             "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1",
             "RAPPORT_PUBLIC_RATE_LIMIT": UNLIMITED,
+            "RAPPORT_SESSION_RATE_LIMIT": UNLIMITED,
+            "RAPPORT_SESSION_START_RATE_LIMIT": UNLIMITED,
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }
@@ -50,6 +55,7 @@ class ServeProcess:
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=None if self.umask is None else self._set_umask,
         )
         assert self.proc.stdout is not None
         # Ready when uvicorn says so; the whole output is kept for assertions and failures.
@@ -63,6 +69,10 @@ class ServeProcess:
                     break
         self._drain = asyncio.create_task(self._collect())
         return self
+
+    def _set_umask(self) -> None:
+        assert self.umask is not None
+        os.umask(self.umask)
 
     async def _collect(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -80,6 +90,21 @@ class ServeProcess:
         code = await asyncio.wait_for(self.proc.wait(), 20)
         await self._drain
         return code
+
+
+@contextlib.asynccontextmanager
+async def serve_nodes(
+    env: dict[str, str], data_dir: Path, count: int = 2
+) -> AsyncIterator[list[ServeProcess]]:
+    """`count` API nodes on the same stores, each stopped cleanly (exit 0) at the end."""
+    nodes: list[ServeProcess] = []
+    try:
+        for n in range(count):
+            nodes.append(await ServeProcess(env, data_dir / f"node{n}").start())
+        yield nodes
+    finally:
+        codes = [await node.stop() for node in nodes]
+        assert codes == [0] * len(nodes), codes
 
 
 class WorkerProcess:

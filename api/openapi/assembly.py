@@ -343,8 +343,11 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
         f"as `cursor` for the next page; `limit` is 1 to {page_limit_max}.\n\n"
         "Every POST takes an `Idempotency-Key`: a retry with the same key and body within 24 h "
         "gets the original answer; with another body, 409.\n\n"
-        "Rate limits: per API key (its plan) on researcher endpoints, per client address "
-        "elsewhere; responses carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
+        "Rate limits: a request with a valid API key counts against the key's plan; one with "
+        "a valid session token or stream ticket against its session; everything else (a "
+        "credential that fails its check too) against the client address, and starting a "
+        "session also against the address's session starts; responses carry "
+        "`X-RateLimit-Limit`, `X-RateLimit-Remaining` and "
         "`X-RateLimit-Reset`, and 429 rate_limited comes with `Retry-After`.\n\n"
         "503 unavailable (with `Retry-After`) means a store did not answer in time: Redis "
         "unreachable or frozen, a database table locked, every connection busy. Retry the "
@@ -414,8 +417,10 @@ def _document(
                     "schema": {"type": "string"},
                 },
                 "XRateLimitLimit": {
-                    "description": "Requests allowed in the current window (per API key for "
-                    "researcher endpoints, per client address otherwise)",
+                    "description": "Requests allowed in the current window of the limit the "
+                    "request counted against: a valid API key's plan, a valid session token's "
+                    "or ticket's session, the address's session starts, or else the client "
+                    "address",
                     "schema": {"type": "integer", "minimum": 0},
                 },
                 "XRateLimitRemaining": {

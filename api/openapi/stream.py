@@ -96,6 +96,12 @@ def sse_description() -> str:
     for cls in event_classes():
         fields = ", ".join(f.name for f in dataclasses.fields(cls))
         lines.append(f"- `{cls.type}` {{{fields}}}: {EVENT_NOTES.get(cls.type, '')}")
+    lines += [
+        "",
+        "A stream opened with an API key ends when the key is revoked (at once, at the latest "
+        "one heartbeat later), after a last `error` event without an id: `{code: "
+        '"unauthorized", message}`. An empty `ticket` is an invalid ticket (401).',
+    ]
     return "\n".join(lines)
 
 
@@ -116,5 +122,10 @@ def ws_description() -> str:
         "closes with 1000; with 1013 (try again later) when the live store cannot serve the "
         "feed, and the client resumes with last_event_id. Refused handshake credentials or "
         "last_event_id close the socket at once with 4000 + the HTTP status (4400, 4401, "
-        "4404) and the error message as the reason. The 101 response carries no X-Request-Id."
+        "4404; 4429 over the rate limit) and the error message as the reason; a socket opened "
+        "with an API key closes with 4401 when the key is revoked, and a resume checks the "
+        "key first. resume, message and end frames count against the rate limit of the "
+        "credential that opened the socket, like requests (over it: a rate_limited error "
+        "frame). The 101 response carries X-Request-Id, the security headers and the "
+        "X-RateLimit-* headers of the limit the handshake counted against."
     )

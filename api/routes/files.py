@@ -15,6 +15,7 @@ from api.responses import Json
 from api.routes import params
 from runtime import artifacts, keys, sessions, transcript_pdf, transcripts
 from runtime.errors import PayloadTooLarge, ValidationError
+from runtime.private_files import private_dir
 from runtime.services import Services
 
 RETRY_AFTER = 2  # seconds: a transcript renders in well under that
@@ -55,7 +56,7 @@ async def upload_audio(request: Request) -> Response:
     # Spooled to disk as it arrives: a long recording never sits in memory.
     # Beside the data, not in /tmp, which may be memory-backed.
     spool = services.settings.data_dir / "uploads"
-    await asyncio.to_thread(spool.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_dir, spool)
     fd, name = tempfile.mkstemp(prefix="audio-", dir=spool)
     path = Path(name)
     try:

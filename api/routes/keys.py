@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import structlog
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -10,8 +12,10 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Obj, Str, StrList, parse
-from runtime import keys
+from runtime import hub, keys
 from runtime.errors import Forbidden
+
+log = structlog.get_logger(__name__)
 
 KEY_CREATE = Body(
     "ApiKeyCreate",
@@ -70,7 +74,14 @@ async def list_(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     principal = await researcher(request, keys.KEYS_MANAGE)
-    await keys.revoke(services_of(request).db, principal.workspace_id, request.path_params["id"])
+    services = services_of(request)
+    key_id = request.path_params["id"]
+    await keys.revoke(services.db, principal.workspace_id, key_id)
+    try:
+        await hub.announce_revocation(services.redis, key_id)
+    except RedisError as exc:
+        # Revoked all the same (SQL says so): streams it opened close at their next heartbeat.
+        log.warning("keys.revocation_notice_failed", key_id=key_id, error=str(exc))
     return Response(status_code=204)
 
 

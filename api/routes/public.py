@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api import ratelimit
 from api.auth import respondent_check, services_of
 from api.responses import Json
 from api.validation import Body, Obj, Str, parse
@@ -69,7 +70,9 @@ async def start(request: Request) -> Response:
         row = await sessions.authenticate_any(services.db, token)
         if row.interview_id != interview.id:
             raise sessions.invalid_token()
+        await ratelimit.by_session(request, services, row.id)
         return Json(await session_payload(request, row.id, token), status_code=200)
+    await ratelimit.session_start(request, services)
     started = await conversation.start(services, share_token, body)
     return Json(await session_payload(request, started.row["id"], started.token), status_code=201)
 

@@ -13,10 +13,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.auth import services_of, stream_reader
+from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.boundary import close_reason
 from api.sse import EventStream
-from runtime import conversation, json_input, metrics, sessions, store_errors
+from runtime import conversation, json_input, keys, metrics, sessions, store_errors
 from runtime.errors import DomainError, Unauthorized, ValidationError
 from runtime.eventlog import is_valid_id
 from runtime.hub import Subscription
@@ -32,13 +32,17 @@ def _start_id(value: str | None) -> str:
     return value
 
 
-async def _open(services: Services, session: Row[Any], last_id: str) -> tuple[Subscription, bool]:
+async def _open(
+    services: Services, reader: StreamReader, session: Row[Any], last_id: str
+) -> tuple[Subscription, bool]:
     """A subscription after `last_id`, and whether it only replays (nothing more will come)."""
     # Every way a session ends appends an event, so a live reader learns of it from the log;
     # the status is needed only for a session that ended before this stream opened (whose
     # end is then made sure to be in the log: Redis may have lost it).
     replay_only = await conversation.announce_end(services, session)
-    return await services.hub.open(session.id, last_id, live=not replay_only), replay_only
+    key_id = reader.principal.key_id if reader.principal else None
+    subscription = await services.hub.open(session.id, last_id, not replay_only, key_id)
+    return subscription, replay_only
 
 
 class EventsEndpoint:
@@ -54,12 +58,12 @@ class EventsEndpoint:
         if request.method != "GET":
             raise HTTPException(405)
         session_id = request.path_params["id"]
-        row = await stream_reader(request, session_id)
+        reader = await stream_reader(request, session_id)
         last_id = _start_id(
             request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         )
         services = services_of(request)
-        subscription, replay_only = await _open(services, row, last_id)
+        subscription, replay_only = await _open(services, reader, reader.session, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
@@ -67,7 +71,7 @@ async def websocket(ws: WebSocket) -> None:
     session_id = ws.path_params["id"]
     services = services_of(ws)
     try:
-        await stream_reader(ws, session_id)
+        reader = await stream_reader(ws, session_id)
         last_id = _start_id(ws.query_params.get("last_event_id"))
     except DomainError as exc:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
@@ -75,9 +79,6 @@ async def websocket(ws: WebSocket) -> None:
         await ws.accept()
         await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
         return
-    can_post = "ticket" in ws.query_params or (
-        ws.headers.get("authorization", "").lower().startswith("bearer st_")
-    )
     await ws.accept()
     metrics.OPEN_STREAMS.labels("websocket").inc()
     writer: asyncio.Task[None] | None = None
@@ -95,7 +96,7 @@ async def websocket(ws: WebSocket) -> None:
 
     async def feed(from_id: str) -> None:
         session = await sessions.load(services.db, session_id)
-        subscription, replay_only = await _open(services, session, from_id)
+        subscription, replay_only = await _open(services, reader, session, from_id)
         try:
             while True:
                 for event in await subscription.next(wait=not replay_only):
@@ -103,6 +104,10 @@ async def websocket(ws: WebSocket) -> None:
                     if event.ends_stream:
                         await ws.close(code=1000)
                         return
+                if subscription.closed:
+                    if subscription.revoked:
+                        await ws.close(code=4401, reason=keys.REVOKED)
+                    return
                 if replay_only and not subscription.resync:
                     await ws.close(code=1000)  # the log is exhausted, as in api/sse.py
                     return
@@ -120,7 +125,7 @@ async def websocket(ws: WebSocket) -> None:
     try:
         while True:
             incoming = await ws.receive_text()
-            reply = await _handle(services, session_id, incoming, can_post, restart)
+            reply = await _handle(ws, reader, incoming, restart)
             if reply is not None:
                 await ws.send_json(reply)
     except WebSocketDisconnect:
@@ -136,19 +141,32 @@ async def websocket(ws: WebSocket) -> None:
 
 
 async def _handle(
-    services: Services, session_id: str, raw: str, can_post: bool, restart: Any
+    ws: WebSocket, reader: StreamReader, raw: str, restart: Any
 ) -> dict[str, Any] | None:
+    services = services_of(ws)
+    session_id = reader.session.id
     try:
         # Bounded like a request body: depth, numbers, and only text a store can hold.
         message = json_input.loads(raw, "a frame")
         if not isinstance(message, dict):
             raise ValidationError("a frame must be a JSON object")
         kind = message.get("type")
+        if kind in ("message", "end") and not reader.may_post:
+            raise Unauthorized("only the respondent may post to this session")
+        if kind in ("resume", "message", "end"):
+            # Frames that cost what a request costs count like one (pings are free).
+            await by_reader(ws, reader)
         if kind == "resume":
+            if reader.principal is not None:
+                # The hub may have missed the key's revocation notice: a replay of the whole
+                # log is worth one look at the key.
+                try:
+                    await keys.require_live(services.db, reader.principal.key_id)
+                except Unauthorized as exc:
+                    await ws.close(code=4401, reason=exc.message)
+                    return None
             restart(_start_id(str(message.get("last_event_id", "0"))))
             return None
-        if kind in ("message", "end") and not can_post:
-            raise Unauthorized("only the respondent may post to this session")
         if kind == "message":
             posted = await conversation.say(
                 services,

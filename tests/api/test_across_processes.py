@@ -9,16 +9,14 @@ import httpx
 
 from runtime.database import Database
 from tests.conftest import new_key
-from tests.processes import ServeProcess
+from tests.processes import serve_nodes
 
 
 async def test_two_processes_share_limits_revocations_and_idempotency(
     node_env: dict[str, str], db: Database, tmp_path: Path
 ) -> None:
     env = {**node_env, "RAPPORT_RATE_LIMIT_PLANS": "default=1000/minute,tiny=4/minute"}
-    a = await ServeProcess(env, tmp_path / "a").start()
-    b = await ServeProcess(env, tmp_path / "b").start()
-    try:
+    async with serve_nodes(env, tmp_path) as (a, b):
         manager = await new_key(db)
         tiny = await new_key(db, plan="tiny")
         async with httpx.AsyncClient() as http:
@@ -54,6 +52,3 @@ async def test_two_processes_share_limits_revocations_and_idempotency(
             assert revoked.status_code == 204
             refused = await http.get(f"{b.url}/v1/interviews", headers=doomed)
             assert refused.status_code == 401
-    finally:
-        assert await a.stop() == 0
-        assert await b.stop() == 0

@@ -31,6 +31,36 @@ async def test_security_headers(anon: httpx.AsyncClient) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
+def _policy(response: httpx.Response) -> dict[str, str]:
+    """The Content-Security-Policy header as {directive: sources}."""
+    policy = {}
+    for directive in response.headers["content-security-policy"].split(";"):
+        name, _, sources = directive.strip().partition(" ")
+        if name:
+            policy[name] = sources
+    return policy
+
+
+async def test_only_the_respondent_page_may_be_framed(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    page = await anon.get(f"/i/{interview['share_token']}")
+    assert page.status_code == 200
+    # Embedded on customers' sites (per-interview origins are a later issue).
+    assert _policy(page)["frame-ancestors"] == "*" and "x-frame-options" not in page.headers
+    assert _policy(page)["base-uri"] == "'none'" and _policy(page)["form-action"] == "'none'"
+    docs = await anon.get("/docs")
+    assert docs.status_code == 200 and docs.headers["x-frame-options"] == "DENY"
+    assert _policy(docs)["frame-ancestors"] == "'none'"
+    assert _policy(docs)["base-uri"] == "'none'" and _policy(docs)["form-action"] == "'none'"
+    assert _policy(docs)["script-src"] == "'self'", "no inline script, no CDN"
+    for asset in ("/static/respondent.js", "/static/respondent.css", "/static/docs/docs.js"):
+        served = await anon.get(asset)
+        assert served.status_code == 200 and served.headers["x-frame-options"] == "DENY"
+        assert _policy(served)["frame-ancestors"] == "'none'", asset
+
+
 async def test_cors_only_on_the_public_subset(anon: httpx.AsyncClient) -> None:
     origin = {"origin": "https://customer.example"}
     public = await anon.get("/v1/public/interviews/none", headers=origin)

@@ -1,11 +1,11 @@
-"""The /docs page in a real headless Chromium: it renders every operation, under the page CSP."""
+"""The /docs page in a real headless Chromium: it renders every operation, under its own CSP."""
 
 from __future__ import annotations
 
 import httpx
 from playwright.async_api import Browser, expect
 
-from api.middleware import PAGE_CSP
+from api.middleware import DOCS_CSP
 from tests.conftest import Server
 
 
@@ -37,7 +37,7 @@ async def test_docs_page_renders_every_operation_without_a_cdn(
     try:
         response = await page.goto("/docs")
         assert response is not None and response.status == 200
-        assert response.headers["content-security-policy"] == PAGE_CSP
+        assert response.headers["content-security-policy"] == DOCS_CSP
         await expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
         assert await page.locator(".opblock").count() == len(operation_ids)
         await expect(page.locator(".info .title")).to_contain_text("Rapport API")

@@ -176,14 +176,17 @@ async def test_rate_limit_refusals_are_counted(settings: Settings, db: Database)
     tight = dataclasses.replace(settings, public_rate_limit="2/minute")
     key = await new_key(db, scopes=(keys.METRICS_READ,))
     async with running(tight) as server, httpx.AsyncClient(base_url=server.url) as http:
-        auth = {"authorization": f"Bearer {key}"}
-        before = value(
-            parse((await http.get("/metrics", headers=auth)).text), LIMITED, limit="addr"
-        )
+        auth = {"authorization": f"Bearer {key}"}  # a verified key: its own limit
+        before = parse((await http.get("/metrics", headers=auth)).text)
         statuses = [(await http.get("/v1/public/interviews/nope")).status_code for _ in range(4)]
         assert statuses[-1] == 429
-        after = value(parse((await http.get("/metrics", headers=auth)).text), LIMITED, limit="addr")
-    assert after - before == statuses.count(429)
+        after = parse((await http.get("/metrics", headers=auth)).text)
+    refused = statuses.count(429)
+    assert value(after, LIMITED, limit="addr") - value(before, LIMITED, limit="addr") == refused
+    # Refused before routing, yet counted under the route it was for.
+    info = {"route": "/v1/public/interviews/{share_token}", "status": "429"}
+    requests = "rapport_http_requests_total"
+    assert value(after, requests, **info) - value(before, requests, **info) == refused
 
 
 LIMITED = "rapport_rate_limit_refusals_total"

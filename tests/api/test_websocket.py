@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from tests.conftest import Server
-from tests.helpers import published_interview, start_session
+from tests.helpers import Respondent, published_interview, start_session
 
 
 async def _until(ws: Any, event: str) -> list[dict[str, Any]]:
@@ -127,3 +127,62 @@ async def test_unknown_session_and_bad_resume_point(
         with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def _watched_by_a_reader(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> tuple[Respondent, dict[str, str]]:
+    """A respondent's session, and the headers of a key of its workspace that may only read."""
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    made = await client.post("/v1/api-keys", json={"name": "reader", "scopes": ["sessions:read"]})
+    assert made.status_code == 201, made.text
+    return respondent, {"authorization": f"Bearer {made.json()['key']}"}
+
+
+async def _nothing_said(client: httpx.AsyncClient, session_id: str) -> None:
+    transcript = (await client.get(f"/v1/sessions/{session_id}/transcript")).json()
+    assert transcript["status"] == "in_progress"
+    assert [m for m in transcript["messages"] if m["role"] != "interviewer"] == []
+
+
+@pytest.mark.parametrize("query", ["?ticket=", "?ticket"])
+async def test_an_empty_ticket_is_refused_even_beside_a_read_only_key(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient, query: str
+) -> None:
+    # The permission to post comes from the credential that was checked: a present but empty
+    # ticket is an invalid ticket, never a way to fall through to the key and post as the
+    # respondent.
+    respondent, reader = await _watched_by_a_reader(client, anon)
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws{query}"
+    async with websockets.connect(url, additional_headers=reader) as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            forged = {"type": "message", "content": "Forged answer", "client_message_id": "f1"}
+            await ws.send(json.dumps(forged))
+            await ws.send(json.dumps({"type": "end"}))
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401 and "ticket" in closed.value.rcvd.reason
+    async with anon.stream(
+        "GET", f"/v1/sessions/{respondent.id}/events{query}", headers=reader
+    ) as sse:
+        assert sse.status_code == 401
+    await _nothing_said(client, respondent.id)
+
+
+async def test_a_read_only_key_watches_but_cannot_post_or_end(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    respondent, reader = await _watched_by_a_reader(client, anon)
+    url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
+    async with websockets.connect(url, additional_headers=reader) as ws:
+        await _until(ws, "turn.completed")
+        for frame in (
+            {"type": "message", "content": "Forged answer", "client_message_id": "f2"},
+            {"type": "end"},
+        ):
+            await ws.send(json.dumps(frame))
+            reply = json.loads(await ws.recv())
+            assert reply["type"] == "error" and reply["error"]["code"] == "unauthorized"
+    await _nothing_said(client, respondent.id)

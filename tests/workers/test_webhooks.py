@@ -175,6 +175,52 @@ async def test_non_public_addresses_are_refused_unless_allowed(
     assert webhooks.check_url("http://10.1.2.3/x", allow_private=True)
 
 
+# Each reaches (or may reach) this host or its network: IPv4 forms, and every way IPv6 can
+# carry an IPv4 address (IPv4-compatible, IPv4-mapped, NAT64 well-known and local-use
+# prefixes, 6to4, Teredo) around a loopback or private one, and IPv6's own special ranges.
+NON_PUBLIC = (
+    "0.0.0.0", "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+    "100.64.0.1", "192.0.0.1", "198.18.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255",
+    "::", "::1", "::127.0.0.1", "::10.0.0.1", "::8.8.8.8", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+    "64:ff9b::7f00:1", "64:ff9b::a00:1", "64:ff9b:1::7f00:1", "64:ff9b:1::808:808",
+    "2002:7f00:1::", "2002:a00:1::1", "2002:c0a8:101::1",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe", "2001:0:808:808:8000:63bf:f7f7:f7f7",
+    "fe80::1", "fec0::1", "fc00::1", "fd12:3456::1", "ff02::1", "ff0e::1", "100::1",
+    "2001:db8::1",
+)  # fmt: skip
+# Public, and so is what they embed: a NAT64 host reaches IPv4-only receivers this way.
+PUBLIC = (
+    "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
+)  # fmt: skip
+
+
+def _literal(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+@pytest.mark.parametrize("address", NON_PUBLIC)
+async def test_every_non_public_address_is_refused_at_create_and_at_send(
+    settings: Settings, address: str
+) -> None:
+    url = f"http://{_literal(address)}:9/hook"
+    with pytest.raises(ValidationError):
+        webhooks.check_url(url, allow_private=False)
+    # A webhook stored before the guard knew better is refused when it is sent: the
+    # addresses the name resolves to (here through the system resolver) are checked again.
+    strict = Sender(dataclasses.replace(settings, webhook_allow_private=False))
+    try:
+        outcome = await strict.post(url, {}, b"{}")
+    finally:
+        await strict.close()
+    assert outcome.status_code is None and "non-public address" in (outcome.error or ""), outcome
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_and_what_embeds_them_are_allowed(address: str) -> None:
+    url = f"https://{_literal(address)}/hook"
+    assert webhooks.check_url(url, allow_private=False) == url
+
+
 async def test_the_checked_address_is_the_one_connected_to_with_the_original_host(
     sender: Sender, hook: Receiver
 ) -> None:
