@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, instrument, ratelimit
 from api.boundary import close_reason
 from api.responses import error
+from runtime import store_errors
 from runtime.errors import DomainError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -122,6 +123,13 @@ class Edge:
                     await refusal(scope, receive, send_with_headers)
                     return
                 await self._chain(scope)(scope, receive, send_with_headers)
+            except Exception as exc:
+                # A store failing in a layer outside the routes (idempotency): the documented
+                # 503, with the request id and headers, while nothing has been sent yet.
+                unavailable = store_errors.outage(exc)
+                if unavailable is None or status != 0 or scope["type"] != "http":
+                    raise
+                await _Refusal(unavailable)(scope, receive, send_with_headers)
             finally:
                 elapsed = time.perf_counter() - started
                 instrument.observe(scope, status, elapsed)
@@ -176,6 +184,12 @@ async def _refusal(scope: Scope) -> ASGIApp | None:
         await ratelimit.admit(scope["app"].state.services, scope)
     except DomainError as exc:
         return _Refusal(exc)
+    except Exception as exc:
+        # Checking a credential reads SQL: a store that does not answer is a 503 here too.
+        unavailable = store_errors.outage(exc)
+        if unavailable is None:
+            raise
+        return _Refusal(unavailable)
     if _unserved_method(scope):
         return _Refusal(HTTPException(405))
     return None

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runtime import private_files
+from runtime.errors import Unavailable
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -43,6 +44,8 @@ class Timeouts:
         )
 
 
+# How long a write waits for its turn among this process's SQLite writers (docs/limits.md).
+SQLITE_WRITE_QUEUE_SECONDS = 30.0
 # Migrations may rightly wait and run long (an index build): the drivers' own patience.
 _MIGRATION_SQLITE_BUSY_MS = 30_000
 
@@ -67,6 +70,12 @@ class Database:
             )
             _sqlite_recipe(self._sync, busy_ms)
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        # SQLite has one writer at a time. Left to its busy handler, this process's writers
+        # would poll for the file lock with growing sleeps (up to 100 ms), in no order, and a
+        # burst (500 respondents answering at once) would starve some past busy_timeout; in
+        # one queue here they take turns in order, and busy_timeout is left to bound waits
+        # on other processes.
+        self._write_turn = asyncio.Lock() if self.sqlite else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -75,8 +84,25 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with self._writing(), self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """This process's turn to write (SQLite), waited for at most SQLITE_WRITE_QUEUE_SECONDS:
+        past it the queue is not moving, and the request fails with 503 unavailable."""
+        if self._write_turn is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(SQLITE_WRITE_QUEUE_SECONDS):
+                await self._write_turn.acquire()
+        except TimeoutError as exc:
+            raise Unavailable("the database is busy; try again shortly") from exc
+        try:
+            yield
+        finally:
+            self._write_turn.release()
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -87,7 +113,7 @@ class Database:
     async def write(self, transaction: Callable[[Connection], T]) -> T:
         """`transaction(conn)` in one write transaction, committed unless it raises."""
         if self._sync is None:
-            async with self.engine.begin() as conn:
+            async with self.begin() as conn:
                 return await conn.run_sync(transaction)
         sync = self._sync
 
@@ -95,7 +121,8 @@ class Database:
             with sync.begin() as conn:
                 return transaction(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        async with self._writing():
+            return await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     async def close(self) -> None:
         await self.engine.dispose()

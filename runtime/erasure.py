@@ -194,6 +194,7 @@ async def _forget_elsewhere(services: Services, plan: Plan) -> _Elsewhere:
     # Redis first: once the session is marked erased, no writer brings its log back.
     live_keys = await services.events.erase(session_id, list(plan.turn_ids))
     records = await services.idempotency.forget_session(session_id)
+    await services.limiter.forget_session(session_id)
     prefixes = artifacts.blob_prefixes(session_id)
     files = 0
     for prefix in prefixes:

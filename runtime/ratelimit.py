@@ -9,6 +9,7 @@ each request one timeout at most (in its own call), not one more here.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -59,6 +60,11 @@ class RateLimiter:
         self.session = _item("session", settings.session_rate_limit)
         self.starts = _item("session starts", settings.session_start_rate_limit)
         self._open_until = 0.0  # monotonic: until then, requests pass uncounted
+
+    async def forget_session(self, session_id: str) -> None:
+        """Drop an erased session's counter (its key names the session)."""
+        with contextlib.suppress(RedisError):
+            await self._limiter.clear(self.session, "session", session_id)
 
     def plan(self, name: str) -> RateLimitItem:
         # A key whose plan the operator has since removed falls back to the default plan.

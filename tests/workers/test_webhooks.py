@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
-from runtime import keys, webhook_delivery, webhooks
+from runtime import keys, schema, webhook_delivery, webhooks
 from runtime.clock import utcnow
 from runtime.database import Database
 from runtime.errors import ValidationError
@@ -24,6 +25,18 @@ from tests.processes import RAPPORT, ServeProcess
 from tests.receiver import Receiver, receiver
 
 DATA = {"session_id": "ses_x", "interview_id": "int_x", "status": "completed"}
+
+
+@pytest.fixture(autouse=True)
+async def no_deliveries_of_other_tests(db: Database) -> None:
+    """These tests run delivery passes a day ahead and count what they attempt: deliveries
+    other tests left pending (their receivers long gone) must not be among them."""
+    async with db.begin() as conn:
+        await conn.execute(
+            update(schema.webhook_deliveries)
+            .where(schema.webhook_deliveries.c.status == "pending")
+            .values(status="failed", next_attempt_at=None)
+        )
 
 
 @pytest.fixture
