@@ -50,8 +50,10 @@ class EventStream:
             except asyncio.CancelledError:
                 # Server shutdown past its grace period: end the body properly, so the client
                 # sees a finished stream and reconnects (elsewhere) from its last event id.
+                # The stream is done, not failed: returning spares the shutdown a traceback
+                # ("Exception in ASGI application") for every stream it cut.
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                raise
+                return
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self.release(self.subscription)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import dataclasses
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -19,36 +20,54 @@ from typing import Any
 from runtime import keys, logs, migrate
 from runtime.database import Database
 from runtime.errors import ConfigurationError, RapportError
-from runtime.redis_server import EmbeddedRedis
+from runtime.redis_server import EmbeddedRedis, Owner
 from runtime.settings import Settings
 
 
 @contextmanager
-def _redis(settings: Settings) -> Iterator[Settings]:
+def _redis(settings: Settings, command: str) -> Iterator[Settings]:
+    """The Redis to use: REDIS_URL, else the data directory's embedded one, which `serve`
+    runs (refused if another process runs it) and `worker` shares."""
     if settings.redis_url:
         yield settings
         return
-    embedded = EmbeddedRedis(settings.data_dir)
-    url = embedded.start()
-    print(f"rapport: started embedded Redis at {url}", file=sys.stderr)
+    embedded = EmbeddedRedis(settings.data_dir, command)
+    if command == "serve":
+        url = embedded.start()
+        print(f"rapport: started embedded Redis at {url}", file=sys.stderr)
+    else:
+        url = embedded.join(on_owner_exit=_stop_with_owner)
+        print(f"rapport: shares the embedded Redis of {embedded.owner} at {url}", file=sys.stderr)
     try:
         yield dataclasses.replace(settings, redis_url=url)
     finally:
         embedded.stop()
 
 
-def _exit_on_sigterm() -> None:
-    # uvicorn re-raises SIGTERM once it has shut down gracefully; with the default handler
-    # that kills us before `finally` blocks run (leaving the embedded Redis behind).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+def _stop_with_owner(owner: Owner) -> None:
+    # Called from the watcher thread: stop the way SIGTERM stops us, cleanly.
+    print(
+        f"rapport: the embedded Redis stopped with the process that ran it, {owner}; stopping",
+        file=sys.stderr,
+    )
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _exit_on_signals() -> None:
+    # uvicorn re-raises SIGINT/SIGTERM once it has shut down gracefully; with the default
+    # handlers that kills us (or raises KeyboardInterrupt) before `finally` blocks run,
+    # leaving the embedded Redis behind. A signal before uvicorn (or the worker's loop)
+    # takes over lands here too, and exits just as cleanly.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    _exit_on_sigterm()
+    _exit_on_signals()
     migrate.upgrade(settings.database_url)
-    with _redis(settings) as settings:
+    with _redis(settings, "serve") as settings:
         create_app: Any = importlib.import_module("api.app").create_app
         hooks = []
         if settings.run_worker_in_process:
@@ -71,8 +90,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 
 def worker(settings: Settings) -> None:
-    _exit_on_sigterm()
-    with _redis(settings) as settings:
+    _exit_on_signals()
+    with _redis(settings, "worker") as settings:
         asyncio.run(importlib.import_module("workers.main").run(settings))
 
 

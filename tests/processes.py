@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sys
@@ -26,8 +27,53 @@ def node_env(settings: Settings, **more: str) -> dict[str, str]:
     }
 
 
-class ServeProcess:
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+def leftover_redis(socket: Path) -> list[int]:
+    """Pids of redis-server processes still listening on this embedded socket."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it exited meanwhile
+        if any(b"redis-server" in a for a in argv[:1]) and str(socket).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+class _Child:
+    """A `rapport` child process. new_session: in its own process group, as a shell runs a
+    command in a terminal, so that a test can signal the group as the terminal's Ctrl-C does."""
+
+    def __init__(self, new_session: bool) -> None:
+        self.new_session = new_session
+        self.proc: asyncio.subprocess.Process | None = None
+
+    def reap(self) -> None:
+        """Kill it if a failed test left it running (never leave a process behind)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+
+    def interrupt_group(self) -> None:
+        """Ctrl-C in its terminal: SIGINT to every process of its group."""
+        assert self.proc is not None and self.new_session
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    async def wait(self) -> int:
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await self.wait()
+
+
+class ServeProcess(_Child):
+    def __init__(self, env: dict[str, str], data_dir: Path, *, new_session: bool = False) -> None:
+        super().__init__(new_session)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Streams left open by a test would hold shutdown for the default 10 s grace.
@@ -38,7 +84,6 @@ class ServeProcess:
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }
-        self.proc: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
 
     async def start(self) -> ServeProcess:
@@ -50,6 +95,7 @@ class ServeProcess:
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            start_new_session=self.new_session,
         )
         assert self.proc.stdout is not None
         # Ready when uvicorn says so; the whole output is kept for assertions and failures.
@@ -73,38 +119,42 @@ class ServeProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
 
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), 20)
+    async def wait(self) -> int:
+        code = await super().wait()
         await self._drain
         return code
 
 
-class WorkerProcess:
+_workers = itertools.count(1)
+
+
+class WorkerProcess(_Child):
     """A real `rapport worker`, to be killed mid-job."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, *, new_session: bool = False) -> None:
+        super().__init__(new_session)
         self.env = {**os.environ, **env, "RAPPORT_DATA_DIR": str(data_dir)}
-        self.proc: asyncio.subprocess.Process | None = None
-        self.log = data_dir / "worker.log"
+        # One log per process: several workers may share a data directory.
+        self.log = data_dir / f"worker-{next(_workers)}.log"
 
     async def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                RAPPORT, "worker", env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT
+                RAPPORT,
+                "worker",
+                env=self.env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         return self
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
 
     async def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), 20)

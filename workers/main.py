@@ -11,11 +11,13 @@ from workers import queue, sweeper, webhooks
 
 
 async def run(settings: Settings) -> None:
-    services = await Services.open(settings)
+    # The handlers come first: a Ctrl-C while the services open stops the worker as
+    # cleanly as one later.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    services = await Services.open(settings)
     stop_jobs = await queue.start_in_process(services)
     try:
         await asyncio.gather(sweeper.run(services, stop), webhooks.run(services, stop))

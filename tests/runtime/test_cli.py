@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import next_turn, published_interview, sse_events, start_session
-from tests.processes import RAPPORT, ServeProcess
+from tests.processes import RAPPORT, ServeProcess, WorkerProcess, leftover_redis
 
 
 def keys_create(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -152,3 +153,121 @@ async def test_sigterm_with_open_streams_exits_within_the_grace_period(
             rest = [e async for e in events]  # cut by the server, not by us
     assert rest == []
     assert "Application shutdown complete" in "".join(node.output)
+
+
+EMBEDDED = {"REDIS_URL": "", "DATABASE_URL": ""}
+
+
+async def wait_for_output(worker: WorkerProcess, text: str) -> None:
+    # Nothing to await on another process's log file: poll it, with a deadline.
+    async with asyncio.timeout(30):
+        while text not in worker.output:
+            assert worker.proc is not None and worker.proc.returncode is None, worker.output
+            await asyncio.sleep(0.05)
+
+
+async def assert_serves_a_session(node: ServeProcess) -> None:
+    """A key, an interview and a session whose opening turn streams: Redis is in use."""
+    created = await asyncio.to_thread(keys_create, node.env, "--workspace", "w")
+    auth = {"authorization": f"Bearer {created.stdout.strip()}"}
+    async with httpx.AsyncClient(base_url=node.url, headers=auth, timeout=20) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        interview = await published_interview(http)
+        respondent = await start_session(http, interview["share_token"])
+        events = sse_events(http, respondent.session["events_url"])
+        _, opening = await next_turn(events)
+        await events.aclose()
+        assert "What do you use" in opening
+
+
+async def test_a_worker_shares_the_serves_embedded_redis_and_never_clobbers_it(
+    tmp_path: Path,
+) -> None:
+    node = ServeProcess({**EMBEDDED, "RAPPORT_IN_PROCESS_WORKER": "0"}, tmp_path)
+    first, second = WorkerProcess(EMBEDDED, tmp_path), WorkerProcess(EMBEDDED, tmp_path)
+    try:
+        await node.start()
+        await first.start()
+        await wait_for_output(first, "embedded Redis")
+        assert "shares the embedded Redis" in first.output
+        assert await first.stop() == 0
+        assert (tmp_path / "redis.sock").exists(), "the worker left the serve's socket alone"
+        await assert_serves_a_session(node)
+        # A worker that outlives the serve stops with it, and says why.
+        await second.start()
+        await wait_for_output(second, "shares the embedded Redis")
+        assert await node.stop() == 0
+        assert await second.wait() == 0
+        assert "stopped with the process that ran it" in second.output
+        assert leftover_redis(tmp_path / "redis.sock") == []
+    finally:
+        for process in (node, first, second):
+            process.reap()
+
+
+async def test_a_second_serve_in_one_data_directory_is_refused(tmp_path: Path) -> None:
+    node = await ServeProcess(EMBEDDED, tmp_path).start()
+    second = ServeProcess(EMBEDDED, tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match="exited") as refused:
+            await second.start()
+        assert second.proc is not None and await second.proc.wait() == 2
+        message = str(refused.value)
+        assert "already runs the embedded Redis" in message and str(tmp_path) in message
+        assert f"pid {node.proc.pid}" in message  # type: ignore[union-attr]
+        await assert_serves_a_session(node)
+    finally:
+        second.reap()
+        assert await node.stop() == 0
+
+
+async def test_a_worker_alone_on_embedded_defaults_says_what_to_start(tmp_path: Path) -> None:
+    worker = await WorkerProcess(EMBEDDED, tmp_path).start()
+    try:
+        assert await worker.wait() == 2
+    finally:
+        worker.reap()
+    assert "no `rapport serve` is running" in worker.output and "REDIS_URL" in worker.output
+    assert not (tmp_path / "redis.sock").exists()
+
+
+def assert_clean_exit(output: str) -> None:
+    assert "Traceback" not in output, output
+    assert "shutdown failed" not in output.lower(), output
+    assert "Error" not in output.replace("error_count", ""), output
+
+
+async def test_ctrl_c_stops_serve_cleanly_and_in_order(tmp_path: Path) -> None:
+    node = await ServeProcess(EMBEDDED, tmp_path, new_session=True).start()
+    try:
+        await assert_serves_a_session(node)  # leaves a stream open, as a browser tab would
+        node.interrupt_group()
+        assert await node.wait() == 0
+    finally:
+        node.reap()
+    output = "".join(node.output)
+    assert_clean_exit(output)
+    assert "Application shutdown complete" in output
+    assert leftover_redis(tmp_path / "redis.sock") == []
+    assert not (tmp_path / "redis.sock").exists()
+
+
+async def test_ctrl_c_stops_a_worker_cleanly(tmp_path: Path) -> None:
+    node = await ServeProcess(
+        {**EMBEDDED, "RAPPORT_IN_PROCESS_WORKER": "0"}, tmp_path, new_session=True
+    ).start()
+    worker = WorkerProcess(EMBEDDED, tmp_path, new_session=True)
+    try:
+        await worker.start()
+        await wait_for_output(worker, "embedded Redis")
+        worker.interrupt_group()
+        assert await worker.wait() == 0
+        assert_clean_exit(worker.output)
+        await assert_serves_a_session(node)
+        node.interrupt_group()
+        assert await node.wait() == 0
+    finally:
+        worker.reap()
+        node.reap()
+    assert_clean_exit("".join(node.output))
+    assert leftover_redis(tmp_path / "redis.sock") == []
