@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from runtime import sessions
+from runtime import engine_readiness, sessions
 from runtime.clock import utcnow
 from runtime.errors import ValidationError
 from runtime.events import RespondentMessage, SessionCompleted, SessionStarted, SessionState
@@ -25,6 +25,9 @@ async def start(
 async def start_preview(
     services: Services, workspace_id: str, interview_id: str, respondent: dict[str, Any]
 ) -> sessions.StartedSession:
+    await engine_readiness.require_interview_engine(
+        services.db, services.llm_upstream, workspace_id, interview_id
+    )
     started = await sessions.start_preview(services.db, workspace_id, interview_id, respondent)
     await _begin(services, started)
     return started

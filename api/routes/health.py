@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from api.auth import services_of
 from api.responses import Json
+from runtime import llm_upstream
 
 
 async def healthz(request: Request) -> Response:
@@ -30,8 +31,11 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
+    # Not a check: an LLM that does not answer must not take the node out of rotation.
+    detail = {"llm": llm_upstream.summary(services.llm_upstream.peek())}
     return Json(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+        {"status": "ready" if ready else "unavailable", "checks": checks, "detail": detail},
+        200 if ready else 503,
     )
 
 
