@@ -8,7 +8,6 @@ a second owner is refused with the first one's pid.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import fcntl
 import os
@@ -157,11 +156,14 @@ class EmbeddedRedis:
                 "serve` runs there, so start that first (set RAPPORT_IN_PROCESS_WORKER=0 on it "
                 "to leave the jobs to workers), or set REDIS_URL"
             )
-        self._lock_fd = fd
-        self.owner = _read_owner(fd)
-        self._wait_ready(lambda: False)
+        self.owner = owner = _read_owner(fd)
+        try:
+            self._wait_ready(lambda: False)
+        except BaseException:
+            os.close(fd)
+            raise
         self._watching.set()
-        owner = self.owner
+        # The watcher owns the descriptor (and closes it): stop() only tells it to end.
         threading.Thread(
             target=self._watch, args=(fd, owner, on_owner_exit), daemon=True, name="redis-owner"
         ).start()
@@ -170,14 +172,16 @@ class EmbeddedRedis:
     def _watch(self, fd: int, owner: Owner, on_owner_exit: Callable[[Owner], None]) -> None:
         # The owner holds the lock exclusively until it exits: a shared lock granted means
         # it has gone (and its redis-server with it). Let go at once for the next owner.
-        while self._watching.is_set():
-            if _try_lock(fd, fcntl.LOCK_SH):
-                with contextlib.suppress(OSError):
+        try:
+            while self._watching.is_set():
+                if _try_lock(fd, fcntl.LOCK_SH):
                     fcntl.flock(fd, fcntl.LOCK_UN)
-                if self._watching.is_set():
-                    on_owner_exit(owner)
-                return
-            self._watching.wait(_WATCH_INTERVAL_SECONDS)
+                    if self._watching.is_set():
+                        on_owner_exit(owner)
+                    return
+                self._watching.wait(_WATCH_INTERVAL_SECONDS)
+        finally:
+            os.close(fd)
 
     def _open_lock(self) -> int:
         # Never deleted: unlinking a lock file lets two processes lock two different files.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+import structlog
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -17,10 +19,13 @@ from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
+from runtime.llm_upstream import UpstreamProbe
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
 from runtime.webhook_delivery import Sender
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Services:
     webhooks: Sender
     llm_client: AsyncOpenAI
     blobs: BlobStore
+    llm_upstream: UpstreamProbe
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -76,17 +82,30 @@ class Services:
             webhooks=Sender(settings),
             llm_client=llm_client,
             blobs=blobs,
+            llm_upstream=UpstreamProbe(settings),
         )
 
     async def close(self) -> None:
-        await self.turns.close()
-        await self.webhooks.close()
-        await self.hub.stop()
-        await self.jobs.close()
-        await self.blobs.close()
-        await self.redis.aclose()
-        await self.db.close()
-        await self.llm_client.close()
+        # Every part is closed even when one fails: a Redis that has gone away (a shared
+        # embedded one whose owner stopped) must not keep the database from closing.
+        parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("turns", self.turns.close),
+            ("webhooks", self.webhooks.close),
+            ("hub", self.hub.stop),
+            ("jobs", self.jobs.close),
+            ("blobs", self.blobs.close),
+            ("redis", self.redis.aclose),
+            ("db", self.db.close),
+            ("llm_client", self.llm_client.close),
+            ("llm_upstream", self.llm_upstream.close),
+        ]
+        for name, close in parts:
+            try:
+                await close()
+            except Exception as exc:
+                log.warning(
+                    "services.close_failed", part=name, error=f"{type(exc).__name__}: {exc}"
+                )
 
 
 def llm_client_from(settings: Settings) -> AsyncOpenAI:

@@ -10,6 +10,15 @@ from pathlib import Path
 
 from runtime.errors import ConfigurationError
 
+# Where transcript PDFs look for their fonts, by file name: fontconfig's default directories
+# on Debian (what `fc-list` lists comes from these).
+DEFAULT_FONT_DIRS = (
+    Path("/usr/share/fonts"),
+    Path("/usr/local/share/fonts"),
+    Path("~/.local/share/fonts").expanduser(),
+    Path("~/.fonts").expanduser(),
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -67,6 +76,7 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_path_style: bool = False
+    s3_public_url: str = ""  # signs download links for browsers (the endpoint: everything else)
     signed_url_ttl_seconds: int = 3600
     max_audio_bytes: int = 200 * 1024 * 1024
     export_page_size: int = 200
@@ -74,19 +84,23 @@ class Settings:
     job_heartbeat_seconds: int = 15
     export_retention_hours: float = 168.0
     export_upkeep_seconds: float = 300.0
+    # Where `rapport serve` records itself while it runs, for commands run elsewhere.
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "rapport")
+    pdf_font_dirs: tuple[Path, ...] = DEFAULT_FONT_DIRS
 
     @property
     def sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from an environment mapping (os.environ by default)."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, persist: bool = True) -> Settings:
+        """Build settings from an environment mapping (os.environ by default). `persist`
+        False: write nothing (a command that signs nothing need not create the data dir)."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("RAPPORT_DATA_DIR", "./data"))
+        data_dir = Path(env.get("RAPPORT_DATA_DIR") or "./data")
         database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/rapport.db"
         database_url = _async_driver(database_url)
-        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir)
+        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir, persist)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -140,6 +154,7 @@ class Settings:
             s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY_ID", ""),
             s3_secret_key=env.get("RAPPORT_S3_SECRET_ACCESS_KEY", ""),
             s3_path_style=env.get("RAPPORT_S3_PATH_STYLE", "0") == "1",
+            s3_public_url=env.get("RAPPORT_S3_PUBLIC_URL", "").rstrip("/"),
             signed_url_ttl_seconds=_int(
                 env, "RAPPORT_SIGNED_URL_TTL_SECONDS", cls.signed_url_ttl_seconds
             ),
@@ -181,6 +196,8 @@ class Settings:
             max_webhooks_per_workspace=_int(
                 env, "RAPPORT_MAX_WEBHOOKS_PER_WORKSPACE", cls.max_webhooks_per_workspace
             ),
+            state_dir=_state_dir(env),
+            pdf_font_dirs=_paths(env, "RAPPORT_PDF_FONT_DIRS", DEFAULT_FONT_DIRS),
         )
 
 
@@ -211,12 +228,30 @@ def _async_driver(url: str) -> str:
     return url
 
 
-def _persistent_secret(data_dir: Path) -> str:
+def _paths(env: Mapping[str, str], name: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
+    """A list of directories separated by `:` (os.pathsep), as PATH is."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip())
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    if env.get("RAPPORT_STATE_DIR"):
+        return Path(env["RAPPORT_STATE_DIR"]).expanduser()
+    if env.get("XDG_RUNTIME_DIR"):
+        return Path(env["XDG_RUNTIME_DIR"]) / "rapport"
+    return Path(env.get("HOME") or "~").expanduser() / ".local" / "state" / "rapport"
+
+
+def _persistent_secret(data_dir: Path, persist: bool = True) -> str:
     # Embedded mode: a secret generated once and kept beside the data, so signed tickets
     # survive a restart without asking the operator to configure anything.
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
+    if not persist:
+        return ""
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)

@@ -85,6 +85,7 @@ class ServeProcess(_Child):
             "RAPPORT_DATA_DIR": str(data_dir),
         }
         self.output: list[str] = []
+        self._grew = asyncio.Condition()
 
     async def start(self) -> ServeProcess:
         self.proc = await asyncio.create_subprocess_exec(
@@ -113,7 +114,19 @@ class ServeProcess(_Child):
     async def _collect(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
-            self.output.append(line.decode())
+            async with self._grew:
+                self.output.append(line.decode())
+                self._grew.notify_all()
+
+    async def wait_for(self, text: str) -> str:
+        """The first line of its output with `text` in it, once it has been written."""
+        async with asyncio.timeout(30), self._grew:
+            while True:
+                found = next((line for line in self.output if text in line), None)
+                if found is not None:
+                    return found
+                assert not self._drain.done(), "rapport serve exited:\n" + "".join(self.output)
+                await self._grew.wait()
 
     def kill(self) -> None:
         assert self.proc is not None

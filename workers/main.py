@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from runtime import doctor
 from runtime.services import Services
 from runtime.settings import Settings
 from workers import queue, sweeper, webhooks
@@ -18,9 +19,11 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     services = await Services.open(settings)
+    stop_checks = await doctor.start_in_process(services)
     stop_jobs = await queue.start_in_process(services)
     try:
         await asyncio.gather(sweeper.run(services, stop), webhooks.run(services, stop))
     finally:
         await stop_jobs()
+        await stop_checks()
         await services.close()
