@@ -9,7 +9,10 @@ is configured).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,7 +33,7 @@ from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-CHECK_TIMEOUT_SECONDS = 5.0
+CHECK_TIMEOUT_SECONDS = 10.0
 Status = Literal["ok", "warn", "fail", "skip"]
 
 
@@ -67,25 +70,24 @@ async def ffmpeg(ctx: Context) -> Finding:
 
 async def fonts(ctx: Context) -> Finding:
     dirs = ctx.settings.pdf_font_dirs
-
-    def read() -> tuple[list[str], list[str], list[str]]:
-        from runtime.pdf.fonts import font_book  # fpdf2 and fontTools: only when checked
-
-        can, cannot = font_book(dirs).scripts()
-        return [s.name for s in can], [s.name for s in cannot], [s.package for s in cannot]
-
     where = ":".join(map(str, dirs)) or "(none)"
-    try:
-        can, cannot, packages = await asyncio.to_thread(read)
-    except ConfigurationError as exc:
-        return Finding("fonts", "warn", f"PDFs fail: {exc}", "apt-get install fonts-noto-core")
+    # In a process of its own (runtime.pdf.report says why).
+    out = await _output(sys.executable, "-m", "runtime.pdf.report", os.pathsep.join(map(str, dirs)))
+    if out is None:
+        return Finding("fonts", "fail", "the font check did not run (python -m runtime.pdf.report)")
+    found = json.loads(out)
+    if "error" in found:
+        return Finding(
+            "fonts", "warn", f"PDFs fail: {found['error']}", "apt-get install fonts-noto-core"
+        )
+    can, cannot = found["can"], found["cannot"]
     if cannot:
         return Finding(
             "fonts",
             "warn",
             f"PDFs draw {', '.join(can)}; they cannot draw {', '.join(cannot)} (shown as "
             f"\ufffd), with the fonts under {where}",
-            "apt-get install " + " ".join(sorted(set(packages))),
+            "apt-get install " + " ".join(found["packages"]),
         )
     return Finding("fonts", "ok", f"PDFs draw {', '.join(can)}")
 

@@ -13,6 +13,7 @@ from runtime.settings import Settings
 from tests.conftest import UNLIMITED, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
+_children: list[_Child] = []
 
 
 def node_env(settings: Settings, **more: str) -> dict[str, str]:
@@ -42,6 +43,13 @@ def leftover_redis(socket: Path) -> list[int]:
     return found
 
 
+def reap_all() -> None:
+    """Kill every child a test left running: one left behind would go on taking the shared
+    queue's jobs (with its own database) in the tests after it."""
+    while _children:
+        _children.pop().reap()
+
+
 class _Child:
     """A `rapport` child process. new_session: in its own process group, as a shell runs a
     command in a terminal, so that a test can signal the group as the terminal's Ctrl-C does."""
@@ -49,6 +57,7 @@ class _Child:
     def __init__(self, new_session: bool) -> None:
         self.new_session = new_session
         self.proc: asyncio.subprocess.Process | None = None
+        _children.append(self)
 
     def reap(self) -> None:
         """Kill it if a failed test left it running (never leave a process behind)."""
@@ -101,14 +110,15 @@ class ServeProcess(_Child):
             start_new_session=self.new_session,
         )
         assert self.proc.stdout is not None
-        # Ready when uvicorn says so; the whole output is kept for assertions and failures.
+        # Ready when uvicorn listens ("Application startup complete" comes before it binds);
+        # the whole output is kept for assertions and failures.
         async with asyncio.timeout(30):
             while True:
                 line = (await self.proc.stdout.readline()).decode()
                 if not line:
                     raise RuntimeError("rapport serve exited:\n" + "".join(self.output))
                 self.output.append(line)
-                if "Application startup complete" in line:
+                if "Uvicorn running on" in line:
                     break
         self._drain = asyncio.create_task(self._collect())
         return self

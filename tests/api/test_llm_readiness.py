@@ -10,6 +10,7 @@ import pytest
 
 from runtime.database import Database
 from runtime.settings import Settings
+from tests.api.test_openapi import Contract
 from tests.api.test_preview import draft_with_guide
 from tests.conftest import free_port, new_key, running
 from tests.helpers import published_interview
@@ -45,19 +46,24 @@ async def test_publish_and_preview_of_an_llm_interview_are_refused_without_an_ll
     assert (
         "not configured" in error["message"] and "RAPPORT_LLM_BASE_URL" in error["message"]
     ) or ("does not answer" in error["message"] and "127.0.0.1" in error["message"])
+    contract = Contract((await client.get("/v1/openapi.json")).json())
+    contract.check(refused, "post", "/v1/interviews/{id}/publish")
     assert (await client.get(f"/v1/interviews/{draft['id']}")).json()["status"] == "draft"
     preview = await client.post(f"/v1/interviews/{draft['id']}/preview-sessions", json={})
     assert preview.status_code == 409 and preview.json()["error"]["message"] == error["message"]
+    contract.check(preview, "post", "/v1/interviews/{id}/preview-sessions")
     # The scripted engine needs nothing: it publishes, and a live one cannot be switched.
     scripted = await published_interview(client)
     switched = await client.patch(f"/v1/interviews/{scripted['id']}", json={"engine": "llm"})
     assert switched.status_code == 409 and switched.json()["error"]["field"] == "engine"
+    contract.check(switched, "patch", "/v1/interviews/{id}")
     assert (await client.get(f"/v1/interviews/{scripted['id']}")).json()["engine"] == "scripted"
     # A draft may be switched: its publish is where it is checked.
     assert (await client.patch(f"/v1/interviews/{draft['id']}", json={"title": "T"})).is_success
     # Readiness says so, and stays ready: an LLM is not what takes the node out of rotation.
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    contract.check(ready, "get", "/readyz")
     llm = ready.json()["detail"]["llm"]
     assert llm.startswith(("not configured", "unreachable")), llm
 

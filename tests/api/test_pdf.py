@@ -15,6 +15,7 @@ import pytest
 from runtime import artifacts, transcript_pdf
 from runtime.database import Database
 from runtime.settings import Settings
+from tests.api.test_openapi import Contract
 from tests.conftest import Server, new_key, running
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.runtime.test_pdf import only_dejavu
@@ -151,6 +152,8 @@ async def test_with_no_font_at_all_the_pdf_fails_and_says_why(
         await job.refresh(until_complete=60)
         failed = await client.get(f"/v1/sessions/{session_id}/pdf")
         assert failed.status_code == 424, failed.text
+        contract = Contract((await client.get("/v1/openapi.json")).json())
+        contract.check(failed, "get", "/v1/sessions/{id}/pdf")
         body = failed.json()
         assert body["status"] == "failed" and body["session_id"] == session_id
         assert "no font to draw PDFs with" in body["reason"]
