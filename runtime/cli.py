@@ -14,7 +14,8 @@ import importlib.metadata
 import os
 import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,26 +54,43 @@ def _stop_with_owner(owner: Owner) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _exit_on_signals() -> None:
-    # uvicorn re-raises SIGINT/SIGTERM once it has shut down gracefully; with the default
-    # handlers that kills us (or raises KeyboardInterrupt) before `finally` blocks run,
-    # leaving the embedded Redis behind. A signal before uvicorn (or the worker's loop)
-    # takes over lands here too, and exits just as cleanly.
+# Set by SIGINT/SIGTERM while neither uvicorn nor the worker's loop handles them.
+_signalled = threading.Event()
+
+
+def _defer_signals() -> None:
+    # Until uvicorn (or the worker's loop) takes SIGINT/SIGTERM over, and after it lets go
+    # (uvicorn re-raises the signal once it has shut down), a signal only marks that we
+    # should stop, and the `finally` blocks that stop the embedded Redis still run. It must
+    # not raise (sys.exit): raised inside a __del__ the exception is ignored, and the
+    # signal is lost.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: sys.exit(0))
+        signal.signal(sig, lambda *_: _signalled.set())
+
+
+async def _stop_if_signalled(services: object) -> Callable[[], Awaitable[None]]:
+    # The first start-up hook: uvicorn handles signals by now, so one that came earlier
+    # (during migrations, imports) is sent again, and uvicorn shuts down at once.
+    if _signalled.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def nothing() -> None:
+        return None
+
+    return nothing
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    _exit_on_signals()
+    _defer_signals()
     cli_database.prepare(settings, create=True, name_servers=False)
     with (
         _redis(settings, "serve") as settings,
         instances.registered(settings, f"http://{host}:{port}"),
     ):
         create_app: Any = importlib.import_module("api.app").create_app
-        hooks = [doctor.start_in_process]
+        hooks = [_stop_if_signalled, doctor.start_in_process]
         if settings.run_worker_in_process:
             hooks.append(importlib.import_module("workers.sweeper").start_in_process)
             hooks.append(importlib.import_module("workers.webhooks").start_in_process)
@@ -93,9 +111,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 
 def worker(settings: Settings) -> None:
-    _exit_on_signals()
+    _defer_signals()
     with _redis(settings, "worker") as settings:
-        asyncio.run(importlib.import_module("workers.main").run(settings))
+        run = importlib.import_module("workers.main").run
+        try:
+            asyncio.run(run(settings, stop_at_once=_signalled.is_set))
+        finally:
+            _defer_signals()  # asyncio.run put the default handlers back
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

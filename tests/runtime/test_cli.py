@@ -496,3 +496,28 @@ async def test_serve_on_a_machine_with_no_debian_extras_says_what_degrades(
     assert found["fonts"]["fix"] == "apt-get install fonts-noto-core"
     assert_clean_exit("".join(line for line in node.output if '"doctor.' not in line))
     assert leftover_redis(tmp_path / "redis.sock") == []
+
+
+async def test_a_signal_during_start_up_is_never_lost(tmp_path: Path) -> None:
+    # Each process is stopped while it is still starting (importing, migrating, opening its
+    # services): it must still stop, cleanly, leaving no redis-server behind.
+    early = ServeProcess(EMBEDDED, tmp_path / "early")
+    early.proc = await asyncio.create_subprocess_exec(
+        RAPPORT, "serve", "--port", str(early.port), env=early.env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert early.proc.stdout is not None
+    first = await early.proc.stdout.readline()  # it is running our code by now
+    early.proc.terminate()
+    rest = await asyncio.wait_for(early.proc.stdout.read(), 30)
+    assert await asyncio.wait_for(early.proc.wait(), 30) == 0, (first + rest).decode()
+    assert leftover_redis(tmp_path / "early" / "redis.sock") == []
+    node = await ServeProcess({**EMBEDDED, "RAPPORT_IN_PROCESS_WORKER": "0"}, tmp_path).start()
+    try:
+        for _ in range(3):
+            worker = await WorkerProcess(EMBEDDED, tmp_path).start()
+            await wait_for_output(worker, "shares the embedded Redis")
+            assert await worker.stop() == 0, worker.output
+        await assert_serves_a_session(node)
+    finally:
+        assert await node.stop() == 0
