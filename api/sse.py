@@ -58,8 +58,10 @@ class EventStream:
             except asyncio.CancelledError:
                 # Server shutdown past its grace period: end the body properly, so the client
                 # sees a finished stream and reconnects (elsewhere) from its last event id.
+                # The stream is done, not failed: returning spares the shutdown a traceback
+                # ("Exception in ASGI application") for every stream it cut.
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                raise
+                return
             except Exception as exc:
                 # A replay whose log Redis cannot give now (a live stream waits instead): end
                 # it cleanly, like a shutdown, and the client resumes from its last event id.

@@ -111,13 +111,14 @@ class BlobStore(ABC):
         return None
 
 
-def open_store(settings: Settings) -> BlobStore:
+def open_store(settings: Settings, *, quick: bool = False) -> BlobStore:
+    """The deployment's store; `quick`: short timeouts and no retries (a health check)."""
     if settings.blob_store == "local":
         return LocalBlobStore(settings.data_dir / "blobs", settings.secret_key, settings)
     if settings.blob_store == "s3":
         from runtime.blobs_s3 import S3BlobStore  # local: boto3 loads slowly
 
-        return S3BlobStore(settings)
+        return S3BlobStore(settings, quick=quick)
     raise ConfigurationError(f"RAPPORT_BLOB_STORE must be local or s3, not {settings.blob_store}")
 
 

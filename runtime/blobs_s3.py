@@ -17,20 +17,34 @@ from runtime.settings import Settings
 
 
 class S3BlobStore(BlobStore):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, quick: bool = False) -> None:
         self.bucket = settings.s3_bucket
+        # quick: a health check's client, which must answer (or fail) within seconds.
+        timeouts = {"connect_timeout": 2, "read_timeout": 3} if quick else {}
         config = Config(
             signature_version="s3v4",
             s3={"addressing_style": "path" if settings.s3_path_style else "auto"},
-            retries={"max_attempts": 5, "mode": "standard"},
+            retries={"max_attempts": 1 if quick else 5, "mode": "standard"},
+            **timeouts,
         )
-        self.client: Any = boto3.session.Session().client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url or None,
-            region_name=settings.s3_region,
-            aws_access_key_id=settings.s3_access_key or None,
-            aws_secret_access_key=settings.s3_secret_key or None,
-            config=config,
+        session = boto3.session.Session()
+
+        def client(endpoint: str) -> Any:
+            return session.client(
+                "s3",
+                endpoint_url=endpoint or None,
+                region_name=settings.s3_region,
+                aws_access_key_id=settings.s3_access_key or None,
+                aws_secret_access_key=settings.s3_secret_key or None,
+                config=config,
+            )
+
+        self.client: Any = client(settings.s3_endpoint_url)
+        # A SigV4 signature covers the host: a link for a browser must be signed for the
+        # address the browser uses (http://localhost:9000), not the one this process uses
+        # (http://s3:9000 inside compose). Signing makes no request.
+        self.link_client: Any = (
+            client(settings.s3_public_url) if settings.s3_public_url else self.client
         )
 
     async def prepare(self) -> None:
@@ -136,12 +150,17 @@ class S3BlobStore(BlobStore):
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         url = await asyncio.to_thread(
-            self.client.generate_presigned_url, "get_object", Params=params, ExpiresIn=ttl_seconds
+            self.link_client.generate_presigned_url,
+            "get_object",
+            Params=params,
+            ExpiresIn=ttl_seconds,
         )
         return str(url)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.client.close)
+        if self.link_client is not self.client:
+            await asyncio.to_thread(self.link_client.close)
 
 
 def _missing(exc: ClientError) -> bool:

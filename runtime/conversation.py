@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from runtime import sessions
+from runtime import engine_readiness, sessions
 from runtime.clock import utcnow
 from runtime.errors import ValidationError
 from runtime.events import (
@@ -34,6 +34,9 @@ async def start(
 async def start_preview(
     services: Services, workspace_id: str, interview_id: str, respondent: dict[str, Any]
 ) -> sessions.StartedSession:
+    await engine_readiness.require_interview_engine(
+        services.db, services.llm_upstream, workspace_id, interview_id
+    )
     started = await sessions.start_preview(services.db, workspace_id, interview_id, respondent)
     await _begin(services, started)
     return started

@@ -63,12 +63,15 @@ class JobQueue:
         retry_delay: float = DEFAULT_RETRY_DELAY_SECONDS,
         retry_backoff: float = MAX_RETRY_DELAY_SECONDS,
         scheduled: int = 0,
+        ttl: int | None = None,
         **kwargs: Any,
     ) -> Job | None:
         """Queue `function(**kwargs)`; None when a job with this key is already queued or
         running (the key de-duplicates: pass ids, never objects — the job loads the rest)."""
         # Without a key saq makes a random one, so the job is never de-duplicated.
         identity: dict[str, Any] = {"key": key} if key else {}
+        if ttl is not None:
+            identity["ttl"] = ttl  # how long saq keeps the finished job (600 s by default)
         job = Job(
             function=function,
             kwargs=kwargs,

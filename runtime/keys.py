@@ -87,6 +87,14 @@ async def ensure_workspace(db: Database, name: str) -> str:
         return workspace_id
 
 
+def check_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """The scopes in their canonical order; ValidationError naming any unknown one."""
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValidationError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
+    return tuple(s for s in ALL_SCOPES if s in scopes)
+
+
 async def create_key(
     db: Database,
     workspace_id: str,
@@ -94,10 +102,7 @@ async def create_key(
     scopes: tuple[str, ...] = ALL_SCOPES,
     plan: str = DEFAULT_PLAN,
 ) -> CreatedKey:
-    unknown = sorted(set(scopes) - set(ALL_SCOPES))
-    if unknown:
-        raise ValidationError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
-    scopes = tuple(s for s in ALL_SCOPES if s in scopes)
+    scopes = check_scopes(scopes)
     now = utcnow()
     plaintext = new_secret(KEY_PREFIX, 24)
     key_id = new_id("key")
@@ -192,3 +197,41 @@ async def require_live(db: Database, key_id: str) -> None:
     """For a stream opened with this key that asks for more (a WebSocket resume)."""
     if await revoked_among(db, {key_id}):
         raise Unauthorized(REVOKED)
+
+
+@dataclass(frozen=True)
+class ListedKey:
+    """A live key as `rapport keys list` shows it, with its workspace's name."""
+
+    workspace: str
+    view: Mapping[str, Any]
+
+
+async def list_live(db: Database, workspace: str | None = None) -> list[ListedKey]:
+    """Every unrevoked key (of one workspace, by name, when given), oldest first."""
+    t, w = schema.api_keys, schema.workspaces
+    query = (
+        select(t, w.c.name.label("workspace_name"))
+        .join(w, w.c.id == t.c.workspace_id)
+        .where(t.c.revoked_at.is_(None))
+        .order_by(w.c.name, t.c.created_at, t.c.id)
+    )
+    if workspace is not None:
+        query = query.where(w.c.name == workspace)
+    async with db.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [ListedKey(str(r["workspace_name"]), to_view(dict(r))) for r in rows]
+
+
+async def revoke_any(db: Database, key_id: str) -> str:
+    """Revoke a key whatever its workspace (the operator's command); returns the workspace id."""
+    async with db.connect() as conn:
+        workspace_id = await conn.scalar(
+            select(schema.api_keys.c.workspace_id).where(
+                schema.api_keys.c.id == key_id, schema.api_keys.c.revoked_at.is_(None)
+            )
+        )
+    if workspace_id is None:
+        raise NotFound(f"no live API key {key_id}")
+    await revoke(db, str(workspace_id), key_id)
+    return str(workspace_id)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from runtime import database
+from runtime import database, llm_upstream
 from runtime.services import Services
 
 Probe = Callable[[Services, float], Awaitable[None]]
@@ -16,13 +16,20 @@ Probe = Callable[[Services, float], Awaitable[None]]
 @dataclass(frozen=True)
 class Readiness:
     checks: dict[str, str]  # name -> "ok" or "error: …"
+    # Reported, never failing readiness: an LLM that does not answer must not take the node
+    # out of rotation (its interviews fall back to the script).
+    detail: dict[str, str]
 
     @property
     def ready(self) -> bool:
         return all(value == "ok" for value in self.checks.values())
 
     def view(self) -> dict[str, Any]:
-        return {"status": "ready" if self.ready else "unavailable", "checks": self.checks}
+        return {
+            "status": "ready" if self.ready else "unavailable",
+            "checks": self.checks,
+            "detail": self.detail,
+        }
 
 
 async def _sql(services: Services, seconds: float) -> None:
@@ -42,7 +49,8 @@ async def check(services: Services) -> Readiness:
     seconds = services.settings.ready_timeout_seconds
     names = list(PROBES)
     results = await asyncio.gather(*(_run(PROBES[n], services, seconds) for n in names))
-    return Readiness(dict(zip(names, results, strict=True)))
+    detail = {"llm": llm_upstream.summary(services.llm_upstream.peek())}
+    return Readiness(dict(zip(names, results, strict=True)), detail)
 
 
 async def _run(probe: Probe, services: Services, seconds: float) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
 import httpx
+import structlog
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -20,12 +22,15 @@ from runtime.eventlog import EventLog
 from runtime.hub import StreamHub
 from runtime.idempotency import IdempotencyStore
 from runtime.jobs import JobQueue
+from runtime.llm_upstream import UpstreamProbe
 from runtime.metrics import Exposition
 from runtime.private_files import private_dir
 from runtime.ratelimit import RateLimiter
 from runtime.settings import Settings
 from runtime.turns import TurnRunner
 from runtime.webhook_delivery import Sender
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Services:
     llm_client: AsyncOpenAI
     blobs: BlobStore
     metrics: Exposition
+    llm_upstream: UpstreamProbe
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -87,18 +93,34 @@ class Services:
             llm_client=llm_client,
             blobs=blobs,
             metrics=metrics,
+            llm_upstream=UpstreamProbe(settings),
         )
 
     async def close(self) -> None:
-        await self.turns.close()
+        # Every part is closed even when one fails: a Redis that has gone away (a shared
+        # embedded one whose owner stopped) must not keep the database from closing.
+        parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("turns", self.turns.close),
+            ("metrics", self._close_metrics),
+            ("webhooks", self.webhooks.close),
+            ("hub", self.hub.stop),
+            ("jobs", self.jobs.close),
+            ("blobs", self.blobs.close),
+            ("redis", self.redis.aclose),
+            ("db", self.db.close),
+            ("llm_client", self.llm_client.close),
+            ("llm_upstream", self.llm_upstream.close),
+        ]
+        for name, close in parts:
+            try:
+                await close()
+            except Exception as exc:
+                log.warning(
+                    "services.close_failed", part=name, error=f"{type(exc).__name__}: {exc}"
+                )
+
+    async def _close_metrics(self) -> None:
         self.metrics.close()
-        await self.webhooks.close()
-        await self.hub.stop()
-        await self.jobs.close()
-        await self.blobs.close()
-        await self.redis.aclose()
-        await self.db.close()
-        await self.llm_client.close()
 
 
 def redis_client(settings: Settings) -> Redis:

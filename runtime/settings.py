@@ -11,6 +11,15 @@ from pathlib import Path
 from runtime import private_files
 from runtime.errors import ConfigurationError
 
+# Where transcript PDFs look for their fonts, by file name: fontconfig's default directories
+# on Debian (what `fc-list` lists comes from these).
+DEFAULT_FONT_DIRS = (
+    Path("/usr/share/fonts"),
+    Path("/usr/local/share/fonts"),
+    Path("~/.local/share/fonts").expanduser(),
+    Path("~/.fonts").expanduser(),
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -72,6 +81,7 @@ class Settings:
     s3_access_key: str = ""
     s3_secret_key: str = ""
     s3_path_style: bool = False
+    s3_public_url: str = ""  # signs download links for browsers (the endpoint: everything else)
     signed_url_ttl_seconds: int = 3600
     max_audio_bytes: int = 200 * 1024 * 1024
     export_page_size: int = 200
@@ -93,19 +103,23 @@ class Settings:
     db_pool_timeout_seconds: float = 5.0
     sqlite_busy_timeout_ms: int = 5000
     ready_timeout_seconds: float = 2.0
+    # Where `rapport serve` records itself while it runs, for commands run elsewhere.
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "rapport")
+    pdf_font_dirs: tuple[Path, ...] = DEFAULT_FONT_DIRS
 
     @property
     def sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from an environment mapping (os.environ by default)."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, persist: bool = True) -> Settings:
+        """Build settings from an environment mapping (os.environ by default). `persist`
+        False: write nothing (a command that signs nothing need not create the data dir)."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("RAPPORT_DATA_DIR", "./data"))
+        data_dir = Path(env.get("RAPPORT_DATA_DIR") or "./data")
         database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/rapport.db"
         database_url = _async_driver(database_url)
-        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir)
+        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir, persist)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -159,6 +173,7 @@ class Settings:
             s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY_ID", ""),
             s3_secret_key=env.get("RAPPORT_S3_SECRET_ACCESS_KEY", ""),
             s3_path_style=env.get("RAPPORT_S3_PATH_STYLE", "0") == "1",
+            s3_public_url=env.get("RAPPORT_S3_PUBLIC_URL", "").rstrip("/"),
             signed_url_ttl_seconds=_int(
                 env, "RAPPORT_SIGNED_URL_TTL_SECONDS", cls.signed_url_ttl_seconds
             ),
@@ -228,6 +243,8 @@ class Settings:
             ready_timeout_seconds=_float(
                 env, "RAPPORT_READY_TIMEOUT_SECONDS", cls.ready_timeout_seconds
             ),
+            state_dir=_state_dir(env),
+            pdf_font_dirs=_paths(env, "RAPPORT_PDF_FONT_DIRS", DEFAULT_FONT_DIRS),
         )
 
 
@@ -258,23 +275,44 @@ def _async_driver(url: str) -> str:
     return url
 
 
-def _persistent_secret(data_dir: Path) -> str:
+def _paths(env: Mapping[str, str], name: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
+    """A list of directories separated by `:` (os.pathsep), as PATH is."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    return tuple(Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip())
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    if env.get("RAPPORT_STATE_DIR"):
+        return Path(env["RAPPORT_STATE_DIR"]).expanduser()
+    if env.get("XDG_RUNTIME_DIR"):
+        return Path(env["XDG_RUNTIME_DIR"]) / "rapport"
+    return Path(env.get("HOME") or "~").expanduser() / ".local" / "state" / "rapport"
+
+
+def _persistent_secret(data_dir: Path, persist: bool = True) -> str:
     # Embedded mode: a secret generated once and kept beside the data, so signed tickets
     # survive a restart without asking the operator to configure anything.
-    # Both owner-only, and tightened if an earlier version left them readable by others.
-    private_files.private_dir(data_dir)
+    # Both owner-only, and tightened if an earlier version left them readable by others;
+    # without `persist` (rapport doctor) nothing is created.
     path = data_dir / "secret_key"
-    if not path.exists():
-        # Written aside, then linked into place: a process starting at the same moment sees
-        # no secret or the whole of one, never an empty file; the first link wins.
-        aside = data_dir / f".secret_key.{os.getpid()}"
-        private_files.write_private(aside, secrets.token_urlsafe(48))
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
+    if not persist:
+        return path.read_text().strip() if path.exists() else ""
+    private_files.private_dir(data_dir)
+    if path.exists():
+        private_files.tighten(path)
+        return path.read_text().strip()
+    # Written aside, then linked into place: a process starting at the same moment sees
+    # no secret or the whole of one, never an empty file; the first link wins.
+    aside = data_dir / f".secret_key.{os.getpid()}"
+    private_files.write_private(aside, secrets.token_urlsafe(48))
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
     private_files.tighten(path)
     return path.read_text().strip()
 

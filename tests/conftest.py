@@ -219,6 +219,15 @@ async def serving(app: Any, lifespan: str) -> AsyncIterator[str]:
         await task
 
 
+@pytest.fixture(autouse=True)
+def _reap_processes() -> Iterator[None]:
+    """No `rapport` process a test started outlives it, whatever the test's outcome."""
+    yield
+    from tests.processes import reap_all  # local: tests.processes imports this module
+
+    reap_all()
+
+
 @pytest.fixture
 def node_env(settings: Settings) -> dict[str, str]:
     """The environment of a `rapport serve` process on the test stores."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from runtime.settings import Settings
 from tests.conftest import UNLIMITED, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")
+_children: list[_Child] = []
 
 
 def node_env(settings: Settings, **more: str) -> dict[str, str]:
@@ -28,8 +30,68 @@ def node_env(settings: Settings, **more: str) -> dict[str, str]:
     }
 
 
-class ServeProcess:
-    def __init__(self, env: dict[str, str], data_dir: Path, umask: int | None = None) -> None:
+def leftover_redis(socket: Path) -> list[int]:
+    """Pids of redis-server processes still listening on this embedded socket."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # it exited meanwhile
+        if any(b"redis-server" in a for a in argv[:1]) and str(socket).encode() in argv:
+            found.append(int(proc.name))
+    return found
+
+
+def reap_all() -> None:
+    """Kill every child a test left running: one left behind would go on taking the shared
+    queue's jobs (with its own database) in the tests after it."""
+    while _children:
+        _children.pop().reap()
+
+
+class _Child:
+    """A `rapport` child process. new_session: in its own process group, as a shell runs a
+    command in a terminal, so that a test can signal the group as the terminal's Ctrl-C does."""
+
+    def __init__(self, new_session: bool) -> None:
+        self.new_session = new_session
+        self.proc: asyncio.subprocess.Process | None = None
+        _children.append(self)
+
+    def reap(self) -> None:
+        """Kill it if a failed test left it running (never leave a process behind)."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+
+    def interrupt_group(self) -> None:
+        """Ctrl-C in its terminal: SIGINT to every process of its group."""
+        assert self.proc is not None and self.new_session
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    async def wait(self) -> int:
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await self.wait()
+
+
+class ServeProcess(_Child):
+    def __init__(
+        self,
+        env: dict[str, str],
+        data_dir: Path,
+        *,
+        new_session: bool = False,
+        umask: int | None = None,
+    ) -> None:
+        super().__init__(new_session)
         self.umask = umask
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,11 +102,13 @@ class ServeProcess:
             "RAPPORT_PUBLIC_RATE_LIMIT": UNLIMITED,
             "RAPPORT_SESSION_RATE_LIMIT": UNLIMITED,
             "RAPPORT_SESSION_START_RATE_LIMIT": UNLIMITED,
+            # Its record of itself stays with the test, not in the user's ~/.local/state.
+            "RAPPORT_STATE_DIR": str(data_dir / "state"),
             **env,
             "RAPPORT_DATA_DIR": str(data_dir),
         }
-        self.proc: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
+        self._grew = asyncio.Condition()
 
     async def start(self) -> ServeProcess:
         self.proc = await asyncio.create_subprocess_exec(
@@ -56,16 +120,18 @@ class ServeProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             preexec_fn=None if self.umask is None else self._set_umask,
+            start_new_session=self.new_session,
         )
         assert self.proc.stdout is not None
-        # Ready when uvicorn says so; the whole output is kept for assertions and failures.
+        # Ready when uvicorn listens ("Application startup complete" comes before it binds);
+        # the whole output is kept for assertions and failures.
         async with asyncio.timeout(30):
             while True:
                 line = (await self.proc.stdout.readline()).decode()
                 if not line:
                     raise RuntimeError("rapport serve exited:\n" + "".join(self.output))
                 self.output.append(line)
-                if "Application startup complete" in line:
+                if "Uvicorn running on" in line:
                     break
         self._drain = asyncio.create_task(self._collect())
         return self
@@ -77,17 +143,26 @@ class ServeProcess:
     async def _collect(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
-            self.output.append(line.decode())
+            async with self._grew:
+                self.output.append(line.decode())
+                self._grew.notify_all()
+
+    async def wait_for(self, text: str) -> str:
+        """The first line of its output with `text` in it, once it has been written."""
+        async with asyncio.timeout(30), self._grew:
+            while True:
+                found = next((line for line in self.output if text in line), None)
+                if found is not None:
+                    return found
+                assert not self._drain.done(), "rapport serve exited:\n" + "".join(self.output)
+                await self._grew.wait()
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
 
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), 20)
+    async def wait(self) -> int:
+        code = await super().wait()
         await self._drain
         return code
 
@@ -107,29 +182,36 @@ async def serve_nodes(
         assert codes == [0] * len(nodes), codes
 
 
-class WorkerProcess:
+_workers = itertools.count(1)
+
+
+class WorkerProcess(_Child):
     """A real `rapport worker`, to be killed mid-job."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, *, new_session: bool = False) -> None:
+        super().__init__(new_session)
         self.env = {**os.environ, **env, "RAPPORT_DATA_DIR": str(data_dir)}
-        self.proc: asyncio.subprocess.Process | None = None
-        self.log = data_dir / "worker.log"
+        # One log per process: several workers may share a data directory.
+        self.log = data_dir / f"worker-{next(_workers)}.log"
 
     async def start(self) -> WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                RAPPORT, "worker", env=self.env, stdout=out, stderr=asyncio.subprocess.STDOUT
+                RAPPORT,
+                "worker",
+                env=self.env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         return self
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
 
     async def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
-
-    async def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), 20)

@@ -71,7 +71,12 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
         include_audio=options["include_audio"],
         include_pdf=options["include_pdf"],
         on_session=on_session,
-        pdf_for=functools.partial(transcript_pdf.for_export, blobs, render_missing=True),
+        pdf_for=functools.partial(
+            transcript_pdf.for_export,
+            blobs,
+            render_missing=True,
+            font_dirs=services.settings.pdf_font_dirs,
+        ),
     )
     key = exports.blob_key(export_id)
     writer = await blobs.writer(key, "application/zip")

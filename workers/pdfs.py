@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import structlog
+
 from runtime import transcript_pdf
 from runtime.errors import NotFound
 from runtime.services import Services
 from workers.types import JobContext
 
+log = structlog.get_logger(__name__)
+
 
 async def render_pdf(ctx: JobContext, *, session_id: str) -> dict[str, object]:
     services: Services = ctx["services"]
     try:
-        return await transcript_pdf.ensure(services.db, services.blobs, session_id)
+        result = await transcript_pdf.ensure(
+            services.db, services.blobs, session_id, services.settings.pdf_font_dirs
+        )
     except NotFound:  # erased before or while it rendered: nothing to render, nothing kept
         return {"session_id": session_id, "erased": True}
+    if result.get("failed"):
+        log.error("pdf.failed", session_id=session_id, reason=result["failed"])
+    return result

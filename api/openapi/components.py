@@ -307,6 +307,13 @@ def response_schemas() -> dict[str, Schema]:
                 "retry_after": integer("Seconds to wait before asking again"),
             }
         ),
+        "PdfFailed": obj(
+            {
+                "session_id": string(),
+                "status": enum(("failed",)),
+                "reason": string("Why, and what fixes it (e.g. the fonts to install)"),
+            }
+        ),
         "Files": obj(
             {
                 "items": array(
@@ -400,6 +407,15 @@ def response_schemas() -> dict[str, Schema]:
                     {
                         "sql": string("ok, or error: <type>"),
                         "redis": string("ok, or error: <type>"),
+                    }
+                ),
+                "detail": obj(
+                    {
+                        "llm": string(
+                            "The LLM interviewer's upstream: ok, not configured: <fix>, "
+                            "unreachable: <base URL> (<why>), or not checked yet. Not a "
+                            "check: it never makes the node unavailable"
+                        ),
                     }
                 ),
             }

@@ -204,7 +204,11 @@ def _operations_interviews() -> list[Operation]:
             "updateInterview",
             "Update an interview's settings (only the fields given)",
             Reply(200, "The updated interview", "Interview"),
-            errors={**_INTERVIEW_404, 409: "The interview is closed"},
+            errors={
+                **_INTERVIEW_404,
+                409: "The interview is closed, or an active or paused interview is switched "
+                "to engine llm while no LLM is configured or answering",
+            },
             body=interview_routes.INTERVIEW_UPDATE,
         ),
         op(
@@ -226,7 +230,10 @@ def _operations_interviews() -> list[Operation]:
         conflict = f"The interview is not {' or '.join(sources)}"
         description = ""
         if action == "publish":
-            conflict += ", or its guide has no questions"
+            conflict += (
+                ", or its guide has no questions, or it uses engine llm and no LLM is "
+                "configured or answering (field engine)"
+            )
             description = (
                 "Publishing freezes the guide as a new version; sessions keep the version "
                 "they started on."
@@ -344,7 +351,8 @@ def _operations_sessions() -> list[Operation]:
             Reply(201, "A new test session, ready to stream", "SessionStartResponse"),
             errors={
                 **_INTERVIEW_404,
-                409: "The guide has no question yet",
+                409: "The guide has no question yet, or the interview uses engine llm and "
+                "no LLM is configured or answering",
             },
             body=session_routes.PREVIEW_START,
             body_required=False,
@@ -528,12 +536,19 @@ def _operations_files() -> list[Operation]:
             "The transcript as a PDF (rendered by a worker, cached until the transcript changes)",
             Reply(200, "The PDF", _BINARY, "application/pdf"),
             Reply(202, "Being rendered: ask again after Retry-After seconds", "PdfRendering"),
+            Reply(
+                424,
+                "The render failed (no font to draw with on the worker, or a crash): the "
+                "reason says why; asked again a minute later, it is tried again",
+                "PdfFailed",
+            ),
             errors=_SESSION_404,
             description="The PDF shows the interview title, the session's metadata, the "
             "respondent (unless the interview is anonymous), every message with its role and "
             "time, and page numbers; CJK, Arabic, Hebrew and emoji included. It is cached under "
             "the transcript's fingerprint: a new message (or a changed title) makes the next "
-            "request render it again.",
+            "request render it again. A character no font on the worker draws is shown as "
+            "U+FFFD (�), and a note under the metadata says so (docs/pdf.md).",
         ),
         op(
             "GET /v1/sessions/{id}/files",

@@ -82,7 +82,11 @@ async def pdf(request: Request) -> Response:
     doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
     found = await transcript_pdf.current(services.db, services.blobs, session_id, doc.fingerprint)
     if found is None:
-        await _render_later(services, session_id, doc.fingerprint)
+        reason = await _render_later(services, session_id, doc.fingerprint)
+        if reason is not None:
+            # 424 Failed Dependency: the render this reply depends on failed.
+            body = {"session_id": session_id, "status": "failed", "reason": reason}
+            return Json(body, status_code=424)
         body = {"session_id": session_id, "status": "rendering", "retry_after": RETRY_AFTER}
         return Json(body, status_code=202, headers={"retry-after": str(RETRY_AFTER)})
     headers = {
@@ -95,15 +99,21 @@ async def pdf(request: Request) -> Response:
     )
 
 
-async def _render_later(services: Services, session_id: str, fingerprint: str) -> None:
+async def _render_later(services: Services, session_id: str, fingerprint: str) -> str | None:
+    """Queue the render, unless it failed lately: then why (asked again later, it retries)."""
+    reason = await transcript_pdf.failure(services.jobs, session_id, fingerprint)
+    if reason is not None:
+        return reason
     # Keyed by the transcript's fingerprint: asking again while it renders queues nothing.
     await services.jobs.enqueue(
         transcript_pdf.JOB_FUNCTION,
         key=transcript_pdf.job_key(session_id, fingerprint),
         timeout=300,
         heartbeat=services.settings.job_heartbeat_seconds,
+        ttl=transcript_pdf.FAILED_TTL_SECONDS,
         session_id=session_id,
     )
+    return None
 
 
 async def files(request: Request) -> Response:

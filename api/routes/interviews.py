@@ -12,7 +12,7 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Int, Num, Obj, Str, parse
-from runtime import erasure, interviews, keys, retention
+from runtime import engine_readiness, erasure, interviews, keys, retention
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),
@@ -77,8 +77,16 @@ async def update(request: Request) -> Response:
     principal = await researcher(request, keys.INTERVIEWS_WRITE)
     fields = await parse(request, INTERVIEW_UPDATE)
     _check_retention(principal, fields)
+    services = services_of(request)
+    await engine_readiness.require_for_update(
+        services.db,
+        services.llm_upstream,
+        principal.workspace_id,
+        request.path_params["id"],
+        fields,
+    )
     view = await interviews.update_fields(
-        services_of(request).db, principal.workspace_id, request.path_params["id"], fields
+        services.db, principal.workspace_id, request.path_params["id"], fields
     )
     return Json(with_links(request, view))
 
@@ -102,8 +110,16 @@ async def duplicate(request: Request) -> Response:
 def _transition(action: str) -> Any:
     async def endpoint(request: Request) -> Response:
         principal = await researcher(request, keys.INTERVIEWS_WRITE)
+        services = services_of(request)
+        if action == "publish":
+            await engine_readiness.require_interview_engine(
+                services.db,
+                services.llm_upstream,
+                principal.workspace_id,
+                request.path_params["id"],
+            )
         view = await interviews.transition(
-            services_of(request).db, principal.workspace_id, request.path_params["id"], action
+            services.db, principal.workspace_id, request.path_params["id"], action
         )
         return Json(with_links(request, view))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,6 @@ from runtime.pdf.fonts import (
     CJK_KOREAN,
     CJK_SIMPLIFIED,
     CJK_TRADITIONAL,
-    COLOUR,
     MAX_COLOUR_GLYPHS,
     PRIMARY,
     FontBook,
@@ -21,7 +21,15 @@ from runtime.pdf.fonts import (
 )
 from runtime.pdf.layout import MUTED, TranscriptPdf, Writer, clean
 
-__all__ = ["MAX_COLOUR_GLYPHS", "PdfMessage", "PdfTranscript", "render_transcript"]
+__all__ = [
+    "MAX_COLOUR_GLYPHS",
+    "UNDRAWN",
+    "FontBook",
+    "PdfMessage",
+    "PdfTranscript",
+    "font_book",
+    "render_transcript",
+]
 
 
 @dataclass(frozen=True)
@@ -91,24 +99,56 @@ def _coverage(codes: set[int], book: FontBook) -> tuple[bytes, set[str]]:
     the document's characters need, the primary always."""
     if codes <= book.primary:
         return _PRIMARY_ONLY, {PRIMARY}
-    coverage, monochrome = book.coverage()
-    colour = book.families.index(COLOUR)
-    if sum(1 for code in codes if coverage[code] == colour) > MAX_COLOUR_GLYPHS:
+    coverage, monochrome, _ = book.coverage()
+    colour = book.colour
+    if colour is not None and sum(1 for c in codes if coverage[c] == colour) > MAX_COLOUR_GLYPHS:
         coverage = monochrome
     families = {PRIMARY} | {book.families[coverage[code]] for code in codes}
     return coverage, families
 
 
-def render_transcript(doc: PdfTranscript) -> bytes:
-    """The transcript as a PDF file. CPU-bound and thread-safe: each call builds its own
-    document; the fonts are parsed once per process and only read."""
-    book = font_book()
+# What stands for a character no font here draws: the Unicode replacement character, which
+# Noto Sans and DejaVu Sans both have (and text extraction gives back).
+UNDRAWN = "\ufffd"
+UNDRAWN_NOTE = (
+    "Some characters could not be drawn with the fonts installed on the server and are "
+    f"shown as {UNDRAWN}; the text transcript has them all."
+)
+# Invisible anyway: left as they are, never marked.
+_INVISIBLE = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
+
+
+def _undrawn(codes: set[int], book: FontBook) -> dict[int, str]:
+    """The document's characters that no font draws (a translate() table to the mark)."""
+    if codes <= book.primary:
+        return {}
+    drawn = book.coverage()[2]
+    return {
+        code: UNDRAWN
+        for code in codes
+        if not drawn[code] and unicodedata.category(chr(code)) not in _INVISIBLE
+    }
+
+
+def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes:
+    """The transcript as a PDF file, in the fonts of `book` (those of the default font
+    directories if None): a character none of them draws is marked, and a note says so.
+    CPU-bound and thread-safe: each call builds its own document; the fonts are parsed
+    once per process and only read. ConfigurationError if there is no font at all."""
+    book = book or font_book()
     title = clean(doc.title)
     fields = [(clean(label), clean(value)) for label, value in doc.fields]
     messages = [(m, clean(m.text)) for m in doc.messages]
     texts = [title, *(label + value for label, value in fields)]
     texts += [m.role + text for m, text in messages]
     codes = {ord(char) for text in texts for char in text}
+    undrawn = _undrawn(codes, book)
+    metadata_title = title  # document metadata needs no font
+    if undrawn:
+        title = title.translate(undrawn)
+        fields = [(label.translate(undrawn), value.translate(undrawn)) for label, value in fields]
+        messages = [(m, text.translate(undrawn)) for m, text in messages]
+        codes = (codes - undrawn.keys()) | {ord(UNDRAWN)} | set(map(ord, UNDRAWN_NOTE))
     coverage, families = _coverage(codes, book)
     # Bold: the title, the field labels and the turn headings.
     bold_codes = {ord(char) for text in (title, *(label for label, _ in fields)) for char in text}
@@ -127,7 +167,7 @@ def render_transcript(doc: PdfTranscript) -> bytes:
     pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)
     pdf.c_margin = 0  # shaped lines (cells) start where text() lines do
     pdf.set_auto_page_break(True, margin=_PAGE_MARGIN)
-    pdf.set_title(title)
+    pdf.set_title(metadata_title)
     pdf.set_creator("Rapport")
     # The file's date is the transcript's, so that the same transcript gives the same bytes.
     last = max((_utc(m.at) for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
@@ -154,6 +194,12 @@ def render_transcript(doc: PdfTranscript) -> bytes:
             size=_BODY_SIZE - 0.5, leading=_BODY_LEADING,
         )  # fmt: skip
         pdf.set_y(max(below_label, pdf.get_y()))
+    if undrawn:
+        pdf.ln(1)
+        writer.paragraph(
+            UNDRAWN_NOTE, x=left, width=width, size=_LABEL_SIZE, leading=_BODY_LEADING,
+            colour=MUTED,
+        )  # fmt: skip
     pdf.ln(2)
     pdf.set_draw_color(*MUTED)
     pdf.set_line_width(0.2)

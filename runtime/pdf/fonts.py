@@ -1,8 +1,9 @@
-"""The PDF fonts: found at Debian's paths, parsed once per process, lent to each document."""
+"""The PDF fonts: found by file name in the font directories, parsed once, lent to each document."""
 
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -18,10 +19,7 @@ from fpdf.font_type_3 import Type3Font, Type3FontGlyph
 from fpdf.fonts import SubsetMap, TTFFont
 
 from runtime.errors import ConfigurationError
-
-_NOTO = Path("/usr/share/fonts/truetype/noto")
-_NOTO_OTF = Path("/usr/share/fonts/opentype/noto")
-_SYMBOLA = Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf")
+from runtime.settings import DEFAULT_FONT_DIRS
 
 
 @dataclass(frozen=True)
@@ -37,22 +35,38 @@ class FontFile:
         return self.family + self.style
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """A font looked for by file name under the font directories: the first name found
+    serves (the preferred one first); `package` is the Debian package of the preferred."""
+
+    family: str
+    names: tuple[str, ...]
+    package: str
+    style: str = ""
+    face: int = 0
+
+
 # The primary family first, then the fallbacks in the order a character is looked up.
 # Noto Sans CJK's face 2 is Simplified Chinese; every face covers Han, Kana and Hangul.
-FONT_FILES = (
-    FontFile("sans", _NOTO / "NotoSans-Regular.ttf", "fonts-noto-core"),
-    FontFile("sans", _NOTO / "NotoSans-Bold.ttf", "fonts-noto-core", style="B"),
-    FontFile("hebrew", _NOTO / "NotoSansHebrew-Regular.ttf", "fonts-noto-core"),
-    FontFile("hebrew", _NOTO / "NotoSansHebrew-Bold.ttf", "fonts-noto-core", style="B"),
-    FontFile("arabic", _NOTO / "NotoSansArabic-Regular.ttf", "fonts-noto-core"),
-    FontFile("arabic", _NOTO / "NotoSansArabic-Bold.ttf", "fonts-noto-core", style="B"),
-    FontFile("cjk", _NOTO_OTF / "NotoSansCJK-Regular.ttc", "fonts-noto-cjk", face=2),
-    FontFile("emoji", _NOTO / "NotoColorEmoji.ttf", "fonts-noto-color-emoji"),
-    FontFile("symbols2", _NOTO / "NotoSansSymbols2-Regular.ttf", "fonts-noto-core"),
-    FontFile("symbols", _NOTO / "NotoSansSymbols-Regular.ttf", "fonts-noto-core"),
-    FontFile("math", _NOTO / "NotoSansMath-Regular.ttf", "fonts-noto-core"),
+# DejaVu Sans (fonts-dejavu-core, on every Debian system) stands in for Noto Sans when it
+# is missing, and draws last what none of the others has (Georgian, Armenian, …).
+WANTED = (
+    Wanted("sans", ("NotoSans-Regular.ttf", "DejaVuSans.ttf"), "fonts-noto-core"),
+    Wanted("sans", ("NotoSans-Bold.ttf", "DejaVuSans-Bold.ttf"), "fonts-noto-core", style="B"),
+    Wanted("hebrew", ("NotoSansHebrew-Regular.ttf",), "fonts-noto-core"),
+    Wanted("hebrew", ("NotoSansHebrew-Bold.ttf",), "fonts-noto-core", style="B"),
+    Wanted("arabic", ("NotoSansArabic-Regular.ttf",), "fonts-noto-core"),
+    Wanted("arabic", ("NotoSansArabic-Bold.ttf",), "fonts-noto-core", style="B"),
+    Wanted("cjk", ("NotoSansCJK-Regular.ttc",), "fonts-noto-cjk", face=2),
+    Wanted("emoji", ("NotoColorEmoji.ttf",), "fonts-noto-color-emoji"),
+    Wanted("symbols2", ("NotoSansSymbols2-Regular.ttf",), "fonts-noto-core"),
+    Wanted("symbols", ("NotoSansSymbols-Regular.ttf",), "fonts-noto-core"),
+    Wanted("math", ("NotoSansMath-Regular.ttf",), "fonts-noto-core"),
     # Monochrome emoji (and much else) for what the others lack.
-    FontFile("symbola", _SYMBOLA, "fonts-symbola"),
+    Wanted("symbola", ("Symbola_hint.ttf", "Symbola.ttf"), "fonts-symbola"),
+    Wanted("dejavu", ("DejaVuSans.ttf",), "fonts-dejavu-core"),
+    Wanted("dejavu", ("DejaVuSans-Bold.ttf",), "fonts-dejavu-core", style="B"),
 )
 PRIMARY = "sans"
 COLOUR = "emoji"
@@ -60,6 +74,62 @@ CJK = "cjk"
 # The faces of the Noto Sans CJK collection: each draws every Han, Kana and Hangul
 # character, in its own locale's glyph forms.
 CJK_JAPANESE, CJK_KOREAN, CJK_SIMPLIFIED, CJK_TRADITIONAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Script:
+    """A writing system as the start-up check reports it: drawn if every sample is."""
+
+    name: str
+    samples: str
+    package: str  # the Debian package whose font draws it
+
+
+SCRIPTS = (
+    Script("Latin", "Aaéß", "fonts-noto-core"),
+    Script("Greek", "Ωλ", "fonts-noto-core"),
+    Script("Cyrillic", "Жы", "fonts-noto-core"),
+    Script("Hebrew", "אש", "fonts-noto-core"),
+    Script("Arabic", "عبپ", "fonts-noto-core"),
+    Script("Chinese", "中们們", "fonts-noto-cjk"),
+    Script("Japanese", "あア", "fonts-noto-cjk"),
+    Script("Korean", "한글", "fonts-noto-cjk"),
+    Script("emoji", "😀👍🎉", "fonts-noto-color-emoji"),
+    Script("symbols", "→✓∑★", "fonts-noto-core"),
+)
+
+
+def _index(dirs: tuple[Path, ...]) -> dict[str, Path]:
+    """Every font file under the directories by file name; an earlier directory wins."""
+    found: dict[str, Path] = {}
+    for root in dirs:
+        if not root.is_dir():
+            continue
+        for folder, _, names in sorted(os.walk(root, followlinks=True)):
+            for name in sorted(names):
+                if name.lower().endswith((".ttf", ".ttc", ".otf")):
+                    found.setdefault(name, Path(folder) / name)
+    return found
+
+
+def find_fonts(dirs: tuple[Path, ...]) -> tuple[tuple[FontFile, ...], tuple[Wanted, ...]]:
+    """The fonts found under `dirs`, in lookup order, and the wanted ones that are missing.
+    A file already serving one family is not taken again by another (DejaVu Sans standing
+    in for Noto Sans is not also the last fallback)."""
+    index = _index(dirs)
+    files: list[FontFile] = []
+    missing: list[Wanted] = []
+    used: set[Path] = set()
+    for wanted in WANTED:
+        path = next((index[n] for n in wanted.names if n in index), None)
+        if path is None:
+            missing.append(wanted)
+        elif path not in used:
+            used.add(path)
+            files.append(FontFile(wanted.family, path, wanted.package, wanted.style, wanted.face))
+    return tuple(files), tuple(missing)
+
+
 # A Type 3 font holds at most 256 glyphs, two of them reserved: past this many distinct
 # emoji a document draws its emoji in monochrome.
 MAX_COLOUR_GLYPHS = 250
@@ -274,54 +344,65 @@ class FontBook:
     document that needs it (Noto Sans CJK alone holds 40 MB once parsed)."""
 
     files: tuple[FontFile, ...]
+    missing: tuple[Wanted, ...] = ()  # what was looked for and not found
     families: tuple[str, ...] = ()  # the primary family, then the fallbacks
     primary: frozenset[int] = frozenset()  # the codepoints the primary font draws
-    _tables: tuple[bytes, bytes] | None = None
+    colour: int | None = None  # the colour font's family index, if it is there
+    _tables: tuple[bytes, bytes, bytes] | None = None
     _templates: dict[tuple[str, int | None], Template] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        missing = [f for f in self.files if not f.path.is_file()]
-        if missing:
-            paths = ", ".join(str(f.path) for f in missing)
-            packages = " ".join(sorted({f.package for f in missing}))
+        if not any(f.family == PRIMARY and not f.style for f in self.files):
             raise ConfigurationError(
-                f"PDF fonts are missing: {paths}. "
-                f"Install the Debian packages: apt-get install {packages}"
+                "no font to draw PDFs with: none of "
+                + ", ".join(WANTED[0].names)
+                + " is in the font directories (RAPPORT_PDF_FONT_DIRS); "
+                "apt-get install fonts-noto-core (or at least fonts-dejavu-core)"
             )
         self.families = tuple(dict.fromkeys(f.family for f in self.files))
         self.primary = frozenset(self._codepoints(self.families[0]))
+        self.colour = self.families.index(COLOUR) if COLOUR in self.families else None
 
     def _codepoints(self, family: str) -> set[int]:
         spec = next(f for f in self.files if f.family == family)
         with TTFont(spec.path, fontNumber=spec.face, lazy=True) as ttfont:
             return set(ttfont.getBestCmap())
 
-    def coverage(self) -> tuple[bytes, bytes]:
+    def coverage(self) -> tuple[bytes, bytes, bytes]:
         """The family index (into `families`) of the first font that draws each codepoint,
-        0 (the primary) where none does; then the same without the colour font. Read from
-        the fonts on the first document with a character the primary font lacks."""
+        0 (the primary) where none does; then the same without the colour font; then 1
+        for each codepoint some font draws. Read from the fonts on the first document with
+        a character the primary font lacks."""
         if self._tables is None:
             with self._lock:
                 if self._tables is None:
                     self._tables = self._read_coverage()
         return self._tables
 
-    def _read_coverage(self) -> tuple[bytes, bytes]:
+    def _read_coverage(self) -> tuple[bytes, bytes, bytes]:
         coverage = bytearray(0x110000)
         monochrome = bytearray(0x110000)
+        drawn = bytearray(0x110000)
         covered: set[int] = set()
         covered_monochrome: set[int] = set()
         for index, family in enumerate(self.families):
             codepoints = self._codepoints(family)
             for codepoint in codepoints - covered:
                 coverage[codepoint] = index
+                drawn[codepoint] = 1
             covered |= codepoints
             if family != COLOUR:
                 for codepoint in codepoints - covered_monochrome:
                     monochrome[codepoint] = index
                 covered_monochrome |= codepoints
-        return bytes(coverage), bytes(monochrome)
+        return bytes(coverage), bytes(monochrome), bytes(drawn)
+
+    def scripts(self) -> tuple[list[Script], list[Script]]:
+        """The scripts of SCRIPTS that PDFs draw here, and those they cannot."""
+        drawn = self.coverage()[2]
+        can = [s for s in SCRIPTS if all(drawn[ord(c)] for c in s.samples)]
+        return can, [s for s in SCRIPTS if s not in can]
 
     def template(self, key: str, face: int | None = None) -> Template:
         """The parsed font; `face` picks another face of a font collection."""
@@ -344,15 +425,18 @@ class FontBook:
         ]
 
 
-_book: FontBook | None = None
+_books: dict[tuple[Path, ...], FontBook] = {}
 _book_lock = threading.Lock()
 
 
-def font_book() -> FontBook:
-    """The process's fonts, found on the first call."""
-    global _book
-    if _book is None:
+def font_book(dirs: tuple[Path, ...] = DEFAULT_FONT_DIRS) -> FontBook:
+    """The fonts under `dirs`, found on the first call for them; ConfigurationError when
+    there is no font at all to draw text with."""
+    book = _books.get(dirs)
+    if book is None:
         with _book_lock:
-            if _book is None:
-                _book = FontBook(FONT_FILES)
-    return _book
+            book = _books.get(dirs)
+            if book is None:
+                files, missing = find_fonts(dirs)
+                book = _books[dirs] = FontBook(files, missing)
+    return book

@@ -117,7 +117,13 @@ async def test_health_and_readiness(anon: httpx.AsyncClient) -> None:
     assert (await anon.get("/healthz")).json() == {"status": "ok"}
     ready = await anon.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"sql": "ok", "redis": "ok"}}
+    body = ready.json()
+    assert {k: body[k] for k in ("status", "checks")} == {
+        "status": "ready",
+        "checks": {"sql": "ok", "redis": "ok"},
+    }
+    # The LLM is a detail, never a check (tests/api/test_llm_readiness.py).
+    assert set(body["detail"]) == {"llm"}
 
 
 async def test_stream_tickets_expire_and_resist_tampering(

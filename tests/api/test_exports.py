@@ -15,6 +15,7 @@ import pytest
 
 from runtime import exports, sessions
 from runtime.database import Database
+from runtime.settings import Settings
 from tests.api.test_pdf import pdftotext
 from tests.conftest import Server, new_key
 from tests.helpers import audio_bytes, converse, published_interview
@@ -288,3 +289,26 @@ async def test_an_unfinished_export_cannot_be_deleted(client: httpx.AsyncClient)
     refused = await client.delete(f"/v1/exports/{queued['id']}")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
     assert (await client.get(f"/v1/exports/{queued['id']}")).json()["status"] == "queued"
+
+
+async def test_an_export_job_without_fonts_succeeds_and_lists_the_pdfs_it_lacks(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    from tests.api.test_pdf import server_with_fonts
+
+    async with server_with_fonts(settings, db, (tmp_path,)) as (client, server):
+        interview = await published_interview(client)
+        async with httpx.AsyncClient(base_url=server.url, timeout=20) as anon:
+            who = await converse(anon, interview["share_token"], ["Mostly for planning."])
+        created = await client.post(
+            "/v1/exports", json={"interview_id": interview["id"], "include_pdf": True}
+        )
+        assert created.status_code == 202, created.text
+        await _finished(server, created.json()["id"])
+        done = (await client.get(f"/v1/exports/{created.json()['id']}")).json()
+        assert done["status"] == "succeeded", done
+        members = await _zip_members(client, done["url"])
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["pdf_missing"] == [who.id]
+    assert not any(name.startswith("pdf/") for name in members)
+    assert "Mostly for planning." in members["transcripts.json"].decode()

@@ -343,7 +343,9 @@ async def test_real_responses_match_the_document(
     c.check(refused, "put", "/v1/sessions/{id}/audio")
     await c.call(client, "get", "/v1/sessions/{id}/pdf", 202, sid)
     services = server.app.state.services
-    await transcript_pdf.ensure(services.db, services.blobs, sid["id"])
+    await transcript_pdf.ensure(
+        services.db, services.blobs, sid["id"], services.settings.pdf_font_dirs
+    )
     await c.call(client, "get", "/v1/sessions/{id}/pdf", 200, sid)
     await c.call(
         anon,

@@ -4,13 +4,22 @@ when the transcript changes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from runtime import artifacts, transcript_pdf
-from tests.conftest import Server
+from runtime.database import Database
+from runtime.settings import Settings
+from tests.api.test_openapi import Contract
+from tests.conftest import Server, new_key, running
 from tests.helpers import next_turn, published_interview, sse_events, start_session
+from tests.runtime.test_pdf import only_dejavu
+from workers import queue
 
 CJK = "我们每天都用它来计划工作"
 ARABIC = "نستخدمه كل يوم"
@@ -86,3 +95,72 @@ async def test_pdf_of_another_workspace_is_404(
 ) -> None:
     assert (await client.get("/v1/sessions/ses_nope/pdf")).status_code == 404
     assert (await anon.get("/v1/sessions/ses_nope/pdf")).status_code == 401
+
+
+@contextlib.asynccontextmanager
+async def server_with_fonts(
+    settings: Settings, db: Database, font_dirs: tuple[Path, ...]
+) -> AsyncIterator[tuple[httpx.AsyncClient, Server]]:
+    """A server (and its job worker) whose PDFs have only the fonts under `font_dirs`."""
+    changed = dataclasses.replace(settings, pdf_font_dirs=font_dirs)
+    key = await new_key(db)
+    async with running(changed) as started:
+        stop = await queue.start_in_process(started.app.state.services)
+        try:
+            async with httpx.AsyncClient(
+                base_url=started.url, headers={"authorization": f"Bearer {key}"}, timeout=20
+            ) as http:
+                yield http, started
+        finally:
+            await stop()
+
+
+async def _one_answer(client: httpx.AsyncClient, server: Server, answer: str) -> str:
+    """A session whose respondent said `answer`; its id once the turn after it is done."""
+    interview = await published_interview(client)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as anon:
+        who = await start_session(anon, interview["share_token"])
+        events = sse_events(anon, who.session["events_url"])
+        await next_turn(events)
+        assert (await who.say(answer)).status_code == 202
+        await next_turn(events)
+        await events.aclose()
+    return who.id
+
+
+async def test_with_only_dejavu_the_pdf_marks_what_it_cannot_draw(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    async with server_with_fonts(settings, db, only_dejavu(tmp_path)) as (client, server):
+        session_id = await _one_answer(client, server, f"Mostly in English, some {CJK}.")
+        text = await pdftotext(await _rendered(client, server, session_id))
+    assert "Mostly in English, some " + "\ufffd" * len(CJK) + "." in text
+    assert "could not be drawn with the fonts installed on the server" in text
+
+
+async def test_with_no_font_at_all_the_pdf_fails_and_says_why(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    async with server_with_fonts(settings, db, (tmp_path,)) as (client, server):
+        session_id = await _one_answer(client, server, "We use it every day.")
+        first = await client.get(f"/v1/sessions/{session_id}/pdf")
+        assert first.status_code == 202
+        services = server.app.state.services
+        doc = await artifacts.load_transcript(services.db, session_id)
+        job = await services.jobs.job(transcript_pdf.job_key(session_id, doc.fingerprint))
+        assert job is not None
+        await job.refresh(until_complete=60)
+        failed = await client.get(f"/v1/sessions/{session_id}/pdf")
+        assert failed.status_code == 424, failed.text
+        contract = Contract((await client.get("/v1/openapi.json")).json())
+        contract.check(failed, "get", "/v1/sessions/{id}/pdf")
+        body = failed.json()
+        assert body["status"] == "failed" and body["session_id"] == session_id
+        assert "no font to draw PDFs with" in body["reason"]
+        assert "apt-get install fonts-noto-core" in body["reason"]
+        # Once failed, it is not queued again at every request, nor by the file listing.
+        files = (await client.get(f"/v1/sessions/{session_id}/files")).json()["items"]
+        assert "pdf" not in [f["kind"] for f in files]
+        assert (await client.get(f"/v1/sessions/{session_id}/pdf")).status_code == 424
+        again = await services.jobs.job(transcript_pdf.job_key(session_id, doc.fingerprint))
+        assert again is not None and again.completed == job.completed and again.attempts == 1

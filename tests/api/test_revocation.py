@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from runtime import keys
 from runtime.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import Event, next_turn, published_interview, sse_events, start_session
-from tests.processes import serve_nodes
+from tests.processes import RAPPORT, serve_nodes
 
 # Only the notice can close a stream this soon: the heartbeat re-check is an hour away.
 NO_HEARTBEAT = {"RAPPORT_SSE_HEARTBEAT_SECONDS": "3600"}
@@ -124,3 +125,30 @@ async def test_the_heartbeat_closes_streams_of_a_key_revoked_without_a_notice(
     await keys.revoke(db, workspace_id, key_id)
     assert [e.event for e in await _rest(stream)] == ["error"]
     assert await _until_closed(ws) == 4401
+
+
+async def test_rapport_keys_revoke_closes_the_keys_streams_at_once(
+    node_env: dict[str, str], db: Database, tmp_path: Path
+) -> None:
+    # The operator's command tells the servers as DELETE /v1/api-keys does.
+    async with serve_nodes({**node_env, **NO_HEARTBEAT}, tmp_path, 1) as (node,):
+        manager = {"authorization": f"Bearer {await new_key(db)}"}
+        async with (
+            httpx.AsyncClient(base_url=node.url, headers=manager, timeout=20) as http,
+            httpx.AsyncClient(base_url=node.url, timeout=20) as anon,
+        ):
+            interview = await published_interview(http)
+            respondent = await start_session(anon, interview["share_token"])
+            key_id, key = await _reader_key(http, "from-the-shell")
+            stream, ws = await _watching(anon, f"{node.url}/v1/sessions/{respondent.id}", key)
+            cli = await asyncio.create_subprocess_exec(
+                RAPPORT, "keys", "revoke", key_id,
+                env={**os.environ, **node_env, "RAPPORT_DATA_DIR": str(tmp_path / "cli")},
+                stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await cli.communicate()
+            assert cli.returncode == 0, err.decode()
+            assert "not told at once" not in err.decode()
+            ended = await _rest(stream)
+            assert [e.event for e in ended] == ["error"]
+            assert await _until_closed(ws) == 4401

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -85,3 +86,26 @@ def test_dependencies_point_at_services_that_exist() -> None:
         for needed in service.get("depends_on", {}):
             assert needed in services, f"{name} depends on unknown service {needed}"
     assert services["worker"]["image"] == services["api"]["image"]
+
+
+def test_every_image_pulled_is_pinned() -> None:
+    built = {s["image"] for s in COMPOSE["services"].values() if "build" in s}
+    for name, service in COMPOSE["services"].items():
+        image = service["image"]
+        if image in built:
+            continue  # built here, from this checkout
+        # A major version (postgres:16-alpine) or a release; never whatever `latest` is today.
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest", f"{name} runs an unpinned image {image}"
+
+
+def test_download_links_are_signed_for_an_address_browsers_reach() -> None:
+    env = COMPOSE["x-rapport-env"]
+    endpoint = urlsplit(env["RAPPORT_S3_ENDPOINT_URL"])
+    public = env["RAPPORT_S3_PUBLIC_URL"]
+    default = re.fullmatch(r"\$\{RAPPORT_S3_PUBLIC_URL:-(.+)\}", public)
+    assert default, "overridable, with a default that works on the host running compose"
+    published = urlsplit(default.group(1))
+    assert published.hostname == "localhost" and published.hostname != endpoint.hostname
+    s3 = next(s for s in COMPOSE["services"].values() if s.get("image", "").startswith("minio/"))
+    assert f"{published.port}:{endpoint.port}" in s3["ports"]

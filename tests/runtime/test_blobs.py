@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import time
 import uuid
@@ -165,3 +167,57 @@ async def test_delete_prefix_removes_objects_and_open_uploads_under_it_only(
         await writer.complete()
     assert await store.info(f"{base}/ses_a/late.bin") is None
     assert await store.delete_prefix(f"{base}/ses_a/") == 0
+
+
+@contextlib.asynccontextmanager
+async def port_forward(target: str) -> AsyncIterator[str]:
+    """Another address for `target` (http://host:port), as Docker's port publishing gives a
+    compose service: bytes pass through untouched, Host header included. Yields its URL."""
+    parts = urlsplit(target)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    listener = await asyncio.start_server(forward, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+async def test_links_are_signed_for_the_public_s3_url(server: Server, rgw: Any) -> None:
+    # The API reaches the store at its endpoint; browsers only at the public address.
+    inside = s3_settings(server.settings, rgw, "public-links")
+    async with port_forward(rgw.endpoint) as public:
+        outside = dataclasses.replace(inside, s3_public_url=public)
+        store, plain = open_store(outside), open_store(inside)
+        await store.prepare()
+        try:
+            key = _key()
+            await store.put(key, b"for the browser", "text/plain")
+            url = await store.signed_url(key, 600, filename="x.txt")
+            assert url.startswith(public + "/public-links/")
+            fetched = await _get(server, url)
+            assert fetched.status_code == 200 and fetched.content == b"for the browser"
+            # Why a setting and not a rewrite: a link signed for the endpoint, pointed at
+            # the public address, no longer matches its signature.
+            rewritten = (await plain.signed_url(key, 600)).replace(rgw.endpoint, public)
+            assert (await _get(server, rewritten)).status_code == 403
+            # Everything but links still goes to the endpoint.
+            assert await store.read(key) == b"for the browser"
+        finally:
+            await store.close()
+            await plain.close()

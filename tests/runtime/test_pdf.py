@@ -217,10 +217,52 @@ def test_control_characters_and_empty_texts(tmp_path: Path) -> None:
     assert pages(path) == 1
 
 
-def test_missing_fonts_are_a_clear_configuration_error() -> None:
-    gone = fonts.FontFile("cjk", Path("/nonexistent/NotoSansCJK-Regular.ttc"), "fonts-noto-cjk")
-    with pytest.raises(ConfigurationError, match="apt-get install fonts-noto-cjk"):
-        fonts.FontBook((*fonts.FONT_FILES[:4], gone))
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def only_dejavu(tmp_path: Path) -> tuple[Path, ...]:
+    """Font directories holding DejaVu Sans alone, as a fresh Debian system has."""
+    fonts_dir = tmp_path / "fonts"
+    fonts_dir.mkdir(exist_ok=True)
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        (fonts_dir / name).unlink(missing_ok=True)
+        (fonts_dir / name).symlink_to(DEJAVU / name)
+    return (fonts_dir,)
+
+
+def test_with_only_dejavu_what_no_font_draws_is_marked(tmp_path: Path) -> None:
+    book = fonts.font_book(only_dejavu(tmp_path))
+    assert [f.path.name for f in book.files] == ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
+    doc = transcript("Tell me more.", "I said שלום and 中文 to them", "Plain English.")
+    path = tmp_path / "dejavu.pdf"
+    path.write_bytes(render_transcript(doc, book))
+    text = text_of(path)
+    # (pdftotext moves the spaces around a right-to-left word.)
+    assert "שלום" in text and "and \ufffd\ufffd to them" in text
+    assert "中" not in text and "Plain English." in text
+    assert "could not be drawn with the fonts installed on the server" in text
+    names = set(re.findall(r"^MPDFAA\+(\S+)", poppler("pdffonts", path), re.MULTILINE))
+    assert names == {"DejaVuSansBook", "DejaVuSansBold"}
+    can, cannot = book.scripts()
+    assert {"Latin", "Hebrew"} <= {s.name for s in can}
+    assert {"Chinese", "Japanese", "Korean"} <= {s.name for s in cannot}
+    assert {s.package for s in cannot} >= {"fonts-noto-cjk"}
+
+
+def test_with_every_font_only_what_none_has_is_marked(tmp_path: Path) -> None:
+    # Georgian: DejaVu Sans, the last fallback; a private-use character: no font at all.
+    path = write(tmp_path, transcript("Question?", "გამარჯობა and \ue000 here"))
+    text = text_of(path)
+    assert "გამარჯობა and \ufffd here" in text
+    assert "could not be drawn" in text
+    assert fonts.font_book().scripts()[1] == [], "every script of the table is drawn here"
+    plain = text_of(write(tmp_path, transcript("Question?", ANSWER)))
+    assert "\ufffd" not in plain and "could not be drawn" not in plain
+
+
+def test_with_no_font_at_all_rendering_is_a_clear_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="apt-get install fonts-noto-core"):
+        fonts.font_book((tmp_path,))
 
 
 def test_more_distinct_emoji_than_a_type3_font_holds_fall_back_to_monochrome(
