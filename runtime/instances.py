@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from runtime.clock import utcnow
+from runtime.private_files import private_dir
 from runtime.settings import Settings
 
 
@@ -53,7 +54,7 @@ def registered(settings: Settings, url: str) -> Iterator[Instance]:
     """Record this process as a server while the block runs. The record is locked for as
     long as the process lives, so a record left by a killed server is known to be stale."""
     records = _records(settings)
-    records.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(records)  # the state directory too: a umask of 0 would leave it 0777
     me = Instance(
         os.getpid(),
         url,

@@ -92,7 +92,7 @@ async def _everything(
     token = who.session["session_token"]
     put = await researcher.put(f"/v1/sessions/{sid}/audio", content=await audio_bytes("wav"))
     assert put.status_code == 201, put.text
-    await transcript_pdf.ensure(services.db, services.blobs, sid)
+    await transcript_pdf.ensure(services.db, services.blobs, sid, services.settings.pdf_font_dirs)
     # The transcript files (txt, md) are cached in the blob store as /files lists them.
     files = await researcher.get(f"/v1/sessions/{sid}/files")
     assert {f["kind"] for f in files.json()["items"]} == {"transcript", "pdf", "audio"}

@@ -71,6 +71,9 @@ async def _mid_turn(settings: Settings, tmp_path: Path) -> AsyncIterator[Scene]:
                     events = sse_events(http, who.session["events_url"])
                     seen = await _until_delta(events)
                     yield Scene(own, api_key, redis, node, http, who, events, seen)
+            except BaseException:
+                print("".join(node.output))  # the node's side of a failure, in pytest's report
+                raise
             finally:
                 await node.stop()
     finally:
