@@ -31,9 +31,9 @@ from api.routes import (
     streams,
     webhooks,
 )
-from runtime.errors import DomainError
+from runtime.platform.errors import DomainError
+from runtime.platform.settings import Settings
 from runtime.services import Services
-from runtime.settings import Settings
 
 Hook = Callable[[Services], Awaitable[Callable[[], Awaitable[None]]]]
 

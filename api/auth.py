@@ -10,10 +10,12 @@ from starlette.requests import HTTPConnection
 
 from api import ratelimit
 from api.credentials import bearer_token, presented
-from runtime import keys, sessions, tickets
-from runtime.errors import Unauthorized
-from runtime.keys import Principal
+from runtime.access import keys
+from runtime.access.keys import Principal
+from runtime.live import tickets
+from runtime.platform.errors import Unauthorized
 from runtime.services import Services
+from runtime.sessions import store as sessions
 
 
 def services_of(conn: HTTPConnection) -> Services:

@@ -10,8 +10,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api.responses import error
-from runtime import text
-from runtime.errors import DomainError, NotFound
+from runtime.platform import text
+from runtime.platform.errors import DomainError, NotFound
 
 
 def guard(routes: Iterable[BaseRoute]) -> None:

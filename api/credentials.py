@@ -9,7 +9,8 @@ from typing import Literal
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Scope
 
-from runtime import keys, sessions
+from runtime.access import keys
+from runtime.sessions import store as sessions
 
 # What a respondent does to their own session; only the streams accept a ticket.
 SESSION_ACTION = re.compile(

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.responses import error
-from runtime import store_errors
-from runtime.errors import DomainError, Unavailable
+from runtime.platform.errors import DomainError, Unavailable
+from runtime.stores import outages as store_errors
 
 log = structlog.get_logger(__name__)
 

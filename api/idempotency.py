@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.middleware import is_upload, too_large
 from api.ratelimit import client_address
 from api.responses import error
-from runtime.idempotency import digest
+from runtime.access.idempotency import digest
 from runtime.services import Services
 
 IDEMPOTENCY_KEY_MAX = 255

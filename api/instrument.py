@@ -8,7 +8,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
-from runtime import metrics
+from runtime.deployment import metrics
 
 UNMATCHED = "unmatched"
 # Live streams last as long as their session: they are counted, and open ones gauged

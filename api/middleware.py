@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, instrument, ratelimit
 from api.boundary import close_reason
 from api.responses import error
-from runtime import store_errors
-from runtime.errors import DomainError
+from runtime.platform.errors import DomainError
+from runtime.stores import outages as store_errors
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SECURITY_HEADERS = {

@@ -10,11 +10,14 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from api.credentials import Presented, presented
-from runtime import keys, ratelimit, sessions, tickets
-from runtime.errors import Unauthorized
-from runtime.keys import Principal
-from runtime.ratelimit import Quota
+from runtime.access import keys
+from runtime.access import rate_limits as ratelimit
+from runtime.access.keys import Principal
+from runtime.access.rate_limits import Quota
+from runtime.live import tickets
+from runtime.platform.errors import Unauthorized
 from runtime.services import Services
+from runtime.sessions import store as sessions
 
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # Orchestrators probe these; limiting them would turn a busy node into a dead one.

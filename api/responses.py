@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from runtime.clock import iso
-from runtime.text import utf8
+from runtime.platform.clock import iso
+from runtime.platform.text import utf8
 
 
 def _default(value: Any) -> Any:

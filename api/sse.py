@@ -14,9 +14,11 @@ import structlog
 from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from runtime import keys, metrics, store_errors
-from runtime.events import StoredEvent
-from runtime.hub import Subscription
+from runtime.access import keys
+from runtime.deployment import metrics
+from runtime.live.events import StoredEvent
+from runtime.live.hub import Subscription
+from runtime.stores import outages as store_errors
 
 log = structlog.get_logger(__name__)
 PING = ServerSentEvent(comment="ping").encode()

@@ -9,8 +9,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from runtime import json_input, text
-from runtime.errors import ValidationError
+from runtime.platform import json_input, text
+from runtime.platform.errors import ValidationError
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from runtime import schema
-from runtime.clock import utcnow
-from runtime.database import Database
+from runtime.platform.clock import utcnow
+from runtime.stores import schema
+from runtime.stores.database import Database
 
 BATCH = 1000
 ANSWER = 'We use it every day, "really", for planning,\nreviews — 毎日 كل يوم'

@@ -76,10 +76,11 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
 async def _seed(env: dict[str, str], data: Path, sizes: list[int], audio: bytes) -> list[str]:
     from sqlalchemy import update
 
-    from runtime import keys, migrate, schema
-    from runtime.blobs import LocalBlobStore
-    from runtime.database import Database
-    from runtime.settings import Settings
+    from runtime.access import keys
+    from runtime.platform.settings import Settings
+    from runtime.stores import migrate, schema
+    from runtime.stores.blobs.local import LocalBlobStore
+    from runtime.stores.database import Database
 
     settings = Settings.from_env(env)
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
@@ -92,7 +93,7 @@ async def _seed(env: dict[str, str], data: Path, sizes: list[int], audio: bytes)
         env["BENCH_KEY"] = key
         ids = []
         for size in sizes:
-            from runtime import interviews
+            from runtime.interviews import service as interviews
 
             made = await interviews.create(db, workspace, {"title": f"Bench {size}"})
             ids.append(made["id"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from runtime.pdf import PdfMessage, PdfTranscript, render_transcript
+from runtime.transcripts.pdf import PdfMessage, PdfTranscript, render_transcript
 
 _WORDS = (
     "we the team tried a new dashboard last week and it was honestly easier than the old "

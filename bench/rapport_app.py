@@ -2,7 +2,7 @@
 
 `python -m uvicorn bench.rapport_app:create --factory`, with the settings in the environment
 (DATABASE_URL, REDIS_URL, RAPPORT_*), migrations already applied: the same logging setup,
-app and in-process sweeper as runtime/cli.py's `serve`, minus the embedded Redis.
+app and in-process sweeper as runtime/cli/main.py's `serve`, minus the embedded Redis.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from api.app import create_app
 from bench.tracing import trace_memory_from_env
-from runtime import logs
-from runtime.settings import Settings
+from runtime.platform import logs
+from runtime.platform.settings import Settings
 from workers import sweeper
 
 

@@ -94,9 +94,9 @@ async def create_idle_sessions(env: dict[str, str], share_token: str, count: int
     """Sessions for the idle streams, started through the runtime in this process (the same
     conversation.start the API calls, opening turn included), so the server under measurement
     spends no memory on creating them; returns their events paths with a signed ticket."""
-    from runtime import conversation, tickets
+    from runtime.live import conversation, tickets
+    from runtime.platform.settings import Settings
     from runtime.services import Services
-    from runtime.settings import Settings
 
     settings = Settings.from_env(env)
     services = await Services.open(settings)

@@ -33,8 +33,8 @@ def prepared_run(
     """A run's working directory, emptied stores, migrated schema and server environment
     (`settings` on top); every server started is stopped and the directory removed after."""
     from bench.servers import stop_all
-    from runtime import migrate
-    from runtime.settings import Settings
+    from runtime.platform.settings import Settings
+    from runtime.stores import migrate
 
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
@@ -114,9 +114,9 @@ def _blocking(run: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 async def create_api_key(env: dict[str, str]) -> str:
-    from runtime import keys
-    from runtime.database import Database
-    from runtime.settings import Settings
+    from runtime.access import keys
+    from runtime.platform.settings import Settings
+    from runtime.stores.database import Database
 
     db = Database.from_settings(Settings.from_env(env))
     try:

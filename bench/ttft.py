@@ -160,8 +160,8 @@ async def rapport_round(
 async def measure(
     args: argparse.Namespace, env: dict[str, str], workdir: Path
 ) -> dict[str, list[float]]:
+    from runtime.platform.settings import Settings
     from runtime.services import llm_client_from
-    from runtime.settings import Settings
 
     upstream = Server("upstream", "tests.upstream.server:create_from_env", env, workdir)
     RUNNING.append(upstream)

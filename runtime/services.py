@@ -12,23 +12,23 @@ import structlog
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from runtime import keys
-from runtime.blobs import BlobStore, open_store
-from runtime.database import Database
+from runtime.access import keys
+from runtime.access.idempotency import IdempotencyStore
+from runtime.access.rate_limits import RateLimiter
+from runtime.deployment.metrics import Exposition
 from runtime.engines.base import Engine
 from runtime.engines.llm import LLMConfig, LLMEngine
 from runtime.engines.scripted import ScriptedEngine
-from runtime.eventlog import EventLog
-from runtime.hub import StreamHub
-from runtime.idempotency import IdempotencyStore
-from runtime.jobs import JobQueue
-from runtime.llm_upstream import UpstreamProbe
-from runtime.metrics import Exposition
-from runtime.private_files import private_dir
-from runtime.ratelimit import RateLimiter
-from runtime.settings import Settings
-from runtime.turns import TurnRunner
-from runtime.webhook_delivery import Sender
+from runtime.engines.upstream import UpstreamProbe
+from runtime.live.eventlog import EventLog
+from runtime.live.hub import StreamHub
+from runtime.live.turns import TurnRunner
+from runtime.platform.private_files import private_dir
+from runtime.platform.settings import Settings
+from runtime.stores.blobs import BlobStore, open_store
+from runtime.stores.database import Database
+from runtime.stores.jobs import JobQueue
+from runtime.webhooks.delivery import Sender
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,7 @@ class Services:
         turns = TurnRunner(
             db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
         )
-        # Streams opened with an API key close when it is revoked (runtime/hub.py).
+        # Streams opened with an API key close when it is revoked (runtime/live/hub.py).
         hub = StreamHub(
             redis, events, settings.sse_heartbeat_seconds, partial(keys.revoked_among, db)
         )
@@ -128,7 +128,7 @@ def redis_client(settings: Settings) -> Redis:
     a frozen or unreachable Redis fails the request with 503 instead of holding it. The
     hub's Pub/Sub reads pass their own timeout, which redis-py uses instead of the socket
     timeout, and no command here blocks on the server (saq's blocking reads have a client
-    of their own: runtime/jobs.py)."""
+    of their own: runtime/stores/jobs.py)."""
     assert settings.redis_url
     # Blocking: when every connection is busy (10,000 streams opening at once), wait a while
     # for one instead of failing the request at once.

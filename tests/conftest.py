@@ -19,9 +19,10 @@ import uvicorn
 from playwright.async_api import Browser, async_playwright
 
 from api.app import create_app
-from runtime import keys, migrate
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.access import keys
+from runtime.platform.settings import Settings
+from runtime.stores import migrate
+from runtime.stores.database import Database
 from tests.upstream import Upstream
 from workers import sweeper, webhooks
 

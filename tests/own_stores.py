@@ -18,8 +18,8 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from runtime import migrate
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores import migrate
 from tests.conftest import POSTGRES_URL, free_port
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
 from tests.conftest import UNLIMITED, free_port
 
 RAPPORT = str(Path(sys.executable).parent / "rapport")

@@ -12,9 +12,10 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy import Connection, MetaData, select
 
-from runtime.blobs import BlobStore, LocalBlobStore
-from runtime.blobs_s3 import S3BlobStore
-from runtime.database import Database
+from runtime.stores.blobs import BlobStore
+from runtime.stores.blobs.local import LocalBlobStore
+from runtime.stores.blobs.s3 import S3BlobStore
+from runtime.stores.database import Database
 
 
 @dataclass(frozen=True)

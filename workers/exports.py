@@ -8,11 +8,13 @@ import time
 
 import structlog
 
-from runtime import export_members, exports, transcript_pdf
-from runtime.errors import NotFound
-from runtime.export_formats import ZipExport
-from runtime.export_source import Source
+from runtime.exports import members as export_members
+from runtime.exports import records as exports
+from runtime.exports.formats import ZipExport
+from runtime.exports.source import Source
+from runtime.platform.errors import NotFound
 from runtime.services import Services
+from runtime.transcripts import pdf_files as transcript_pdf
 from workers.types import JobContext
 
 log = structlog.get_logger(__name__)

@@ -6,9 +6,9 @@ import asyncio
 import signal
 from collections.abc import Callable
 
-from runtime import doctor
+from runtime.deployment import doctor
+from runtime.platform.settings import Settings
 from runtime.services import Services
-from runtime.settings import Settings
 from workers import queue, sweeper, webhooks
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import structlog
 
-from runtime import transcript_pdf
-from runtime.errors import NotFound
+from runtime.platform.errors import NotFound
 from runtime.services import Services
+from runtime.transcripts import pdf_files as transcript_pdf
 from workers.types import JobContext
 
 log = structlog.get_logger(__name__)

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from runtime import store_errors
 from runtime.services import Services
+from runtime.stores import outages as store_errors
 
 log = structlog.get_logger(__name__)
 Pass = Callable[[Services], Awaitable[None]]

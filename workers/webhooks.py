@@ -6,8 +6,8 @@ import asyncio
 
 import structlog
 
-from runtime import webhook_delivery
 from runtime.services import Services
+from runtime.webhooks import delivery as webhook_delivery
 from workers import periodic
 
 log = structlog.get_logger(__name__)

@@ -16,8 +16,11 @@ from api.openapi.webhooks import webhook_operations
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.routes import public as public_routes
 from api.validation import Body
-from runtime import export_formats, exports, interviews, keys, sessions, transcripts, webhooks
-from runtime.errors import (
+from runtime.access import keys
+from runtime.exports import formats as export_formats
+from runtime.exports import records as exports
+from runtime.interviews import service as interviews
+from runtime.platform.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -28,8 +31,11 @@ from runtime.errors import (
     Unavailable,
     ValidationError,
 )
-from runtime.json_input import MAX_DEPTH
-from runtime.settings import Settings
+from runtime.platform.json_input import MAX_DEPTH
+from runtime.platform.settings import Settings
+from runtime.sessions import store as sessions
+from runtime.transcripts import document as transcripts
+from runtime.webhooks import endpoints as webhooks
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"

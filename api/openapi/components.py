@@ -20,9 +20,13 @@ from api.openapi.schemas import (
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
-from runtime import exports, interviews, keys, retention, sessions
-from runtime import guide as guides
-from runtime.errors import DomainError
+from runtime.access import keys
+from runtime.exports import records as exports
+from runtime.interviews import guide as guides
+from runtime.interviews import service as interviews
+from runtime.platform.errors import DomainError
+from runtime.sessions import retention
+from runtime.sessions import store as sessions
 
 
 def _error_codes() -> list[str]:

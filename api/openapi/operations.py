@@ -15,7 +15,9 @@ from api.routes import keys as key_routes
 from api.routes import public as public_routes
 from api.routes import sessions as session_routes
 from api.validation import Body
-from runtime import audio, interviews, keys
+from runtime.access import keys
+from runtime.interviews import service as interviews
+from runtime.transcripts import audio
 
 
 @dataclass(frozen=True)

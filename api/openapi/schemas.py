@@ -43,7 +43,7 @@ def enum(values: tuple[str, ...], description: str = "", nullable: bool = False)
 
 
 def timestamp(description: str = "", nullable: bool = False) -> Schema:
-    """A UTC timestamp as the API writes it: RFC 3339 with a trailing Z (runtime.clock.iso)."""
+    """A UTC timestamp as the API writes it: RFC 3339 with a trailing Z (platform.clock.iso)."""
     text = description or "UTC timestamp (RFC 3339, always ending in Z)"
     return string(text, nullable, format="date-time", pattern="Z$")
 

@@ -8,7 +8,7 @@ import typing
 from typing import Any
 
 from api.openapi.schemas import Schema, obj, string
-from runtime import events
+from runtime.live import events
 
 STREAM_ID = "^[0-9]+-[0-9]+$"
 # Where a reader may resume: an event id, or "0" (the default) for the whole log.

@@ -15,7 +15,8 @@ from api.openapi.schemas import (
     timestamp,
 )
 from api.routes import webhooks as webhook_routes
-from runtime import keys, webhooks
+from runtime.access import keys
+from runtime.webhooks import endpoints as webhooks
 
 _WEBHOOK_404 = {404: "No such webhook in this workspace"}
 _SCHEDULE = ", ".join(

@@ -7,8 +7,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from api.auth import services_of
-from runtime.blobs import verify_signature
-from runtime.errors import NotFound
+from runtime.platform.errors import NotFound
+from runtime.stores.blobs.local import verify_signature
 
 
 async def download(request: Request) -> Response:

@@ -15,9 +15,13 @@ from api.responses import Json, page
 from api.routes import params
 from api.routes.files import absolute
 from api.validation import Body, Bool, Obj, Str, StrList, parse
-from runtime import export_formats, exports, interviews, keys, transcript_pdf
-from runtime.clock import utcnow
-from runtime.export_source import Selection, Source
+from runtime.access import keys
+from runtime.exports import formats as export_formats
+from runtime.exports import records as exports
+from runtime.exports.source import Selection, Source
+from runtime.interviews import service as interviews
+from runtime.platform.clock import utcnow
+from runtime.transcripts import pdf_files as transcript_pdf
 
 
 async def transcripts(request: Request) -> Response:

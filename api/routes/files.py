@@ -13,10 +13,14 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from api.auth import bearer, researcher, respondent, services_of
 from api.responses import Json
 from api.routes import params
-from runtime import artifacts, keys, sessions, transcript_pdf, transcripts
-from runtime.errors import PayloadTooLarge, ValidationError
-from runtime.private_files import private_dir
+from runtime.access import keys
+from runtime.platform.errors import PayloadTooLarge, ValidationError
+from runtime.platform.private_files import private_dir
 from runtime.services import Services
+from runtime.sessions import store as sessions
+from runtime.transcripts import artifacts
+from runtime.transcripts import document as transcripts
+from runtime.transcripts import pdf_files as transcript_pdf
 
 RETRY_AFTER = 2  # seconds: a transcript renders in well under that
 TEXT_MEDIA = {"txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}

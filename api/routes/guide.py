@@ -11,10 +11,11 @@ from starlette.routing import Route
 from api.auth import researcher, services_of
 from api.responses import Json
 from api.validation import Body, Bool, Int, Obj, Str, StrList, parse
-from runtime import guide as guides
-from runtime import interviews, keys
-from runtime.errors import NotFound, ValidationError
-from runtime.keys import Principal
+from runtime.access import keys
+from runtime.access.keys import Principal
+from runtime.interviews import guide as guides
+from runtime.interviews import service as interviews
+from runtime.platform.errors import NotFound, ValidationError
 
 SECTION = Body("SectionCreate", Obj({"title": Str(200, 1)}, required=("title",)))
 SECTION_UPDATE = Body("SectionUpdate", Obj({"title": Str(200, 1)}, required=("title",)))

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from api.auth import services_of
 from api.responses import Json
-from runtime import readiness
+from runtime.deployment import readiness
 
 
 async def healthz(request: Request) -> Response:

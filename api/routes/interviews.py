@@ -12,7 +12,10 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Int, Num, Obj, Str, parse
-from runtime import engine_readiness, erasure, interviews, keys, retention
+from runtime.access import keys
+from runtime.engines import readiness as engine_readiness
+from runtime.interviews import service as interviews
+from runtime.sessions import erasure, retention
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),

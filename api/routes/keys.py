@@ -12,8 +12,9 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Obj, Str, StrList, parse
-from runtime import hub, keys
-from runtime.errors import Forbidden
+from runtime.access import keys
+from runtime.live import hub
+from runtime.platform.errors import Forbidden
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.auth import researcher, services_of
-from runtime import keys
+from runtime.access import keys
 
 
 async def scrape(request: Request) -> Response:

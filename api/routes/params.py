@@ -7,8 +7,8 @@ from datetime import datetime
 
 from starlette.requests import Request
 
-from runtime import clock
-from runtime.errors import ValidationError
+from runtime.platform import clock
+from runtime.platform.errors import ValidationError
 
 # ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() then refuses.
 _COUNT = re.compile(r"[0-9]{1,6}")

@@ -12,8 +12,10 @@ from api import ratelimit
 from api.auth import respondent_check, services_of
 from api.responses import Json
 from api.validation import Body, Obj, Str, parse
-from runtime import conversation, interviews, sessions, tickets
-from runtime.clock import iso
+from runtime.interviews import service as interviews
+from runtime.live import conversation, tickets
+from runtime.platform.clock import iso
+from runtime.sessions import store as sessions
 
 RESPONDENT_FIELDS = {
     "name": Str(200, nullable=True),

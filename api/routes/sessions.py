@@ -11,7 +11,11 @@ from api.responses import Json, page
 from api.routes import files, params
 from api.routes.public import RESPONDENT_FIELDS, session_payload
 from api.validation import Body, Obj, parse
-from runtime import conversation, erasure, interviews, keys, sessions
+from runtime.access import keys
+from runtime.interviews import service as interviews
+from runtime.live import conversation
+from runtime.sessions import erasure
+from runtime.sessions import store as sessions
 
 PREVIEW_START = Body("PreviewSessionStart", Obj(RESPONDENT_FIELDS))
 

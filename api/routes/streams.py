@@ -16,11 +16,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.boundary import close_reason
 from api.sse import EventStream
-from runtime import conversation, json_input, keys, metrics, sessions, store_errors
-from runtime.errors import DomainError, Unauthorized, ValidationError
-from runtime.eventlog import is_valid_id
-from runtime.hub import Subscription
+from runtime.access import keys
+from runtime.deployment import metrics
+from runtime.live import conversation
+from runtime.live.eventlog import is_valid_id
+from runtime.live.hub import Subscription
+from runtime.platform import json_input
+from runtime.platform.errors import DomainError, Unauthorized, ValidationError
 from runtime.services import Services
+from runtime.sessions import store as sessions
+from runtime.stores import outages as store_errors
 
 
 def _start_id(value: str | None) -> str:

@@ -12,8 +12,10 @@ from api.auth import researcher, services_of
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Body, Bool, Obj, Str, StrList, parse
-from runtime import keys, webhook_delivery, webhooks
-from runtime.clock import utcnow
+from runtime.access import keys
+from runtime.platform.clock import utcnow
+from runtime.webhooks import delivery as webhook_delivery
+from runtime.webhooks import endpoints as webhooks
 
 _EVENTS = StrList(len(webhooks.EVENTS), Str(60, enum=webhooks.EVENTS), min_items=1, nullable=False)
 _FIELDS: dict[str, Any] = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from runtime.text import storable
+from runtime.platform.text import storable
 
 
 @dataclass(frozen=True)

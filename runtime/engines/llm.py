@@ -18,7 +18,7 @@ from runtime.engines import moves, prompt
 from runtime.engines.base import Decision, TextDelta, TurnContext
 from runtime.engines.scripted import plan
 from runtime.engines.splice import Splice
-from runtime.text import storable
+from runtime.platform.text import storable
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from runtime.engines.base import TurnContext
 from runtime.engines.scripted import MAX_REASKS, render
-from runtime.guide import Item, items_in_order
+from runtime.interviews.guide import Item, items_in_order
 
 MOVE_TOOL = "record_move"
 POSITION_HEADING = "## Where the conversation stands"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from runtime.engines.base import Decision, TextDelta, TurnContext
-from runtime.guide import items_in_order
+from runtime.interviews.guide import items_in_order
 
 THIN_ANSWER_WORDS = 4
 MAX_REASKS = 2

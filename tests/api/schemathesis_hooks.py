@@ -8,7 +8,7 @@ import wave
 import schemathesis
 from hypothesis import strategies as st
 
-from runtime import audio
+from runtime.transcripts import audio
 
 
 def _silence_wav() -> bytes:

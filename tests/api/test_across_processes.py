@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from runtime.database import Database
+from runtime.stores.database import Database
 from tests.conftest import new_key
 from tests.processes import serve_nodes
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from runtime import tickets
+from runtime.live import tickets
 from tests.conftest import Server
 from tests.helpers import first_event, published_interview, sse_events, start_session
 

@@ -16,9 +16,11 @@ import pytest
 import structlog
 import websockets
 
-from runtime import keys, redis_keys, transcript_pdf
-from runtime.settings import Settings
-from runtime.webhooks import EVENTS
+from runtime.access import keys
+from runtime.platform.settings import Settings
+from runtime.stores import redis_keys
+from runtime.transcripts import pdf_files as transcript_pdf
+from runtime.webhooks.endpoints import EVENTS
 from tests.conftest import Server, new_key, running, s3_settings
 from tests.helpers import (
     audio_bytes,

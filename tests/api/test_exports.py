@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime import exports, sessions
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.exports import records as exports
+from runtime.platform.settings import Settings
+from runtime.sessions import store as sessions
+from runtime.stores.database import Database
 from tests.api.test_pdf import pdftotext
 from tests.conftest import Server, new_key
 from tests.helpers import audio_bytes, converse, published_interview

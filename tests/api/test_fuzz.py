@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from runtime.database import Database
+from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")

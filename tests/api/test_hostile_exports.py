@@ -18,7 +18,7 @@ from cmarkgfm.cmark import Options
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from runtime import neutralize
+from runtime.transcripts import neutralize
 from tests.api.test_exports import _finished, _zip_members
 from tests.api.test_pdf import pdftotext
 from tests.conftest import Server

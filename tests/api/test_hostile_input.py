@@ -17,9 +17,9 @@ import websockets
 from sqlalchemy import select, update
 
 from api.errors import HTTP_CODES
-from runtime import schema
-from runtime.database import Database
-from runtime.json_input import MAX_DEPTH
+from runtime.platform.json_input import MAX_DEPTH
+from runtime.stores import schema
+from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import converse, next_turn, published_interview, sse_events, start_session
 

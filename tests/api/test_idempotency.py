@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from runtime.database import Database
+from runtime.stores.database import Database
 from tests.conftest import new_key
 from tests.helpers import published_interview
 

@@ -11,11 +11,11 @@ import websockets
 from redis.asyncio import Redis
 
 from api import openapi
-from runtime import keys
-from runtime.database import Database
-from runtime.errors import ConfigurationError
-from runtime.ratelimit import RateLimiter
-from runtime.settings import Settings
+from runtime.access import keys
+from runtime.access.rate_limits import RateLimiter
+from runtime.platform.errors import ConfigurationError
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import published_interview, start_session
 

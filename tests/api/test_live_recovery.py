@@ -7,9 +7,10 @@ import asyncio
 import httpx
 from redis.asyncio import Redis
 
-from runtime import redis_keys, sessions
-from runtime.database import Database
 from runtime.services import Services
+from runtime.sessions import store as sessions
+from runtime.stores import redis_keys
+from runtime.stores.database import Database
 from tests.conftest import Server
 from tests.helpers import Event, Respondent, next_turn, published_interview, sse_events
 

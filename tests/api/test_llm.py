@@ -12,8 +12,8 @@ import httpx
 import pytest
 import websockets
 
-from runtime import sessions
-from runtime.database import Database
+from runtime.sessions import store as sessions
+from runtime.stores.database import Database
 from tests.helpers import (
     Event,
     Respondent,

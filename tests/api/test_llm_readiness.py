@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
 from tests.api.test_openapi import Contract
 from tests.api.test_preview import draft_with_guide
 from tests.conftest import free_port, new_key, running

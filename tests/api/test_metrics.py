@@ -13,11 +13,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from runtime import artifacts, keys, transcript_pdf, webhook_delivery, webhooks
-from runtime.clock import utcnow
-from runtime.database import Database
-from runtime.settings import Settings
-from runtime.webhook_delivery import Sender
+from runtime.access import keys
+from runtime.platform.clock import utcnow
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
+from runtime.transcripts import artifacts
+from runtime.transcripts import pdf_files as transcript_pdf
+from runtime.webhooks import delivery as webhook_delivery
+from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks.delivery import Sender
 from tests.conftest import Server, free_port, new_key, running
 from tests.helpers import converse, next_turn, published_interview, sse_events, start_session
 from tests.processes import WorkerProcess

@@ -23,8 +23,9 @@ from websockets.exceptions import ConnectionClosedError
 
 import api.routes
 from api.validation import Body
-from runtime import exports, transcript_pdf
-from runtime.database import Database
+from runtime.exports import records as exports
+from runtime.stores.database import Database
+from runtime.transcripts import pdf_files as transcript_pdf
 from tests.conftest import Server, new_key
 from tests.helpers import GUIDE, Event, audio_bytes, published_interview, sse_events
 from tests.receiver import receiver

@@ -22,9 +22,10 @@ from playwright.async_api import (
     expect,
 )
 
-from runtime import redis_keys, sessions
-from runtime.database import Database
-from runtime.events import TurnCompleted, TurnDelta, TurnStarted
+from runtime.live.events import TurnCompleted, TurnDelta, TurnStarted
+from runtime.sessions import store as sessions
+from runtime.stores import redis_keys
+from runtime.stores.database import Database
 from tests.conftest import Server
 from tests.helpers import published_interview, sse_events
 

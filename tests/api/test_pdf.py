@@ -12,13 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime import artifacts, transcript_pdf
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
+from runtime.transcripts import artifacts
+from runtime.transcripts import pdf_files as transcript_pdf
 from tests.api.test_openapi import Contract
 from tests.conftest import Server, new_key, running
 from tests.helpers import next_turn, published_interview, sse_events, start_session
-from tests.runtime.test_pdf import only_dejavu
+from tests.runtime.transcripts.test_pdf import only_dejavu
 from workers import queue
 
 CJK = "我们每天都用它来计划工作"

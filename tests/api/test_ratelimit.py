@@ -15,9 +15,9 @@ import redis
 import websockets
 
 from api.ratelimit import client_address
-from runtime import redis_keys
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores import redis_keys
+from runtime.stores.database import Database
 from tests.conftest import UNLIMITED, Server, new_key, running
 from tests.helpers import Respondent, next_turn, published_interview, sse_events
 from tests.processes import ServeProcess, serve_nodes

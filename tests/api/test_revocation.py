@@ -13,8 +13,8 @@ import httpx
 import pytest
 import websockets
 
-from runtime import keys
-from runtime.database import Database
+from runtime.access import keys
+from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import Event, next_turn, published_interview, sse_events, start_session
 from tests.processes import RAPPORT, serve_nodes

@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import websockets
 
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
 from tests.api.test_openapi import Contract
 from tests.conftest import Server, new_key, running
 from tests.helpers import (

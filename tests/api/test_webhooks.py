@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime import sessions, webhooks
-from runtime.clock import utcnow
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.clock import utcnow
+from runtime.platform.settings import Settings
+from runtime.sessions import store as sessions
+from runtime.stores.database import Database
+from runtime.webhooks import endpoints as webhooks
 from tests.conftest import Server, new_key, running
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.receiver import Receiver, receiver

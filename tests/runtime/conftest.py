@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from api.app import create_app
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
 from tests.conftest import new_key, serving
 from tests.own_stores import own_database
 

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from bench.export_seed import seed_sessions
-from runtime import exports, keys
-from runtime.blobs_s3 import S3BlobStore
-from runtime.settings import Settings
+from runtime.access import keys
+from runtime.exports import records as exports
+from runtime.platform.settings import Settings
+from runtime.stores.blobs.s3 import S3BlobStore
 from tests.conftest import Server, s3_settings
 from tests.helpers import audio_bytes, published_interview
 from tests.processes import WorkerProcess

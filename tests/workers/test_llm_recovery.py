@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.processes import ServeProcess, node_env
 from tests.upstream import Upstream

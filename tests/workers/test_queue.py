@@ -12,9 +12,9 @@ import pytest
 from saq import Queue
 from saq.job import Status
 
-from runtime.jobs import JobQueue
+from runtime.platform.settings import Settings
 from runtime.services import Services
-from runtime.settings import Settings
+from runtime.stores.jobs import JobQueue
 from workers import queue
 from workers.types import JobContext, JobFunction
 

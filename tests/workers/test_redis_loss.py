@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.database import Database
-from runtime.settings import Settings
+from runtime.platform.settings import Settings
+from runtime.stores.database import Database
 from tests.conftest import new_key
 from tests.helpers import Event, Respondent, next_turn, published_interview, sse_events
 from tests.helpers import start_session as begin

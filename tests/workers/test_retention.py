@@ -9,9 +9,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 
-from runtime import keys, schema
-from runtime.clock import utcnow
-from runtime.database import Database
+from runtime.access import keys
+from runtime.platform.clock import utcnow
+from runtime.stores import schema
+from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import converse, next_turn, published_interview, sse_events, start_session
 from tests.traces import sql_rows

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from runtime.platform.settings import Settings
 from runtime.services import Services
-from runtime.settings import Settings
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.processes import RAPPORT, ServeProcess, node_env
 from workers.sweeper import sweep_once

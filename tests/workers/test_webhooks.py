@@ -14,12 +14,15 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from runtime import keys, schema, webhook_delivery, webhooks
-from runtime.clock import utcnow
-from runtime.database import Database
-from runtime.errors import ValidationError
-from runtime.settings import Settings
-from runtime.webhook_delivery import Sender
+from runtime.access import keys
+from runtime.platform.clock import utcnow
+from runtime.platform.errors import ValidationError
+from runtime.platform.settings import Settings
+from runtime.stores import schema
+from runtime.stores.database import Database
+from runtime.webhooks import delivery as webhook_delivery
+from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks.delivery import Sender
 from tests.helpers import published_interview
 from tests.processes import RAPPORT, ServeProcess
 from tests.receiver import Receiver, receiver

@@ -1,0 +1,1 @@
+"""Who may do what, how often: API keys and scopes, rate limits, idempotency."""

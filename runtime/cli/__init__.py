@@ -1,0 +1,1 @@
+"""The `rapport` command and the composition of its roles."""

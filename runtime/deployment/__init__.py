@@ -1,0 +1,1 @@
+"""The deployment itself: what it needs (doctor), readiness, metrics, servers."""

@@ -1,0 +1,1 @@
+"""Bulk exports: their records, the sessions they cover, their formats and upkeep."""

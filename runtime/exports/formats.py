@@ -1,0 +1,237 @@
+"""Bulk export formats written as streams: a JSON envelope, CSV, and a ZIP with audio and PDFs."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
+
+from runtime.exports.source import Entry, Source
+from runtime.platform.clock import iso, utcnow
+from runtime.stores.blobs import BlobStore
+from runtime.transcripts import neutralize
+
+FORMATS = ("json", "csv")
+MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip"}
+CSV_COLUMNS = (
+    "session_id", "interview_id", "interview_title", "session_status", "respondent_name",
+    "respondent_email", "external_id", "session_created_at", "seq", "role", "item_id",
+    "content", "message_created_at",
+)  # fmt: skip
+ANONYMOUS_DROPPED = ("respondent_email", "external_id")
+FLUSH_BYTES = 256 * 1024
+T = TypeVar("T")
+
+# Gives one entry's PDF for the ZIP (None: it has none, and the manifest says so).
+PdfSource = Callable[[Entry], Awaitable[bytes | None]]
+
+
+async def _no_pdf(entry: Entry) -> bytes | None:
+    return None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+async def json_chunks(source: Source) -> AsyncIterator[bytes]:
+    """The envelope: interview, generated_at, then one entry per session as pages arrive."""
+    async with source.db.connect() as conn:
+        await source.prime(conn)
+    head = {"interview": source.interview_view(), "generated_at": source.cutoff}
+    yield (_dumps(head)[:-1] + ', "sessions": [').encode()
+    first = True
+    async for page in source.pages():
+        parts = []
+        for entry in page:
+            parts.append(("" if first else ",") + "\n" + _dumps(entry.view()))
+            first = False
+        yield "".join(parts).encode()
+    yield b"\n]}\n"
+
+
+def csv_columns(anonymize: bool) -> tuple[str, ...]:
+    return tuple(c for c in CSV_COLUMNS if not (anonymize and c in ANONYMOUS_DROPPED))
+
+
+async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
+    """One row per message; the csv module quotes commas, quotes and newlines, and
+    runtime.transcripts.neutralize defuses formulas and control characters (docs/exports.md)."""
+    columns = csv_columns(source.selection.anonymize)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    # A byte-order mark so spreadsheet programs read the UTF-8 as UTF-8.
+    yield "\ufeff".encode()
+    writer.writerow(columns)
+    async for page in source.pages():
+        for entry in page:
+            respondent = entry.respondent() or {}
+            session = {
+                "session_id": entry.id,
+                "interview_id": entry.session["interview_id"],
+                "interview_title": entry.interview["title"],
+                "session_status": entry.session["status"],
+                "respondent_name": respondent.get("name") or "",
+                "respondent_email": respondent.get("email") or "",
+                "external_id": respondent.get("external_id") or "",
+                "session_created_at": iso(entry.session["created_at"]),
+            }
+            for msg in entry.messages:
+                row = {
+                    **session,
+                    "seq": msg["seq"],
+                    "role": msg["role"],
+                    "item_id": msg["item_id"] or "",
+                    "content": msg["content"],
+                    "message_created_at": iso(msg["created_at"]),
+                }
+                # No cell a spreadsheet would evaluate, no control character obeyed.
+                writer.writerow([neutralize.csv_cell(row[c]) for c in columns])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def _blocking(agen: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
+    """Drive an async iterator from the ZIP writer's thread, on the event loop that owns it."""
+    while True:
+        try:
+            yield asyncio.run_coroutine_threadsafe(anext(agen), loop).result()  # type: ignore[arg-type]
+        except StopAsyncIteration:
+            return
+
+
+def _call(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()  # type: ignore[arg-type]
+
+
+class ZipExport:
+    """transcripts.<fmt>, audio/<session>.<ext>, pdf/<session>.pdf and manifest.json."""
+
+    def __init__(
+        self,
+        source: Source,
+        blobs: BlobStore,
+        fmt: str,
+        *,
+        include_audio: bool = True,
+        include_pdf: bool = False,
+        pdf_for: PdfSource | None = None,
+        on_session: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        self.source = source
+        self.blobs = blobs
+        self.fmt = fmt
+        self.include_audio = include_audio
+        self.include_pdf = include_pdf
+        self.pdf_for = pdf_for or _no_pdf
+        self.on_session = on_session
+        self.files: list[dict[str, Any]] = []
+        self.audio_missing: list[str] = []
+        self.pdf_missing: list[str] = []
+        self.sessions = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The ZIP, built by stream-zip in a thread; pieces of ~256 KiB as they are ready."""
+        loop = asyncio.get_running_loop()
+        generator = self._zip(loop)
+        while True:
+            piece = await asyncio.to_thread(_gather, generator)
+            if not piece:
+                return
+            yield piece
+
+    def _zip(self, loop: asyncio.AbstractEventLoop) -> Iterator[bytes]:
+        return iter(
+            stream_zip(
+                self._members(loop),
+                chunk_size=FLUSH_BYTES,
+                get_compressobj=lambda: zlib.compressobj(wbits=-zlib.MAX_WBITS, level=6),
+            )
+        )
+
+    def _members(self, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+        now = utcnow().replace(tzinfo=None)
+        text = json_chunks(self.source) if self.fmt == "json" else csv_chunks(self.source)
+        name = f"transcripts.{self.fmt}"
+        yield name, now, 0o600, ZIP_64, self._counted(name, None, _blocking(text, loop))
+        for page in _blocking(self.source.pages(), loop):
+            for entry in page:
+                self.sessions += 1
+                if self.include_audio:
+                    yield from self._audio(entry, now, loop)
+                if self.include_pdf:
+                    yield from self._pdf(entry, now, loop)
+                if self.on_session is not None:
+                    _call(loop, self.on_session(self.sessions))
+        yield "manifest.json", now, 0o600, ZIP_64, (self.manifest().encode(),)
+
+    def _audio(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+        path = entry.audio_path()
+        # Already in the ZIP's thread: ask the store directly, no round trip through the loop.
+        info = self.blobs.stat(str(entry.audio["blob_key"])) if entry.audio else None
+        if path is None or info is None:
+            self.audio_missing.append(entry.id)
+            return
+        key = str(entry.audio["blob_key"])  # type: ignore[index]
+        chunks = self._counted(path, entry.id, self.blobs.chunks(key))
+        # Recordings are compressed already: store them, deflating them again costs for nothing.
+        yield path, now, 0o600, ZIP_AUTO(info.size, level=0), chunks
+
+    def _pdf(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+        path = f"pdf/{entry.id}.pdf"
+        data = _call(loop, self.pdf_for(entry))
+        if data is None:
+            self.pdf_missing.append(entry.id)
+            return
+        yield path, now, 0o600, ZIP_64, self._counted(path, entry.id, iter((data,)))
+
+    def _counted(
+        self, path: str, session_id: str | None, chunks: Iterator[bytes]
+    ) -> Iterator[bytes]:
+        size = 0
+        for chunk in chunks:
+            size += len(chunk)
+            yield chunk
+        self.files.append({"path": path, "session_id": session_id, "bytes": size})
+
+    def manifest(self) -> str:
+        sel = self.source.selection
+        return _dumps(
+            {
+                "generated_at": self.source.cutoff,
+                "interview_id": sel.interview_id,
+                "format": self.fmt,
+                "anonymized": sel.anonymize,
+                "sessions": self.sessions,
+                "files": [*self.files, {"path": "manifest.json", "session_id": None}],
+                "audio_missing": self.audio_missing if self.include_audio else [],
+                "pdf_missing": self.pdf_missing if self.include_pdf else [],
+            }
+        )
+
+
+def _gather(generator: Iterator[bytes]) -> bytes:
+    pieces: list[bytes] = []
+    size = 0
+    for chunk in generator:
+        pieces.append(chunk)
+        size += len(chunk)
+        if size >= FLUSH_BYTES:
+            break
+    return b"".join(pieces)

@@ -1,0 +1,1 @@
+"""Interviews: their settings, lifecycle and versioned study guide."""

@@ -1,0 +1,1 @@
+"""A session as it happens: events, their log and hub, tickets, conversation and turns."""

@@ -1,0 +1,276 @@
+"""One Pub/Sub connection per process that hands each session's new events to its local readers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from runtime.live.eventlog import LOG_PAGE, EventLog, decode_published, id_key, session_of
+from runtime.live.events import StoredEvent
+from runtime.stores import redis_keys
+
+log = structlog.get_logger(__name__)
+# Given the ids of the API keys behind open streams, returns those no longer valid.
+KeyCheck = Callable[[set[str]], Awaitable[set[str]]]
+
+
+async def announce_revocation(redis: Redis, key_id: str) -> None:
+    """Tells every process's hub, at once, to close the streams this (revoked) key opened."""
+    await redis.publish(redis_keys.KEY_REVOCATIONS, key_id)
+
+
+class Subscription:
+    """A reader's place in one session's log: events after `last_id`, gap-free and in order.
+
+    Live events arrive in the published message itself, so an idle reader costs a list and
+    an asyncio.Event — no Redis connection, no task, no timer (the hub's one ticker wakes
+    every reader each heartbeat). The log (XRANGE) is read when the subscription opens and
+    again whenever the Pub/Sub connection may have missed something.
+    """
+
+    def __init__(
+        self, hub: StreamHub, session_id: str, last_id: str, key_id: str | None = None
+    ) -> None:
+        self.hub = hub
+        self.session_id = session_id
+        # The API key that opened the stream, if one did: its revocation closes the stream.
+        self.key_id = key_id
+        self.revoked = False
+        self.last = id_key(last_id)
+        self.pending: list[StoredEvent] = []
+        self.wake = asyncio.Event()
+        self.ticked = False
+        self.resync = True
+        # Until Redis confirms the SUBSCRIBE, a log read could run before it and miss what
+        # is appended in between (they travel on different connections).
+        self.ready = False
+        self.closed = False
+
+    def push(self, event: StoredEvent) -> None:
+        self.pending.append(event)
+        self.wake.set()
+
+    def close(self) -> None:
+        """Ends the subscription; a reader waiting in `next` returns at once."""
+        self.closed = True
+        self.wake.set()
+
+    async def next(self, wait: bool = True) -> list[StoredEvent]:
+        """Events after the last returned. [] once closed, at a heartbeat with none, or at
+        once with none when `wait` is false."""
+        while not self.closed:
+            candidates: list[StoredEvent]
+            if self.resync and self.ready:
+                logged = await self._read_log(wait)
+                if logged is None:
+                    candidates = []  # Redis is unreachable: wait, then read the log again
+                elif len(logged) == LOG_PAGE:
+                    # More log to read: live events wait, or they would jump the rest of it.
+                    candidates = logged
+                else:
+                    self.resync = False
+                    # Live events may already be queued; merge both in id order, once each.
+                    merged = {e.id: e for e in [*logged, *self.pending]}
+                    candidates = sorted(merged.values(), key=lambda e: id_key(e.id))
+                    self.pending = []
+            else:
+                candidates, self.pending = self.pending, []
+            fresh: list[StoredEvent] = []
+            for event in candidates:
+                key = id_key(event.id)
+                # The log read and the live feed overlap; ids say what was already given.
+                if key > self.last:
+                    self.last = key
+                    fresh.append(event)
+            if fresh:
+                return fresh
+            if not wait:
+                return []
+            if self.ticked:
+                self.ticked = False
+                return []
+            self.wake.clear()
+            await self.wake.wait()
+        return []
+
+    async def _read_log(self, wait: bool) -> list[StoredEvent] | None:
+        """The log after the last event given; None when Redis cannot be read. A live reader
+        then keeps its place (and its heartbeats) and reads again when next woken: at a
+        heartbeat, a live event, or the hub resubscribing after a reconnect. A replay has
+        nothing to wait for: the error is the caller's, who ends the stream cleanly so that
+        the client resumes later with its last event id."""
+        last_id = f"{self.last[0]}-{self.last[1]}"
+        try:
+            return await self.hub.events.after(self.session_id, last_id, LOG_PAGE)
+        except RedisError as exc:
+            if not wait:
+                raise
+            log.warning("stream.log_unreadable", session_id=self.session_id, error=str(exc))
+            return None
+
+
+class StreamHub:
+    def __init__(
+        self,
+        redis: Redis,
+        events: EventLog,
+        heartbeat_seconds: float,
+        key_check: KeyCheck | None = None,
+    ) -> None:
+        self.events = events
+        self._key_check = key_check
+        self._by_key: dict[str, set[Subscription]] = defaultdict(set)
+        self._hears_revocations = False
+        self.heartbeat_seconds = heartbeat_seconds
+        self._ticker: asyncio.Task[None] | None = None
+        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._pubsub = redis.pubsub()
+        self._confirmed: set[str] = set()
+        self._unwatched: dict[str, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._has_channels = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="stream-hub")
+        self._ticker = asyncio.create_task(self._tick(), name="stream-hub-ticker")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._ticker):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with contextlib.suppress(RedisError, RuntimeError):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                if not self._pubsub.subscribed:
+                    # get_message returns at once with nothing subscribed; wait for a channel.
+                    self._has_channels.clear()
+                    await self._has_channels.wait()
+                message = await self._pubsub.get_message(timeout=1.0)
+            except RedisError as exc:
+                # Messages may have been lost while the connection was down: every reader
+                # re-reads the log from its own last id once redis-py has resubscribed.
+                log.warning("stream_hub.redis_error", error=str(exc))
+                self._confirmed.clear()
+                for subscriptions in self._subscriptions.values():
+                    for subscription in subscriptions:
+                        subscription.ready = False
+                await asyncio.sleep(0.2)
+                continue
+            if message is None:
+                continue
+            kind = message["type"]
+            if _text(message["channel"]) == redis_keys.KEY_REVOCATIONS:
+                if kind == "message":
+                    self._revoke({_text(message["data"])})
+                continue
+            if kind == "message":
+                session_id, event = decode_published(message["channel"], message["data"])
+                for subscription in self._subscriptions.get(session_id, ()):
+                    subscription.push(event)
+            elif kind in ("subscribe", "unsubscribe"):
+                session_id = session_of(message["channel"])
+                if kind == "unsubscribe":
+                    self._confirmed.discard(session_id)
+                    continue
+                self._confirmed.add(session_id)
+                for subscription in self._subscriptions.get(session_id, ()):
+                    subscription.ready = subscription.resync = True
+                    subscription.wake.set()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            await self._recheck_keys()
+            for subscriptions in list(self._subscriptions.values()):
+                for subscription in subscriptions:
+                    subscription.ticked = True
+                    subscription.wake.set()
+
+    async def _recheck_keys(self) -> None:
+        """The safety net under the revocation notice (a process may miss it while its
+        Pub/Sub connection is down): each heartbeat, one query for every key with a stream."""
+        if self._key_check is None or not self._by_key:
+            return
+        try:
+            revoked = await self._key_check(set(self._by_key))
+        except Exception as exc:  # a store that is down must not stop the heartbeat
+            log.warning("stream_hub.key_recheck_failed", error=str(exc))
+            return
+        self._revoke(revoked)
+
+    def _revoke(self, key_ids: set[str]) -> None:
+        for key_id in key_ids:
+            for subscription in self._by_key.pop(key_id, set()):
+                subscription.revoked = True
+                subscription.close()
+
+    async def open(
+        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+    ) -> Subscription:
+        """Events after `last_id`; with live=False only what the log already holds. A stream
+        opened with an API key names it (`key_id`): revoking the key closes the stream."""
+        subscription = Subscription(self, session_id, last_id, key_id)
+        if not live:
+            subscription.ready = True
+            return subscription
+        async with self._lock:
+            first = not self._subscriptions[session_id]
+            self._subscriptions[session_id].add(subscription)
+            if first:
+                try:
+                    await self._pubsub.subscribe(redis_keys.notify(session_id))
+                except BaseException:
+                    # Not subscribed (redis-py keeps no channel it could not subscribe), so
+                    # no reconnect would resubscribe it: the opener gets the error instead.
+                    del self._subscriptions[session_id]
+                    raise
+                self._has_channels.set()
+            subscription.ready = session_id in self._confirmed
+            if key_id is not None:
+                self._by_key[key_id].add(subscription)
+                if not self._hears_revocations:
+                    await self._pubsub.subscribe(redis_keys.KEY_REVOCATIONS)
+                    self._hears_revocations = True
+        return subscription
+
+    async def unwatched(self, session_id: str) -> None:
+        """Returns once no reader in this process follows the session (for operators and tests)."""
+        if session_id in self._subscriptions:
+            await self._unwatched.setdefault(session_id, asyncio.Event()).wait()
+
+    async def release(self, subscription: Subscription) -> None:
+        subscription.close()
+        if subscription.key_id is not None:
+            opened_by_key = self._by_key.get(subscription.key_id)
+            if opened_by_key is not None:
+                opened_by_key.discard(subscription)
+                if not opened_by_key:
+                    del self._by_key[subscription.key_id]
+        async with self._lock:
+            readers = self._subscriptions.get(subscription.session_id)
+            if readers is None:
+                return
+            readers.discard(subscription)
+            if not readers:
+                del self._subscriptions[subscription.session_id]
+                if unwatched := self._unwatched.pop(subscription.session_id, None):
+                    unwatched.set()
+                with contextlib.suppress(RedisError):
+                    await self._pubsub.unsubscribe(redis_keys.notify(subscription.session_id))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,1 @@
+"""What every part of Rapport stands on: errors, settings, time, ids, logs, safe text."""

@@ -1,0 +1,1 @@
+"""Sessions in SQL: their messages, which ones count, erasure and retention."""

@@ -1,0 +1,231 @@
+"""Erasing a session everywhere — SQL, its live state in Redis, its files, kept answers —
+for a researcher, the respondent and retention alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime.exports import members as export_members
+from runtime.interviews import service as interviews
+from runtime.platform.clock import utcnow
+from runtime.platform.errors import NotFound
+from runtime.services import Services
+from runtime.sessions import store as sessions
+from runtime.stores import schema
+from runtime.transcripts import artifacts
+from runtime.webhooks import endpoints as webhooks
+
+log = structlog.get_logger(__name__)
+ErasedBy = Literal["api_key", "respondent", "retention"]
+s = schema.sessions
+m = schema.messages
+a = schema.artifacts
+j = schema.erasures
+# An erasure whose journal entry is older than this was cut off after its SQL part (its
+# process died): the sweeper's retention pass finishes it.
+UNFINISHED_AFTER = timedelta(minutes=1)
+JOURNAL_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What of an erased session lives outside SQL, as found when its rows were deleted;
+    kept in the journal (ids and keys only) until it is gone too."""
+
+    session_id: str
+    turn_ids: tuple[str, ...]  # whose attempt counters may be in Redis
+    blob_keys: tuple[str, ...]  # its files' keys, as its artifacts named them
+
+    def stored(self) -> dict[str, Any]:
+        return {"turn_ids": list(self.turn_ids), "blob_keys": list(self.blob_keys)}
+
+    @classmethod
+    def from_stored(cls, session_id: str, stored: dict[str, Any]) -> Plan:
+        return cls(session_id, tuple(stored["turn_ids"]), tuple(stored["blob_keys"]))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an erasure removed, and the exports whose ZIP holds the session (a ZIP cannot be
+    edited: delete those exports to finish the job)."""
+
+    session_id: str
+    interview_id: str
+    erased_at: datetime
+    messages: int
+    files: int
+    webhook_deliveries: int
+    idempotency_records: int
+    live_keys: int
+    exports_containing: tuple[str, ...]
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "interview_id": self.interview_id,
+            "erased_at": self.erased_at,
+            "erased": {
+                "messages": self.messages,
+                "files": self.files,
+                "webhook_deliveries": self.webhook_deliveries,
+                "idempotency_records": self.idempotency_records,
+                "live_keys": self.live_keys,
+            },
+            "exports_containing": list(self.exports_containing),
+        }
+
+
+@dataclass(frozen=True)
+class _Forgotten:
+    """The SQL part's result."""
+
+    plan: Plan
+    interview_id: str
+    token_hash: str
+    messages: int
+    deliveries: int
+    exports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Elsewhere:
+    live_keys: int
+    files: int
+    idempotency_records: int
+
+
+async def erase(
+    services: Services,
+    session_id: str,
+    *,
+    erased_by: ErasedBy,
+    workspace_id: str | None = None,
+) -> Receipt:
+    """Erase the session (NotFound if there is none, in `workspace_id` when given).
+
+    SQL first, in one transaction: from then on every reader and writer finds it gone, and
+    the journal remembers what is left. Then Redis — which ends open streams with
+    `session.deleted` and refuses any later append — and the blob store, whose writers look
+    for the session after writing (`artifacts.save_or_discard`), so none outlives it.
+    """
+    now = utcnow()
+    async with services.db.begin() as conn:
+        forgotten = await _forget_in_sql(conn, session_id, workspace_id, erased_by, now)
+    elsewhere = await _forget_elsewhere(services, forgotten.plan)
+    services.turns.forget(session_id)
+    sessions.forget_token(forgotten.token_hash)
+    log.info("session.erased", session_id=session_id, erased_by=erased_by)
+    return Receipt(
+        session_id,
+        forgotten.interview_id,
+        now,
+        forgotten.messages,
+        elsewhere.files,
+        forgotten.deliveries,
+        elsewhere.idempotency_records,
+        elsewhere.live_keys,
+        forgotten.exports,
+    )
+
+
+async def erase_many(
+    services: Services, session_ids: list[str], *, erased_by: ErasedBy
+) -> list[Receipt]:
+    """Erase each session that still exists (another node may have got there first)."""
+    receipts = []
+    for session_id in session_ids:
+        try:
+            receipts.append(await erase(services, session_id, erased_by=erased_by))
+        except NotFound:
+            continue
+    return receipts
+
+
+async def delete_draft(services: Services, workspace_id: str, interview_id: str) -> None:
+    """Delete a draft interview, its preview sessions erased first like any session (their
+    files, live state and kept answers too, not only their rows)."""
+    async with services.db.connect() as conn:
+        row = await interviews.owned_row(conn, workspace_id, interview_id)
+        previews = await conn.execute(select(s.c.id).where(s.c.interview_id == interview_id))
+        ids = [r.id for r in previews]
+    if row.status == "draft":
+        await erase_many(services, ids, erased_by="api_key")
+    # Checks (again, under lock) that it is a draft; a preview started meanwhile goes in SQL.
+    await interviews.delete(services.db, workspace_id, interview_id)
+
+
+async def _forget_in_sql(
+    conn: AsyncConnection,
+    session_id: str,
+    workspace_id: str | None,
+    erased_by: ErasedBy,
+    now: datetime,
+) -> _Forgotten:
+    # Locked (PostgreSQL; SQLite's writer lock serializes already): a turn committing, a file
+    # being recorded or an export admitting the session either finishes first or finds it gone.
+    row = (await conn.execute(select(s).where(s.c.id == session_id).with_for_update())).first()
+    if row is None or (workspace_id is not None and row.workspace_id != workspace_id):
+        raise NotFound(f"no session {session_id}")
+    keys = await conn.execute(select(a.c.blob_key).where(a.c.session_id == session_id))
+    exports = await export_members.holding(conn, row.workspace_id, session_id)
+    deliveries = await webhooks.redact_session(conn, session_id)
+    messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
+    await conn.execute(delete(a).where(a.c.session_id == session_id))
+    await export_members.forget(conn, session_id)
+    await conn.execute(delete(s).where(s.c.id == session_id))
+    plan = Plan(
+        session_id,
+        tuple(f"t{n}" for n in range(1, row.turn_seq + 1)),
+        tuple(r.blob_key for r in keys),
+    )
+    await conn.execute(insert(j).values(session_id=session_id, plan=plan.stored(), created_at=now))
+    # Queued with the erasure itself, so it is sent after it, and only if it happened.
+    data = {"session_id": session_id, "interview_id": row.interview_id, "erased_by": erased_by}
+    await webhooks.emit(conn, row.workspace_id, "session.deleted", data)
+    return _Forgotten(
+        plan, row.interview_id, row.token_hash, int(messages.rowcount), deliveries, tuple(exports)
+    )
+
+
+async def _forget_elsewhere(services: Services, plan: Plan) -> _Elsewhere:
+    """Everything of the session outside SQL; safe to run again (the journal's retry)."""
+    session_id = plan.session_id
+    # Redis first: once the session is marked erased, no writer brings its log back.
+    live_keys = await services.events.erase(session_id, list(plan.turn_ids))
+    records = await services.idempotency.forget_session(session_id)
+    await services.limiter.forget_session(session_id)
+    prefixes = artifacts.blob_prefixes(session_id)
+    files = 0
+    for prefix in prefixes:
+        files += await services.blobs.delete_prefix(prefix)
+    for key in plan.blob_keys:
+        if not key.startswith(prefixes) and await services.blobs.info(key) is not None:
+            await services.blobs.delete(key)
+            files += 1
+    async with services.db.begin() as conn:
+        await conn.execute(delete(j).where(j.c.session_id == session_id))
+    return _Elsewhere(live_keys, files, records)
+
+
+async def finish_unfinished(services: Services, now: datetime | None = None) -> int:
+    """Finish the erasures whose process died after their SQL part; returns how many."""
+    before = (now or utcnow()) - UNFINISHED_AFTER
+    async with services.db.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(j)
+                .where(j.c.created_at < before)
+                .order_by(j.c.created_at)
+                .limit(JOURNAL_BATCH)
+            )
+        ).all()
+    for row in rows:
+        await _forget_elsewhere(services, Plan.from_stored(row.session_id, row.plan))
+        services.turns.forget(row.session_id)
+    return len(rows)

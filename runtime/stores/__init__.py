@@ -1,0 +1,1 @@
+"""Where data lives: SQL, Redis, the job queue and the blob store, and their failures."""

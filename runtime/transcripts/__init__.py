@@ -1,0 +1,1 @@
+"""A session's transcript and files: text, Markdown, audio and PDF."""

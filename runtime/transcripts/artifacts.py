@@ -1,0 +1,255 @@
+"""A session's files: its transcript, audio recording and rendered PDF, kept in the blob store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime.platform.clock import utcnow
+from runtime.platform.errors import NotFound
+from runtime.platform.ids import new_id
+from runtime.sessions import store as sessions
+from runtime.stores import schema
+from runtime.stores.blobs import BlobStore
+from runtime.stores.database import Database
+from runtime.transcripts import audio
+from runtime.transcripts import document as transcripts
+
+a = schema.artifacts
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True)
+class SessionTranscript:
+    """Everything a rendered transcript shows, loaded once."""
+
+    interview: Mapping[str, Any]
+    session: Mapping[str, Any]
+    messages: Sequence[Mapping[str, Any]]
+
+    @property
+    def anonymous(self) -> bool:
+        return bool((self.interview["settings"] or {}).get("anonymous"))
+
+    @property
+    def title(self) -> str:
+        return str(self.interview["title"])
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        return transcripts.metadata_fields(self.interview, self.session, self.anonymous)
+
+    @property
+    def fingerprint(self) -> str:
+        return transcripts.fingerprint(self.title, self.fields, self.messages)
+
+    def render(self, fmt: str) -> str:
+        if fmt == "md":
+            return transcripts.to_markdown(self.title, self.fields, self.messages)
+        return transcripts.to_text(self.title, self.fields, self.messages)
+
+
+async def load_transcript(
+    db: Database, session_id: str, workspace_id: str | None = None
+) -> SessionTranscript:
+    """The session's transcript; NotFound if it is not in `workspace_id` (when given)."""
+    async with db.connect() as conn:
+        found = await sessions.row(conn, session_id)
+        if workspace_id is not None and found.workspace_id != workspace_id:
+            raise NotFound(f"no session {session_id}")
+        interview = (
+            await conn.execute(
+                select(schema.interviews).where(schema.interviews.c.id == found.interview_id)
+            )
+        ).one()
+        rows = await sessions.messages(conn, session_id)
+    return SessionTranscript(
+        dict(interview._mapping), dict(found._mapping), [dict(r._mapping) for r in rows]
+    )
+
+
+async def get(conn: AsyncConnection, session_id: str, kind: str) -> Row[Any] | None:
+    return (
+        await conn.execute(select(a).where(a.c.session_id == session_id, a.c.kind == kind))
+    ).first()
+
+
+async def save(
+    db: Database,
+    session_id: str,
+    kind: str,
+    blob_key: str,
+    content_type: str,
+    size: int,
+    *,
+    duration_ms: int | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """Record the session's file of this kind, replacing the previous one; NotFound if the
+    session was erased meanwhile (the caller then deletes the blob it just wrote)."""
+    values = {
+        "blob_key": blob_key,
+        "content_type": content_type,
+        "size_bytes": size,
+        "duration_ms": duration_ms,
+        "fingerprint": fingerprint,
+        "created_at": utcnow(),
+    }
+    async with db.begin() as conn:
+        if await _gone(conn, session_id, lock=True):
+            raise NotFound(f"no session {session_id}")
+        done = await conn.execute(
+            update(a).where(a.c.session_id == session_id, a.c.kind == kind).values(**values)
+        )
+        if done.rowcount != 1:
+            row = {"id": new_id("art"), "session_id": session_id, "kind": kind, **values}
+            await conn.execute(insert(a).values(**row))
+    return {"kind": kind, **values}
+
+
+async def _gone(conn: AsyncConnection, session_id: str, lock: bool = False) -> bool:
+    """Whether the session no longer exists (erased). With `lock`, FOR SHARE (PostgreSQL):
+    an erasure holding its row is waited for, and then seen."""
+    query = select(schema.sessions.c.id).where(schema.sessions.c.id == session_id)
+    found = await conn.execute(query.with_for_update(read=True) if lock else query)
+    return found.first() is None
+
+
+async def save_or_discard(
+    db: Database,
+    blobs: BlobStore,
+    session_id: str,
+    kind: str,
+    blob_key: str,
+    content_type: str,
+    size: int,
+    **more: Any,
+) -> dict[str, Any]:
+    """`save` the blob just written under `blob_key`; if the session was erased while it was
+    written, delete the blob (the erasure could not have seen it) and raise NotFound."""
+    try:
+        return await save(db, session_id, kind, blob_key, content_type, size, **more)
+    except NotFound:
+        await blobs.delete(blob_key)
+        raise
+
+
+async def forget(db: Database, session_id: str, kind: str) -> None:
+    async with db.begin() as conn:
+        await conn.execute(delete(a).where(a.c.session_id == session_id, a.c.kind == kind))
+
+
+def audio_key(session_id: str, extension: str) -> str:
+    return f"audio/{session_id}.{extension}"
+
+
+def pdf_key(session_id: str, fingerprint: str) -> str:
+    # One object per transcript version: a re-render never overwrites a file being served.
+    return f"pdf/{session_id}/{fingerprint[:16]}.pdf"
+
+
+def transcript_key(session_id: str, fingerprint: str, fmt: str) -> str:
+    # The rendering version: documents written by an earlier (less careful) renderer are
+    # not served again.
+    return f"transcript/{session_id}/{fingerprint[:16]}-r{transcripts.RENDERING}.{fmt}"
+
+
+def blob_prefixes(session_id: str) -> tuple[str, ...]:
+    """Every blob key of the session's files begins with one of these (and no other's)."""
+    return (f"audio/{session_id}.", f"pdf/{session_id}/", f"transcript/{session_id}/")
+
+
+async def attach_audio(
+    db: Database, blobs: BlobStore, session_id: str, path: Path
+) -> dict[str, Any]:
+    """Store an uploaded recording (a file on disk) as the session's audio."""
+    info = await audio.probe(path)
+    key = audio_key(session_id, info.extension)
+    size = (await asyncio.to_thread(path.stat)).st_size
+    writer = await blobs.writer(key, info.content_type)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                await writer.write(chunk)
+        await writer.complete()
+    except BaseException:
+        await writer.abort()
+        raise
+    async with db.connect() as conn:
+        previous = await get(conn, session_id, "audio")
+    saved = await save_or_discard(
+        db, blobs, session_id, "audio", key, info.content_type, size, duration_ms=info.duration_ms
+    )
+    if previous is not None and previous.blob_key != key:
+        await blobs.delete(previous.blob_key)
+    return audio_view(saved)
+
+
+def audio_view(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "content_type": r["content_type"],
+        "size_bytes": r["size_bytes"],
+        "duration_ms": r["duration_ms"],
+        "uploaded_at": r["created_at"],
+    }
+
+
+async def _stored_text(blobs: BlobStore, key: str, render: str, content_type: str) -> int:
+    """Keep a rendered transcript in the store under its fingerprint, writing it only once."""
+    found = await blobs.info(key)
+    if found is not None:
+        return found.size
+    data = render.encode()
+    await blobs.put(key, data, content_type)
+    return len(data)
+
+
+async def files(services: Any, session_id: str, workspace_id: str) -> list[dict[str, Any]]:
+    """The session's downloadable files with signed links (the PDF only once it is current)."""
+    blobs: BlobStore = services.blobs
+    ttl = services.settings.signed_url_ttl_seconds
+    doc = await load_transcript(services.db, session_id, workspace_id)
+    out: list[dict[str, Any]] = []
+    for fmt, content_type in (("txt", "text/plain; charset=utf-8"), ("md", "text/markdown")):
+        key = transcript_key(session_id, doc.fingerprint, fmt)
+        size = await _stored_text(blobs, key, doc.render(fmt), content_type)
+        out.append(_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size, key))
+    async with services.db.connect() as conn:
+        if await _gone(conn, session_id):
+            # Erased while the files were written (after the erasure looked for them).
+            for item in out:
+                await blobs.delete(item["key"])
+            raise NotFound(f"no session {session_id}")
+        pdf = await get(conn, session_id, "pdf")
+        recording = await get(conn, session_id, "audio")
+    if pdf is not None and pdf.fingerprint == doc.fingerprint:
+        out.append(
+            _file("pdf", f"{session_id}.pdf", PDF_CONTENT_TYPE, pdf.size_bytes, pdf.blob_key)
+        )
+    if recording is not None:
+        ext = str(recording.blob_key).rsplit(".", 1)[-1]
+        item = _file(
+            "audio", f"{session_id}.{ext}", recording.content_type, recording.size_bytes,
+            recording.blob_key,
+        )  # fmt: skip
+        item["duration_ms"] = recording.duration_ms
+        out.append(item)
+    for item in out:
+        item["url"] = await blobs.signed_url(item.pop("key"), ttl, filename=item["name"])
+    return out
+
+
+def _file(kind: str, name: str, content_type: str, size: int, key: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "name": name,
+        "content_type": content_type,
+        "size_bytes": size,
+        "key": key,
+    }

@@ -1,0 +1,118 @@
+"""A session's transcript as data: question → answer turns, plain text, Markdown, fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from runtime.platform.clock import iso, parse, readable
+from runtime.transcripts import neutralize
+
+
+def _stamp(value: datetime | str) -> str:
+    return readable(parse(value, "timestamp") if isinstance(value, str) else value)
+
+
+FORMATS = ("json", "txt", "md")
+INDENT = "  "  # what was said, in the plain-text transcript
+# Goes up whenever txt or md render differently: stored renderings are kept by transcript
+# fingerprint, so a new one makes every session's files render again (artifacts.py).
+RENDERING = 2
+ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
+
+
+def turns(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each interviewer message with the respondent's reply to it (None when unanswered)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message["role"] == "interviewer":
+            out.append(
+                {
+                    "item_id": message["item_id"],
+                    "question": message["content"],
+                    "asked_at": message["created_at"],
+                    "answer": None,
+                    "answered_at": None,
+                }
+            )
+        elif out and out[-1]["answer"] is None:
+            out[-1]["answer"] = message["content"]
+            out[-1]["answered_at"] = message["created_at"]
+        elif out:
+            # A second reply before the next question joins the first.
+            out[-1]["answer"] += "\n\n" + message["content"]
+        else:
+            out.append(
+                {
+                    "item_id": message["item_id"],
+                    "question": None,
+                    "asked_at": None,
+                    "answer": message["content"],
+                    "answered_at": message["created_at"],
+                }
+            )
+    return out
+
+
+def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    """Changes whenever anything a rendered transcript shows changes."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([title, list(fields)], ensure_ascii=False).encode())
+    for m in messages:
+        digest.update(json.dumps([m["id"], m["role"], m["content"], iso(m["created_at"])]).encode())
+    return digest.hexdigest()
+
+
+def metadata_fields(
+    interview: Mapping[str, Any], session: Mapping[str, Any], anonymous: bool
+) -> list[tuple[str, str]]:
+    """The session's metadata rows, in order, as a rendered transcript shows them."""
+    rows = [
+        ("Interview", str(interview["title"])),
+        ("Session", str(session["id"])),
+        ("Status", str(session["status"])),
+        ("Started", _stamp(session["created_at"])),
+    ]
+    if session["completed_at"] is not None:
+        rows.append(("Completed", _stamp(session["completed_at"])))
+    if not anonymous:
+        if session["respondent_name"]:
+            rows.append(("Respondent", str(session["respondent_name"])))
+        if session["respondent_email"]:
+            rows.append(("Email", str(session["respondent_email"])))
+        if session["external_id"]:
+            rows.append(("External id", str(session["external_id"])))
+    return rows
+
+
+def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    # Control characters are drawn, not obeyed (no ANSI escape reaches a terminal), and
+    # what was said is indented under its heading: no line of it can pass for a heading.
+    title = _one_line(title)
+    lines = [title, "=" * len(title), ""]
+    lines += [f"{name}: {_one_line(value)}" for name, value in fields]
+    for m in messages:
+        lines += ["", f"[{_stamp(m['created_at'])}] {ROLE_LABEL.get(m['role'], m['role'])}:"]
+        lines += [
+            f"{INDENT}{line}" if line else "" for line in neutralize.plain(m["content"]).split("\n")
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
+    lines = [f"# {neutralize.md_inline(title)}", ""]
+    lines += [f"- **{name}:** {neutralize.md_inline(value)}" for name, value in fields]
+    for m in messages:
+        label = ROLE_LABEL.get(m["role"], m["role"])
+        lines += ["", f"**{label}** · {_stamp(m['created_at'])}", ""]
+        # Quoted line by line and escaped: nothing typed can end the quote or become a
+        # heading, list, link, image, HTML or a turn of its own.
+        lines += neutralize.md_quote(m["content"])
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(value: str) -> str:
+    return neutralize.plain(value).replace("\n", " ")

@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, the events they receive, and delivering them."""
