@@ -49,6 +49,9 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 """
 
+# A browser (or a network) without WebSocket: the page falls back to SSE.
+NO_WEBSOCKET = "Object.defineProperty(window, 'WebSocket', {value: undefined});"
+
 
 @dataclass
 class Tab:
@@ -256,8 +259,10 @@ async def test_stream_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, tab: Tab
 ) -> None:
     """The first stream ends mid-turn and the browser's retry finds its ticket expired: the
-    page asks for a new ticket and resumes after the last event it saw, so nothing repeats."""
+    page asks for a new ticket and resumes after the last event it saw, so nothing repeats.
+    A browser without WebSocket: the page streams over SSE."""
     page = tab.page
+    await page.add_init_script(NO_WEBSOCKET)
     interview = await published_interview(client)
     streams: list[Request] = []  # every stream the page opened
     routed = 0
