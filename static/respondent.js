@@ -51,7 +51,8 @@ function shareTokenOf(pathname) {
 /** Runs one conversation in `root`; returns {unmount}. */
 export function mount(root, options = {}) {
   const win = root.ownerDocument.defaultView;
-  const apiOrigin = new URL(options.apiOrigin || root.dataset.apiOrigin || win.location.origin).origin;
+  const given = options.apiOrigin || root.dataset.apiOrigin || win.location.origin;
+  const apiOrigin = new URL(given).origin;
   const shareToken =
     options.shareToken || root.dataset.shareToken || shareTokenOf(win.location.pathname);
   const storageKey = `rapport:session:${shareToken}`;
@@ -112,9 +113,8 @@ export function mount(root, options = {}) {
   function loadStored() {
     try {
       const value = JSON.parse(win.localStorage.getItem(storageKey) || "null");
-      if (value && typeof value.session_id === "string" && typeof value.session_token === "string") {
-        return value;
-      }
+      const valid = value && typeof value.session_id === "string";
+      if (valid && typeof value.session_token === "string") return value;
     } catch {
       /* storage unavailable or corrupt: start afresh */
     }
@@ -123,7 +123,8 @@ export function mount(root, options = {}) {
 
   function store(sessionId, token) {
     try {
-      win.localStorage.setItem(storageKey, JSON.stringify({ session_id: sessionId, session_token: token }));
+      const value = JSON.stringify({ session_id: sessionId, session_token: token });
+      win.localStorage.setItem(storageKey, value);
     } catch {
       /* private mode: the conversation just won't survive a reload */
     }
@@ -177,8 +178,8 @@ export function mount(root, options = {}) {
       dispatch({ type: "empty" });
       return;
     }
-    const clientId =
-      state.unsent && state.unsent.content === content ? state.unsent.clientId : newClientId(win.crypto);
+    const resend = state.unsent && state.unsent.content === content;
+    const clientId = resend ? state.unsent.clientId : newClientId(win.crypto);
     view.setDraft("");
     dispatch({ type: "send", content, clientId });
     const result = await postMessage(content, clientId);
@@ -188,7 +189,8 @@ export function mount(root, options = {}) {
     }
     // Not seen on the stream: the text goes back to the respondent.
     if (pendingMessage(state, clientId) && !view.draft()) view.setDraft(content);
-    dispatch({ type: "sendFailed", clientId, content, status: result.status, message: result.message });
+    const { status, message } = result;
+    dispatch({ type: "sendFailed", clientId, content, status, message });
   }
 
   async function endConversation() {
@@ -197,8 +199,9 @@ export function mount(root, options = {}) {
     dispatch({ type: "endRequested" });
     try {
       const res = await api("POST", sessionPath("end"), undefined, session.token);
+      const ended = res.ok && TERMINAL.has(res.data && res.data.status);
       if (!res.ok) dispatch({ type: "endFailed", message: errorText(res, TEXT.endFailed) });
-      else if (!stream.transport && TERMINAL.has(res.data && res.data.status)) dispatch({ type: "endedHere" });
+      else if (ended && !stream.transport) dispatch({ type: "endedHere" }); // no stream to tell
       // Otherwise session.completed arrives on the stream (after any turn in flight).
     } catch {
       dispatch({ type: "endFailed", message: TEXT.endFailed });
@@ -260,9 +263,13 @@ export function mount(root, options = {}) {
       if (!started) {
         if (!info.accepting_sessions) return dispatch({ type: "unavailable", status: info.status });
         const res = await api("POST", `${base}/sessions`, {});
-        if (res.status === 409) return dispatch({ type: "refused", message: errorText(res, TEXT.paused) });
+        if (res.status === 409) {
+          return dispatch({ type: "refused", message: errorText(res, TEXT.paused) });
+        }
         if (res.status === 404) return dispatch({ type: "notFound" });
-        if (res.status !== 201) return dispatch({ type: "failed", message: errorText(res, TEXT.failed) });
+        if (res.status !== 201) {
+          return dispatch({ type: "failed", message: errorText(res, TEXT.failed) });
+        }
         started = res.data;
       }
     } catch {

@@ -39,7 +39,9 @@ export function initial() {
     status: null,
     notice: null, // {kind, text}
     error: "",
-    messages: [], // {key, role, text, turnId?, itemId?, messageId?, clientMessageId?, pending, streaming, done}
+    errors: 0, // how many errors were shown: the same text again is said again
+    // {key, role, text, turnId?, itemId?, messageId?, clientMessageId?, pending, streaming, done}
+    messages: [],
     fallback: [], // the start/resume response's messages, shown if the stream gives nothing
     fallbackDone: false,
     gotEvents: false,
@@ -99,8 +101,8 @@ function turnBubble(state, turnId) {
   const key = `turn:${turnId}`;
   const index = state.messages.findIndex((m) => m.key === key);
   if (index >= 0) return [state, index];
-  const bubble = { key, role: "interviewer", text: "", turnId, pending: false, streaming: false, done: false };
-  return [append(state, bubble), state.messages.length];
+  const bubble = { key, role: "interviewer", text: "", turnId, pending: false, streaming: false };
+  return [append(state, { ...bubble, done: false }), state.messages.length];
 }
 
 function respondentBubble(state, messageId, content, clientId) {
@@ -122,7 +124,9 @@ function respondentBubble(state, messageId, content, clientId) {
 }
 
 function endNotice(reason) {
-  if (reason === "abandoned" || reason === "idle_timeout") return { kind: "abandoned", text: TEXT.abandoned };
+  if (reason === "abandoned" || reason === "idle_timeout") {
+    return { kind: "abandoned", text: TEXT.abandoned };
+  }
   if (reason === "ended_by_respondent") return { kind: "ended", text: TEXT.endedByYou };
   if (reason === "finished" || !reason) return { kind: "finished", text: TEXT.finished };
   return { kind: "ended", text: TEXT.ended };
@@ -137,6 +141,10 @@ function markEnded(state, reason) {
     // Sent but never seen: shown as said, no longer as waiting.
     messages: state.messages.map((m) => (m.pending ? { ...m, pending: false } : m)),
   };
+}
+
+function withError(state, text) {
+  return { ...state, error: text, errors: state.errors + 1 };
 }
 
 function lost(state) {
@@ -166,7 +174,8 @@ const EVENTS = {
     const [next, index] = turnBubble(state, data.turn_id);
     const turn = next.messages[index];
     if (turn.done) return next;
-    return { ...replace(next, index, { streaming: true, text: turn.text + data.text }), turnOpen: true };
+    const grown = replace(next, index, { streaming: true, text: turn.text + data.text });
+    return { ...grown, turnOpen: true };
   },
   "turn.completed"(state, data) {
     const [next, index] = turnBubble(state, data.turn_id);
@@ -255,7 +264,8 @@ const ACTIONS = {
   },
   notFound(state) {
     const title = "Interview not found";
-    return { ...state, title, documentTitle: title, notice: { kind: "not-found", text: TEXT.notFound } };
+    const notice = { kind: "not-found", text: TEXT.notFound };
+    return { ...state, title, documentTitle: title, notice };
   },
   unavailable(state, { status }) {
     const kind = status === "paused" || status === "closed" ? status : "draft";
@@ -275,14 +285,16 @@ const ACTIONS = {
   event: onEvent,
   fallback,
   trouble(state) {
-    return state.notice ? state : { ...state, notice: { kind: "reconnecting", text: TEXT.reconnecting } };
+    if (state.notice) return state;
+    return { ...state, notice: { kind: "reconnecting", text: TEXT.reconnecting } };
   },
   connected(state) {
-    return state.notice && state.notice.kind === "reconnecting" ? { ...state, notice: null } : state;
+    const ours = state.notice && state.notice.kind === "reconnecting";
+    return ours ? { ...state, notice: null } : state;
   },
   lost,
   empty(state) {
-    return { ...state, error: TEXT.empty };
+    return withError(state, TEXT.empty);
   },
   send(state, { content, clientId }) {
     const message = {
@@ -301,20 +313,20 @@ const ACTIONS = {
     return { ...state, sending: false, unsent };
   },
   sendFailed(state, { clientId, content, status, message }) {
-    const next = { ...state, sending: false };
-    if (!pendingMessage(state, clientId)) return next; // seen on the stream after all
+    // Seen on the stream after all: nothing to take back.
+    if (!pendingMessage(state, clientId)) return { ...state, sending: false };
+    const next = withError({ ...state, sending: false }, message);
     // Not seen on the stream: take it back. A lost connection may have hidden a success,
     // so a resend of the same text reuses the id.
     next.messages = state.messages.filter((m) => !(m.pending && m.clientMessageId === clientId));
     next.unsent = status === 0 ? { content, clientId } : null;
-    next.error = message;
     return status === 401 ? lost(next) : next;
   },
   endRequested(state) {
     return { ...state, endRequested: true };
   },
   endFailed(state, { message }) {
-    return { ...state, endRequested: false, error: message || TEXT.endFailed };
+    return withError({ ...state, endRequested: false }, message || TEXT.endFailed);
   },
   endedHere(state) {
     return markEnded(state, "ended_by_respondent"); // no stream to tell us

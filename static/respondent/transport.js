@@ -122,9 +122,10 @@ export function openWebSocket(url, on, env) {
 }
 
 /** One session's stream for as long as the page shows it: `start(links)` once, `stop()`
- * when the conversation has ended. `start(links, {replayOnly: true})` reads an ended
- * session's log once: no reconnecting, no ticket renewal. `tickets()` resolves to fresh links, or null when the
- * session is gone (`on.lost`). `lastEventId()` is where a new connection resumes. */
+ * when the conversation has ended; `start(links, {replayOnly: true})` reads an ended
+ * session's log once (no reconnecting, no ticket renewal). `tickets()` resolves to fresh
+ * links, or null when the session is gone (`on.lost`); `lastEventId()` is where a new
+ * connection resumes. `on.dropped()`: a connection gave up (before any reconnect). */
 export class Stream {
   constructor({ apiOrigin, tickets, lastEventId, on, env }) {
     this.apiOrigin = apiOrigin;
@@ -154,7 +155,8 @@ export class Stream {
   connect(links) {
     this.close();
     const urls = streamUrls(links, this.apiOrigin, this.lastEventId());
-    const useSocket = urls.ws && this.socketsWork !== false && typeof this.env.WebSocket === "function";
+    const haveSocket = typeof this.env.WebSocket === "function";
+    const useSocket = urls.ws && haveSocket && this.socketsWork !== false;
     const kind = useSocket ? "websocket" : "sse";
     let transport;
     const handlers = {

@@ -12,8 +12,24 @@ const PLACEHOLDER = {
   waiting: "The interviewer is responding…",
   ended: "This conversation has ended.",
 };
-const PARTS = ["title", "end", "privacy", "notice", "error", "log", "messages", "composer", "input", "send"];
+const PARTS = [
+  "title",
+  "end",
+  "privacy",
+  "notice",
+  "error",
+  "log",
+  "messages",
+  "composer",
+  "input",
+  "send",
+];
 const FOLLOW_MARGIN_PX = 120; // this close to the bottom, the page follows what is written
+
+/** Rewritten only when it changes: a live region re-announces whatever is written to it. */
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
 
 /** @param ownDocument the view is the page: it also sets the document's title and language. */
 export function createView(root, { onSend, onEnd, ownDocument = false }) {
@@ -26,6 +42,7 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
   }
   const bubbles = new Map(); // message key -> {li, text, shown}
   let refocus = false;
+  let errorsShown = 0;
 
   const submit = (event) => {
     event.preventDefault();
@@ -69,14 +86,15 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
   function showText(entry, text) {
     if (entry.shown === text) return false;
     // A growing turn gets its new words appended, not the whole text rewritten.
-    if (entry.shown && text.startsWith(entry.shown)) entry.text.append(text.slice(entry.shown.length));
+    const grows = entry.shown && text.startsWith(entry.shown);
+    if (grows) entry.text.append(text.slice(entry.shown.length));
     else entry.text.textContent = text;
     entry.shown = text;
     return true;
   }
 
   function setData(li, name, value) {
-    if (value) li.dataset[name] = value;
+    if (value && li.dataset[name] !== value) li.dataset[name] = value;
   }
 
   /** The messages list made to match `messages`; whether anything changed. */
@@ -116,9 +134,9 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
   }
 
   function renderNotice(notice) {
-    ui.notice.textContent = notice ? notice.text : "";
-    if (notice) ui.notice.dataset.state = notice.kind;
-    else delete ui.notice.dataset.state;
+    setText(ui.notice, notice ? notice.text : "");
+    if (!notice) delete ui.notice.dataset.state;
+    else if (ui.notice.dataset.state !== notice.kind) ui.notice.dataset.state = notice.kind;
   }
 
   function renderComposer(state) {
@@ -128,15 +146,17 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
     ui.composer.hidden = !state.live;
     ui.input.disabled = !enabled;
     ui.send.disabled = !enabled;
-    ui.input.placeholder = state.ended
+    const placeholder = state.ended
       ? PLACEHOLDER.ended
       : enabled
         ? PLACEHOLDER.ready
         : PLACEHOLDER.waiting;
+    if (ui.input.placeholder !== placeholder) ui.input.placeholder = placeholder;
     ui.end.disabled = state.ended || state.endRequested;
     ui.end.hidden = state.ended || !state.live;
     // A turn is announced once it is complete, not word by word.
-    ui.log.setAttribute("aria-busy", state.turnOpen ? "true" : "false");
+    const busy = state.turnOpen ? "true" : "false";
+    if (ui.log.getAttribute("aria-busy") !== busy) ui.log.setAttribute("aria-busy", busy);
     if (enabled && refocus) {
       refocus = false;
       ui.input.focus();
@@ -145,17 +165,26 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
 
   return {
     render(state) {
-      ui.title.textContent = state.title;
-      if (state.language) root.lang = state.language;
+      setText(ui.title, state.title);
+      if (state.language && root.lang !== state.language) root.lang = state.language;
       if (ownDocument) {
-        if (state.documentTitle !== null) doc.title = state.documentTitle;
-        if (state.language) doc.documentElement.lang = state.language;
+        const title = state.documentTitle;
+        if (title !== null && doc.title !== title) doc.title = title;
+        if (state.language && doc.documentElement.lang !== state.language) {
+          doc.documentElement.lang = state.language;
+        }
       }
       ui.privacy.hidden = !state.anonymous;
       renderNotice(state.notice);
-      ui.error.textContent = state.error;
+      if (state.errors !== errorsShown) {
+        errorsShown = state.errors;
+        ui.error.textContent = state.error; // an alert again, even if it says the same
+      } else {
+        setText(ui.error, state.error);
+      }
       const stick = nearBottom();
-      if (renderMessages(state.messages) && stick) win.scrollTo(0, doc.documentElement.scrollHeight);
+      const changed = renderMessages(state.messages);
+      if (changed && stick) win.scrollTo(0, doc.documentElement.scrollHeight);
       renderComposer(state);
     },
     draft: () => ui.input.value,

@@ -17,9 +17,14 @@ const run = (state, ...actions) => actions.reduce(reduce, state);
 const live = (session = {}) =>
   run(initial(), { type: "begin", session: { status: "active", messages: [], ...session } });
 const texts = (state) => state.messages.map((m) => [m.role, m.text]);
+const said = (id, content, clientId) =>
+  ev("respondent.message", { message_id: id, content, client_message_id: clientId });
+const failed = (status, message) =>
+  ({ type: "sendFailed", clientId: "c1", content: "Mine", status, message });
+const delta = (text, turn = "t1") => ev("turn.delta", { turn_id: turn, text });
 
 test("deltas append to their turn, completed finalizes it and hands over", () => {
-  let s = run(live(), ev("turn.started", { turn_id: "t1", item_id: null }), ev("turn.delta", { turn_id: "t1", text: "Hi, " }));
+  let s = run(live(), ev("turn.started", { turn_id: "t1", item_id: null }), delta("Hi, "));
   assert.equal(s.turnOpen, true);
   assert.equal(canSend(s), false);
   assert.equal(s.messages[0].streaming, true);
@@ -73,38 +78,44 @@ test("a sent answer waits as pending until the stream shows it, matched by clien
   assert.equal(s.sending, true);
   assert.equal(canSend(s), false);
   assert.deepEqual(s.messages[1], {
-    key: "client:c1", role: "respondent", text: "Mine", clientMessageId: "c1", pending: true, streaming: false, done: true,
+    key: "client:c1",
+    role: "respondent",
+    text: "Mine",
+    clientMessageId: "c1",
+    pending: true,
+    streaming: false,
+    done: true,
   });
   s = run(s, { type: "sent", clientId: "c1" });
   assert.equal(canSend(s), false, "still pending: not seen on the stream yet");
-  s = run(s, ev("respondent.message", { message_id: "m1", content: "Mine", client_message_id: "c1" }));
+  s = run(s, said("m1", "Mine", "c1"));
   assert.equal(s.messages.length, 2);
   assert.equal(s.messages[1].key, "client:c1"); // the same bubble, now confirmed
   assert.equal(s.messages[1].pending, false);
   assert.equal(s.messages[1].messageId, "m1");
   assert.equal(s.awaiting, "interviewer");
   // The same message again (a replay) makes no second bubble.
-  s = run(s, ev("respondent.message", { message_id: "m1", content: "Mine", client_message_id: "c1" }));
+  s = run(s, said("m1", "Mine", "c1"));
   assert.equal(s.messages.length, 2);
 });
 
 test("a failed send is taken back; only a lost connection keeps its id for the resend", () => {
   const ready = run(live(), ev("turn.completed", { turn_id: "t1", content: "Q?" }));
   const sending = run(ready, { type: "send", content: "Mine", clientId: "c1" });
-  const refused = run(sending, { type: "sendFailed", clientId: "c1", content: "Mine", status: 409, message: "Busy" });
+  const refused = run(sending, failed(409, "Busy"));
   assert.deepEqual(texts(refused), [["interviewer", "Q?"]]);
   assert.equal(refused.error, "Busy");
   assert.equal(refused.unsent, null);
   assert.equal(canSend(refused), true);
 
-  const offline = run(sending, { type: "sendFailed", clientId: "c1", content: "Mine", status: 0, message: TEXT.sendFailed });
+  const offline = run(sending, failed(0, TEXT.sendFailed));
   assert.deepEqual(offline.unsent, { content: "Mine", clientId: "c1" });
   // It had arrived after all: the stream says so, the error goes.
-  const arrived = run(offline, ev("respondent.message", { message_id: "m1", content: "Mine", client_message_id: "c1" }));
+  const arrived = run(offline, said("m1", "Mine", "c1"));
   assert.equal(arrived.unsent, null);
   assert.equal(arrived.error, "");
 
-  const revoked = run(sending, { type: "sendFailed", clientId: "c1", content: "Mine", status: 401, message: "No" });
+  const revoked = run(sending, failed(401, "No"));
   assert.equal(revoked.lost, true);
   assert.equal(revoked.ended, true);
   assert.equal(revoked.notice.text, TEXT.sessionLost);
@@ -156,7 +167,8 @@ test("an ended session at start shows its end; a pending bubble stops waiting", 
   assert.equal(s.notice.kind, "finished");
   const abandoned = live({ status: "abandoned" });
   assert.equal(abandoned.notice.kind, "abandoned");
-  const pending = run(live(), ev("turn.completed", { turn_id: "t1", content: "Q" }), { type: "send", content: "A", clientId: "c" });
+  const asked = ev("turn.completed", { turn_id: "t1", content: "Q" });
+  const pending = run(live(), asked, { type: "send", content: "A", clientId: "c" });
   const ended = run(pending, ev("session.completed", { reason: "finished" }));
   assert.equal(ended.messages[1].pending, false);
 });
@@ -178,15 +190,21 @@ test("the start response's messages show only when the stream gave nothing", () 
 
 test("before a session: info, not found, unavailable, refused, failed", () => {
   const info = run(initial(), { type: "info", info: { title: "Study", language: "fr", anonymous: true } });
-  assert.deepEqual([info.title, info.documentTitle, info.language, info.anonymous], ["Study", "Study", "fr", true]);
+  assert.deepEqual(
+    [info.title, info.documentTitle, info.language, info.anonymous],
+    ["Study", "Study", "fr", true],
+  );
   const missing = run(initial(), { type: "notFound" });
   assert.deepEqual([missing.title, missing.notice.kind], ["Interview not found", "not-found"]);
   assert.equal(run(initial(), { type: "unavailable", status: "paused" }).notice.text, TEXT.paused);
   assert.equal(run(initial(), { type: "unavailable", status: "closed" }).notice.kind, "closed");
   assert.equal(run(initial(), { type: "unavailable", status: "draft" }).notice.kind, "draft");
   assert.equal(run(initial(), { type: "refused", message: "Paused now" }).notice.text, "Paused now");
-  const failed = run(initial(), { type: "failed" });
-  assert.deepEqual([failed.title, failed.documentTitle, failed.notice.text], ["Interview", null, TEXT.failed]);
+  const broken = run(initial(), { type: "failed" });
+  assert.deepEqual(
+    [broken.title, broken.documentTitle, broken.notice.text],
+    ["Interview", null, TEXT.failed],
+  );
   assert.equal(run(info, { type: "failed" }).title, "Study");
   assert.equal(canSend(info), false);
   assert.equal(info.live, false);
@@ -196,17 +214,26 @@ test("connection trouble shows once and clears only its own notice", () => {
   const s = run(live(), { type: "trouble" });
   assert.equal(s.notice.text, TEXT.reconnecting);
   assert.equal(run(s, { type: "connected" }).notice, null);
-  const ended = run(live(), ev("session.completed", { reason: "finished" }), { type: "trouble" }, { type: "connected" });
+  const done = ev("session.completed", { reason: "finished" });
+  const ended = run(live(), done, { type: "trouble" }, { type: "connected" });
   assert.equal(ended.notice.kind, "finished");
 });
 
 test("reducing never mutates the state it is given", () => {
   const before = run(live(), ev("turn.started", { turn_id: "t1" }));
   const frozen = JSON.stringify(before);
-  run(before, ev("turn.delta", { turn_id: "t1", text: "x" }), ev("turn.completed", { turn_id: "t1", content: "x" }), { type: "send", content: "a", clientId: "c" });
+  const completed = ev("turn.completed", { turn_id: "t1", content: "x" });
+  run(before, delta("x"), completed, { type: "send", content: "a", clientId: "c" });
   assert.equal(JSON.stringify(before), frozen);
 });
 
 test("an unknown action is a bug, not a silent no-op", () => {
   assert.throws(() => reduce(initial(), { type: "nope" }), /unknown action/);
+});
+
+test("every error shown counts, so the same text again is announced again", () => {
+  const once = run(live(), { type: "empty" });
+  const twice = run(once, { type: "empty" });
+  assert.equal(twice.error, TEXT.empty);
+  assert.equal(twice.errors, once.errors + 1);
 });

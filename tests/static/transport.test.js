@@ -170,8 +170,9 @@ const param = (url, name) => new URL(url).searchParams.get(name);
 test("stream links move onto the API origin, with the scheme the origin implies", () => {
   const given = links();
   const urls = streamUrls(given, "https://rapport.example", "1700-3");
-  assert.equal(urls.sse, `https://rapport.example/v1/sessions/ses_1/events?ticket=tk${ticketSeq}&last_event_id=1700-3`);
-  assert.equal(urls.ws, `wss://rapport.example/v1/sessions/ses_1/ws?ticket=tk${ticketSeq}&last_event_id=1700-3`);
+  const query = `ticket=tk${ticketSeq}&last_event_id=1700-3`;
+  assert.equal(urls.sse, `https://rapport.example/v1/sessions/ses_1/events?${query}`);
+  assert.equal(urls.ws, `wss://rapport.example/v1/sessions/ses_1/ws?${query}`);
   const plain = streamUrls({ events_url: "/v1/sessions/s/events?ticket=t" }, "http://127.0.0.1:8000", "");
   assert.deepEqual(plain, { sse: "http://127.0.0.1:8000/v1/sessions/s/events?ticket=t", ws: null });
 });
