@@ -62,6 +62,7 @@ export function mount(root, options = {}) {
   let session = null; // {id, token}
   let stream = null;
   let fallbackTimer = 0;
+  let unmounted = false; // requests still under way when it was unmounted change nothing
 
   const view = createView(root, {
     onSend: () => send(),
@@ -70,6 +71,7 @@ export function mount(root, options = {}) {
   });
 
   function dispatch(action) {
+    if (unmounted) return;
     const before = state;
     state = reduce(state, action);
     if (state.gotEvents && !before.gotEvents) win.clearTimeout(fallbackTimer);
@@ -211,6 +213,7 @@ export function mount(root, options = {}) {
   // ---------------------------------------------------------------- start
 
   function begin(started) {
+    if (unmounted) return;
     session = { id: started.session_id, token: started.session_token };
     store(started.session_id, started.session_token);
     dispatch({ type: "begin", session: started });
@@ -294,6 +297,7 @@ export function mount(root, options = {}) {
 
   return {
     unmount() {
+      unmounted = true;
       if (stream) stream.stop();
       win.clearTimeout(fallbackTimer);
       win.removeEventListener("online", online);
