@@ -50,6 +50,8 @@ async def test_only_the_respondent_page_may_be_framed(
     # Embedded on customers' sites (per-interview origins are a later issue).
     assert _policy(page)["frame-ancestors"] == "*" and "x-frame-options" not in page.headers
     assert _policy(page)["base-uri"] == "'none'" and _policy(page)["form-action"] == "'none'"
+    # Module scripts and their imports, and the WebSocket, from the page's own origin only.
+    assert _policy(page)["script-src"] == "'self'" and _policy(page)["connect-src"] == "'self'"
     docs = await anon.get("/docs")
     assert docs.status_code == 200 and docs.headers["x-frame-options"] == "DENY"
     assert _policy(docs)["frame-ancestors"] == "'none'"
@@ -59,6 +61,11 @@ async def test_only_the_respondent_page_may_be_framed(
         served = await anon.get(asset)
         assert served.status_code == 200 and served.headers["x-frame-options"] == "DENY"
         assert _policy(served)["frame-ancestors"] == "'none'", asset
+    # A module script must come as JavaScript: with nosniff, the browser refuses anything else.
+    for module in ("respondent.js", "respondent/conversation.js", "respondent/view.js"):
+        served = await anon.get(f"/static/{module}")
+        kind = served.headers["content-type"].split(";")[0]
+        assert kind in ("text/javascript", "application/javascript"), (module, kind)
 
 
 async def test_cors_only_on_the_public_subset(anon: httpx.AsyncClient) -> None:

@@ -19,6 +19,8 @@ from playwright.async_api import (
     Page,
     Request,
     Route,
+    WebSocket,
+    WebSocketRoute,
     expect,
 )
 
@@ -48,6 +50,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
 });
 """
+
+# A browser (or a network) without WebSocket: the page falls back to SSE.
+NO_WEBSOCKET = "Object.defineProperty(window, 'WebSocket', {value: undefined});"
 
 
 @dataclass
@@ -129,6 +134,24 @@ async def answer(page: Page, text: str) -> None:
     await expect(box).to_be_enabled()
     await box.fill(text)
     await box.press("Enter")
+
+
+async def open_recording_resumes(
+    page: Page, share_token: str
+) -> tuple[list[Request], list[Request]]:
+    """Opens the page, recording its ticket requests and SSE streams, until the opening turn
+    is shown whole and once, with no "reconnecting" notice left behind."""
+    tickets: list[Request] = []
+    streams: list[Request] = []
+    page.on("request", lambda r: tickets.append(r) if r.url.endswith("/tickets") else None)
+    page.on("request", lambda r: streams.append(r) if "/events?" in r.url else None)
+    await page.goto(f"/i/{share_token}")
+    await expect(interviewer(page).first.locator(".text")).to_have_text(OPENING)
+    await expect(interviewer(page)).to_have_count(1)
+    await expect(page.locator("#notice")).to_have_text("")
+    grown = await page.evaluate("window.__texts.t1")
+    assert grown[-1] == OPENING and all(OPENING.startswith(t) for t in grown), grown
+    return tickets, streams
 
 
 async def test_opening_streams_in_and_enter_sends_an_answer(
@@ -256,10 +279,11 @@ async def test_stream_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, tab: Tab
 ) -> None:
     """The first stream ends mid-turn and the browser's retry finds its ticket expired: the
-    page asks for a new ticket and resumes after the last event it saw, so nothing repeats."""
+    page asks for a new ticket and resumes after the last event it saw, so nothing repeats.
+    A browser without WebSocket: the page streams over SSE."""
     page = tab.page
+    await page.add_init_script(NO_WEBSOCKET)
     interview = await published_interview(client)
-    streams: list[Request] = []  # every stream the page opened
     routed = 0
     relayed: list[str] = []
 
@@ -291,15 +315,7 @@ async def test_stream_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
             await page.unroute(EVENTS, events)
 
     await page.route(EVENTS, events)
-    tickets: list[Request] = []
-    page.on("request", lambda r: tickets.append(r) if r.url.endswith("/tickets") else None)
-    page.on("request", lambda r: streams.append(r) if "/events?" in r.url else None)
-    await page.goto(f"/i/{interview['share_token']}")
-
-    first = interviewer(page).first
-    await expect(first.locator(".text")).to_have_text(OPENING)
-    await expect(interviewer(page)).to_have_count(1)
-    await expect(page.locator("#notice")).to_have_text("")  # no "reconnecting" left behind
+    tickets, streams = await open_recording_resumes(page, interview["share_token"])
     assert len(streams) == 3
     assert streams[1].url == streams[0].url  # the browser's own retry, with the old ticket
     assert len(tickets) == 1 and tickets[0].method == "POST"
@@ -312,9 +328,6 @@ async def test_stream_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
     )
     assert resumed.params["last_event_id"] == relayed[-1]
 
-    grown = await page.evaluate("window.__texts.t1")
-    assert grown[-1] == OPENING and all(OPENING.startswith(t) for t in grown), grown
-
     # The resumed stream carries the rest of the conversation.
     await answer(page, FIRST_ANSWER)
     await expect(interviewer(page).nth(1).locator(".text")).to_contain_text("Which plan")
@@ -322,6 +335,64 @@ async def test_stream_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
     assert stored is not None
     await assert_matches_transcript(page, client, stored["session_id"])
     assert len(streams) == 3
+    tab.assert_clean()
+
+
+async def test_socket_drop_gets_a_new_ticket_and_resumes_after_the_last_event(
+    client: httpx.AsyncClient, tab: Tab
+) -> None:
+    """The page streams over the WebSocket the server offers. The first socket is cut
+    mid-turn: the page asks for a new ticket and opens a socket that resumes after the last
+    event it saw, so nothing repeats; answers still go over HTTP."""
+    page = tab.page
+    interview = await published_interview(client)
+    sockets: list[str] = []  # the URL of every socket the page opened
+    relayed: list[str] = []
+
+    async def socket(ws: WebSocketRoute) -> None:
+        sockets.append(ws.url)
+        server = ws.connect_to_server()
+        if len(sockets) > 1:
+            return  # later sockets go straight through
+
+        cut = False
+        deltas = 0
+
+        async def relay(frame: str | bytes) -> None:
+            # Relay the real socket up to the second delta of the opening turn, then cut it.
+            nonlocal cut, deltas
+            if cut:
+                return
+            event = json.loads(frame)
+            ws.send(frame)
+            relayed.append(event["id"])
+            deltas += event["event"] == "turn.delta"
+            if deltas == 2:
+                cut = True
+                await ws.close(code=1013, reason="try again later")
+
+        server.on_message(relay)
+
+    await page.route_web_socket("**/v1/sessions/*/ws*", socket)
+    tickets, streams = await open_recording_resumes(page, interview["share_token"])
+    assert len(sockets) == 2 and streams == [], (sockets, streams)
+    assert httpx.URL(sockets[0]).params.get("last_event_id") is None  # the whole log
+    assert len(tickets) == 1 and tickets[0].method == "POST"
+    fresh = await tickets[0].response()
+    assert fresh is not None and fresh.status == 200
+    resumed = httpx.URL(sockets[1])
+    assert resumed.copy_remove_param("last_event_id") == httpx.URL((await fresh.json())["ws_url"])
+    assert resumed.params["last_event_id"] == relayed[-1]
+
+    posted: list[Request] = []
+    page.on("request", lambda r: posted.append(r) if r.url.endswith("/messages") else None)
+    await answer(page, FIRST_ANSWER)
+    await expect(interviewer(page).nth(1).locator(".text")).to_contain_text("Which plan")
+    assert len(posted) == 1 and posted[0].method == "POST"
+    stored = await stored_session(page, interview["share_token"])
+    assert stored is not None
+    await assert_matches_transcript(page, client, stored["session_id"])
+    assert len(sockets) == 2
     tab.assert_clean()
 
 
@@ -472,4 +543,91 @@ async def test_a_restarted_turn_replaces_what_was_shown(
         assert not any("welHi" in text for text in shown), shown
     finally:
         await services.redis.delete(lease)
+    tab.assert_clean()
+
+
+# The view's markup without ids: the parts are found within each root (respondent/view.js).
+VIEW_MARKUP = """
+<h1 data-part="title">Loading…</h1>
+<button type="button" data-part="end" hidden>End conversation</button>
+<p data-part="privacy" hidden>Your answers are anonymous.</p>
+<p data-part="notice" role="status"></p>
+<p data-part="error" role="alert"></p>
+<section data-part="log" role="log"><ol data-part="messages"></ol></section>
+<form data-part="composer" hidden novalidate>
+  <textarea data-part="input" aria-label="Your answer" disabled></textarea>
+  <button type="submit" data-part="send" disabled>Send</button>
+</form>
+"""
+
+
+async def test_two_views_on_one_page_one_in_a_shadow_root(
+    client: httpx.AsyncClient, tab: Tab
+) -> None:
+    """The respondent page of one interview, and a second conversation mounted beside it
+    inside a shadow root. Each has its own session, socket and composer; answering one
+    leaves the other as it was."""
+    page = tab.page
+    first = await published_interview(client, title="First study")
+    second = await published_interview(client, title="Second study")
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    await page.goto(f"/i/{first['share_token']}")
+    one, other = page.locator("#app"), page.locator("#host")  # CSS locators pierce shadow roots
+    await expect(one.locator("li.message.interviewer .text")).to_have_text([OPENING])
+
+    # What an embedding page does: the module again (the same instance: no second auto-mount),
+    # and a root of its own, here inside a shadow root with the stylesheet.
+    await page.evaluate(
+        """async ([markup, shareToken]) => {
+            const { mount } = await import("/static/respondent.js");
+            const host = document.createElement("div");
+            host.id = "host";
+            document.body.append(host);
+            const shadow = host.attachShadow({ mode: "open" });
+            const style = `<link rel="stylesheet" href="/static/respondent.css">`;
+            shadow.innerHTML = `${style}<div class="root">${markup}</div>`;
+            window.__second = mount(shadow.querySelector(".root"), { shareToken });
+        }""",
+        [VIEW_MARKUP, second["share_token"]],
+    )
+    await expect(other.locator("h1")).to_have_text("Second study")
+    await expect(other.locator("li.message.interviewer .text")).to_have_text([OPENING])
+    await expect(one.locator("h1")).to_have_text("First study")
+    await expect(page).to_have_title("First study")  # the auto-mounted view owns the document
+    await expect(page.locator("[data-part=messages]")).to_have_count(2)
+
+    await answer(page, FIRST_ANSWER)  # #input: the page's own view
+    await expect(one.locator("li.message.interviewer")).to_have_count(2)
+    await expect(one.locator("li.message.interviewer").nth(1)).to_contain_text("Which plan")
+    # Once that turn is whole (the page stops scrolling to follow it), the other view.
+    await expect(one.locator("li.message.streaming")).to_have_count(0)
+    await expect(other.locator("li.message")).to_have_count(1)
+    await expect(other.locator("[data-part=input]")).to_be_enabled()
+    await expect(other.locator("[data-part=input]")).to_have_value("")
+
+    await other.locator("[data-part=input]").fill("Mostly for planning.")
+    await other.locator("[data-part=input]").press("Enter")
+    await expect(other.locator("li.message.respondent .text")).to_have_text(
+        ["Mostly for planning."]
+    )
+    await expect(other.locator("li.message.interviewer")).to_have_count(2)
+    await expect(one.locator("li.message")).to_have_count(3)
+
+    ids = []
+    for interview, view in ((first, one), (second, other)):
+        stored = await stored_session(page, interview["share_token"])
+        assert stored is not None
+        ids.append(stored["session_id"])
+        said = await view.locator("li.message .text").all_text_contents()
+        messages = (await transcript(client, stored["session_id"]))["messages"]
+        assert said == [m["content"] for m in messages]
+    assert ids[0] != ids[1]
+    by_session = {httpx.URL(ws.url).path.split("/")[3]: ws for ws in sockets}
+    assert len(sockets) == 2 and sorted(by_session) == sorted(ids)
+
+    # Unmounted, the second view lets its socket go; the first keeps its own.
+    async with by_session[ids[1]].expect_event("close"):
+        await page.evaluate("window.__second.unmount()")
+    assert not by_session[ids[0]].is_closed()
     tab.assert_clean()

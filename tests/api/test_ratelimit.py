@@ -279,6 +279,9 @@ async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
                     f"/i/{share_token}",
                     "/static/respondent.css",
                     "/static/respondent.js",
+                    "/static/respondent/conversation.js",
+                    "/static/respondent/transport.js",
+                    "/static/respondent/view.js",
                     f"/v1/public/interviews/{share_token}",
                     "/favicon.ico",
                 ):
