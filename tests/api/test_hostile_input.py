@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from api.errors import HTTP_CODES
 from runtime.platform.json_input import MAX_DEPTH
@@ -481,13 +482,19 @@ async def test_a_guide_saved_with_a_lone_surrogate_stays_readable(
     world: World, db: Database
 ) -> None:
     """A row written before surrogates were refused (SQLite kept them inside JSON, which
-    PostgreSQL's JSONB never accepted): it is shown, edited and interviewed on, with U+FFFD."""
-    if not db.sqlite:
-        pytest.skip("JSONB refuses a lone surrogate: no such row can exist on PostgreSQL")
+    PostgreSQL's JSONB never accepted): it is shown, edited and interviewed on, with U+FFFD.
+    On PostgreSQL no such row can exist, which is what the test checks there."""
     http = world.http
     interview = await published_interview(http)
     iid = interview["id"]
     t = schema.interviews
+    if not db.sqlite:
+        with pytest.raises(DBAPIError, match="Unicode"):
+            async with db.begin() as conn:
+                guide = (await conn.execute(select(t.c.guide).where(t.c.id == iid))).scalar_one()
+                guide["sections"][0]["items"][0]["text"] = "What do you use \ud800 for?"
+                await conn.execute(update(t).where(t.c.id == iid).values(guide=guide))
+        return
     async with db.begin() as conn:
         guide = (await conn.execute(select(t.c.guide).where(t.c.id == iid))).scalar_one()
         guide["sections"][0]["items"][0]["text"] = "What do you use \ud800 for?"
