@@ -63,7 +63,7 @@ async def say(
             field="client_message_id",
         )
     # The next turn starts now, overlapping the durable write; it publishes nothing until
-    # it is handed over below, once the message is committed and logged (see docs/llm.md).
+    # it is handed over below, once the message is committed and logged (docs/live-sessions.md).
     early = services.early.begin(session_id, content)
     try:
         posted = await sessions.post_message(services.db, session_id, content, client_message_id)
