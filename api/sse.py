@@ -34,8 +34,7 @@ HEADERS = [
 
 
 def encode(event: StoredEvent) -> bytes:
-    data = json.dumps(event.data, ensure_ascii=False)
-    return ServerSentEvent(data=data, id=event.id, event=event.type, sep="\n").encode()
+    return ServerSentEvent(data=event.raw, id=event.id, event=event.type, sep="\n").encode()
 
 
 class EventStream:

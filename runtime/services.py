@@ -20,8 +20,11 @@ from runtime.engines.base import Engine
 from runtime.engines.llm import LLMConfig, LLMEngine
 from runtime.engines.scripted import ScriptedEngine
 from runtime.engines.upstream import UpstreamProbe
+from runtime.live.early_turns import EarlyStarts
 from runtime.live.eventlog import EventLog
-from runtime.live.hub import StreamHub
+from runtime.live.hub import Hub, StreamHub
+from runtime.live.lease import Leases, RedisLeases
+from runtime.live.redis_log import RedisEventLog
 from runtime.live.turns import TurnRunner
 from runtime.platform.private_files import private_dir
 from runtime.platform.settings import Settings
@@ -39,7 +42,9 @@ class Services:
     db: Database
     redis: Redis
     events: EventLog
-    hub: StreamHub
+    hub: Hub
+    leases: Leases
+    early: EarlyStarts
     turns: TurnRunner
     jobs: JobQueue
     limiter: RateLimiter
@@ -59,15 +64,15 @@ class Services:
         await asyncio.to_thread(private_dir, settings.data_dir)
         db = Database.from_settings(settings)
         redis = redis_client(settings)
-        events = EventLog(redis, settings.event_log_ttl_seconds)
+        events = RedisEventLog(redis, settings.event_log_ttl_seconds)
+        leases = RedisLeases(redis, settings.turn_lease_ms)
         llm_client = llm_client_from(settings)
         engines: dict[str, Engine] = {
             "scripted": ScriptedEngine(settings.scripted_delta_delay_ms),
             "llm": LLMEngine(llm_client, llm_config_from(settings)),
         }
-        turns = TurnRunner(
-            db, redis, events, engines, settings.turn_lease_ms, settings.turn_max_attempts
-        )
+        early = EarlyStarts(engines)
+        turns = TurnRunner(db, leases, events, engines, early, settings.turn_max_attempts)
         # Streams opened with an API key close when it is revoked (runtime/live/hub.py).
         hub = StreamHub(
             redis, events, settings.sse_heartbeat_seconds, partial(keys.revoked_among, db)
@@ -85,6 +90,8 @@ class Services:
             redis=redis,
             events=events,
             hub=hub,
+            leases=leases,
+            early=early,
             turns=turns,
             jobs=jobs,
             limiter=limiter,

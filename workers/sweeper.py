@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from runtime.exports import upkeep as export_upkeep
-from runtime.live import conversation
+from runtime.live import ending
 from runtime.services import Services
 from runtime.sessions import retention
 from workers import periodic
@@ -22,7 +22,7 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     # A turn owed for less than one lease period may simply not have started yet.
     recovered = await services.turns.recover_orphans(services.settings.turn_lease_ms)
     recovered += await recover_lost_turns(services)
-    abandoned = await conversation.abandon_idle(services)
+    abandoned = await ending.abandon_idle(services)
     return recovered, abandoned
 
 

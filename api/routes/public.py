@@ -13,7 +13,7 @@ from api.auth import respondent_check, services_of
 from api.responses import Json
 from api.validation import Body, Obj, Str, parse
 from runtime.interviews import service as interviews
-from runtime.live import conversation, tickets
+from runtime.live import conversation, ending, tickets
 from runtime.platform.clock import iso
 from runtime.sessions import store as sessions
 
@@ -113,7 +113,7 @@ async def post_message(request: Request) -> Response:
 async def end(request: Request) -> Response:
     session_id = request.path_params["id"]
     await respondent_check(request, session_id)
-    await conversation.end(services_of(request), session_id)
+    await ending.end(services_of(request), session_id)
     row = await sessions.load(services_of(request).db, session_id)
     return Json({"session_id": session_id, "status": row.status})
 

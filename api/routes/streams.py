@@ -18,7 +18,7 @@ from api.boundary import close_reason
 from api.sse import EventStream
 from runtime.access import keys
 from runtime.deployment import metrics
-from runtime.live import conversation
+from runtime.live import conversation, ending
 from runtime.live.eventlog import is_valid_id
 from runtime.live.hub import Subscription
 from runtime.platform import json_input
@@ -44,7 +44,7 @@ async def _open(
     # Every way a session ends appends an event, so a live reader learns of it from the log;
     # the status is needed only for a session that ended before this stream opened (whose
     # end is then made sure to be in the log: Redis may have lost it).
-    replay_only = await conversation.announce_end(services, session)
+    replay_only = await ending.announce_end(services, session)
     key_id = reader.principal.key_id if reader.principal else None
     subscription = await services.hub.open(session.id, last_id, not replay_only, key_id)
     return subscription, replay_only
@@ -181,7 +181,7 @@ async def _handle(
             )
             return {"type": "ack", **posted.receipt()}
         if kind == "end":
-            await conversation.end(services, session_id)
+            await ending.end(services, session_id)
             return {"type": "ack", "ended": True}
         if kind == "ping":
             return {"type": "pong"}

@@ -1,22 +1,15 @@
-"""The respondent's side of a session: start, say something, end — durable first, then live."""
+"""The respondent's side of a session: start it, answer — durable first, then live.
+
+Each way in makes the interviewer's next turn owed and starts it; an answer also starts
+that turn early, before it is stored (see docs/live-sessions.md). Ending is runtime/live/ending.py.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row
-
 from runtime.engines import readiness as engine_readiness
-from runtime.live.events import (
-    TERMINAL_STATUSES,
-    RespondentMessage,
-    SessionCompleted,
-    SessionEvent,
-    SessionStarted,
-    SessionState,
-)
-from runtime.platform.clock import utcnow
+from runtime.live.events import RespondentMessage, SessionStarted
 from runtime.platform.errors import ValidationError
 from runtime.services import Services
 from runtime.sessions import store as sessions
@@ -48,7 +41,9 @@ async def _begin(services: Services, started: sessions.StartedSession) -> None:
     await services.events.append(
         session_id, SessionStarted(session_id, started.row["interview_id"])
     )
-    await services.turns.owe(session_id)
+    # Owed first (so the sweeper finds the turn if we die), then started here.
+    await services.leases.owe(session_id)
+    services.turns.start(session_id, fresh=True)
 
 
 async def say(
@@ -68,64 +63,28 @@ async def say(
             field="client_message_id",
         )
     # The next turn starts now, overlapping the durable write; it publishes nothing until
-    # `owe` hands it over after the message is committed and logged (see docs/llm.md).
-    early = services.turns.begin_early(session_id, content)
+    # it is handed over below, once the message is committed and logged (docs/live-sessions.md).
+    early = services.early.begin(session_id, content)
     try:
         posted = await sessions.post_message(services.db, session_id, content, client_message_id)
-        if posted.created:
-            await services.events.append(
-                session_id, RespondentMessage(posted.id, content, client_message_id)
-            )
-            await services.turns.owe(session_id, early, posted)
-            early = None
+        if not posted.created:
+            return posted  # a retry: its turn was owed when it was first stored
+        await services.events.append(
+            session_id, RespondentMessage(posted.id, content, client_message_id)
+        )
+        token = None
+        if early is not None and early.confirmed_by(posted):
+            # One round trip: owed, leased, attempt counted. The turn id is new (the message
+            # just moved turn_seq on) and the lease is ours: no earlier attempt can have begun it.
+            token, early.attempt = await services.leases.owe_and_take(session_id, early.turn_id)
+        else:
+            if early is not None:
+                await early.cancel()  # the turn starts over from SQL
+                early = None
+            await services.leases.owe(session_id)
+        services.turns.start(session_id, fresh=True, early=early, token=token)
+        early = None  # the turn's now
     finally:
         if early is not None:
             await early.cancel()
     return posted
-
-
-async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
-    """End early; returns False when the session had already ended."""
-    awaiting = await sessions.end(services.db, session_id, reason)
-    if awaiting is None:
-        # Ended before, yet perhaps never told: Redis was down then, or has lost its data
-        # since. Telling it again costs nothing when it was (once per log).
-        await announce_end(services, await sessions.load(services.db, session_id))
-        return False
-    # A turn still owed finishes first and its runner announces the end after it (it reads
-    # the status after dropping the turn from the owed set, which happens before this check),
-    # so `session.completed` never precedes the last `turn.completed`. SQL says a turn is
-    # owed even when Redis lost track of it: then recovery finishes it and announces.
-    if awaiting == "interviewer" or await services.turns.owes(session_id):
-        return True
-    await services.events.announce_end(session_id, SessionCompleted(reason))
-    return True
-
-
-async def announce_end(services: Services, session: Row[Any]) -> bool:
-    """Tell a session's stream readers that it ended, unless it is live or still owes a turn
-    (whose runner tells them after it), at most once per event log: a Redis that lost its
-    data, or was down when the session ended, may not have it. True when the session has
-    nothing more to say (ended, no turn owed)."""
-    if session.status not in TERMINAL_STATUSES or session.awaiting == "interviewer":
-        return False
-    if await services.turns.owes(session.id):
-        return False
-    await services.events.announce_end(session.id, _end_event(session.status, session.ended_reason))
-    return True
-
-
-def _end_event(status: str, reason: str | None) -> SessionEvent:
-    if status == "abandoned":
-        return SessionState("abandoned", reason)
-    return SessionCompleted(reason or "finished")
-
-
-async def abandon_idle(services: Services) -> int:
-    before = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds)
-    count = 0
-    for session_id in await sessions.idle_sessions(services.db, before):
-        if await sessions.abandon(services.db, session_id, before):
-            await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
-            count += 1
-    return count

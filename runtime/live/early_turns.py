@@ -14,6 +14,7 @@ from typing import Any
 
 from runtime.engines.base import Decision, Engine, TextDelta, TranscriptEntry, TurnContext
 from runtime.platform.clock import utcnow
+from runtime.sessions.store import PostedMessage
 
 _KNOWN_LIMIT = 4096
 _DONE = object()
@@ -31,22 +32,13 @@ class Known:
     transcript: tuple[TranscriptEntry, ...]
     started_at: datetime
 
-    def holds_for(self, turn_seq: int, state: Any, interview_updated_at: Any) -> bool:
-        """Whether the session is still as known, apart from the one message just stored.
-        Only a respondent message moves `turn_seq` on and only one turn commits per seq, so
-        an unchanged seq (plus the one) means no message was written elsewhere; the
-        interview's `updated_at` moves with every edit of it."""
-        return (
-            turn_seq == self.seq + 1
-            and state == self.state
-            and interview_updated_at == self.interview.get("updated_at")
-        )
 
+class EarlyStarts:
+    """Per process, bounded: the sessions whose last turn this process committed, from which
+    the next turn can start the moment an answer arrives."""
 
-class KnownSessions:
-    """Per process, bounded: the sessions whose last turn this process committed."""
-
-    def __init__(self, limit: int = _KNOWN_LIMIT) -> None:
+    def __init__(self, engines: Mapping[str, Engine], limit: int = _KNOWN_LIMIT) -> None:
+        self._engines = engines
         self._known: OrderedDict[str, Known] = OrderedDict()
         self._limit = limit
 
@@ -63,9 +55,19 @@ class KnownSessions:
         if len(self._known) > self._limit:
             self._known.popitem(last=False)
 
-    def pop(self, session_id: str) -> Known | None:
-        """Taken out while a turn is owed: it is put back only by the turn that commits."""
-        return self._known.pop(session_id, None)
+    def begin(self, session_id: str, content: str) -> EarlyTurn | None:
+        """Start the turn a respondent's `content` will owe, before it is stored, when this
+        process wrote the session's last turn (so the context needs no SQL read). What is
+        known is taken out while the turn is owed: only the turn that commits puts it back."""
+        known = self._known.pop(session_id, None)
+        if known is None:
+            return None
+        engine = self._engines.get(str(known.interview.get("engine"))) or self._engines["scripted"]
+        return EarlyTurn(engine, known, content)
+
+    def forget(self, session_id: str) -> None:
+        """Drop what is kept of an erased session."""
+        self._known.pop(session_id, None)
 
 
 class EarlyTurn:
@@ -86,10 +88,24 @@ class EarlyTurn:
             started_at=known.started_at,
             now=utcnow(),
         )
+        self.turn_id = f"t{self.ctx.seq}"
         self.attempt: int | None = None  # counted when the turn is owed
         self.began = time.perf_counter()  # the answer's arrival, for time to first token
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task = asyncio.create_task(self._pump(), name="early-turn")
+
+    def confirmed_by(self, posted: PostedMessage) -> bool:
+        """Whether the session is still as known, apart from the one message just stored.
+        Only a respondent message moves `turn_seq` on and only one turn commits per seq, so
+        an unchanged seq (plus the one) means no message was written elsewhere; the
+        interview's `updated_at` moves with every edit of it."""
+        known = self.known
+        return (
+            posted.created
+            and posted.turn_seq == known.seq + 1
+            and posted.state == known.state
+            and posted.interview_updated_at == known.interview.get("updated_at")
+        )
 
     async def _pump(self) -> None:
         try:

@@ -1,31 +1,47 @@
-"""What moves through a live session: typed events, and the stored record of one."""
+"""What moves through a live session: typed events, written and read back as the same types."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal
 
 TERMINAL_STATUSES = frozenset({"completed", "abandoned"})
+
+EventType = Literal[
+    "session.started",
+    "turn.started",
+    "turn.delta",
+    "turn.completed",
+    "respondent.message",
+    "session.state",
+    "session.completed",
+    "session.deleted",
+]
 
 
 @dataclass(frozen=True)
 class SessionEvent:
-    type: ClassVar[str]
+    type: ClassVar[EventType]
 
     def data(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_json(self) -> str:
+        """The event's data as the log stores it (and SSE sends it)."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
 
 @dataclass(frozen=True)
 class SessionStarted(SessionEvent):
-    type: ClassVar[str] = "session.started"
+    type: ClassVar[EventType] = "session.started"
     session_id: str
     interview_id: str
 
 
 @dataclass(frozen=True)
 class TurnStarted(SessionEvent):
-    type: ClassVar[str] = "turn.started"
+    type: ClassVar[EventType] = "turn.started"
     turn_id: str
     item_id: str | None
     # The turn is being written again from its start (Redis lost what had been streamed of
@@ -35,14 +51,14 @@ class TurnStarted(SessionEvent):
 
 @dataclass(frozen=True)
 class TurnDelta(SessionEvent):
-    type: ClassVar[str] = "turn.delta"
+    type: ClassVar[EventType] = "turn.delta"
     turn_id: str
     text: str
 
 
 @dataclass(frozen=True)
 class TurnCompleted(SessionEvent):
-    type: ClassVar[str] = "turn.completed"
+    type: ClassVar[EventType] = "turn.completed"
     turn_id: str
     content: str
     item_id: str | None
@@ -50,7 +66,7 @@ class TurnCompleted(SessionEvent):
 
 @dataclass(frozen=True)
 class RespondentMessage(SessionEvent):
-    type: ClassVar[str] = "respondent.message"
+    type: ClassVar[EventType] = "respondent.message"
     message_id: str
     content: str
     client_message_id: str
@@ -58,14 +74,14 @@ class RespondentMessage(SessionEvent):
 
 @dataclass(frozen=True)
 class SessionState(SessionEvent):
-    type: ClassVar[str] = "session.state"
+    type: ClassVar[EventType] = "session.state"
     status: str
     reason: str | None
 
 
 @dataclass(frozen=True)
 class SessionCompleted(SessionEvent):
-    type: ClassVar[str] = "session.completed"
+    type: ClassVar[EventType] = "session.completed"
     reason: str
 
 
@@ -73,20 +89,54 @@ class SessionCompleted(SessionEvent):
 class SessionDeleted(SessionEvent):
     """The last event of an erased session: its log is gone, readers must stop."""
 
-    type: ClassVar[str] = "session.deleted"
+    type: ClassVar[EventType] = "session.deleted"
     session_id: str
+
+
+# Every event type, by its name on the wire: what a read from the log is decoded into.
+EVENT_CLASSES: dict[str, type[SessionEvent]] = {
+    cls.type: cls
+    for cls in (
+        SessionStarted,
+        TurnStarted,
+        TurnDelta,
+        TurnCompleted,
+        RespondentMessage,
+        SessionState,
+        SessionCompleted,
+        SessionDeleted,
+    )
+}
 
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event as read back from the log; `id` is its Redis Stream id."""
+    """An event as read back from the log: its id (the Redis Stream id), the typed event that
+    was written, and its data as stored (sent as is, never encoded again per reader)."""
 
     id: str
-    type: str
-    data: dict[str, Any]
+    event: SessionEvent
+    raw: str = field(repr=False, compare=False)
+
+    @classmethod
+    def decode(cls, event_id: str, event_type: str, raw: str) -> StoredEvent:
+        return cls(event_id, EVENT_CLASSES[event_type](**json.loads(raw)), raw)
+
+    @classmethod
+    def of(cls, event_id: str, event: SessionEvent) -> StoredEvent:
+        return cls(event_id, event, event.to_json())
+
+    @property
+    def type(self) -> EventType:
+        return self.event.type
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.event.data()
 
     @property
     def ends_stream(self) -> bool:
-        return self.type in (SessionCompleted.type, SessionDeleted.type) or (
-            self.type == SessionState.type and self.data.get("status") in TERMINAL_STATUSES
+        event = self.event
+        return isinstance(event, SessionCompleted | SessionDeleted) or (
+            isinstance(event, SessionState) and event.status in TERMINAL_STATUSES
         )

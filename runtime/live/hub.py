@@ -1,4 +1,4 @@
-"""One Pub/Sub connection per process that hands each session's new events to its local readers."""
+"""A process's readers of session logs; on Redis, one Pub/Sub connection hands them new events."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from runtime.live.eventlog import LOG_PAGE, EventLog, decode_published, id_key, session_of
+from runtime.live.eventlog import LOG_PAGE, EventLog, id_key
 from runtime.live.events import StoredEvent
+from runtime.live.redis_log import decode_published, session_of
 from runtime.stores import redis_keys
 
 log = structlog.get_logger(__name__)
@@ -36,9 +37,9 @@ class Subscription:
     """
 
     def __init__(
-        self, hub: StreamHub, session_id: str, last_id: str, key_id: str | None = None
+        self, events: EventLog, session_id: str, last_id: str, key_id: str | None = None
     ) -> None:
-        self.hub = hub
+        self.events = events
         self.session_id = session_id
         # The API key that opened the stream, if one did: its revocation closes the stream.
         self.key_id = key_id
@@ -108,7 +109,7 @@ class Subscription:
         the client resumes later with its last event id."""
         last_id = f"{self.last[0]}-{self.last[1]}"
         try:
-            return await self.hub.events.after(self.session_id, last_id, LOG_PAGE)
+            return await self.events.after(self.session_id, last_id, LOG_PAGE)
         except RedisError as exc:
             if not wait:
                 raise
@@ -116,7 +117,114 @@ class Subscription:
             return None
 
 
-class StreamHub:
+class Hub(Protocol):
+    """Where a process's stream readers follow session logs."""
+
+    heartbeat_seconds: float
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def open(
+        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+    ) -> Subscription:
+        """Events after `last_id`; with live=False only what the log already holds. A stream
+        opened with an API key names it (`key_id`): revoking the key closes the stream."""
+        ...
+
+    async def release(self, subscription: Subscription) -> None: ...
+
+    async def unwatched(self, session_id: str) -> None:
+        """Returns once no reader in this process follows the session (for operators and tests)."""
+        ...
+
+
+class Readers:
+    """What every hub does for its readers, whatever feeds them: the heartbeat that wakes
+    them all, closing the streams of a revoked API key, and knowing who follows what."""
+
+    def __init__(
+        self, events: EventLog, heartbeat_seconds: float, key_check: KeyCheck | None
+    ) -> None:
+        self.events = events
+        self.heartbeat_seconds = heartbeat_seconds
+        self._key_check = key_check
+        self._by_key: dict[str, set[Subscription]] = defaultdict(set)
+        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self._unwatched: dict[str, asyncio.Event] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    def _start_ticker(self) -> None:
+        self._ticker = asyncio.create_task(self._tick(), name="stream-hub-ticker")
+
+    async def _stop_tasks(self, *tasks: asyncio.Task[None] | None) -> None:
+        for task in (*tasks, self._ticker):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            await self._recheck_keys()
+            for subscriptions in list(self._subscriptions.values()):
+                for subscription in subscriptions:
+                    subscription.ticked = True
+                    subscription.wake.set()
+
+    async def _recheck_keys(self) -> None:
+        """The safety net under the revocation notice (a process may miss it while its
+        Pub/Sub connection is down): each heartbeat, one query for every key with a stream."""
+        if self._key_check is None or not self._by_key:
+            return
+        try:
+            revoked = await self._key_check(set(self._by_key))
+        except Exception as exc:  # a store that is down must not stop the heartbeat
+            log.warning("stream_hub.key_recheck_failed", error=str(exc))
+            return
+        self._revoke(revoked)
+
+    def _revoke(self, key_ids: set[str]) -> None:
+        for key_id in key_ids:
+            for subscription in self._by_key.pop(key_id, set()):
+                subscription.revoked = True
+                subscription.close()
+
+    def _deliver(self, session_id: str, event: StoredEvent) -> None:
+        for subscription in self._subscriptions.get(session_id, ()):
+            subscription.push(event)
+
+    async def unwatched(self, session_id: str) -> None:
+        if session_id in self._subscriptions:
+            await self._unwatched.setdefault(session_id, asyncio.Event()).wait()
+
+    def _close(self, subscription: Subscription) -> None:
+        """Ends a released reader at once (before any wait for the hub's lock)."""
+        subscription.close()
+        if subscription.key_id is not None:
+            opened_by_key = self._by_key.get(subscription.key_id)
+            if opened_by_key is not None:
+                opened_by_key.discard(subscription)
+                if not opened_by_key:
+                    del self._by_key[subscription.key_id]
+
+    def _forget(self, subscription: Subscription) -> bool:
+        """Drops a closed reader; True when it was the session's last one here."""
+        readers = self._subscriptions.get(subscription.session_id)
+        if readers is None:
+            return False
+        readers.discard(subscription)
+        if readers:
+            return False
+        del self._subscriptions[subscription.session_id]
+        if unwatched := self._unwatched.pop(subscription.session_id, None):
+            unwatched.set()
+        return True
+
+
+class StreamHub(Readers):
     def __init__(
         self,
         redis: Redis,
@@ -124,30 +232,20 @@ class StreamHub:
         heartbeat_seconds: float,
         key_check: KeyCheck | None = None,
     ) -> None:
-        self.events = events
-        self._key_check = key_check
-        self._by_key: dict[str, set[Subscription]] = defaultdict(set)
+        super().__init__(events, heartbeat_seconds, key_check)
         self._hears_revocations = False
-        self.heartbeat_seconds = heartbeat_seconds
-        self._ticker: asyncio.Task[None] | None = None
-        self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self._pubsub = redis.pubsub()
         self._confirmed: set[str] = set()
-        self._unwatched: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
         self._has_channels = asyncio.Event()
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="stream-hub")
-        self._ticker = asyncio.create_task(self._tick(), name="stream-hub-ticker")
+        self._start_ticker()
 
     async def stop(self) -> None:
-        for task in (self._task, self._ticker):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._stop_tasks(self._task)
         with contextlib.suppress(RedisError, RuntimeError):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
@@ -177,9 +275,7 @@ class StreamHub:
                     self._revoke({_text(message["data"])})
                 continue
             if kind == "message":
-                session_id, event = decode_published(message["channel"], message["data"])
-                for subscription in self._subscriptions.get(session_id, ()):
-                    subscription.push(event)
+                self._deliver(*decode_published(message["channel"], message["data"]))
             elif kind in ("subscribe", "unsubscribe"):
                 session_id = session_of(message["channel"])
                 if kind == "unsubscribe":
@@ -190,39 +286,12 @@ class StreamHub:
                     subscription.ready = subscription.resync = True
                     subscription.wake.set()
 
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            await self._recheck_keys()
-            for subscriptions in list(self._subscriptions.values()):
-                for subscription in subscriptions:
-                    subscription.ticked = True
-                    subscription.wake.set()
-
-    async def _recheck_keys(self) -> None:
-        """The safety net under the revocation notice (a process may miss it while its
-        Pub/Sub connection is down): each heartbeat, one query for every key with a stream."""
-        if self._key_check is None or not self._by_key:
-            return
-        try:
-            revoked = await self._key_check(set(self._by_key))
-        except Exception as exc:  # a store that is down must not stop the heartbeat
-            log.warning("stream_hub.key_recheck_failed", error=str(exc))
-            return
-        self._revoke(revoked)
-
-    def _revoke(self, key_ids: set[str]) -> None:
-        for key_id in key_ids:
-            for subscription in self._by_key.pop(key_id, set()):
-                subscription.revoked = True
-                subscription.close()
-
     async def open(
         self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
     ) -> Subscription:
         """Events after `last_id`; with live=False only what the log already holds. A stream
         opened with an API key names it (`key_id`): revoking the key closes the stream."""
-        subscription = Subscription(self, session_id, last_id, key_id)
+        subscription = Subscription(self.events, session_id, last_id, key_id)
         if not live:
             subscription.ready = True
             return subscription
@@ -246,28 +315,10 @@ class StreamHub:
                     self._hears_revocations = True
         return subscription
 
-    async def unwatched(self, session_id: str) -> None:
-        """Returns once no reader in this process follows the session (for operators and tests)."""
-        if session_id in self._subscriptions:
-            await self._unwatched.setdefault(session_id, asyncio.Event()).wait()
-
     async def release(self, subscription: Subscription) -> None:
-        subscription.close()
-        if subscription.key_id is not None:
-            opened_by_key = self._by_key.get(subscription.key_id)
-            if opened_by_key is not None:
-                opened_by_key.discard(subscription)
-                if not opened_by_key:
-                    del self._by_key[subscription.key_id]
+        self._close(subscription)
         async with self._lock:
-            readers = self._subscriptions.get(subscription.session_id)
-            if readers is None:
-                return
-            readers.discard(subscription)
-            if not readers:
-                del self._subscriptions[subscription.session_id]
-                if unwatched := self._unwatched.pop(subscription.session_id, None):
-                    unwatched.set()
+            if self._forget(subscription):
                 with contextlib.suppress(RedisError):
                     await self._pubsub.unsubscribe(redis_keys.notify(subscription.session_id))
 

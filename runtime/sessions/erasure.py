@@ -118,7 +118,7 @@ async def erase(
     async with services.db.begin() as conn:
         forgotten = await _forget_in_sql(conn, session_id, workspace_id, erased_by, now)
     elsewhere = await _forget_elsewhere(services, forgotten.plan)
-    services.turns.forget(session_id)
+    services.early.forget(session_id)
     sessions.forget_token(forgotten.token_hash)
     log.info("session.erased", session_id=session_id, erased_by=erased_by)
     return Receipt(
@@ -227,5 +227,5 @@ async def finish_unfinished(services: Services, now: datetime | None = None) -> 
         ).all()
     for row in rows:
         await _forget_elsewhere(services, Plan.from_stored(row.session_id, row.plan))
-        services.turns.forget(row.session_id)
+        services.early.forget(row.session_id)
     return len(rows)

@@ -307,7 +307,7 @@ async def test_a_turn_being_written_does_not_bring_the_session_back(settings: Se
             async for event in events:
                 if event.event == "turn.delta":
                     break
-            assert await services.turns.owes(who.id)
+            assert await services.leases.owes(who.id)
 
             with structlog.testing.capture_logs() as logs:
                 erased = await http.delete(f"/v1/sessions/{who.id}", headers=key)

@@ -1,4 +1,4 @@
-"""Subscriptions to a session's log: every event once, in order, across pages and reconnects."""
+"""The Redis hub across a lost Pub/Sub connection (its contract: test_live_contract.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from runtime.live.eventlog import LOG_PAGE
 from runtime.live.events import TurnDelta
 from runtime.live.hub import Subscription
 from runtime.platform.settings import Settings
@@ -31,34 +30,6 @@ async def _read(subscription: Subscription, count: int) -> list[str]:
     while len(texts) < count:
         texts += [e.data["text"] for e in await subscription.next()]
     return texts
-
-
-async def test_a_long_log_then_live_events_arrive_once_in_order(services: Services) -> None:
-    session_id = f"ses_{uuid.uuid4().hex}"
-    await _append(services, session_id, range(LOG_PAGE * 2 + 7))
-    subscription = await services.hub.open(session_id, "0")
-    try:
-        first_page = await subscription.next()
-        # Appended while the rest of the log is still unread: must not jump ahead of it.
-        await _append(services, session_id, range(LOG_PAGE * 2 + 7, LOG_PAGE * 2 + 20))
-        rest = await _read(subscription, LOG_PAGE * 2 + 20 - len(first_page))
-        texts = [e.data["text"] for e in first_page] + rest
-        assert texts == [str(n) for n in range(LOG_PAGE * 2 + 20)]
-    finally:
-        await services.hub.release(subscription)
-
-
-async def test_resuming_after_an_id_and_replaying_only(services: Services) -> None:
-    session_id = f"ses_{uuid.uuid4().hex}"
-    ids = await _append(services, session_id, range(LOG_PAGE + 50))
-    replay = await services.hub.open(session_id, ids[9], live=False)
-    texts: list[str] = []
-    while True:
-        texts += [e.data["text"] for e in await replay.next(wait=False)]
-        if not replay.resync:
-            break
-    assert texts == [str(n) for n in range(10, LOG_PAGE + 50)]
-    assert await replay.next(wait=False) == []
 
 
 async def test_events_appended_while_pubsub_is_down_are_not_lost(

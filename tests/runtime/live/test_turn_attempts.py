@@ -8,7 +8,10 @@ from runtime.engines.base import Decision, Engine, TextDelta, TurnContext
 from runtime.engines.scripted import ScriptedEngine
 from runtime.engines.splice import BRIDGE
 from runtime.live.eventlog import EventLog
-from runtime.live.turns import APOLOGY, TurnRunner
+from runtime.live.fallbacks import APOLOGY
+from runtime.live.lease import RedisLeases
+from runtime.live.redis_log import RedisEventLog
+from runtime.live.turns import TurnRunner
 from runtime.sessions import store as sessions
 from tests.helpers import published_interview
 from tests.runtime.conftest import Quiet
@@ -43,9 +46,9 @@ async def _turn_log(events: EventLog, session_id: str) -> tuple[list[str], str]:
 async def test_the_scripted_engine_takes_over_after_max_attempts(quiet: Quiet) -> None:
     db, redis = quiet.db, quiet.redis
     broken = Broken()
-    events = EventLog(redis, 600)
+    events = RedisEventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": broken, "scripted": ScriptedEngine(0)}
-    runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=2)
+    runner = TurnRunner(db, RedisLeases(redis, 1500), events, engines, max_attempts=2)
     session_id = await _session(quiet)
     for _ in range(2):
         await runner.run(session_id)
@@ -65,9 +68,9 @@ async def test_the_scripted_engine_takes_over_after_max_attempts(quiet: Quiet) -
 
 async def test_a_turn_nothing_can_write_ends_the_session_politely(quiet: Quiet) -> None:
     db, redis = quiet.db, quiet.redis
-    events = EventLog(redis, 600)
+    events = RedisEventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": Broken(), "scripted": Broken()}
-    runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=1)
+    runner = TurnRunner(db, RedisLeases(redis, 1500), events, engines, max_attempts=1)
     session_id = await _session(quiet)
     for _ in range(3):
         await runner.run(session_id)

@@ -10,8 +10,10 @@ from sqlalchemy import text
 
 from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
-from runtime.live.eventlog import EventLog
-from runtime.live.turns import APOLOGY, TurnRunner
+from runtime.live.fallbacks import APOLOGY
+from runtime.live.lease import RedisLeases
+from runtime.live.redis_log import RedisEventLog
+from runtime.live.turns import TurnRunner
 from runtime.platform.clock import utcnow
 from runtime.sessions import store as sessions
 from runtime.stores import redis_keys
@@ -37,9 +39,9 @@ async def _forget(redis: Redis, session_id: str) -> None:
 async def test_many_sweepers_recover_a_forgotten_turn_once(quiet: Quiet) -> None:
     db, redis = quiet.db, quiet.redis
     session_id = await _forgotten(quiet)
-    events = EventLog(redis, 600)
+    events = RedisEventLog(redis, 600)
     runners = [
-        TurnRunner(db, redis, events, {"scripted": ScriptedEngine(5)}, lease_ms=1500)
+        TurnRunner(db, RedisLeases(redis, 1500), events, {"scripted": ScriptedEngine(5)})
         for _ in range(4)
     ]
     # Every sweeper scans at once; the lease lets exactly one write the turn.
@@ -63,9 +65,9 @@ async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(quiet: Qu
     # of recoveries still ends it (with the apology), instead of a retry for ever.
     db, redis = quiet.db, quiet.redis
     session_id = await _forgotten(quiet, engine="llm")
-    events = EventLog(redis, 600)
+    events = RedisEventLog(redis, 600)
     engines: dict[str, Engine] = {"llm": Broken(), "scripted": Broken()}
-    runner = TurnRunner(db, redis, events, engines, lease_ms=1500, max_attempts=2)
+    runner = TurnRunner(db, RedisLeases(redis, 1500), events, engines, max_attempts=2)
     for _ in range(2):
         await runner.recover_lost(older_than_ms=0)
         await runner.drain()

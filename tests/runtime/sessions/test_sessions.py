@@ -10,7 +10,7 @@ import pytest
 from runtime.access import keys
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
-from runtime.live import conversation
+from runtime.live import conversation, ending
 from runtime.platform.errors import Conflict
 from runtime.platform.settings import Settings
 from runtime.services import Services
@@ -116,7 +116,7 @@ async def test_ending_mid_turn_completes_the_turn_then_the_session(
         while not any(e.type == "turn.delta" for e in await subscription.next()):
             pass  # until the opening turn is being written
         await services.hub.release(subscription)
-        assert await conversation.end(services, sid) is True
+        assert await ending.end(services, sid) is True
         await services.turns.drain()
         events = [(e.type, e.data) for e in await services.events.all(sid)]
     finally:

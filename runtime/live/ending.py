@@ -1,0 +1,82 @@
+"""How a session's end reaches its log: after its last turn, once, whoever ends it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row
+
+from runtime.live.eventlog import EventLog
+from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEvent, SessionState
+from runtime.live.lease import Leases
+from runtime.platform.clock import utcnow
+from runtime.sessions import store as sessions
+from runtime.stores.database import Database
+
+if TYPE_CHECKING:  # the services hold the turn runner, which ends turns here
+    from runtime.services import Services
+
+# The ordering rule: `session.completed` never precedes the last `turn.completed`. A turn's
+# writer drops the turn from the owed set, then reads the status (`after_turn`); whoever
+# ends a session writes the status, then looks at the owed set (`end`). So either the writer
+# sees the end and announces it, or the ender sees no turn owed and announces it itself.
+
+
+async def after_turn(
+    db: Database, leases: Leases, events: EventLog, session_id: str, fence: str
+) -> None:
+    """A turn's last step, once its `turn.completed` is in the log."""
+    await leases.settle(session_id)
+    # Read after the turn left the owed set: either this sees an end that was requested
+    # during the turn, or the requester sees no turn owed and announces it itself.
+    status, ended_reason = await sessions.status(db, session_id)
+    if status == "completed":
+        reason = ended_reason or "finished"
+        await events.announce_end(session_id, SessionCompleted(reason), fence)
+
+
+async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
+    """End early; returns False when the session had already ended."""
+    awaiting = await sessions.end(services.db, session_id, reason)
+    if awaiting is None:
+        # Ended before, yet perhaps never told: Redis was down then, or has lost its data
+        # since. Telling it again costs nothing when it was (once per log).
+        await announce_end(services, await sessions.load(services.db, session_id))
+        return False
+    # A turn still owed finishes first and its runner announces the end after it (see
+    # above). SQL says a turn is owed even when Redis lost track of it: then recovery
+    # finishes it and announces.
+    if awaiting == "interviewer" or await services.leases.owes(session_id):
+        return True
+    await services.events.announce_end(session_id, SessionCompleted(reason))
+    return True
+
+
+async def announce_end(services: Services, session: Row[Any]) -> bool:
+    """Tell a session's stream readers that it ended, unless it is live or still owes a turn
+    (whose runner tells them after it), at most once per event log: a Redis that lost its
+    data, or was down when the session ended, may not have it. True when the session has
+    nothing more to say (ended, no turn owed)."""
+    if session.status not in TERMINAL_STATUSES or session.awaiting == "interviewer":
+        return False
+    if await services.leases.owes(session.id):
+        return False
+    await services.events.announce_end(session.id, _end_event(session.status, session.ended_reason))
+    return True
+
+
+def _end_event(status: str, reason: str | None) -> SessionEvent:
+    if status == "abandoned":
+        return SessionState("abandoned", reason)
+    return SessionCompleted(reason or "finished")
+
+
+async def abandon_idle(services: Services) -> int:
+    before = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds)
+    count = 0
+    for session_id in await sessions.idle_sessions(services.db, before):
+        if await sessions.abandon(services.db, session_id, before):
+            await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
+            count += 1
+    return count

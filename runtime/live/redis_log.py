@@ -1,0 +1,166 @@
+"""The event log on Redis: one Stream per session, appends fenced by the turn lease in Lua."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from runtime.live.eventlog import LOG_PAGE, LeaseLost, LiveState, live_state, read_all
+from runtime.live.events import SessionDeleted, SessionEvent, StoredEvent
+from runtime.platform.errors import NotFound
+from runtime.stores import redis_keys
+
+# XADD the events (type, data pairs from ARGV[4]), refresh the expiry and wake readers in
+# one step; with a fence, only while the caller still holds the turn lease, so a stalled
+# generator cannot write after losing it; with `once`, only if no one has announced the
+# session's end yet; never once the session was erased (-1), so a writer still running
+# cannot bring its log back. Returns the last event's id.
+_APPEND = """
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  return -1
+end
+if ARGV[2] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[2] then
+  return false
+end
+if ARGV[3] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[1]) then
+  return ''
+end
+local id
+for i = 4, #ARGV, 2 do
+  id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
+  redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[i])
+  redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[1])
+return id
+"""
+_ERASED = -1
+# Erase the session's live state (KEYS[8…]: its turn attempt counters) and drop it from the
+# owed turns, mark it erased, and leave a log holding only `session.deleted` (ARGV[3], [4]),
+# published, so every open stream ends — in one step. Returns how many keys went.
+_ERASE = """
+local removed = redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
+for i = 8, #KEYS do
+  removed = removed + redis.call('DEL', KEYS[i])
+end
+redis.call('ZREM', KEYS[7], ARGV[2])
+redis.call('SET', KEYS[6], '1', 'EX', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[3], 'data', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[4])
+return removed
+"""
+
+
+class RedisEventLog:
+    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._append = redis.register_script(_APPEND)
+        self._erase = redis.register_script(_ERASE)
+
+    async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
+        result = await self._run(session_id, [event], fence, once=False)
+        assert result is not None
+        return result
+
+    async def append_all(self, session_id: str, events: list[SessionEvent], fence: str = "") -> str:
+        result = await self._run(session_id, events, fence, once=False)
+        assert result is not None
+        return result
+
+    async def announce_end(self, session_id: str, event: SessionEvent, fence: str = "") -> bool:
+        return await self._run(session_id, [event], fence, once=True) is not None
+
+    async def _run(
+        self, session_id: str, events: list[SessionEvent], fence: str, once: bool
+    ) -> str | None:
+        pairs: list[Any] = []
+        for event in events:
+            pairs += [event.type, event.to_json()]
+        result = await self._append(
+            keys=_session_keys(session_id),
+            args=[self._ttl, fence, "1" if once else "0", *pairs],
+        )
+        if result == _ERASED:
+            raise NotFound(f"session {session_id} was erased")
+        if result is None:
+            raise LeaseLost(session_id)
+        return _text(result) or None
+
+    async def erase(self, session_id: str, turn_ids: list[str]) -> int:
+        event = SessionDeleted(session_id)
+        removed = await self._erase(
+            keys=[
+                *_session_keys(session_id),
+                redis_keys.PENDING_TURNS,
+                *(redis_keys.turn_attempts(session_id, t) for t in turn_ids),
+            ],
+            args=[redis_keys.ERASED_TTL_SECONDS, session_id, event.type, event.to_json()],
+        )
+        return int(removed)
+
+    async def last_event_type(self, session_id: str) -> str | None:
+        value = await cast(
+            Awaitable[Any], self._redis.hget(redis_keys.live(session_id), "last_event")
+        )
+        return None if value is None else _text(value)
+
+    async def live_state(self, session_id: str, owed: bool) -> LiveState:
+        try:
+            # redis-py types its commands as sync-or-async; this client is the async one.
+            raw = await cast(
+                Awaitable[dict[Any, Any]], self._redis.hgetall(redis_keys.live(session_id))
+            )
+        except RedisError:
+            raw, available = {}, False
+        else:
+            available = True
+        state = {_text(k): _text(v) for k, v in raw.items()}
+        return live_state(state.get("last_event_id"), state.get("last_event"), owed, available)
+
+    async def after(
+        self, session_id: str, last_id: str, count: int = LOG_PAGE
+    ) -> list[StoredEvent]:
+        start = "-" if last_id in ("", "0", "0-0") else f"({last_id}"
+        rows = await self._redis.xrange(redis_keys.events(session_id), min=start, count=count)
+        return [_decode(entry_id, fields) for entry_id, fields in rows]
+
+    async def all(self, session_id: str) -> list[StoredEvent]:
+        return await read_all(self, session_id)
+
+
+def _session_keys(session_id: str) -> list[str]:
+    """KEYS[1…6] of both scripts."""
+    return [
+        redis_keys.events(session_id),
+        redis_keys.notify(session_id),
+        redis_keys.lease(session_id),
+        redis_keys.live(session_id),
+        redis_keys.ended(session_id),
+        redis_keys.erased(session_id),
+    ]
+
+
+def session_of(channel: Any) -> str:
+    return _text(channel).split(":")[2]
+
+
+def decode_published(channel: Any, payload: Any) -> tuple[str, StoredEvent]:
+    """The session id and event carried by a notify message ("id\ntype\ndata")."""
+    session_id = session_of(channel)
+    event_id, event_type, data = _text(payload).split("\n", 2)
+    return session_id, StoredEvent.decode(event_id, event_type, data)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _decode(entry_id: Any, fields: dict[Any, Any]) -> StoredEvent:
+    decoded = {_text(k): _text(v) for k, v in fields.items()}
+    return StoredEvent.decode(_text(entry_id), decoded["type"], decoded["data"])
