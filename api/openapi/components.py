@@ -21,11 +21,11 @@ from api.openapi.schemas import (
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
 from runtime.access import keys
+from runtime.erasure import retention
 from runtime.exports import records as exports
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
 from runtime.platform.errors import DomainError
-from runtime.sessions import retention
 from runtime.sessions import store as sessions
 
 

@@ -17,11 +17,11 @@ from api.routes.files import absolute
 from api.validation import Body, Bool, Obj, Str, StrList, parse
 from runtime.access import keys
 from runtime.exports import formats as export_formats
+from runtime.exports import pdfs as export_pdfs
 from runtime.exports import records as exports
 from runtime.exports.source import Selection, Source
 from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
-from runtime.transcripts import pdf_files as transcript_pdf
 
 
 async def transcripts(request: Request) -> Response:
@@ -51,9 +51,7 @@ async def transcripts(request: Request) -> Response:
             include_audio=include_audio,
             include_pdf=include_pdf,
             # Streamed now: only PDFs already rendered; the rest are listed as missing.
-            pdf_for=functools.partial(
-                transcript_pdf.for_export, services.blobs, render_missing=False
-            ),
+            pdf_for=functools.partial(export_pdfs.for_export, services.blobs, render_missing=False),
         )
         body, media, ext = export.chunks(), export_formats.MEDIA["zip"], "zip"
     elif fmt == "csv":

@@ -12,9 +12,9 @@ from api.routes import files, params
 from api.routes.public import RESPONDENT_FIELDS, session_payload
 from api.validation import Body, Obj, parse
 from runtime.access import keys
+from runtime.erasure import erase as erasure
 from runtime.interviews import service as interviews
 from runtime.live import conversation
-from runtime.sessions import erasure
 from runtime.sessions import store as sessions
 
 PREVIEW_START = Body("PreviewSessionStart", Obj(RESPONDENT_FIELDS))

@@ -14,10 +14,10 @@ from runtime.interviews import guide as guides
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
-from runtime.sessions.filters import real_sessions
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import apply_cursor, page_from_rows
+from runtime.stores.schema import real_sessions
 from runtime.webhooks import endpoints as webhooks
 
 STATUSES = ("draft", "active", "paused", "closed")

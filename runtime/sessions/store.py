@@ -14,11 +14,10 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound, Unauthorized
 from runtime.platform.ids import hash_secret, new_id, new_secret
-from runtime.sessions.filters import real_sessions
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import apply_cursor, page_from_rows
-from runtime.transcripts import document as transcripts
+from runtime.stores.schema import real_sessions
 from runtime.webhooks import endpoints as webhooks
 
 s = schema.sessions
@@ -547,19 +546,3 @@ async def list_page(
     rows, next_cursor = page_from_rows(rows, limit)
     anonymous = bool((interview["settings"] or {}).get("anonymous"))
     return [to_view(r, anonymous) for r in rows], next_cursor
-
-
-async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[str, Any]:
-    async with db.connect() as conn:
-        found = await row(conn, session_id)
-        if found.workspace_id != workspace_id:
-            raise NotFound(f"no session {session_id}")
-        rows = await messages(conn, session_id)
-    return {
-        "session_id": session_id,
-        "interview_id": found.interview_id,
-        "status": found.status,
-        "messages": [message_view(r) for r in rows],
-        "metadata": usage_totals(rows),
-        "turns": transcripts.turns([dict(r._mapping) for r in rows]),
-    }
