@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
-import hmac
 import ipaddress
 import secrets
 from collections.abc import Mapping
@@ -16,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.platform import signing
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.errors import Conflict, NotFound, ValidationError
 from runtime.platform.ids import new_id
@@ -52,8 +51,8 @@ d = schema.webhook_deliveries
 
 def signing_secret(secret_key: str, webhook_id: str, salt: str) -> str:
     """The Standard Webhooks secret (`whsec_…`): derived, so it is never stored anywhere."""
-    raw = hmac.new(secret_key.encode(), f"webhook:{webhook_id}:{salt}".encode(), hashlib.sha256)
-    return "whsec_" + base64.b64encode(raw.digest()).decode()
+    raw = signing.mac(secret_key, f"webhook:{webhook_id}:{salt}")
+    return "whsec_" + base64.b64encode(raw).decode()
 
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64's well-known prefix
@@ -201,11 +200,6 @@ async def _owned(conn: AsyncConnection, workspace_id: str, webhook_id: str) -> A
 async def get(db: Database, workspace_id: str, webhook_id: str) -> dict[str, Any]:
     async with db.connect() as conn:
         return to_view((await _owned(conn, workspace_id, webhook_id))._mapping)
-
-
-async def signing_row(db: Database, workspace_id: str, webhook_id: str) -> Mapping[str, Any]:
-    async with db.connect() as conn:
-        return dict((await _owned(conn, workspace_id, webhook_id))._mapping)
 
 
 async def list_page(
