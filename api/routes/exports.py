@@ -22,6 +22,7 @@ from runtime.exports import records as exports
 from runtime.exports.source import Selection, Source
 from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
+from runtime.sessions.vocabulary import SESSION_STATUSES
 
 
 async def transcripts(request: Request) -> Response:
@@ -31,7 +32,7 @@ async def transcripts(request: Request) -> Response:
     fmt = params.choice(request, "format", export_formats.FORMATS) or "json"
     include_audio = params.flag(request, "include_audio")
     include_pdf = params.flag(request, "include_pdf")
-    status = params.choice(request, "status", interviews.SESSION_STATUSES)
+    status = params.choice(request, "status", SESSION_STATUSES)
     async with services.db.connect() as conn:
         await interviews.owned_row(conn, principal.workspace_id, interview_id)
     selection = Selection(
@@ -72,7 +73,7 @@ EXPORT_CREATE = Body(
             "include_pdf": Bool(),
             "anonymize": Bool(),
             "include_test": Bool(),
-            "statuses": StrList(3, Str(20, enum=interviews.SESSION_STATUSES)),
+            "statuses": StrList(3, Str(20, enum=SESSION_STATUSES)),
             "created_from": Str(40, 1, nullable=True),
             "created_to": Str(40, 1, nullable=True),
         }
