@@ -96,14 +96,6 @@ async def emit(
     return len(targets)
 
 
-async def emit_with(
-    db: Database, workspace_id: str, event_type: str, data: Mapping[str, Any]
-) -> int:
-    """`emit` in a transaction of its own, for callers that hold none."""
-    async with db.begin() as conn:
-        return await emit(conn, workspace_id, event_type, data)
-
-
 async def queue_test(db: Database, workspace_id: str, webhook_id: str) -> str:
     """A `webhook.test` delivery to this webhook alone, whatever it subscribes to."""
     now = utcnow()

@@ -25,7 +25,7 @@ from runtime.webhooks import delivery as webhook_delivery
 from runtime.webhooks import endpoints as webhooks
 from runtime.webhooks import outbox as webhook_outbox
 from runtime.webhooks.delivery import Sender
-from tests.helpers import published_interview
+from tests.helpers import emit_alone, published_interview
 from tests.processes import RAPPORT, ServeProcess
 from tests.receiver import Receiver, receiver
 
@@ -79,7 +79,7 @@ async def test_failed_attempts_are_retried_on_the_schedule_then_fail(
 ) -> None:
     hook.statuses = [500] * 6
     workspace, view, secret = await _webhook(db, settings, hook.url)
-    assert await webhook_outbox.emit_with(db, workspace, "session.completed", DATA) == 1
+    assert await emit_alone(db, workspace, "session.completed", DATA) == 1
     now = utcnow() + timedelta(days=1)
     for attempt, wait in enumerate((*webhooks.RETRY_SCHEDULE, None), start=1):
         assert await _pass(db, sender, settings, now) == 1
@@ -111,7 +111,7 @@ async def test_five_failed_deliveries_disable_and_reenabling_resets(
     hook.statuses = [503] * 30
     workspace, view, _ = await _webhook(db, settings, hook.url)
     for _ in range(webhooks.DISABLE_AFTER):
-        await webhook_outbox.emit_with(db, workspace, "session.started", DATA)
+        await emit_alone(db, workspace, "session.started", DATA)
     now = utcnow() + timedelta(days=1)
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         assert await _pass(db, sender, settings, now) == webhooks.DISABLE_AFTER
@@ -120,13 +120,13 @@ async def test_five_failed_deliveries_disable_and_reenabling_resets(
     assert state["enabled"] is False
     assert state["consecutive_failures"] == webhooks.DISABLE_AFTER
     assert state["disabled_reason"] == "5 deliveries in a row failed"
-    assert await webhook_outbox.emit_with(db, workspace, "session.started", DATA) == 0
+    assert await emit_alone(db, workspace, "session.started", DATA) == 0
 
     again = await webhooks.update_fields(db, settings, workspace, view["id"], {"enabled": True})
     assert again["enabled"] is True and again["consecutive_failures"] == 0
     assert again["disabled_reason"] is None
     hook.statuses = []
-    assert await webhook_outbox.emit_with(db, workspace, "session.started", DATA) == 1
+    assert await emit_alone(db, workspace, "session.started", DATA) == 1
     assert await _pass(db, sender, settings, now + timedelta(days=1)) == 1
     delivered = await _deliveries(db, workspace, view["id"])
     assert delivered[0]["status"] == "succeeded" and delivered[0]["last_status_code"] == 200
@@ -137,13 +137,13 @@ async def test_a_success_resets_the_failure_count(
 ) -> None:
     hook.statuses = [500] * 6
     workspace, view, _ = await _webhook(db, settings, hook.url)
-    await webhook_outbox.emit_with(db, workspace, "interview.closed", {"interview": {}})
+    await emit_alone(db, workspace, "interview.closed", {"interview": {}})
     now = utcnow() + timedelta(days=1)
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         await _pass(db, sender, settings, now)
         now += wait
     assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 1
-    await webhook_outbox.emit_with(db, workspace, "interview.closed", {"interview": {}})
+    await emit_alone(db, workspace, "interview.closed", {"interview": {}})
     assert await _pass(db, sender, settings, now) == 1
     assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 0
 
@@ -153,7 +153,7 @@ async def test_two_passes_at_once_attempt_each_delivery_once(
 ) -> None:
     workspace, view, _ = await _webhook(db, settings, hook.url)
     for _ in range(6):
-        await webhook_outbox.emit_with(db, workspace, "session.started", DATA)
+        await emit_alone(db, workspace, "session.started", DATA)
     senders = [Sender(settings), Sender(settings)]
     now = utcnow() + timedelta(days=1)
     try:
