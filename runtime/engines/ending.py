@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from runtime.engines.base import TurnContext
+from runtime.engines.base import Decision, TurnContext
 
 DEFAULT_CLOSING = "Thank you for your time — that's everything I wanted to ask."
 # Which of the interview's limits was reached.
@@ -26,3 +26,8 @@ def out_of_time(ctx: TurnContext) -> Limit | None:
 def closing_message(ctx: TurnContext) -> str:
     """The interview's own closing message, else the default one."""
     return (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
+
+
+def closing(ctx: TurnContext, metadata: dict[str, Any] | None = None) -> Decision:
+    """The decision of a turn that closes the interview here (its text: closing_message)."""
+    return Decision("close", None, dict(ctx.state), completes=True, metadata=metadata or {})

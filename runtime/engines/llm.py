@@ -78,11 +78,9 @@ class LLMEngine:
         position = prompt.Position.of(ctx)
         if forced is not None and position.current is not None:
             # The runtime closes on time: no model call, the closing message as configured.
-            closing = ending.closing_message(ctx)
-            yield TextDelta(closing)
-            state = dict(ctx.state)
+            yield TextDelta(ending.closing_message(ctx))
             meta.update(forced_close=forced, total_ms=_ms(began))
-            yield Decision("close", None, state, completes=True, metadata=meta)
+            yield ending.closing(ctx, meta)
             return
         welcome = (ctx.interview.get("welcome_message") or "").strip()
         prefix = f"{welcome}\n\n" if position.current is None and welcome else ""

@@ -46,7 +46,7 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
         text = f"{welcome}\n\n{question}" if welcome else question
         return text, Decision("open", items[0]["id"], _state(0, 0, 0))
     if ending.out_of_time(ctx) is not None:
-        return _close(ctx)
+        return ending.closing_message(ctx), ending.closing(ctx)
     item = items[index]
     answer = _last_answer(ctx)
     probes, reasks = int(state.get("probes", 0)), int(state.get("reasks", 0))
@@ -63,7 +63,7 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
         probe = item.get("follow_up") or GENERIC_PROBE
         return probe, Decision("probe", item["id"], _state(index, probes + 1, reasks))
     if index + 1 >= len(items):
-        return _close(ctx)
+        return ending.closing_message(ctx), ending.closing(ctx)
     following = items[index + 1]
     return f"Thank you. {render(following)}", Decision(
         "ask", following["id"], _state(index + 1, 0, 0)
@@ -130,7 +130,3 @@ def _last_answer(ctx: TurnContext) -> str:
         if entry.role == "respondent":
             return entry.content
     return ""
-
-
-def _close(ctx: TurnContext) -> tuple[str, Decision]:
-    return ending.closing_message(ctx), Decision("close", None, dict(ctx.state), completes=True)
