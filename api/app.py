@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,19 +33,18 @@ from api.routes import (
 )
 from runtime.platform.errors import DomainError
 from runtime.platform.settings import Settings
+from runtime.roles import StartHook
 from runtime.services import Services
 
-Hook = Callable[[Services], Awaitable[Callable[[], Awaitable[None]]]]
 
-
-def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starlette:
+def create_app(settings: Settings, on_start: Sequence[StartHook] = ()) -> Starlette:
     """`on_start` hooks run with the opened services and return their own stop function."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await Services.open(settings)
         app.state.services = services
-        stops = [await hook(services) for hook in on_start or []]
+        stops = [await hook(services) for hook in on_start]
         try:
             yield
         finally:

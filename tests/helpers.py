@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import websockets
+
+from runtime.stores.database import Database
+from runtime.webhooks import outbox
 
 GUIDE = [
     {
@@ -182,3 +185,12 @@ async def converse(
     ended = await http.post(f"/v1/sessions/{who.id}/end", headers=who.auth)
     assert ended.status_code == 200, ended.text
     return who
+
+
+async def emit_alone(
+    db: Database, workspace_id: str, event_type: str, data: Mapping[str, Any]
+) -> int:
+    """A webhook event queued in a transaction of its own (runtime emits inside the one that
+    makes the event true)."""
+    async with db.begin() as conn:
+        return await outbox.emit(conn, workspace_id, event_type, data)

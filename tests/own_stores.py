@@ -29,7 +29,7 @@ async def own_database(settings: Settings, workdir: Path) -> AsyncIterator[str]:
     database beside the configured one, dropped after); yields its URL."""
     if settings.sqlite:
         url = f"sqlite+aiosqlite:///{workdir / 'own.db'}"
-        await migrate.upgrade_async(url)
+        await asyncio.to_thread(migrate.upgrade, url)  # env.py runs its own loop
         yield url
         return
     base, _, name = POSTGRES_URL.rpartition("/")
@@ -39,7 +39,7 @@ async def own_database(settings: Settings, workdir: Path) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{own}"')
         url = "postgresql+asyncpg://" + f"{base}/{own}".split("://", 1)[1]
         try:
-            await migrate.upgrade_async(url)
+            await asyncio.to_thread(migrate.upgrade, url)  # env.py runs its own loop
             yield url
         finally:
             await admin.execute(f'DROP DATABASE "{own}" WITH (FORCE)')

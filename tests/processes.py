@@ -125,6 +125,16 @@ class ServeProcess(_Child):
         assert self.proc.stdout is not None
         # Ready when uvicorn listens ("Application startup complete" comes before it binds);
         # the whole output is kept for assertions and failures.
+        try:
+            await self._until_listening()
+        except TimeoutError:
+            output = "".join(self.output)
+            raise RuntimeError(f"rapport serve not listening after 30 s:\n{output}") from None
+        self._drain = asyncio.create_task(self._collect())
+        return self
+
+    async def _until_listening(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
         async with asyncio.timeout(30):
             while True:
                 line = (await self.proc.stdout.readline()).decode()
@@ -132,9 +142,7 @@ class ServeProcess(_Child):
                     raise RuntimeError("rapport serve exited:\n" + "".join(self.output))
                 self.output.append(line)
                 if "Uvicorn running on" in line:
-                    break
-        self._drain = asyncio.create_task(self._collect())
-        return self
+                    return
 
     def _set_umask(self) -> None:
         assert self.umask is not None

@@ -9,12 +9,12 @@ import time
 import structlog
 
 from runtime.exports import members as export_members
+from runtime.exports import pdfs as export_pdfs
 from runtime.exports import records as exports
 from runtime.exports.formats import ZipExport
 from runtime.exports.source import Source
 from runtime.platform.errors import NotFound
 from runtime.services import Services
-from runtime.transcripts import pdf_files as transcript_pdf
 from workers.types import JobContext
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,7 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
         include_pdf=options["include_pdf"],
         on_session=on_session,
         pdf_for=functools.partial(
-            transcript_pdf.for_export,
+            export_pdfs.for_export,
             blobs,
             render_missing=True,
             font_dirs=services.settings.pdf_font_dirs,

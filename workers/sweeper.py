@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
 from runtime.services import Services
-from runtime.sessions import retention
 from workers import periodic
 
 log = structlog.get_logger(__name__)
@@ -58,7 +58,7 @@ def _interval(services: Services) -> float:
 
 
 async def retention_pass(services: Services) -> None:
-    """Erase the finished sessions past their interview's retention (runtime/sessions/retention.py),
+    """Erase the finished sessions past their interview's retention (runtime/erasure/retention.py),
     and finish erasures a dead process left half done."""
     retained = await retention.run(services)
     if retained:

@@ -34,8 +34,9 @@ from runtime.platform.errors import (
 from runtime.platform.json_input import MAX_DEPTH
 from runtime.platform.settings import Settings
 from runtime.sessions import store as sessions
+from runtime.sessions.vocabulary import SESSION_STATUSES
 from runtime.transcripts import document as transcripts
-from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks import outbox as webhook_outbox
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
@@ -118,11 +119,9 @@ def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
         "InterviewStatus": query(
             "status", enum(interviews.STATUSES), "Only interviews with this status"
         ),
-        "SessionStatus": query(
-            "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
-        ),
+        "SessionStatus": query("status", enum(SESSION_STATUSES), "Only sessions with this status"),
         "DeliveryStatus": query(
-            "status", enum(webhooks.DELIVERY_STATUSES), "Only deliveries with this status"
+            "status", enum(webhook_outbox.DELIVERY_STATUSES), "Only deliveries with this status"
         ),
         "ExportStatus": query("status", enum(exports.STATUSES), "Only exports with this status"),
         "ExportInterview": query(

@@ -21,12 +21,13 @@ from api.openapi.schemas import (
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
 from runtime.access import keys
+from runtime.erasure import retention
 from runtime.exports import records as exports
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
 from runtime.platform.errors import DomainError
-from runtime.sessions import retention
 from runtime.sessions import store as sessions
+from runtime.sessions.vocabulary import SESSION_STATUSES
 
 
 def _error_codes() -> list[str]:
@@ -44,9 +45,7 @@ def response_schemas() -> dict[str, Schema]:
     session_counts = obj(
         {
             "total": integer("All non-test sessions", minimum=0),
-            **{
-                s: integer(f"Sessions that are {s}", minimum=0) for s in interviews.SESSION_STATUSES
-            },
+            **{s: integer(f"Sessions that are {s}", minimum=0) for s in SESSION_STATUSES},
         },
         "Session counts by status (test sessions are not counted)",
     )
@@ -91,7 +90,7 @@ def response_schemas() -> dict[str, Schema]:
         "ws_url": string("WebSocket URL with a signed ticket in the query string", format="uri"),
         "ticket_expires_in": integer("Seconds until the ticket in both URLs expires", minimum=1),
     }
-    session_status = enum(interviews.SESSION_STATUSES)
+    session_status = enum(SESSION_STATUSES)
     session: dict[str, Schema] = {
         "id": string(),
         "interview_id": string(),

@@ -17,6 +17,7 @@ from api.openapi.schemas import (
 from api.routes import webhooks as webhook_routes
 from runtime.access import keys
 from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks import outbox as webhook_outbox
 
 _WEBHOOK_404 = {404: "No such webhook in this workspace"}
 _SCHEDULE = ", ".join(
@@ -153,7 +154,7 @@ def webhook_schemas() -> dict[str, Schema]:
                 "webhook_id": string(),
                 "event_id": string("The webhook-id header: the same on every retry"),
                 "event_type": enum((*webhooks.EVENTS, webhooks.TEST_EVENT)),
-                "status": enum(webhooks.DELIVERY_STATUSES),
+                "status": enum(webhook_outbox.DELIVERY_STATUSES),
                 "attempts": integer(minimum=0),
                 "next_attempt_at": timestamp("When the next attempt is due", nullable=True),
                 "last_status_code": integer(nullable=True),

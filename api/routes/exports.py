@@ -17,11 +17,12 @@ from api.routes.files import absolute
 from api.validation import Body, Bool, Obj, Str, StrList, parse
 from runtime.access import keys
 from runtime.exports import formats as export_formats
+from runtime.exports import pdfs as export_pdfs
 from runtime.exports import records as exports
 from runtime.exports.source import Selection, Source
 from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
-from runtime.transcripts import pdf_files as transcript_pdf
+from runtime.sessions.vocabulary import SESSION_STATUSES
 
 
 async def transcripts(request: Request) -> Response:
@@ -31,7 +32,7 @@ async def transcripts(request: Request) -> Response:
     fmt = params.choice(request, "format", export_formats.FORMATS) or "json"
     include_audio = params.flag(request, "include_audio")
     include_pdf = params.flag(request, "include_pdf")
-    status = params.choice(request, "status", interviews.SESSION_STATUSES)
+    status = params.choice(request, "status", SESSION_STATUSES)
     async with services.db.connect() as conn:
         await interviews.owned_row(conn, principal.workspace_id, interview_id)
     selection = Selection(
@@ -51,9 +52,7 @@ async def transcripts(request: Request) -> Response:
             include_audio=include_audio,
             include_pdf=include_pdf,
             # Streamed now: only PDFs already rendered; the rest are listed as missing.
-            pdf_for=functools.partial(
-                transcript_pdf.for_export, services.blobs, render_missing=False
-            ),
+            pdf_for=functools.partial(export_pdfs.for_export, services.blobs, render_missing=False),
         )
         body, media, ext = export.chunks(), export_formats.MEDIA["zip"], "zip"
     elif fmt == "csv":
@@ -74,7 +73,7 @@ EXPORT_CREATE = Body(
             "include_pdf": Bool(),
             "anonymize": Bool(),
             "include_test": Bool(),
-            "statuses": StrList(3, Str(20, enum=interviews.SESSION_STATUSES)),
+            "statuses": StrList(3, Str(20, enum=SESSION_STATUSES)),
             "created_from": Str(40, 1, nullable=True),
             "created_to": Str(40, 1, nullable=True),
         }

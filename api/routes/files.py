@@ -21,6 +21,7 @@ from runtime.sessions import store as sessions
 from runtime.transcripts import artifacts
 from runtime.transcripts import document as transcripts
 from runtime.transcripts import pdf_files as transcript_pdf
+from runtime.transcripts import view as transcript_view
 
 RETRY_AFTER = 2  # seconds: a transcript renders in well under that
 TEXT_MEDIA = {"txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
@@ -37,7 +38,9 @@ async def transcript(request: Request) -> Response:
     fmt = params.choice(request, "format", transcripts.FORMATS) or "json"
     session_id = request.path_params["id"]
     if fmt == "json":
-        return Json(await sessions.transcript(services.db, principal.workspace_id, session_id))
+        return Json(
+            await transcript_view.of_session(services.db, principal.workspace_id, session_id)
+        )
     doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
     return PlainTextResponse(doc.render(fmt), media_type=TEXT_MEDIA[fmt])
 

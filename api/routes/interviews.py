@@ -14,8 +14,9 @@ from api.routes import params
 from api.validation import Body, Bool, Int, Num, Obj, Str, parse
 from runtime.access import keys
 from runtime.engines import readiness as engine_readiness
+from runtime.erasure import erase as erasure
+from runtime.erasure import retention
 from runtime.interviews import service as interviews
-from runtime.sessions import erasure, retention
 
 _FIELDS: dict[str, Any] = {
     "title": Str(200, 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeVar
 
 from starlette.requests import Request
 
@@ -12,6 +13,7 @@ from runtime.platform.errors import ValidationError
 
 # ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() then refuses.
 _COUNT = re.compile(r"[0-9]{1,6}")
+Word = TypeVar("Word", bound=str)
 
 
 def limit(request: Request) -> int:
@@ -24,11 +26,15 @@ def limit(request: Request) -> int:
     return int(raw)
 
 
-def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+def choice(request: Request, name: str, allowed: tuple[Word, ...]) -> Word | None:
+    """One of `allowed` (typed as they are: a Literal's values), or None when absent."""
     value = request.query_params.get(name)
-    if value is not None and value not in allowed:
-        raise ValidationError(f"{name} must be one of: {', '.join(allowed)}", field=name)
-    return value
+    if value is None:
+        return None
+    for word in allowed:
+        if word == value:
+            return word
+    raise ValidationError(f"{name} must be one of: {', '.join(allowed)}", field=name)
 
 
 def timestamp(request: Request, name: str) -> datetime | None:

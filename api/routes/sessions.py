@@ -12,10 +12,11 @@ from api.routes import files, params
 from api.routes.public import RESPONDENT_FIELDS, session_payload
 from api.validation import Body, Obj, parse
 from runtime.access import keys
+from runtime.erasure import erase as erasure
 from runtime.interviews import service as interviews
 from runtime.live import conversation
-from runtime.sessions import erasure
 from runtime.sessions import store as sessions
+from runtime.sessions.vocabulary import SESSION_STATUSES
 
 PREVIEW_START = Body("PreviewSessionStart", Obj(RESPONDENT_FIELDS))
 
@@ -26,7 +27,7 @@ async def list_(request: Request) -> Response:
         services_of(request).db,
         principal.workspace_id,
         request.path_params["id"],
-        status=params.choice(request, "status", interviews.SESSION_STATUSES),
+        status=params.choice(request, "status", SESSION_STATUSES),
         since=params.timestamp(request, "since"),
         cursor=request.query_params.get("cursor"),
         limit=params.limit(request),

@@ -14,13 +14,17 @@ from api.routes import params
 from api.validation import Body, Bool, Obj, Str, StrList, parse
 from runtime.access import keys
 from runtime.platform.clock import utcnow
+from runtime.webhooks import address, outbox
 from runtime.webhooks import delivery as webhook_delivery
 from runtime.webhooks import endpoints as webhooks
 
 _EVENTS = StrList(len(webhooks.EVENTS), Str(60, enum=webhooks.EVENTS), min_items=1, nullable=False)
 _FIELDS: dict[str, Any] = {
     "url": Str(
-        webhooks.MAX_URL_LENGTH, 1, pattern="^https?://[^/?#]+", pattern_says="an http(s) URL"
+        address.MAX_URL_LENGTH,
+        1,
+        pattern="^https?://[^/?#]+",
+        pattern_says="an http(s) URL",
     ),
     "events": _EVENTS,
     "description": Str(500, nullable=True),
@@ -92,23 +96,23 @@ async def test(request: Request) -> Response:
     principal = await researcher(request, keys.WEBHOOKS_MANAGE)
     services = services_of(request)
     webhook_id = request.path_params["id"]
-    delivery_id = await webhooks.queue_test(services.db, principal.workspace_id, webhook_id)
+    delivery_id = await outbox.queue_test(services.db, principal.workspace_id, webhook_id)
     now = utcnow()
     if await webhook_delivery.claim(services.db, delivery_id, now):
         await webhook_delivery.attempt(
             services.db, services.webhooks, services.settings.secret_key, delivery_id, now
         )
-    view = await webhooks.get_delivery(services.db, principal.workspace_id, webhook_id, delivery_id)
+    view = await outbox.get_delivery(services.db, principal.workspace_id, webhook_id, delivery_id)
     return Json(view)
 
 
 async def deliveries(request: Request) -> Response:
     principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    items, cursor = await webhooks.list_deliveries(
+    items, cursor = await outbox.list_deliveries(
         services_of(request).db,
         principal.workspace_id,
         request.path_params["id"],
-        params.choice(request, "status", webhooks.DELIVERY_STATUSES),
+        params.choice(request, "status", outbox.DELIVERY_STATUSES),
         request.query_params.get("cursor"),
         params.limit(request),
     )
@@ -119,10 +123,10 @@ async def redeliver(request: Request) -> Response:
     principal = await researcher(request, keys.WEBHOOKS_MANAGE)
     db = services_of(request).db
     webhook_id = request.path_params["id"]
-    delivery_id = await webhooks.redeliver(
+    delivery_id = await outbox.redeliver(
         db, principal.workspace_id, webhook_id, request.path_params["delivery_id"]
     )
-    view = await webhooks.get_delivery(db, principal.workspace_id, webhook_id, delivery_id)
+    view = await outbox.get_delivery(db, principal.workspace_id, webhook_id, delivery_id)
     return Json(view, status_code=202)
 
 

@@ -1,7 +1,8 @@
 """The `rapport` command: serve, worker, migrate, doctor, keys.
 
-The CLI is the composition root: it names the api and workers packages by import path so
-that runtime keeps no static dependency on either (api → runtime ← workers).
+The CLI is the composition root: it loads the api and workers roles from their entry points
+(runtime/cli/roles.py), typed by the protocols in runtime/roles.py, so that runtime keeps no
+import of either (api → runtime ← workers).
 """
 
 from __future__ import annotations
@@ -9,24 +10,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib
 import importlib.metadata
 import os
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from runtime.access import keys
 from runtime.cli import database as cli_database
 from runtime.cli import doctor as cli_doctor
 from runtime.cli import keys as cli_keys
+from runtime.cli import roles
 from runtime.deployment import doctor, instances
 from runtime.platform import logs
 from runtime.platform.errors import RapportError
 from runtime.platform.settings import Settings
+from runtime.roles import StartHook, Stop
+from runtime.services import Services
 from runtime.stores.embedded_redis import EmbeddedRedis, Owner
 
 
@@ -73,7 +75,7 @@ def _defer_signals() -> None:
         signal.signal(sig, lambda *_: _signalled.set())
 
 
-async def _stop_if_signalled(services: object) -> Callable[[], Awaitable[None]]:
+async def _stop_if_signalled(services: Services) -> Stop:
     # The first start-up hook: uvicorn handles signals by now, so one that came earlier
     # (during migrations, imports) is sent again, and uvicorn shuts down at once.
     if _signalled.is_set():
@@ -94,13 +96,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
         _redis(settings, "serve") as settings,
         instances.registered(settings, f"http://{host}:{port}"),
     ):
-        create_app: Any = importlib.import_module("api.app").create_app
-        hooks = [_stop_if_signalled, doctor.start_in_process]
+        hooks: list[StartHook] = [_stop_if_signalled, doctor.start_in_process]
         if settings.run_worker_in_process:
-            hooks.append(importlib.import_module("workers.sweeper").start_in_process)
-            hooks.append(importlib.import_module("workers.webhooks").start_in_process)
-            hooks.append(importlib.import_module("workers.queue").start_in_process)
-        app = create_app(settings, on_start=hooks)
+            hooks.extend(roles.worker().in_process)
+        app = roles.api().app(settings, hooks)
         # Our own access log (api.middleware) omits query strings, which may carry tickets.
         # Live streams end only with their session: on shutdown they are cut after the grace
         # period, and clients resume on another node from their last event id.
@@ -118,9 +117,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
 def worker(settings: Settings) -> None:
     _defer_signals()
     with _redis(settings, "worker") as settings:
-        run = importlib.import_module("workers.main").run
+        run = roles.worker().run
         try:
-            asyncio.run(run(settings, stop_at_once=_signalled.is_set))
+            asyncio.run(run(settings, _signalled.is_set))
         finally:
             _defer_signals()  # asyncio.run put the default handlers back
 
@@ -154,9 +153,12 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
-        group: Any, name: str, summary: str, description: str = ""
+        group: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        summary: str,
+        description: str = "",
     ) -> argparse.ArgumentParser:
-        return group.add_parser(  # type: ignore[no-any-return]
+        return group.add_parser(
             name,
             help=summary,
             description=description or summary,

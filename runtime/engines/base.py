@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from runtime.platform.text import storable
+from runtime.sessions.vocabulary import Role
+
+# What an interviewer's turn does: opens the interview, asks an item, probes a thin answer,
+# asks again for a valid choice, or closes.
+Move = Literal["open", "ask", "probe", "reask", "close"]
 
 
 @dataclass(frozen=True)
 class TranscriptEntry:
-    role: str
+    role: Role
     content: str
     item_id: str | None
 
@@ -46,7 +51,7 @@ class Decision:
     writing (the scripted one) yields it first, so `turn.started` names the item; one that
     decides as it writes (an LLM) yields it last."""
 
-    move: str  # "open", "ask", "probe", "reask", "close"
+    move: Move
     item_id: str | None
     state: dict[str, Any] = field(default_factory=dict)
     completes: bool = False

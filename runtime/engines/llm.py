@@ -14,7 +14,7 @@ import openai
 import structlog
 from openai import AsyncOpenAI
 
-from runtime.engines import moves, prompt
+from runtime.engines import ending, moves, prompt
 from runtime.engines.base import Decision, TextDelta, TurnContext
 from runtime.engines.scripted import plan
 from runtime.engines.splice import Splice
@@ -74,15 +74,13 @@ class LLMEngine:
         temperature = overrides.get("temperature")
         temperature = self._config.temperature if temperature is None else float(temperature)
         meta: dict[str, Any] = {"engine": "llm", "model": model}
-        forced = moves.out_of_time(ctx)
+        forced = ending.out_of_time(ctx)
         position = prompt.Position.of(ctx)
         if forced is not None and position.current is not None:
             # The runtime closes on time: no model call, the closing message as configured.
-            closing = moves.closing_message(ctx)
-            yield TextDelta(closing)
-            state = dict(ctx.state)
+            yield TextDelta(ending.closing_message(ctx))
             meta.update(forced_close=forced, total_ms=_ms(began))
-            yield Decision("close", None, state, completes=True, metadata=meta)
+            yield ending.closing(ctx, meta)
             return
         welcome = (ctx.interview.get("welcome_message") or "").strip()
         prefix = f"{welcome}\n\n" if position.current is None and welcome else ""

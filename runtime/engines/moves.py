@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from runtime.engines.base import Decision, TurnContext
+from runtime.engines.ending import closing_message
 from runtime.engines.prompt import Position
-from runtime.engines.scripted import DEFAULT_CLOSING, render
-
-
-def out_of_time(ctx: TurnContext) -> str | None:
-    """Why the interview must close now (max turns or duration reached), or None."""
-    settings = ctx.interview.get("settings") or {}
-    max_turns, max_minutes = settings.get("max_turns"), settings.get("max_duration_minutes")
-    if max_turns and ctx.seq >= max_turns:
-        return "max_turns"
-    if max_minutes and ctx.now - ctx.started_at >= timedelta(minutes=max_minutes):
-        return "max_duration"
-    return None
-
-
-def closing_message(ctx: TurnContext) -> str:
-    return (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
+from runtime.engines.scripted import render
 
 
 def decide(

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from typing import Any
 
+from runtime.engines import ending
 from runtime.engines.base import Decision, TextDelta, TurnContext
 from runtime.interviews.guide import items_in_order
 
 THIN_ANSWER_WORDS = 4
 MAX_REASKS = 2
 GENERIC_PROBE = "Could you tell me a bit more about that?"
-DEFAULT_CLOSING = "Thank you for your time — that's everything I wanted to ask."
 _NON_ANSWERS = {"idk", "dunno", "no idea", "not sure", "nothing", "n/a", "na", "none"}
 
 
@@ -46,8 +45,8 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
         question = render(items[0])
         text = f"{welcome}\n\n{question}" if welcome else question
         return text, Decision("open", items[0]["id"], _state(0, 0, 0))
-    if _out_of_time(ctx):
-        return _close(ctx)
+    if ending.out_of_time(ctx) is not None:
+        return ending.closing_message(ctx), ending.closing(ctx)
     item = items[index]
     answer = _last_answer(ctx)
     probes, reasks = int(state.get("probes", 0)), int(state.get("reasks", 0))
@@ -64,7 +63,7 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
         probe = item.get("follow_up") or GENERIC_PROBE
         return probe, Decision("probe", item["id"], _state(index, probes + 1, reasks))
     if index + 1 >= len(items):
-        return _close(ctx)
+        return ending.closing_message(ctx), ending.closing(ctx)
     following = items[index + 1]
     return f"Thank you. {render(following)}", Decision(
         "ask", following["id"], _state(index + 1, 0, 0)
@@ -131,16 +130,3 @@ def _last_answer(ctx: TurnContext) -> str:
         if entry.role == "respondent":
             return entry.content
     return ""
-
-
-def _out_of_time(ctx: TurnContext) -> bool:
-    settings = ctx.interview.get("settings") or {}
-    max_turns, max_minutes = settings.get("max_turns"), settings.get("max_duration_minutes")
-    if max_turns and ctx.seq >= max_turns:
-        return True
-    return bool(max_minutes and ctx.now - ctx.started_at >= timedelta(minutes=max_minutes))
-
-
-def _close(ctx: TurnContext) -> tuple[str, Decision]:
-    closing = (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
-    return closing, Decision("close", None, dict(ctx.state), completes=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Row, delete, insert, select, update
 
@@ -17,12 +17,14 @@ from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
 from runtime.stores.pagination import apply_cursor, page_from_rows
-from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks import outbox
 
 e = schema.exports
-STATUSES = ("queued", "running", "succeeded", "failed", "expired")
-UNFINISHED = ("queued", "running")
-FINISHED = ("succeeded", "expired")  # a worker that comes late must not change these
+ExportStatus = Literal["queued", "running", "succeeded", "failed", "expired"]
+STATUSES: tuple[ExportStatus, ...] = get_args(ExportStatus)
+UNFINISHED: tuple[ExportStatus, ...] = ("queued", "running")
+# A worker that comes late must not change these.
+FINISHED: tuple[ExportStatus, ...] = ("succeeded", "expired")
 JOB_FUNCTION = "run_export"
 
 
@@ -111,7 +113,7 @@ async def list_page(
     db: Database,
     workspace_id: str,
     *,
-    status: str | None,
+    status: ExportStatus | None,
     interview_id: str | None,
     cursor: str | None,
     limit: int,
@@ -196,7 +198,7 @@ async def _finish(db: Database, export_id: str, condition: Any, **values: Any) -
         ).first()
         if changed is None:
             return False
-        await webhooks.emit(conn, changed.workspace_id, "export.completed", completed_data(changed))
+        await outbox.emit(conn, changed.workspace_id, "export.completed", completed_data(changed))
         return True
 
 

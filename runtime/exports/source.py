@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, or_, select
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
 from runtime.stores.database import Database
+from runtime.stores.schema import real_sessions
 from runtime.transcripts import document as transcripts
 
 s = schema.sessions
@@ -127,9 +128,7 @@ def sessions_query(sel: Selection, cutoff: datetime, *columns: Any) -> Select[An
         query = query.where(s.c.created_at >= sel.created_from)
     if sel.created_to is not None:
         query = query.where(s.c.created_at < sel.created_to)
-    if not sel.include_test:
-        query = query.where(s.c.is_test.is_(False))
-    return query
+    return query.where(real_sessions(sel.include_test))
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,13 +14,15 @@ from runtime.interviews import guide as guides
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
-from runtime.sessions.filters import real_sessions
+from runtime.sessions.vocabulary import SESSION_STATUSES
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import apply_cursor, page_from_rows
-from runtime.webhooks import endpoints as webhooks
+from runtime.stores.schema import real_sessions
+from runtime.webhooks import outbox
 
-STATUSES = ("draft", "active", "paused", "closed")
+InterviewStatus = Literal["draft", "active", "paused", "closed"]
+STATUSES: tuple[InterviewStatus, ...] = get_args(InterviewStatus)
 ENGINES = ("scripted", "llm")
 # Fields a researcher sets directly; settings-backed ones live in the `settings` JSON column.
 COLUMN_FIELDS = (
@@ -37,10 +39,9 @@ COLUMN_FIELDS = (
 # What a closed interview still lets a researcher change.
 CLOSED_EDITABLE = ("retention_days",)
 SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous", "model", "temperature")
-SESSION_STATUSES = ("in_progress", "completed", "abandoned")
 
 # action -> (statuses it may start from, status it leads to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+TRANSITIONS: dict[str, tuple[tuple[InterviewStatus, ...], InterviewStatus]] = {
     "publish": (("draft",), "active"),
     "pause": (("active",), "paused"),
     "resume": (("paused",), "active"),
@@ -156,7 +157,12 @@ async def get(db: Database, workspace_id: str, interview_id: str) -> dict[str, A
 
 
 async def list_page(
-    db: Database, workspace_id: str, *, status: str | None, cursor: str | None, limit: int
+    db: Database,
+    workspace_id: str,
+    *,
+    status: InterviewStatus | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     query = select(t).where(t.c.workspace_id == workspace_id)
     if status:
@@ -242,7 +248,7 @@ async def transition(
         if action in ("publish", "close"):
             event = "interview.published" if action == "publish" else "interview.closed"
             data = {k: view[k] for k in ("id", "title", "status", "guide_version")}
-            await webhooks.emit(conn, workspace_id, event, {"interview": data})
+            await outbox.emit(conn, workspace_id, event, {"interview": data})
         return view
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 
+from runtime.platform import signing
 from runtime.platform.errors import Unauthorized
 
 
 def _sign(secret: str, payload: str) -> str:
-    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:20]).decode().rstrip("=")
+    return signing.token(secret, payload, nbytes=20)
 
 
 def issue(secret: str, session_id: str, ttl_seconds: int, now: float | None = None) -> str:
@@ -26,7 +23,7 @@ def verify(secret: str, ticket: str, session_id: str, now: float | None = None) 
     if not expires_raw.isdigit() or not signature:
         raise Unauthorized("the stream ticket is malformed")
     expected = _sign(secret, f"ticket:{session_id}.{expires_raw}")
-    if not hmac.compare_digest(expected, signature):
+    if not signing.matches(expected, signature):
         raise Unauthorized("the stream ticket is not valid for this session")
     if int(expires_raw) < (now if now is not None else time.time()):
         raise Unauthorized("the stream ticket has expired; request a new one")

@@ -173,7 +173,7 @@ class TurnRunner:
                 with contextlib.suppress(Exception):
                     await self._leases.release(session_id, token)
         except NotFound:
-            # The session was erased under the turn (runtime/sessions/erasure.py): nothing is owed.
+            # The session was erased under the turn (runtime/erasure/erase.py): nothing is owed.
             log.info("turn.session_erased", session_id=session_id)
             with contextlib.suppress(RedisError):
                 await self._leases.settle(session_id)

@@ -1,15 +1,24 @@
-"""The deployment's settings, read once from the environment into a frozen object."""
+"""The deployment's settings, read once from the environment into a frozen object.
+
+Each setting is declared once, below: its field, type and default, and the environment
+variable it is read from with how that text is read (docs/configuration.md lists them all).
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from runtime.platform import private_files
 from runtime.platform.errors import ConfigurationError
+
+T = TypeVar("T")
+# Reads a variable's text: (variable name, its text) -> the value, or ConfigurationError.
+Parse = Callable[[str, str], T]
 
 # Where transcript PDFs look for their fonts, by file name: fontconfig's default directories
 # on Debian (what `fc-list` lists comes from these).
@@ -22,90 +31,192 @@ DEFAULT_FONT_DIRS = (
 
 
 @dataclass(frozen=True)
+class Var:
+    """Where one setting comes from: its environment variable and how its text is read."""
+
+    name: str
+    parse: Parse[object]
+    # An empty value means the default (numbers, names); otherwise it is read as given
+    # (RAPPORT_CORS_ORIGINS= allows no origin).
+    blank_is_default: bool
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _url(name: str, raw: str) -> str:
+    return raw.rstrip("/")
+
+
+def _upper(name: str, raw: str) -> str:
+    return raw.upper()
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _user_path(name: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(o.strip() for o in raw.split(",") if o.strip())
+
+
+def _paths(name: str, raw: str) -> tuple[Path, ...]:
+    """A list of directories separated by `:` (os.pathsep), as PATH is."""
+    return tuple(Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip())
+
+
+def setting(
+    name: str,
+    default: T,
+    parse: Parse[T] | None = None,
+    *,
+    blank_is_default: bool = False,
+    secret: bool = False,
+) -> T:
+    """A field read from the variable `name`; `parse` defaults to the default's type (ints
+    and floats take an empty value as unset)."""
+    reader: Parse[Any]
+    if parse is not None:
+        reader = parse
+    elif isinstance(default, bool):
+        reader = _flag(default)
+    elif isinstance(default, int | float):
+        reader = _int if isinstance(default, int) else _float
+        blank_is_default = True
+    else:
+        reader = _text
+    var = Var(name, reader, blank_is_default)
+    made: T = field(default=default, repr=not secret, metadata={"env": var})
+    return made
+
+
+def _flag(default: bool) -> Parse[bool]:
+    # Only the opposite of the default changes it: `0` turns a default-on flag off, `1` a
+    # default-off one on.
+    flip = "0" if default else "1"
+
+    def parse(name: str, raw: str) -> bool:
+        return (not default) if raw == flip else default
+
+    return parse
+
+
+@dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("./data")
-    database_url: str = ""
-    redis_url: str | None = None
-    redis_max_connections: int = 100
-    secret_key: str = ""
-    public_base_url: str = ""
+    data_dir: Path = setting("RAPPORT_DATA_DIR", Path("./data"), _path, blank_is_default=True)
+    # Unset: a SQLite file in the data directory (from_env).
+    database_url: str = setting("DATABASE_URL", "")
+    # Unset: the CLI's embedded Redis (runtime/cli/main.py).
+    redis_url: str | None = setting("REDIS_URL", None, _text, blank_is_default=True)
+    redis_max_connections: int = setting("RAPPORT_REDIS_MAX_CONNECTIONS", 100)
+    # Unset: generated once into the data directory (from_env).
+    secret_key: str = setting("RAPPORT_SECRET_KEY", "", secret=True)
+    public_base_url: str = setting("RAPPORT_PUBLIC_URL", "", _url)
     # Limits: documented in docs/limits.md; each is enforced where it applies.
-    max_body_bytes: int = 1_048_576
-    max_message_chars: int = 8_000
+    max_body_bytes: int = setting("RAPPORT_MAX_BODY_BYTES", 1_048_576)
+    max_message_chars: int = setting("RAPPORT_MAX_MESSAGE_CHARS", 8_000)
     page_limit_default: int = 20
     page_limit_max: int = 100
     # Live sessions.
-    ticket_ttl_seconds: int = 600
-    session_idle_timeout_seconds: int = 1800
-    turn_lease_ms: int = 5000
-    sweep_interval_seconds: float = 1.0
-    event_log_ttl_seconds: int = 7 * 24 * 3600
-    sse_heartbeat_seconds: float = 15.0
-    scripted_delta_delay_ms: int = 15
-    turn_max_attempts: int = 3
+    ticket_ttl_seconds: int = setting("RAPPORT_TICKET_TTL_SECONDS", 600)
+    session_idle_timeout_seconds: int = setting("RAPPORT_SESSION_IDLE_TIMEOUT_SECONDS", 1800)
+    turn_lease_ms: int = setting("RAPPORT_TURN_LEASE_MS", 5000)
+    sweep_interval_seconds: float = setting("RAPPORT_SWEEP_INTERVAL_SECONDS", 1.0)
+    event_log_ttl_seconds: int = setting("RAPPORT_EVENT_LOG_TTL_SECONDS", 7 * 24 * 3600)
+    sse_heartbeat_seconds: float = setting("RAPPORT_SSE_HEARTBEAT_SECONDS", 15.0)
+    scripted_delta_delay_ms: int = setting("RAPPORT_SCRIPTED_DELTA_DELAY_MS", 15)
+    turn_max_attempts: int = setting("RAPPORT_TURN_MAX_ATTEMPTS", 3)
     # The LLM interviewer (docs/llm.md): any OpenAI-compatible endpoint.
-    llm_base_url: str = ""
-    llm_api_key: str = field(default="", repr=False)
-    llm_model: str = "gpt-4o-mini"
-    llm_temperature: float = 0.4
-    llm_max_tokens: int = 400
-    llm_first_token_timeout_ms: int = 10_000
-    llm_token_timeout_ms: int = 5_000
-    llm_turn_deadline_ms: int = 20_000
-    run_worker_in_process: bool = True
+    llm_base_url: str = setting("RAPPORT_LLM_BASE_URL", "", _url)
+    llm_api_key: str = setting("RAPPORT_LLM_API_KEY", "", secret=True)
+    llm_model: str = setting("RAPPORT_LLM_MODEL", "gpt-4o-mini", blank_is_default=True)
+    llm_temperature: float = setting("RAPPORT_LLM_TEMPERATURE", 0.4)
+    llm_max_tokens: int = setting("RAPPORT_LLM_MAX_TOKENS", 400)
+    llm_first_token_timeout_ms: int = setting("RAPPORT_LLM_FIRST_TOKEN_TIMEOUT_MS", 10_000)
+    llm_token_timeout_ms: int = setting("RAPPORT_LLM_TOKEN_TIMEOUT_MS", 5_000)
+    llm_turn_deadline_ms: int = setting("RAPPORT_LLM_TURN_DEADLINE_MS", 20_000)
+    run_worker_in_process: bool = setting("RAPPORT_IN_PROCESS_WORKER", True)
     # Background jobs (saq).
-    worker_concurrency: int = 4
-    job_sweep_seconds: int = 10
-    shutdown_grace_seconds: int = 10
-    cors_origins: tuple[str, ...] = ("*",)
-    log_level: str = "INFO"
+    worker_concurrency: int = setting("RAPPORT_WORKER_CONCURRENCY", 4)
+    job_sweep_seconds: int = setting("RAPPORT_JOB_SWEEP_SECONDS", 10)
+    shutdown_grace_seconds: int = setting("RAPPORT_SHUTDOWN_GRACE_SECONDS", 10)
+    cors_origins: tuple[str, ...] = setting("RAPPORT_CORS_ORIGINS", ("*",), _origins)
+    log_level: str = setting("RAPPORT_LOG_LEVEL", "INFO", _upper)
     # Platform API: rate limits (limits' notation, e.g. "600/minute"), idempotency, webhooks.
-    rate_limit_plans: tuple[tuple[str, str], ...] = (("default", "600/minute"),)
+    rate_limit_plans: tuple[tuple[str, str], ...] = setting(
+        "RAPPORT_RATE_LIMIT_PLANS", (("default", "600/minute"),), lambda _, raw: _plans(raw)
+    )
     # Respondents behind one address (an office NAT) share the address limit; what each does
     # in their session counts against that session (docs/limits.md has the reasons).
-    public_rate_limit: str = "6000/minute"
-    session_rate_limit: str = "120/minute"
-    session_start_rate_limit: str = "1000/hour"
-    trusted_proxy_hops: int = 0
-    idempotency_ttl_seconds: int = 24 * 3600
-    webhook_allow_private: bool = False
-    webhook_timeout_seconds: float = 10.0
-    webhook_max_response_bytes: int = 4096
-    webhook_delivery_interval_seconds: float = 1.0
-    max_webhooks_per_workspace: int = 20
+    public_rate_limit: str = setting("RAPPORT_PUBLIC_RATE_LIMIT", "6000/minute")
+    session_rate_limit: str = setting("RAPPORT_SESSION_RATE_LIMIT", "120/minute")
+    session_start_rate_limit: str = setting("RAPPORT_SESSION_START_RATE_LIMIT", "1000/hour")
+    trusted_proxy_hops: int = setting("RAPPORT_TRUSTED_PROXY_HOPS", 0)
+    idempotency_ttl_seconds: int = setting("RAPPORT_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+    webhook_allow_private: bool = setting("RAPPORT_WEBHOOK_ALLOW_PRIVATE", False)
+    webhook_timeout_seconds: float = setting("RAPPORT_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+    webhook_max_response_bytes: int = setting("RAPPORT_WEBHOOK_MAX_RESPONSE_BYTES", 4096)
+    webhook_delivery_interval_seconds: float = setting(
+        "RAPPORT_WEBHOOK_DELIVERY_INTERVAL_SECONDS", 1.0
+    )
+    max_webhooks_per_workspace: int = setting("RAPPORT_MAX_WEBHOOKS_PER_WORKSPACE", 20)
     # Blob store (audio, PDFs, exports): a local directory, or any S3-compatible bucket.
-    blob_store: str = "local"
-    s3_endpoint_url: str = ""
-    s3_bucket: str = "rapport"
-    s3_region: str = "us-east-1"
-    s3_access_key: str = ""
-    s3_secret_key: str = ""
-    s3_path_style: bool = False
-    s3_public_url: str = ""  # signs download links for browsers (the endpoint: everything else)
-    signed_url_ttl_seconds: int = 3600
-    max_audio_bytes: int = 200 * 1024 * 1024
-    export_page_size: int = 200
-    export_page_pause_ms: int = 0
-    job_heartbeat_seconds: int = 15
-    export_retention_hours: float = 168.0
-    export_upkeep_seconds: float = 300.0
+    blob_store: str = setting("RAPPORT_BLOB_STORE", "local")
+    s3_endpoint_url: str = setting("RAPPORT_S3_ENDPOINT_URL", "")
+    s3_bucket: str = setting("RAPPORT_S3_BUCKET", "rapport")
+    s3_region: str = setting("RAPPORT_S3_REGION", "us-east-1")
+    s3_access_key: str = setting("RAPPORT_S3_ACCESS_KEY_ID", "")
+    s3_secret_key: str = setting("RAPPORT_S3_SECRET_ACCESS_KEY", "", secret=True)
+    s3_path_style: bool = setting("RAPPORT_S3_PATH_STYLE", False)
+    # Signs download links for browsers (the endpoint: everything else).
+    s3_public_url: str = setting("RAPPORT_S3_PUBLIC_URL", "", _url)
+    signed_url_ttl_seconds: int = setting("RAPPORT_SIGNED_URL_TTL_SECONDS", 3600)
+    max_audio_bytes: int = setting("RAPPORT_MAX_AUDIO_BYTES", 200 * 1024 * 1024)
+    export_page_size: int = setting("RAPPORT_EXPORT_PAGE_SIZE", 200)
+    export_page_pause_ms: int = setting("RAPPORT_EXPORT_PAGE_PAUSE_MS", 0)
+    job_heartbeat_seconds: int = setting("RAPPORT_JOB_HEARTBEAT_SECONDS", 15)
+    export_retention_hours: float = setting("RAPPORT_EXPORT_RETENTION_HOURS", 168.0)
+    export_upkeep_seconds: float = setting("RAPPORT_EXPORT_UPKEEP_SECONDS", 300.0)
     # Prometheus metrics on a port of their own (0: only GET /metrics, with a key).
-    metrics_port: int = 0
-    metrics_host: str = "127.0.0.1"
+    metrics_port: int = setting("RAPPORT_METRICS_PORT", 0)
+    metrics_host: str = setting("RAPPORT_METRICS_HOST", "127.0.0.1", blank_is_default=True)
     # Erasure and retention (docs/erasure.md).
-    retention_interval_seconds: float = 600.0
+    retention_interval_seconds: float = setting("RAPPORT_RETENTION_INTERVAL_SECONDS", 600.0)
     # Store timeouts (docs/configuration.md): a store that stalls fails the request fast
     # with 503 unavailable instead of holding it.
-    redis_timeout_seconds: float = 2.0
-    redis_pool_timeout_seconds: float = 5.0
-    db_lock_timeout_ms: int = 3000
-    db_statement_timeout_ms: int = 30_000
-    db_pool_timeout_seconds: float = 5.0
-    sqlite_busy_timeout_ms: int = 5000
-    ready_timeout_seconds: float = 2.0
+    redis_timeout_seconds: float = setting("RAPPORT_REDIS_TIMEOUT_SECONDS", 2.0)
+    redis_pool_timeout_seconds: float = setting("RAPPORT_REDIS_POOL_TIMEOUT_SECONDS", 5.0)
+    db_lock_timeout_ms: int = setting("RAPPORT_DB_LOCK_TIMEOUT_MS", 3000)
+    db_statement_timeout_ms: int = setting("RAPPORT_DB_STATEMENT_TIMEOUT_MS", 30_000)
+    db_pool_timeout_seconds: float = setting("RAPPORT_DB_POOL_TIMEOUT_SECONDS", 5.0)
+    sqlite_busy_timeout_ms: int = setting("RAPPORT_SQLITE_BUSY_TIMEOUT_MS", 5000)
+    ready_timeout_seconds: float = setting("RAPPORT_READY_TIMEOUT_SECONDS", 2.0)
     # Where `rapport serve` records itself while it runs, for commands run elsewhere.
-    state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "rapport")
-    pdf_font_dirs: tuple[Path, ...] = DEFAULT_FONT_DIRS
+    # Unset: $XDG_RUNTIME_DIR/rapport, else ~/.local/state/rapport (from_env).
+    state_dir: Path = field(
+        default_factory=lambda: Path.home() / ".local" / "state" / "rapport",
+        metadata={"env": Var("RAPPORT_STATE_DIR", _user_path, blank_is_default=True)},
+    )
+    pdf_font_dirs: tuple[Path, ...] = setting("RAPPORT_PDF_FONT_DIRS", DEFAULT_FONT_DIRS, _paths)
 
     @property
     def sqlite(self) -> bool:
@@ -116,136 +227,34 @@ class Settings:
         """Build settings from an environment mapping (os.environ by default). `persist`
         False: write nothing (a command that signs nothing need not create the data dir)."""
         env = os.environ if env is None else env
-        data_dir = Path(env.get("RAPPORT_DATA_DIR") or "./data")
-        database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/rapport.db"
-        database_url = _async_driver(database_url)
-        secret = env.get("RAPPORT_SECRET_KEY") or _persistent_secret(data_dir, persist)
-        return cls(
-            data_dir=data_dir,
-            database_url=database_url,
-            redis_url=env.get("REDIS_URL") or None,
-            redis_max_connections=_int(env, "RAPPORT_REDIS_MAX_CONNECTIONS", 100),
-            secret_key=secret,
-            public_base_url=env.get("RAPPORT_PUBLIC_URL", "").rstrip("/"),
-            max_body_bytes=_int(env, "RAPPORT_MAX_BODY_BYTES", cls.max_body_bytes),
-            max_message_chars=_int(env, "RAPPORT_MAX_MESSAGE_CHARS", cls.max_message_chars),
-            ticket_ttl_seconds=_int(env, "RAPPORT_TICKET_TTL_SECONDS", cls.ticket_ttl_seconds),
-            session_idle_timeout_seconds=_int(
-                env, "RAPPORT_SESSION_IDLE_TIMEOUT_SECONDS", cls.session_idle_timeout_seconds
-            ),
-            turn_lease_ms=_int(env, "RAPPORT_TURN_LEASE_MS", cls.turn_lease_ms),
-            sweep_interval_seconds=_float(
-                env, "RAPPORT_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds
-            ),
-            event_log_ttl_seconds=_int(
-                env, "RAPPORT_EVENT_LOG_TTL_SECONDS", cls.event_log_ttl_seconds
-            ),
-            sse_heartbeat_seconds=_float(
-                env, "RAPPORT_SSE_HEARTBEAT_SECONDS", cls.sse_heartbeat_seconds
-            ),
-            scripted_delta_delay_ms=_int(
-                env, "RAPPORT_SCRIPTED_DELTA_DELAY_MS", cls.scripted_delta_delay_ms
-            ),
-            turn_max_attempts=_int(env, "RAPPORT_TURN_MAX_ATTEMPTS", cls.turn_max_attempts),
-            llm_base_url=env.get("RAPPORT_LLM_BASE_URL", "").rstrip("/"),
-            llm_api_key=env.get("RAPPORT_LLM_API_KEY", ""),
-            llm_model=env.get("RAPPORT_LLM_MODEL") or cls.llm_model,
-            llm_temperature=_float(env, "RAPPORT_LLM_TEMPERATURE", cls.llm_temperature),
-            llm_max_tokens=_int(env, "RAPPORT_LLM_MAX_TOKENS", cls.llm_max_tokens),
-            llm_first_token_timeout_ms=_int(
-                env, "RAPPORT_LLM_FIRST_TOKEN_TIMEOUT_MS", cls.llm_first_token_timeout_ms
-            ),
-            llm_token_timeout_ms=_int(
-                env, "RAPPORT_LLM_TOKEN_TIMEOUT_MS", cls.llm_token_timeout_ms
-            ),
-            llm_turn_deadline_ms=_int(
-                env, "RAPPORT_LLM_TURN_DEADLINE_MS", cls.llm_turn_deadline_ms
-            ),
-            shutdown_grace_seconds=_int(env, "RAPPORT_SHUTDOWN_GRACE_SECONDS", 10),
-            run_worker_in_process=env.get("RAPPORT_IN_PROCESS_WORKER", "1") != "0",
-            worker_concurrency=_int(env, "RAPPORT_WORKER_CONCURRENCY", cls.worker_concurrency),
-            job_sweep_seconds=_int(env, "RAPPORT_JOB_SWEEP_SECONDS", cls.job_sweep_seconds),
-            log_level=env.get("RAPPORT_LOG_LEVEL", "INFO").upper(),
-            blob_store=env.get("RAPPORT_BLOB_STORE", "local"),
-            s3_endpoint_url=env.get("RAPPORT_S3_ENDPOINT_URL", ""),
-            s3_bucket=env.get("RAPPORT_S3_BUCKET", cls.s3_bucket),
-            s3_region=env.get("RAPPORT_S3_REGION", cls.s3_region),
-            s3_access_key=env.get("RAPPORT_S3_ACCESS_KEY_ID", ""),
-            s3_secret_key=env.get("RAPPORT_S3_SECRET_ACCESS_KEY", ""),
-            s3_path_style=env.get("RAPPORT_S3_PATH_STYLE", "0") == "1",
-            s3_public_url=env.get("RAPPORT_S3_PUBLIC_URL", "").rstrip("/"),
-            signed_url_ttl_seconds=_int(
-                env, "RAPPORT_SIGNED_URL_TTL_SECONDS", cls.signed_url_ttl_seconds
-            ),
-            max_audio_bytes=_int(env, "RAPPORT_MAX_AUDIO_BYTES", cls.max_audio_bytes),
-            export_page_size=_int(env, "RAPPORT_EXPORT_PAGE_SIZE", cls.export_page_size),
-            export_page_pause_ms=_int(
-                env, "RAPPORT_EXPORT_PAGE_PAUSE_MS", cls.export_page_pause_ms
-            ),
-            job_heartbeat_seconds=_int(
-                env, "RAPPORT_JOB_HEARTBEAT_SECONDS", cls.job_heartbeat_seconds
-            ),
-            export_retention_hours=_float(
-                env, "RAPPORT_EXPORT_RETENTION_HOURS", cls.export_retention_hours
-            ),
-            export_upkeep_seconds=_float(
-                env, "RAPPORT_EXPORT_UPKEEP_SECONDS", cls.export_upkeep_seconds
-            ),
-            metrics_port=_int(env, "RAPPORT_METRICS_PORT", cls.metrics_port),
-            metrics_host=env.get("RAPPORT_METRICS_HOST") or cls.metrics_host,
-            retention_interval_seconds=_float(
-                env, "RAPPORT_RETENTION_INTERVAL_SECONDS", cls.retention_interval_seconds
-            ),
-            cors_origins=tuple(
-                o.strip() for o in env.get("RAPPORT_CORS_ORIGINS", "*").split(",") if o.strip()
-            ),
-            rate_limit_plans=_plans(env.get("RAPPORT_RATE_LIMIT_PLANS", "default=600/minute")),
-            public_rate_limit=env.get("RAPPORT_PUBLIC_RATE_LIMIT", cls.public_rate_limit),
-            session_rate_limit=env.get("RAPPORT_SESSION_RATE_LIMIT", cls.session_rate_limit),
-            session_start_rate_limit=env.get(
-                "RAPPORT_SESSION_START_RATE_LIMIT", cls.session_start_rate_limit
-            ),
-            trusted_proxy_hops=_int(env, "RAPPORT_TRUSTED_PROXY_HOPS", 0),
-            idempotency_ttl_seconds=_int(
-                env, "RAPPORT_IDEMPOTENCY_TTL_SECONDS", cls.idempotency_ttl_seconds
-            ),
-            webhook_allow_private=env.get("RAPPORT_WEBHOOK_ALLOW_PRIVATE", "0") == "1",
-            webhook_timeout_seconds=_float(
-                env, "RAPPORT_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds
-            ),
-            webhook_max_response_bytes=_int(
-                env, "RAPPORT_WEBHOOK_MAX_RESPONSE_BYTES", cls.webhook_max_response_bytes
-            ),
-            webhook_delivery_interval_seconds=_float(
-                env,
-                "RAPPORT_WEBHOOK_DELIVERY_INTERVAL_SECONDS",
-                cls.webhook_delivery_interval_seconds,
-            ),
-            max_webhooks_per_workspace=_int(
-                env, "RAPPORT_MAX_WEBHOOKS_PER_WORKSPACE", cls.max_webhooks_per_workspace
-            ),
-            redis_timeout_seconds=_float(
-                env, "RAPPORT_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
-            ),
-            redis_pool_timeout_seconds=_float(
-                env, "RAPPORT_REDIS_POOL_TIMEOUT_SECONDS", cls.redis_pool_timeout_seconds
-            ),
-            db_lock_timeout_ms=_int(env, "RAPPORT_DB_LOCK_TIMEOUT_MS", cls.db_lock_timeout_ms),
-            db_statement_timeout_ms=_int(
-                env, "RAPPORT_DB_STATEMENT_TIMEOUT_MS", cls.db_statement_timeout_ms
-            ),
-            db_pool_timeout_seconds=_float(
-                env, "RAPPORT_DB_POOL_TIMEOUT_SECONDS", cls.db_pool_timeout_seconds
-            ),
-            sqlite_busy_timeout_ms=_int(
-                env, "RAPPORT_SQLITE_BUSY_TIMEOUT_MS", cls.sqlite_busy_timeout_ms
-            ),
-            ready_timeout_seconds=_float(
-                env, "RAPPORT_READY_TIMEOUT_SECONDS", cls.ready_timeout_seconds
-            ),
-            state_dir=_state_dir(env),
-            pdf_font_dirs=_paths(env, "RAPPORT_PDF_FONT_DIRS", DEFAULT_FONT_DIRS),
-        )
+        read: dict[str, Any] = {}
+        for declared in fields(cls):
+            var = variable(declared.name)
+            raw = None if var is None else env.get(var.name)
+            if var is None or raw is None or (raw == "" and var.blank_is_default):
+                continue
+            read[declared.name] = var.parse(var.name, raw)
+        # The defaults that depend on other settings, or on the rest of the environment.
+        data_dir: Path = read.get("data_dir", cls.data_dir)
+        database_url = read.get("database_url") or f"sqlite+aiosqlite:///{data_dir}/rapport.db"
+        read["database_url"] = _async_driver(database_url)
+        read["secret_key"] = read.get("secret_key") or _persistent_secret(data_dir, persist)
+        read.setdefault("state_dir", _default_state_dir(env))
+        return cls(**read)
+
+
+def variable(name: str) -> Var | None:
+    """The environment variable a Settings field is read from (None: not configurable)."""
+    for declared in fields(Settings):
+        if declared.name == name:
+            var = declared.metadata.get("env")
+            return var if isinstance(var, Var) else None
+    raise KeyError(name)
+
+
+def variables() -> list[Var]:
+    """Every variable Settings reads, in declaration order."""
+    return [v for f in fields(Settings) if (v := variable(f.name)) is not None]
 
 
 def _plans(raw: str) -> tuple[tuple[str, str], ...]:
@@ -275,17 +284,7 @@ def _async_driver(url: str) -> str:
     return url
 
 
-def _paths(env: Mapping[str, str], name: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
-    """A list of directories separated by `:` (os.pathsep), as PATH is."""
-    raw = env.get(name)
-    if raw is None:
-        return default
-    return tuple(Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip())
-
-
-def _state_dir(env: Mapping[str, str]) -> Path:
-    if env.get("RAPPORT_STATE_DIR"):
-        return Path(env["RAPPORT_STATE_DIR"]).expanduser()
+def _default_state_dir(env: Mapping[str, str]) -> Path:
     if env.get("XDG_RUNTIME_DIR"):
         return Path(env["XDG_RUNTIME_DIR"]) / "rapport"
     return Path(env.get("HOME") or "~").expanduser() / ".local" / "state" / "rapport"
@@ -315,23 +314,3 @@ def _persistent_secret(data_dir: Path, persist: bool = True) -> str:
         aside.unlink()
     private_files.tighten(path)
     return path.read_text().strip()
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc

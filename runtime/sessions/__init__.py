@@ -1,1 +1,1 @@
-"""Sessions in SQL: their messages, which ones count, erasure and retention."""
+"""Sessions in SQL: their messages and the live conversation's durable side."""

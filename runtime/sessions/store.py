@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, ScalarSelect, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,18 +14,18 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound, Unauthorized
 from runtime.platform.ids import hash_secret, new_id, new_secret
-from runtime.sessions.filters import real_sessions
+from runtime.sessions.vocabulary import Role, SessionStatus
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import apply_cursor, page_from_rows
-from runtime.transcripts import document as transcripts
-from runtime.webhooks import endpoints as webhooks
+from runtime.stores.schema import real_sessions
+from runtime.webhooks import outbox
 
 s = schema.sessions
 m = schema.messages
 SESSION_TOKEN_PREFIX = "st_"
 # Who speaks next: the interviewer while a turn is owed, until it is committed.
-Awaiting = Literal["interviewer", "respondent"]
+Awaiting = Role
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ async def _insert(
 async def _announce(conn: AsyncConnection, session_id: str, event: str) -> None:
     """Queue the session's webhook event in the transaction that changed it."""
     current = await row(conn, session_id)
-    await webhooks.emit(conn, current.workspace_id, event, webhooks.session_data(current))
+    await outbox.emit(conn, current.workspace_id, event, outbox.session_data(current))
 
 
 def _unavailable(status: str) -> str:
@@ -529,7 +529,7 @@ async def list_page(
     workspace_id: str,
     interview_id: str,
     *,
-    status: str | None,
+    status: SessionStatus | None,
     since: datetime | None,
     cursor: str | None,
     limit: int,
@@ -547,19 +547,3 @@ async def list_page(
     rows, next_cursor = page_from_rows(rows, limit)
     anonymous = bool((interview["settings"] or {}).get("anonymous"))
     return [to_view(r, anonymous) for r in rows], next_cursor
-
-
-async def transcript(db: Database, workspace_id: str, session_id: str) -> dict[str, Any]:
-    async with db.connect() as conn:
-        found = await row(conn, session_id)
-        if found.workspace_id != workspace_id:
-            raise NotFound(f"no session {session_id}")
-        rows = await messages(conn, session_id)
-    return {
-        "session_id": session_id,
-        "interview_id": found.interview_id,
-        "status": found.status,
-        "messages": [message_view(r) for r in rows],
-        "metadata": usage_totals(rows),
-        "turns": transcripts.turns([dict(r._mapping) for r in rows]),
-    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -20,8 +19,3 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
-
-
-async def upgrade_async(database_url: str) -> None:
-    # env.py runs its own event loop, so it must not run on ours.
-    await asyncio.to_thread(upgrade, database_url)

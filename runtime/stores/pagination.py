@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,16 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.platform import json_input, text
 from runtime.platform.clock import as_utc
 from runtime.platform.errors import ValidationError
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-    @property
-    def has_more(self) -> bool:
-        return self.next_cursor is not None
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:

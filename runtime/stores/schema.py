@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -145,6 +147,13 @@ sessions = Table(
     # interviewer, both by how long they have waited.
     Index("ix_sessions_status_awaiting_activity", "status", "awaiting", "last_activity_at"),
 )
+
+
+def real_sessions(include_test: bool = False) -> ColumnElement[bool]:
+    """The sessions that count (stats, listings, exports): test (preview) sessions are left
+    out unless asked for."""
+    return true() if include_test else sessions.c.is_test.is_(False)
+
 
 messages = Table(
     "messages",

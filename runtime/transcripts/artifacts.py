@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.platform.clock import utcnow
@@ -138,11 +138,6 @@ async def save_or_discard(
     except NotFound:
         await blobs.delete(blob_key)
         raise
-
-
-async def forget(db: Database, session_id: str, kind: str) -> None:
-    async with db.begin() as conn:
-        await conn.execute(delete(a).where(a.c.session_id == session_id, a.c.kind == kind))
 
 
 def audio_key(session_id: str, extension: str) -> str:

@@ -17,7 +17,6 @@ FORMATS = {
     "mp3": ("audio/mpeg", "mp3"),
     "wav": ("audio/wav", "wav"),
 }
-EXTENSIONS = {ext: kind for kind, ext in FORMATS.values()}
 _TIME = re.compile(rb"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 
 

@@ -9,13 +9,11 @@ from typing import Any
 
 from saq.job import Status
 
-from runtime.exports.source import Entry
 from runtime.platform.errors import ConfigurationError
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
 from runtime.transcripts import artifacts
-from runtime.transcripts import document as transcripts
 
 JOB_FUNCTION = "render_pdf"
 # A failed render is remembered this long (its job's ttl), then asking again renders again:
@@ -98,23 +96,3 @@ async def ensure(
     if previous is not None and previous.blob_key != key:
         await blobs.delete(previous.blob_key)
     return {"session_id": session_id, "rendered": True, "bytes": len(data)}
-
-
-async def for_export(
-    blobs: BlobStore, entry: Entry, *, render_missing: bool, font_dirs: tuple[Path, ...] = ()
-) -> bytes | None:
-    """The entry's PDF as the export shows it: the cached one when it matches (never for an
-    anonymised export, whose metadata differs), else rendered now if `render_missing` and
-    there is a font to draw it with (the manifest lists the entries left without)."""
-    fields = entry.transcript_fields()
-    fingerprint = transcripts.fingerprint(str(entry.interview["title"]), fields, entry.messages)
-    if entry.pdf is not None and entry.pdf["fingerprint"] == fingerprint:
-        key = str(entry.pdf["blob_key"])
-        if await blobs.info(key) is not None:
-            return await blobs.read(key)
-    if not render_missing:
-        return None
-    try:
-        return await render(str(entry.interview["title"]), fields, entry.messages, font_dirs)
-    except ConfigurationError:
-        return None

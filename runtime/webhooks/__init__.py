@@ -1,1 +1,1 @@
-"""Webhooks: endpoints, the events they receive, and delivering them."""
+"""Webhooks: endpoints, the outbox of deliveries their events queue, the address guard, delivery."""

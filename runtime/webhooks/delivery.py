@@ -1,11 +1,9 @@
-"""Sending webhook deliveries: the SSRF guard, signing, one attempt, and the pass over due ones."""
+"""Sending webhook deliveries: signing, one attempt, and the pass over due ones."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from runtime.deployment import metrics
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.settings import Settings
 from runtime.stores.database import Database
+from runtime.webhooks import address as guard
 from runtime.webhooks import endpoints as webhooks
 
 log = structlog.get_logger(__name__)
@@ -33,10 +32,6 @@ _BATCH = 50
 _CONCURRENCY = 10
 
 
-class Refused(Exception):
-    """The URL may not be called from here (SSRF guard)."""
-
-
 @dataclass(frozen=True)
 class Outcome:
     status_code: int | None
@@ -46,24 +41,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
-
-
-async def resolve(host: str, port: int, allow_private: bool) -> list[str]:
-    """The addresses to connect to: resolved once and checked, then used as they are, so
-    DNS cannot answer differently between the check and the connection (rebinding)."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise Refused(f"cannot resolve {host}") from exc
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-    if not addresses:
-        raise Refused(f"cannot resolve {host}")
-    if not allow_private:
-        blocked = [a for a in addresses if webhooks.non_public(a)]
-        if blocked:
-            raise Refused(f"{host} resolves to a non-public address ({blocked[0]})")
-    return [str(a) for a in addresses]
 
 
 class Sender:
@@ -91,8 +68,8 @@ class Sender:
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            addresses = await resolve(host, port, self.settings.webhook_allow_private)
-        except Refused as exc:
+            addresses = await guard.resolve(host, port, self.settings.webhook_allow_private)
+        except guard.Refused as exc:
             return Outcome(None, elapsed(), str(exc))
         request_headers = {**headers, "host": parts.netloc.rpartition("@")[2]}
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
@@ -188,7 +165,7 @@ async def attempt(
         values.update(status="failed", next_attempt_at=None)
     async with db.begin() as conn:
         # Still pending: its session may have been erased while it was being sent, which
-        # failed it for good (webhooks.redact_session); that stays so.
+        # failed it for good (outbox.redact_session); that stays so.
         recorded = await conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.status == "pending").values(**values)
         )
@@ -201,9 +178,10 @@ async def attempt(
             )
         elif not retry:
             await _count_failure(conn, found.webhook_id)
-    metrics.WEBHOOK_DELIVERIES.labels(
+    counted: metrics.DeliveryOutcome = (
         "succeeded" if outcome.ok else "retrying" if retry else "failed"
-    ).inc()
+    )
+    metrics.WEBHOOK_DELIVERIES.labels(counted).inc()
     return outcome
 
 

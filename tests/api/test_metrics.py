@@ -23,7 +23,14 @@ from runtime.webhooks import delivery as webhook_delivery
 from runtime.webhooks import endpoints as webhooks
 from runtime.webhooks.delivery import Sender
 from tests.conftest import Server, free_port, new_key, running
-from tests.helpers import converse, next_turn, published_interview, sse_events, start_session
+from tests.helpers import (
+    converse,
+    emit_alone,
+    next_turn,
+    published_interview,
+    sse_events,
+    start_session,
+)
 from tests.processes import WorkerProcess
 from tests.receiver import receiver
 
@@ -161,7 +168,7 @@ async def test_webhook_attempts_are_counted_by_outcome(
         workspace = await keys.ensure_workspace(db, f"metrics-{uuid.uuid4().hex[:8]}")
         events = list(webhooks.EVENTS)
         await webhooks.create(db, settings, workspace, {"url": hook.url, "events": events})
-        await webhooks.emit_with(db, workspace, "session.completed", {"session_id": "ses_x"})
+        await emit_alone(db, workspace, "session.completed", {"session_id": "ses_x"})
         before = await scrape(scraper)
         sender = Sender(settings)
         try:

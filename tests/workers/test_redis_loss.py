@@ -72,7 +72,8 @@ async def _mid_turn(settings: Settings, tmp_path: Path) -> AsyncIterator[Scene]:
                     seen = await _until_delta(events)
                     yield Scene(own, api_key, redis, node, http, who, events, seen)
             except BaseException:
-                print("".join(node.output))  # the node's side of a failure, in pytest's report
+                # The node's side of a failure, in pytest's report (its end: CI shows a part).
+                print("node output, last 60 lines:\n" + "".join(node.output[-60:]))
                 raise
             finally:
                 await node.stop()

@@ -20,10 +20,12 @@ from runtime.platform.errors import ValidationError
 from runtime.platform.settings import Settings
 from runtime.stores import schema
 from runtime.stores.database import Database
+from runtime.webhooks import address as webhook_address
 from runtime.webhooks import delivery as webhook_delivery
 from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks import outbox as webhook_outbox
 from runtime.webhooks.delivery import Sender
-from tests.helpers import published_interview
+from tests.helpers import emit_alone, published_interview
 from tests.processes import RAPPORT, ServeProcess
 from tests.receiver import Receiver, receiver
 
@@ -64,7 +66,7 @@ async def _webhook(db: Database, settings: Settings, url: str) -> tuple[str, dic
 
 
 async def _deliveries(db: Database, workspace: str, webhook_id: str) -> list[dict[str, Any]]:
-    items, _ = await webhooks.list_deliveries(db, workspace, webhook_id, None, None, 100)
+    items, _ = await webhook_outbox.list_deliveries(db, workspace, webhook_id, None, None, 100)
     return items
 
 
@@ -77,7 +79,7 @@ async def test_failed_attempts_are_retried_on_the_schedule_then_fail(
 ) -> None:
     hook.statuses = [500] * 6
     workspace, view, secret = await _webhook(db, settings, hook.url)
-    assert await webhooks.emit_with(db, workspace, "session.completed", DATA) == 1
+    assert await emit_alone(db, workspace, "session.completed", DATA) == 1
     now = utcnow() + timedelta(days=1)
     for attempt, wait in enumerate((*webhooks.RETRY_SCHEDULE, None), start=1):
         assert await _pass(db, sender, settings, now) == 1
@@ -109,7 +111,7 @@ async def test_five_failed_deliveries_disable_and_reenabling_resets(
     hook.statuses = [503] * 30
     workspace, view, _ = await _webhook(db, settings, hook.url)
     for _ in range(webhooks.DISABLE_AFTER):
-        await webhooks.emit_with(db, workspace, "session.started", DATA)
+        await emit_alone(db, workspace, "session.started", DATA)
     now = utcnow() + timedelta(days=1)
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         assert await _pass(db, sender, settings, now) == webhooks.DISABLE_AFTER
@@ -118,13 +120,13 @@ async def test_five_failed_deliveries_disable_and_reenabling_resets(
     assert state["enabled"] is False
     assert state["consecutive_failures"] == webhooks.DISABLE_AFTER
     assert state["disabled_reason"] == "5 deliveries in a row failed"
-    assert await webhooks.emit_with(db, workspace, "session.started", DATA) == 0
+    assert await emit_alone(db, workspace, "session.started", DATA) == 0
 
     again = await webhooks.update_fields(db, settings, workspace, view["id"], {"enabled": True})
     assert again["enabled"] is True and again["consecutive_failures"] == 0
     assert again["disabled_reason"] is None
     hook.statuses = []
-    assert await webhooks.emit_with(db, workspace, "session.started", DATA) == 1
+    assert await emit_alone(db, workspace, "session.started", DATA) == 1
     assert await _pass(db, sender, settings, now + timedelta(days=1)) == 1
     delivered = await _deliveries(db, workspace, view["id"])
     assert delivered[0]["status"] == "succeeded" and delivered[0]["last_status_code"] == 200
@@ -135,13 +137,13 @@ async def test_a_success_resets_the_failure_count(
 ) -> None:
     hook.statuses = [500] * 6
     workspace, view, _ = await _webhook(db, settings, hook.url)
-    await webhooks.emit_with(db, workspace, "interview.closed", {"interview": {}})
+    await emit_alone(db, workspace, "interview.closed", {"interview": {}})
     now = utcnow() + timedelta(days=1)
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         await _pass(db, sender, settings, now)
         now += wait
     assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 1
-    await webhooks.emit_with(db, workspace, "interview.closed", {"interview": {}})
+    await emit_alone(db, workspace, "interview.closed", {"interview": {}})
     assert await _pass(db, sender, settings, now) == 1
     assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 0
 
@@ -151,7 +153,7 @@ async def test_two_passes_at_once_attempt_each_delivery_once(
 ) -> None:
     workspace, view, _ = await _webhook(db, settings, hook.url)
     for _ in range(6):
-        await webhooks.emit_with(db, workspace, "session.started", DATA)
+        await emit_alone(db, workspace, "session.started", DATA)
     senders = [Sender(settings), Sender(settings)]
     now = utcnow() + timedelta(days=1)
     try:
@@ -187,8 +189,8 @@ async def test_non_public_addresses_are_refused_unless_allowed(
     )
     for url in bad:
         with pytest.raises(ValidationError):
-            webhooks.check_url(url, allow_private=False)
-    assert webhooks.check_url("http://10.1.2.3/x", allow_private=True)
+            webhook_address.check_url(url, allow_private=False)
+    assert webhook_address.check_url("http://10.1.2.3/x", allow_private=True)
 
 
 # Each reaches (or may reach) this host or its network: IPv4 forms, and every way IPv6 can
@@ -220,7 +222,7 @@ async def test_every_non_public_address_is_refused_at_create_and_at_send(
 ) -> None:
     url = f"http://{_literal(address)}:9/hook"
     with pytest.raises(ValidationError):
-        webhooks.check_url(url, allow_private=False)
+        webhook_address.check_url(url, allow_private=False)
     # A webhook stored before the guard knew better is refused when it is sent: the
     # addresses the name resolves to (here through the system resolver) are checked again.
     strict = Sender(dataclasses.replace(settings, webhook_allow_private=False))
@@ -234,7 +236,7 @@ async def test_every_non_public_address_is_refused_at_create_and_at_send(
 @pytest.mark.parametrize("address", PUBLIC)
 def test_public_addresses_and_what_embeds_them_are_allowed(address: str) -> None:
     url = f"https://{_literal(address)}/hook"
-    assert webhooks.check_url(url, allow_private=False) == url
+    assert webhook_address.check_url(url, allow_private=False) == url
 
 
 async def test_the_checked_address_is_the_one_connected_to_with_the_original_host(

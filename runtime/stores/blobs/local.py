@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import glob
-import hashlib
-import hmac
 import os
 import re
 import stat
@@ -17,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from runtime.platform import signing
 from runtime.platform.errors import Forbidden, NotFound
 from runtime.platform.private_files import (
     DIR_MODE,
@@ -33,9 +31,7 @@ _EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 def _signature(secret: str, key: str, expires: int, filename: str) -> str:
-    message = f"blob\n{key}\n{expires}\n{filename}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return signing.token(secret, f"blob\n{key}\n{expires}\n{filename}")
 
 
 def verify_signature(secret: str, key: str, expires: str, filename: str, signature: str) -> None:
@@ -43,7 +39,7 @@ def verify_signature(secret: str, key: str, expires: str, filename: str, signatu
     if not _EXPIRES.fullmatch(expires):
         raise Forbidden("this link is not valid")
     expected = _signature(secret, key, int(expires), filename)
-    if not hmac.compare_digest(expected, signature):
+    if not signing.matches(expected, signature):
         raise Forbidden("this link is not valid")
     if int(expires) < time.time():
         raise Forbidden("this link has expired")

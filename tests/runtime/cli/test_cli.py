@@ -17,13 +17,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.role import role as api_role
 from runtime.cli import main as cli
+from runtime.cli import roles
 from runtime.deployment import instances
 from runtime.platform.settings import Settings
 from tests.conftest import Server, free_port
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.processes import RAPPORT, ServeProcess, WorkerProcess, leftover_redis
 from tests.runtime.transcripts.test_pdf import only_dejavu
+from workers.role import role as worker_role
 
 
 def keys_create(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -522,3 +525,8 @@ async def test_a_signal_during_start_up_is_never_lost(tmp_path: Path) -> None:
         await assert_serves_a_session(node)
     finally:
         assert await node.stop() == 0
+
+
+def test_the_roles_are_the_declared_entry_points() -> None:
+    assert roles.api() is api_role and roles.worker() is worker_role
+    assert len(worker_role.in_process) == 3

@@ -19,7 +19,7 @@ from runtime.services import Services
 from runtime.sessions import store as sessions
 from runtime.stores import schema
 from runtime.transcripts import artifacts
-from runtime.webhooks import endpoints as webhooks
+from runtime.webhooks import outbox
 
 log = structlog.get_logger(__name__)
 ErasedBy = Literal["api_key", "respondent", "retention"]
@@ -174,7 +174,7 @@ async def _forget_in_sql(
         raise NotFound(f"no session {session_id}")
     keys = await conn.execute(select(a.c.blob_key).where(a.c.session_id == session_id))
     exports = await export_members.holding(conn, row.workspace_id, session_id)
-    deliveries = await webhooks.redact_session(conn, session_id)
+    deliveries = await outbox.redact_session(conn, session_id)
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
     await export_members.forget(conn, session_id)
@@ -187,7 +187,7 @@ async def _forget_in_sql(
     await conn.execute(insert(j).values(session_id=session_id, plan=plan.stored(), created_at=now))
     # Queued with the erasure itself, so it is sent after it, and only if it happened.
     data = {"session_id": session_id, "interview_id": row.interview_id, "erased_by": erased_by}
-    await webhooks.emit(conn, row.workspace_id, "session.deleted", data)
+    await outbox.emit(conn, row.workspace_id, "session.deleted", data)
     return _Forgotten(
         plan, row.interview_id, row.token_hash, int(messages.rowcount), deliveries, tuple(exports)
     )

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from runtime.erasure import erase as erasure
 from runtime.platform.clock import utcnow
 from runtime.services import Services
-from runtime.sessions import erasure
 from runtime.stores import schema
 
 iv = schema.interviews

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from runtime.access import keys
+from runtime.erasure import erase as erasure
 from runtime.exports import members as export_members
 from runtime.exports import records as exports
 from runtime.exports.source import Source
@@ -19,7 +20,6 @@ from runtime.live.events import RespondentMessage, SessionCompleted
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.services import Services
-from runtime.sessions import erasure
 from runtime.stores import redis_keys, schema
 from runtime.transcripts.artifacts import save_or_discard
 from runtime.webhooks.delivery import attempt, claim

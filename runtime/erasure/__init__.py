@@ -1,0 +1,1 @@
+"""Erasing sessions: on request, by retention, and finishing an erasure a dead process left."""
