@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.boundary import guard
+from api.catalog import ENDPOINTS
 from api.idempotency import Idempotency
 from api.middleware import Edge
 from api.routes import (
@@ -22,7 +23,6 @@ from api.routes import (
     exports,
     guide,
     health,
-    interviews,
     keys,
     metrics,
     pages,
@@ -65,7 +65,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
     app = Starlette(
         routes=[
             *health.routes,
-            *interviews.routes,
+            *(endpoint.route() for endpoint in ENDPOINTS),
             *guide.routes,
             *sessions.routes,
             *keys.routes,

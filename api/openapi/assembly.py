@@ -6,10 +6,11 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from api.endpoints import Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
-from api.openapi.operations import Operation, operations
+from api.openapi.operations import operations
 from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
 from api.openapi.webhooks import webhook_operations

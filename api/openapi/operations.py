@@ -2,62 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from api.openapi.schemas import Schema
+from api.catalog import ENDPOINTS
+from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
 from api.routes import exports as export_routes
 from api.routes import guide as guide_routes
-from api.routes import interviews as interview_routes
 from api.routes import keys as key_routes
 from api.routes import public as public_routes
 from api.routes import sessions as session_routes
-from api.validation import Body
 from runtime.access import keys
-from runtime.interviews import service as interviews
 from runtime.transcripts import audio
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    description: str
-    schema: str | Schema | None = None  # a component name, an inline schema, or no body
-    media: str = "application/json"
-    # Further media types the same reply may come as (plain-text bodies: schema string).
-    also: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    tag: str
-    auth: str  # researcher | respondent | stream | public
-    replies: tuple[Reply, ...]
-    # Error statuses beyond the automatic ones (400 with a body or query, 401 when
-    # authenticated, 413 when a body may be sent, 500 always), or a specific description.
-    errors: Mapping[int, str] = field(default_factory=dict)
-    body: Body | None = None
-    body_required: bool = True
-    body_description: str = ""
-    query: tuple[str, ...] = ()
-    headers: tuple[str, ...] = ()
-    description: str = ""
-    websocket: bool = False
-    scope: str | None = None  # the API key scope a researcher operation requires
-    # A raw (non-JSON) request body: its media types, and what the body is.
-    upload: tuple[str, ...] = ()
-
-
 class Group:
-    """Declares the operations of one tag that share an authentication (and usually a scope)."""
+    """The rows of one tag not yet declared beside their handlers (api.endpoints)."""
 
-    def __init__(self, tag: str, auth: str, scope: str | None = None) -> None:
+    def __init__(self, tag: str, auth: Auth, scope: str | None = None) -> None:
         self.tag = tag
         self.auth = auth
         self.scope = scope
@@ -74,7 +36,6 @@ class Group:
 
 def operations() -> list[Operation]:
     ops = (
-        *_operations_interviews(),
         *_operations_guide(),
         *_operations_sessions(),
         *_operations_respondent(),
@@ -83,7 +44,7 @@ def operations() -> list[Operation]:
         *_operations_files(),
         *_operations_exports(),
     )
-    return [*ops, *_operations_other()]
+    return [*ops, *_operations_other(), *(e.operation for e in ENDPOINTS)]
 
 
 def _operations_keys() -> list[Operation]:
@@ -173,84 +134,6 @@ _GUIDE_ERRORS = {
     409: "The interview is closed, or the guide is being edited concurrently",
 }
 _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
-
-
-def _operations_interviews() -> list[Operation]:
-    op = Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
-    ops = [
-        op(
-            "POST /v1/interviews",
-            "createInterview",
-            "Create an interview (a draft)",
-            Reply(201, "The new interview", "Interview"),
-            body=interview_routes.INTERVIEW_CREATE,
-        ),
-        op(
-            "GET /v1/interviews",
-            "listInterviews",
-            "List interviews, newest first",
-            Reply(200, "One page of interviews", "InterviewList"),
-            query=("Limit", "Cursor", "InterviewStatus"),
-            scope=keys.INTERVIEWS_READ,
-        ),
-        op(
-            "GET /v1/interviews/{id}",
-            "getInterview",
-            "Get an interview",
-            Reply(200, "The interview", "Interview"),
-            errors=_INTERVIEW_404,
-            scope=keys.INTERVIEWS_READ,
-        ),
-        op(
-            "PATCH /v1/interviews/{id}",
-            "updateInterview",
-            "Update an interview's settings (only the fields given)",
-            Reply(200, "The updated interview", "Interview"),
-            errors={
-                **_INTERVIEW_404,
-                409: "The interview is closed, or an active or paused interview is switched "
-                "to engine llm while no LLM is configured or answering",
-            },
-            body=interview_routes.INTERVIEW_UPDATE,
-        ),
-        op(
-            "DELETE /v1/interviews/{id}",
-            "deleteInterview",
-            "Delete a draft interview",
-            Reply(204, "Deleted"),
-            errors={**_INTERVIEW_404, 409: "Only a draft can be deleted"},
-        ),
-        op(
-            "POST /v1/interviews/{id}/duplicate",
-            "duplicateInterview",
-            "Copy an interview and its current guide into a new draft",
-            Reply(201, "The copy (a draft)", "Interview"),
-            errors=_INTERVIEW_404,
-        ),
-    ]
-    for action, (sources, target) in interviews.TRANSITIONS.items():
-        conflict = f"The interview is not {' or '.join(sources)}"
-        description = ""
-        if action == "publish":
-            conflict += (
-                ", or its guide has no questions, or it uses engine llm and no LLM is "
-                "configured or answering (field engine)"
-            )
-            description = (
-                "Publishing freezes the guide as a new version; sessions keep the version "
-                "they started on."
-            )
-        ops.append(
-            op(
-                f"POST /v1/interviews/{{id}}/{action}",
-                f"{action}Interview",
-                f"{action.capitalize()} an interview ({' or '.join(sources)} → {target})",
-                Reply(200, f"The interview, now {target}", "Interview"),
-                errors={**_INTERVIEW_404, 409: conflict},
-                description=description,
-            )
-        )
-    return ops
 
 
 def _operations_guide() -> list[Operation]:

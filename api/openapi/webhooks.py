@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api.openapi.operations import Group, Operation, Reply
+from api.endpoints import Operation, Reply
+from api.openapi.operations import Group
 from api.openapi.schemas import (
     Schema,
     array,

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from websockets.exceptions import ConnectionClosedError
 
 import api.routes
+from api.endpoints import Fields, spec
 from api.validation import Body
 from runtime.exports import records as exports
 from runtime.stores.database import Database
@@ -189,11 +190,16 @@ async def test_every_route_is_documented_and_nothing_else(
 
 
 def test_request_bodies_are_the_declared_ones(contract: Contract) -> None:
-    """Every Body a route module declares is published, unchanged, under its name."""
+    """Every body a route module declares is published, unchanged, under its name."""
     bodies: list[Body] = []
     for info in pkgutil.iter_modules(api.routes.__path__, "api.routes."):
         module = importlib.import_module(info.name)
         bodies += [v for v in vars(module).values() if isinstance(v, Body)]
+        bodies += [
+            spec(v)
+            for v in vars(module).values()
+            if isinstance(v, type) and issubclass(v, Fields) and v is not Fields
+        ]
     assert bodies
     schemas = contract.spec["components"]["schemas"]
     for body in bodies:

@@ -9,6 +9,7 @@ schemas are compared by what they admit, with every `$ref` resolved into compone
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,7 @@ def test_the_diff_sees_a_removed_property_enum_value_and_operation(
     baseline: dict[str, Any],
 ) -> None:
     """The walker would fail a real removal: shown on copies of the document with one gone."""
-    new = served()
+    new = copy.deepcopy(served())  # the served document is cached: never edit it in place
     del new["components"]["schemas"]["Interview"]["properties"]["share_url"]
     new["components"]["parameters"]["InterviewStatus"]["schema"]["enum"].remove("paused")
     del new["paths"]["/v1/webhooks/{id}/test"]["post"]

@@ -1,0 +1,9 @@
+"""Every endpoint declared beside its handler (api.endpoints): the app routes them, the
+OpenAPI document describes them, from this one list."""
+
+from __future__ import annotations
+
+from api.endpoints import Endpoint
+from api.routes import interviews
+
+ENDPOINTS: tuple[Endpoint, ...] = (*interviews.endpoints,)
