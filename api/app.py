@@ -21,7 +21,6 @@ from api.routes import (
     blobs,
     docs,
     exports,
-    guide,
     health,
     keys,
     metrics,
@@ -66,7 +65,6 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
         routes=[
             *health.routes,
             *(endpoint.route() for endpoint in ENDPOINTS),
-            *guide.routes,
             *sessions.routes,
             *keys.routes,
             *webhooks.routes,

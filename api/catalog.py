@@ -4,6 +4,6 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import interviews
+from api.routes import guide, interviews
 
-ENDPOINTS: tuple[Endpoint, ...] = (*interviews.endpoints,)
+ENDPOINTS: tuple[Endpoint, ...] = (*interviews.endpoints, *guide.endpoints)

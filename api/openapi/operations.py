@@ -8,7 +8,6 @@ from api.catalog import ENDPOINTS
 from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
 from api.routes import exports as export_routes
-from api.routes import guide as guide_routes
 from api.routes import keys as key_routes
 from api.routes import public as public_routes
 from api.routes import sessions as session_routes
@@ -36,7 +35,6 @@ class Group:
 
 def operations() -> list[Operation]:
     ops = (
-        *_operations_guide(),
         *_operations_sessions(),
         *_operations_respondent(),
         *_operations_streams(),
@@ -129,93 +127,7 @@ def _operations_other() -> list[Operation]:
 
 _INTERVIEW_404 = {404: "No such interview in this workspace"}
 _SESSION_404 = {404: "No such session in this workspace"}
-_GUIDE_ERRORS = {
-    404: "No such interview in this workspace, or no such section/item in its guide",
-    409: "The interview is closed, or the guide is being edited concurrently",
-}
 _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
-
-
-def _operations_guide() -> list[Operation]:
-    op = Group("guide", "researcher", keys.INTERVIEWS_WRITE)
-    ops = [
-        op(
-            "GET /v1/interviews/{id}/guide",
-            "getGuide",
-            "Get the study guide",
-            Reply(200, "The guide", "Guide"),
-            errors=_INTERVIEW_404,
-            scope=keys.INTERVIEWS_READ,
-        ),
-        op(
-            "POST /v1/interviews/{id}/guide/reorder",
-            "reorderGuide",
-            "Move an item (item_id) or a section (section_id)",
-            Reply(200, "The reordered guide", "Guide"),
-            errors={
-                400: "Neither item_id nor section_id, or `after` or section_id is not in "
-                "this guide",
-                **_GUIDE_ERRORS,
-            },
-            body=guide_routes.REORDER,
-            description="With item_id: place the item after the item `after`, or first in "
-            "section_id (or in its own section) when `after` is null. With section_id only: "
-            "place the section after the section `after`, or first when it is null.",
-        ),
-        op(
-            "POST /v1/interviews/{id}/sections",
-            "addSection",
-            "Add a section at the end",
-            Reply(201, "The guide with the new section", "Guide"),
-            errors={**_GUIDE_ERRORS, **_INTERVIEW_404},
-            body=guide_routes.SECTION,
-        ),
-        op(
-            "PATCH /v1/interviews/{id}/sections/{section_id}",
-            "updateSection",
-            "Rename a section",
-            Reply(200, "The guide", "Guide"),
-            errors=_GUIDE_ERRORS,
-            body=guide_routes.SECTION_UPDATE,
-        ),
-        op(
-            "DELETE /v1/interviews/{id}/sections/{section_id}",
-            "deleteSection",
-            "Delete a section and its items",
-            Reply(200, "The guide without the section", "Guide"),
-            errors=_GUIDE_ERRORS,
-        ),
-    ]
-    for kind, plural in (("question", "questions"), ("task", "tasks")):
-        name = kind.capitalize()
-        ops += [
-            op(
-                f"POST /v1/interviews/{{id}}/sections/{{section_id}}/{plural}",
-                f"add{name}",
-                f"Add a {kind} at the end of a section",
-                Reply(201, f"The guide with the new {kind}", "Guide"),
-                errors=_GUIDE_ERRORS,
-                body=guide_routes.ITEM_CREATE,
-                description="Fields are checked against each other: options (2 or more) "
-                "only for multiple_choice, scale only for rating.",
-            ),
-            op(
-                f"PATCH /v1/interviews/{{id}}/{plural}/{{item_id}}",
-                f"update{name}",
-                f"Update a {kind} (only the fields given)",
-                Reply(200, "The guide", "Guide"),
-                errors=_GUIDE_ERRORS,
-                body=guide_routes.ITEM_UPDATE,
-            ),
-            op(
-                f"DELETE /v1/interviews/{{id}}/{plural}/{{item_id}}",
-                f"delete{name}",
-                f"Delete a {kind}",
-                Reply(200, f"The guide without the {kind}", "Guide"),
-                errors=_GUIDE_ERRORS,
-            ),
-        ]
-    return ops
 
 
 def _operations_sessions() -> list[Operation]:
