@@ -4,6 +4,11 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import guide, interviews
+from api.routes import guide, interviews, public, sessions
 
-ENDPOINTS: tuple[Endpoint, ...] = (*interviews.endpoints, *guide.endpoints)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *interviews.endpoints,
+    *guide.endpoints,
+    *sessions.endpoints,
+    *public.endpoints,
+)

@@ -126,6 +126,13 @@ class Call(Generic[B]):
         assert self.principal is not None, "only researcher endpoints have a checked key"
         return self.principal
 
+    async def check_key(self) -> Principal:
+        """For an endpoint that takes a key or another credential, once the handler knows it
+        was given a key: the key, checked for the declared scope."""
+        scope = self.endpoint.operation.scope
+        assert scope is not None, "this endpoint declares no scope"
+        return await researcher(self.request, scope)
+
     @property
     def path(self) -> Mapping[str, str]:
         return self.request.path_params

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from api.endpoints import Operation
+from api.endpoints import Operation, spec
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
@@ -237,7 +237,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if op.auth == "stream":
             needs = f"With an API key, the key needs the `{op.scope}` scope."
         description = f"{needs} {description}".strip()
-    if op.body is public_routes.MESSAGE:
+    if op.body is spec(public_routes.MessageCreate):
         description = (
             f"{description} This deployment limits content to {max_message_chars} characters "
             "after trimming, tighter than the schema's maxLength."

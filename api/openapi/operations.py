@@ -9,8 +9,6 @@ from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
 from api.routes import exports as export_routes
 from api.routes import keys as key_routes
-from api.routes import public as public_routes
-from api.routes import sessions as session_routes
 from runtime.access import keys
 from runtime.transcripts import audio
 
@@ -35,8 +33,6 @@ class Group:
 
 def operations() -> list[Operation]:
     ops = (
-        *_operations_sessions(),
-        *_operations_respondent(),
         *_operations_streams(),
         *_operations_keys(),
         *_operations_files(),
@@ -127,133 +123,6 @@ def _operations_other() -> list[Operation]:
 
 _INTERVIEW_404 = {404: "No such interview in this workspace"}
 _SESSION_404 = {404: "No such session in this workspace"}
-_NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
-
-
-def _operations_sessions() -> list[Operation]:
-    op = Group("sessions", "researcher", keys.SESSIONS_READ)
-    return [
-        op(
-            "GET /v1/interviews/{id}/sessions",
-            "listSessions",
-            "List an interview's sessions, newest first",
-            Reply(200, "One page of sessions", "SessionList"),
-            errors=_INTERVIEW_404,
-            query=("Limit", "Cursor", "SessionStatus", "Since", "IncludeTest"),
-        ),
-        op(
-            "POST /v1/interviews/{id}/preview-sessions",
-            "startPreviewSession",
-            "Start a test session on the guide as it is now (drafts too)",
-            Reply(201, "A new test session, ready to stream", "SessionStartResponse"),
-            errors={
-                **_INTERVIEW_404,
-                409: "The guide has no question yet, or the interview uses engine llm and "
-                "no LLM is configured or answering",
-            },
-            body=session_routes.PREVIEW_START,
-            body_required=False,
-            body_description="Optional respondent details. The session is flagged is_test: "
-            "it is left out of session counts and listings (unless include_test=true) and "
-            "of exports. A draft's guide is frozen for it as version -guide_rev.",
-            scope=keys.SESSIONS_WRITE,
-        ),
-        op(
-            "GET /v1/sessions/{id}",
-            "getSession",
-            "Get a session and its live state",
-            Reply(200, "The session", "SessionDetail"),
-            errors=_SESSION_404,
-        ),
-        Group("sessions", "session", keys.SESSIONS_DELETE)(
-            "DELETE /v1/sessions/{id}",
-            "eraseSession",
-            "Erase a session everywhere (researcher or the respondent themself)",
-            Reply(
-                200,
-                "Erased (with an API key): what went, and the exports holding it",
-                "ErasureReceipt",
-            ),
-            Reply(204, "Erased (with the session's own token)"),
-            errors={
-                401: "No API key or session token, or the token is not this session's (an "
-                "erased session's token is no longer valid)",
-                404: "No such session in this workspace, or it was erased already",
-            },
-            description="Erases the session for good: its row, messages and files (audio, "
-            "PDFs, cached transcripts) and its live state; its open streams end with "
-            "`session.deleted`; its webhook deliveries keep their log but lose their data; "
-            "answers kept for an Idempotency-Key that concern it are deleted. A "
-            "`session.deleted` webhook (ids only) follows. An export ZIP cannot be edited: "
-            "`exports_containing` lists the exports whose ZIP holds the session, to be "
-            "deleted with DELETE /v1/exports/{id}. The respondent may erase their own "
-            "session with its token (CORS-enabled), in progress or finished. See "
-            "docs/erasure.md for what is erased and what cannot be.",
-        ),
-    ]
-
-
-def _operations_respondent() -> list[Operation]:
-    public = Group("respondent", "public")
-    op = Group("respondent", "respondent")
-    return [
-        public(
-            "GET /v1/public/interviews/{share_token}",
-            "getPublicInterview",
-            "What the respondent page needs",
-            Reply(200, "The interview as a respondent sees it", "PublicInterview"),
-            errors={404: "No interview at this link"},
-        ),
-        public(
-            "POST /v1/public/interviews/{share_token}/sessions",
-            "startSession",
-            "Start a session, or resume one with its session_token",
-            Reply(201, "A new session", "SessionStartResponse"),
-            Reply(200, "The resumed session and what was said so far", "SessionStartResponse"),
-            errors={
-                401: "session_token is not a session of this interview",
-                404: "No interview at this link",
-                409: "The interview is not active (draft, paused or closed)",
-            },
-            body=public_routes.SESSION_START,
-            body_required=False,
-            body_description="Optional respondent details. To resume, give session_token "
-            "alone (the interview's status is not checked on resume).",
-        ),
-        op(
-            "POST /v1/sessions/{id}/tickets",
-            "issueTicket",
-            "Fresh stream URLs with a new signed ticket",
-            Reply(200, "Stream URLs", "StreamLinks"),
-            errors=_NOT_THIS_SESSION,
-        ),
-        op(
-            "POST /v1/sessions/{id}/messages",
-            "postMessage",
-            "Say something (idempotent by client_message_id)",
-            Reply(202, "Stored; the interviewer's turn follows on the stream", "MessageAccepted"),
-            errors={
-                400: "The body is not valid, or content is empty after trimming or over the "
-                "deployment's message limit",
-                **_NOT_THIS_SESSION,
-                409: "The session has ended, or the interviewer is still responding (send "
-                "after turn.completed)",
-            },
-            body=public_routes.MESSAGE,
-            body_description="client_message_id makes the request idempotent within the "
-            "session: sending the same client_message_id again (say, after a timeout) stores "
-            "nothing and answers 202 with the original message_id and duplicate: true, "
-            "whatever the content.",
-        ),
-        op(
-            "POST /v1/sessions/{id}/end",
-            "endSession",
-            "End the session early",
-            Reply(200, "The session's status now", "SessionEnded"),
-            errors=_NOT_THIS_SESSION,
-            description="Idempotent: ending a session that has already ended changes nothing.",
-        ),
-    ]
 
 
 def _operations_streams() -> list[Operation]:

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from websockets.exceptions import ConnectionClosedError
 
 import api.routes
-from api.endpoints import Fields, spec
+from api.catalog import ENDPOINTS
 from api.validation import Body
 from runtime.exports import records as exports
 from runtime.stores.database import Database
@@ -195,11 +195,7 @@ def test_request_bodies_are_the_declared_ones(contract: Contract) -> None:
     for info in pkgutil.iter_modules(api.routes.__path__, "api.routes."):
         module = importlib.import_module(info.name)
         bodies += [v for v in vars(module).values() if isinstance(v, Body)]
-        bodies += [
-            spec(v)
-            for v in vars(module).values()
-            if isinstance(v, type) and issubclass(v, Fields) and v is not Fields
-        ]
+    bodies += [e.operation.body for e in ENDPOINTS if e.operation.body is not None]
     assert bodies
     schemas = contract.spec["components"]["schemas"]
     for body in bodies:
