@@ -20,7 +20,6 @@ from api.middleware import Edge
 from api.routes import (
     blobs,
     docs,
-    exports,
     health,
     keys,
     metrics,
@@ -71,7 +70,6 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *pages.routes,
             *docs.routes,
             *blobs.routes,
-            *exports.routes,
             *metrics.routes,
         ],
         middleware=[

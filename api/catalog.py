@@ -4,11 +4,12 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import guide, interviews, public, sessions
+from api.routes import exports, guide, interviews, public, sessions
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.endpoints,
     *guide.endpoints,
     *sessions.endpoints,
     *public.endpoints,
+    *exports.endpoints,
 )

@@ -7,7 +7,6 @@ from typing import Any
 from api.catalog import ENDPOINTS
 from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
-from api.routes import exports as export_routes
 from api.routes import keys as key_routes
 from runtime.access import keys
 from runtime.transcripts import audio
@@ -36,7 +35,6 @@ def operations() -> list[Operation]:
         *_operations_streams(),
         *_operations_keys(),
         *_operations_files(),
-        *_operations_exports(),
     )
     return [*ops, *_operations_other(), *(e.operation for e in ENDPOINTS)]
 
@@ -249,82 +247,5 @@ def _operations_files() -> list[Operation]:
             description="The links /files and exports hand out when the deployment keeps files "
             "in its local directory; with S3 they point at the bucket instead. The response has "
             "the file's own content type.",
-        ),
-    ]
-
-
-def _operations_exports() -> list[Operation]:
-    op = Group("exports", "researcher", keys.EXPORTS_READ)
-    return [
-        op(
-            "GET /v1/interviews/{id}/transcripts",
-            "exportTranscripts",
-            "Export every session's transcript now, streamed (JSON, CSV or a ZIP)",
-            Reply(
-                200,
-                "A JSON envelope, CSV (one row per message), or with include_audio / "
-                "include_pdf a ZIP with transcripts, audio/, pdf/ and manifest.json",
-                {"type": "object"},
-                also=("text/csv", "application/zip"),
-            ),
-            errors=_INTERVIEW_404,
-            query=(
-                "ExportFormat",
-                "IncludeAudio",
-                "IncludePdf",
-                "IncludeTest",
-                "SessionStatus",
-                "Since",
-            ),
-            description="No session cap: sessions are read a page at a time and written as "
-            "they are read, so memory does not grow with their number. Preview (is_test) "
-            "sessions are left out unless include_test=true. See docs/exports.md.",
-        ),
-        op(
-            "POST /v1/exports",
-            "createExport",
-            "Start an export job (one interview or the whole workspace)",
-            Reply(202, "The export, queued; poll its Location", "Export"),
-            errors={
-                404: "No such interview in this workspace",
-                409: "The interview is a draft (publish it first)",
-            },
-            body=export_routes.EXPORT_CREATE,
-            body_required=False,
-            body_description="Everything is optional: without interview_id the whole "
-            "workspace is exported. The result is always a ZIP (transcripts in `format`, "
-            "audio unless include_audio is false, PDFs with include_pdf). anonymize replaces "
-            'respondent names with "Participant N" and drops emails and external ids '
-            "everywhere, the manifest included. created_from/created_to bound the sessions' "
-            "start (ISO 8601; UTC when no offset is given).",
-            scope=keys.EXPORTS_WRITE,
-        ),
-        op(
-            "GET /v1/exports",
-            "listExports",
-            "List the workspace's exports, newest first",
-            Reply(200, "One page of exports", "ExportList"),
-            query=("Limit", "Cursor", "ExportStatus", "ExportInterview"),
-            description="Succeeded exports carry a fresh signed link, as GET /v1/exports/{id}.",
-        ),
-        op(
-            "GET /v1/exports/{id}",
-            "getExport",
-            "An export's status, progress and counts; a signed link once it succeeded",
-            Reply(200, "The export", "Export"),
-            errors={404: "No such export in this workspace"},
-            description="After RAPPORT_EXPORT_RETENTION_HOURS its ZIP is deleted and the "
-            "export shows status expired, without a link.",
-        ),
-        op(
-            "DELETE /v1/exports/{id}",
-            "deleteExport",
-            "Delete an export and its ZIP",
-            Reply(204, "Deleted"),
-            errors={
-                404: "No such export in this workspace",
-                409: "The export is still queued or running; delete it once it has finished",
-            },
-            scope=keys.EXPORTS_WRITE,
         ),
     ]
