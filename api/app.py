@@ -26,7 +26,6 @@ from api.routes import (
     pages,
     sessions,
     streams,
-    webhooks,
 )
 from runtime.platform.errors import DomainError
 from runtime.platform.settings import Settings
@@ -65,7 +64,6 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
             *(endpoint.route() for endpoint in ENDPOINTS),
             *sessions.routes,
             *keys.routes,
-            *webhooks.routes,
             *streams.routes,
             *pages.routes,
             *docs.routes,

@@ -4,7 +4,7 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import exports, guide, interviews, public, sessions
+from api.routes import exports, guide, interviews, public, sessions, webhooks
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.endpoints,
@@ -12,4 +12,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *sessions.endpoints,
     *public.endpoints,
     *exports.endpoints,
+    *webhooks.endpoints,
 )

@@ -13,7 +13,6 @@ from api.openapi.components import response_schemas
 from api.openapi.operations import operations
 from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
-from api.openapi.webhooks import webhook_operations
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.routes import public as public_routes
 from api.validation import Body
@@ -369,7 +368,7 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
 def _document(
     page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
 ) -> dict[str, Any]:
-    ops = [*operations(), *webhook_operations()]
+    ops = operations()
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
