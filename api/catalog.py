@@ -4,7 +4,7 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import exports, guide, interviews, public, sessions, webhooks
+from api.routes import exports, guide, interviews, keys, public, sessions, webhooks
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.endpoints,
@@ -13,4 +13,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *public.endpoints,
     *exports.endpoints,
     *webhooks.endpoints,
+    *keys.endpoints,
 )

@@ -7,7 +7,6 @@ from typing import Any
 from api.catalog import ENDPOINTS
 from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
-from api.routes import keys as key_routes
 from runtime.access import keys
 from runtime.transcripts import audio
 
@@ -33,40 +32,9 @@ class Group:
 def operations() -> list[Operation]:
     ops = (
         *_operations_streams(),
-        *_operations_keys(),
         *_operations_files(),
     )
     return [*ops, *_operations_other(), *(e.operation for e in ENDPOINTS)]
-
-
-def _operations_keys() -> list[Operation]:
-    op = Group("api-keys", "researcher", keys.KEYS_MANAGE)
-    return [
-        op(
-            "POST /v1/api-keys",
-            "createApiKey",
-            "Create an API key (the plaintext key is in this response only)",
-            Reply(201, "The new key, with its plaintext `key`", "ApiKeyCreated"),
-            errors={403: "The calling key lacks keys:manage, or a scope asked for"},
-            body=key_routes.KEY_CREATE,
-            description="scopes defaults to the calling key's scopes; a key cannot grant a "
-            "scope it does not hold. The new key has the calling key's rate-limit plan.",
-        ),
-        op(
-            "GET /v1/api-keys",
-            "listApiKeys",
-            "List the workspace's live keys, newest first (never the secret)",
-            Reply(200, "One page of keys", "ApiKeyList"),
-            query=("Limit", "Cursor"),
-        ),
-        op(
-            "DELETE /v1/api-keys/{id}",
-            "revokeApiKey",
-            "Revoke a key: it fails from the very next request, on every API process",
-            Reply(204, "Revoked"),
-            errors={404: "No such live key in this workspace"},
-        ),
-    ]
 
 
 def _operations_other() -> list[Operation]:
