@@ -18,12 +18,10 @@ from api.catalog import ENDPOINTS
 from api.idempotency import Idempotency
 from api.middleware import Edge
 from api.routes import (
-    blobs,
     docs,
     health,
     metrics,
     pages,
-    sessions,
     streams,
 )
 from runtime.platform.errors import DomainError
@@ -61,11 +59,9 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
         routes=[
             *health.routes,
             *(endpoint.route() for endpoint in ENDPOINTS),
-            *sessions.routes,
             *streams.routes,
             *pages.routes,
             *docs.routes,
-            *blobs.routes,
             *metrics.routes,
         ],
         middleware=[

@@ -20,6 +20,7 @@ faster than pydantic (figures in docs/api.md, from `python -m bench.encoding`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -73,6 +74,9 @@ def spec(cls: type[Fields]) -> Body:
 async def read(request: Request, cls: type[F], *, allow_empty: bool = False) -> F:
     values = await parse(request, spec(cls), allow_empty=allow_empty)
     return msgspec.convert(values, cls)
+
+
+BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}  # a reply's bytes
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class Endpoint:
     operation: Operation
     handler: Handler
     body_type: type[Fields] | None = None
+    route_path: str = ""  # Starlette's, when it has a converter ({key:path}); else the path
 
     async def handle(self, request: Request) -> Response:
         op = self.operation
@@ -164,7 +169,7 @@ class Endpoint:
     def route(self) -> Route:
         # Starlette names a route after its endpoint; keep the handler's name (metrics, logs).
         return Route(
-            self.operation.path,
+            self.route_path or self.operation.path,
             self.handle,
             methods=[self.operation.method.upper()],
             name=self.handler.__name__,
@@ -189,11 +194,11 @@ class Group:
         body: type[F] | None = None,
         **more: Any,
     ) -> Callable[[Callable[[Call[F]], Awaitable[Response]]], Endpoint]:
-        method, path = route.split(" ", 1)
+        method, route_path = route.split(" ", 1)
         more.setdefault("scope", self.scope)
         operation = Operation(
             method.lower(),
-            path,
+            re.sub(r"{(\w+):\w+}", r"{\1}", route_path),  # OpenAPI names {key:path} {key}
             operation_id,
             summary,
             self.tag,
@@ -204,7 +209,7 @@ class Group:
         )
 
         def declare(handler: Callable[[Call[F]], Awaitable[Response]]) -> Endpoint:
-            endpoint = Endpoint(operation, handler, body)
+            endpoint = Endpoint(operation, handler, body, route_path)
             self.endpoints.append(endpoint)
             return endpoint
 

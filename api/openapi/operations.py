@@ -8,7 +8,6 @@ from api.catalog import ENDPOINTS
 from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
 from runtime.access import keys
-from runtime.transcripts import audio
 
 
 class Group:
@@ -30,10 +29,7 @@ class Group:
 
 
 def operations() -> list[Operation]:
-    ops = (
-        *_operations_streams(),
-        *_operations_files(),
-    )
+    ops = (*_operations_streams(),)
     return [*ops, *_operations_other(), *(e.operation for e in ENDPOINTS)]
 
 
@@ -117,103 +113,5 @@ def _operations_streams() -> list[Operation]:
             query=("Ticket", "LastEventIdQuery"),
             description=ws_description(),
             websocket=True,
-        ),
-    ]
-
-
-_BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
-
-
-def _operations_files() -> list[Operation]:
-    op = Group("sessions", "researcher", keys.SESSIONS_READ)
-    public = Group("sessions", "public")
-    # With an API key (rather than the session token) it needs sessions:write.
-    either = Group("sessions", "session", keys.SESSIONS_WRITE)
-    return [
-        op(
-            "GET /v1/sessions/{id}/transcript",
-            "getTranscript",
-            "Get a session's transcript (JSON, plain text or Markdown)",
-            Reply(
-                200,
-                "The transcript: JSON with messages and question → answer turns; with "
-                "format=txt or md, the same as a readable document",
-                "Transcript",
-                also=("text/plain", "text/markdown"),
-            ),
-            errors=_SESSION_404,
-            query=("TranscriptFormat",),
-        ),
-        either(
-            "PUT /v1/sessions/{id}/audio",
-            "uploadAudio",
-            "Attach the session's audio recording (replaces an earlier one)",
-            Reply(201, "The stored recording: detected content type and duration", "Audio"),
-            errors={
-                **_SESSION_404,
-                401: "No API key or session token, or the token is not this session's",
-                400: "The body is empty, or not audio in one of: "
-                + ", ".join(ext for _, ext in audio.FORMATS.values()),
-                413: "The recording is over the deployment's audio limit (payload_too_large)",
-            },
-            upload=tuple(kind for kind, _ in audio.FORMATS.values()),
-            description="Send the recording's bytes as the body, with the session's own token "
-            "(the respondent's browser, CORS-enabled) or an API key of its workspace. The "
-            "format is detected from the bytes (WebM/Opus as browsers record it, Ogg, MP3, "
-            "WAV), not the Content-Type header.",
-        ),
-        op(
-            "GET /v1/sessions/{id}/pdf",
-            "getSessionPdf",
-            "The transcript as a PDF (rendered by a worker, cached until the transcript changes)",
-            Reply(200, "The PDF", _BINARY, "application/pdf"),
-            Reply(202, "Being rendered: ask again after Retry-After seconds", "PdfRendering"),
-            Reply(
-                424,
-                "The render failed (no font to draw with on the worker, or a crash): the "
-                "reason says why; asked again a minute later, it is tried again",
-                "PdfFailed",
-            ),
-            errors=_SESSION_404,
-            description="The PDF shows the interview title, the session's metadata, the "
-            "respondent (unless the interview is anonymous), every message with its role and "
-            "time, and page numbers; CJK, Arabic, Hebrew and emoji included. It is cached under "
-            "the transcript's fingerprint: a new message (or a changed title) makes the next "
-            "request render it again. A character no font on the worker draws is shown as "
-            "U+FFFD (�), and a note under the metadata says so (docs/pdf.md).",
-        ),
-        op(
-            "GET /v1/sessions/{id}/files",
-            "listSessionFiles",
-            "The session's files with signed download links",
-            Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", "Files"),
-            errors=_SESSION_404,
-        ),
-        public(
-            "GET /v1/blobs/{key}",
-            "downloadBlob",
-            "Download a file through a signed link (local blob store)",
-            Reply(
-                200,
-                "The file, with its own content type",
-                _BINARY,
-                "application/octet-stream",
-                also=(
-                    "text/plain",
-                    "text/markdown",
-                    "application/pdf",
-                    "application/zip",
-                    "application/json",
-                    *(kind for kind, _ in audio.FORMATS.values()),
-                ),
-            ),
-            errors={
-                403: "The link was altered or has expired",
-                404: "The file no longer exists",
-            },
-            query=("BlobExpires", "BlobSignature", "BlobFilename"),
-            description="The links /files and exports hand out when the deployment keeps files "
-            "in its local directory; with S3 they point at the bucket instead. The response has "
-            "the file's own content type.",
         ),
     ]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from api.auth import bearer, respondent, services_of
 from api.endpoints import Call, Group, Reply
 from api.responses import Json, page
-from api.routes import files, params
+from api.routes import params
 from api.routes.public import Respondent, session_payload
 from runtime.access import keys
 from runtime.interviews import service as interviews
@@ -131,11 +130,3 @@ async def erase(call: Call[None]) -> Response:
 
 
 endpoints = [*op.endpoints, erase]
-
-# Not declared yet (their rows are in api/openapi/operations.py).
-routes = [
-    Route("/v1/sessions/{id}/transcript", files.transcript, methods=["GET"]),
-    Route("/v1/sessions/{id}/audio", files.upload_audio, methods=["PUT"]),
-    Route("/v1/sessions/{id}/files", files.files, methods=["GET"]),
-    Route("/v1/sessions/{id}/pdf", files.pdf, methods=["GET"]),
-]
