@@ -18,9 +18,6 @@ from api.catalog import ENDPOINTS
 from api.idempotency import Idempotency
 from api.middleware import Edge
 from api.routes import (
-    docs,
-    health,
-    metrics,
     pages,
     streams,
 )
@@ -57,12 +54,9 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
     }
     app = Starlette(
         routes=[
-            *health.routes,
             *(endpoint.route() for endpoint in ENDPOINTS),
             *streams.routes,
             *pages.routes,
-            *docs.routes,
-            *metrics.routes,
         ],
         middleware=[
             Middleware(
@@ -73,6 +67,7 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+    app.state.endpoints = ENDPOINTS  # what GET /v1/openapi.json describes
     # Every route refuses paths and query strings that no store could hold.
     guard(app.router.routes)
     return app

@@ -4,9 +4,24 @@ OpenAPI document describes them, from this one list."""
 from __future__ import annotations
 
 from api.endpoints import Endpoint
-from api.routes import blobs, exports, files, guide, interviews, keys, public, sessions, webhooks
+from api.routes import (
+    blobs,
+    docs,
+    exports,
+    files,
+    guide,
+    health,
+    interviews,
+    keys,
+    metrics,
+    pages,
+    public,
+    sessions,
+    webhooks,
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
+    *health.endpoints,
     *interviews.endpoints,
     *guide.endpoints,
     *sessions.endpoints,
@@ -16,4 +31,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *exports.endpoints,
     *webhooks.endpoints,
     *keys.endpoints,
+    *pages.endpoints,
+    *docs.endpoints,
+    *metrics.endpoints,
 )

@@ -152,7 +152,7 @@ class Call(Generic[B]):
 Handler = Callable[[Call[Any]], Awaitable[Response]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a catalog caches by it
 class Endpoint:
     operation: Operation
     handler: Handler

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from api.endpoints import Operation, spec
+from api.endpoints import Endpoint, Operation, spec
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
@@ -366,9 +367,13 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
 
 @lru_cache(maxsize=8)
 def _document(
-    page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
+    endpoints: tuple[Endpoint, ...],
+    page_limit_default: int,
+    page_limit_max: int,
+    max_body_bytes: int,
+    max_message_chars: int,
 ) -> dict[str, Any]:
-    ops = operations()
+    ops = [*operations(), *(e.operation for e in endpoints)]
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
@@ -473,9 +478,11 @@ def _document(
     }
 
 
-def document(settings: Settings, base_url: str) -> dict[str, Any]:
-    """The document for this deployment's limits, served from `base_url`."""
+def document(settings: Settings, base_url: str, endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    """The document of `endpoints` (api.catalog's) for this deployment's limits, served from
+    `base_url`. The catalog is passed in: it holds the endpoint serving this document."""
     built = _document(
+        tuple(endpoints),
         settings.page_limit_default,
         settings.page_limit_max,
         settings.max_body_bytes,

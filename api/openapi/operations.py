@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.catalog import ENDPOINTS
 from api.endpoints import Auth, Operation, Reply
 from api.openapi.stream import sse_description, ws_description
 from runtime.access import keys
@@ -30,61 +29,7 @@ class Group:
 
 def operations() -> list[Operation]:
     ops = (*_operations_streams(),)
-    return [*ops, *_operations_other(), *(e.operation for e in ENDPOINTS)]
-
-
-def _operations_other() -> list[Operation]:
-    ops = Group("operations", "public")
-    page = Group("pages", "public")
-    return [
-        ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", "Health")),
-        ops(
-            "GET /readyz",
-            "readyz",
-            "Readiness of SQL and Redis",
-            Reply(200, "SQL and Redis answer", "Ready"),
-            Reply(503, "SQL or Redis does not answer", "Ready"),
-        ),
-        ops(
-            "GET /v1/openapi.json",
-            "openapi",
-            "This OpenAPI document",
-            Reply(200, "The OpenAPI 3.1 document", {"type": "object"}),
-        ),
-        page(
-            "GET /i/{share_token}",
-            "respondentPage",
-            "The respondent page (HTML)",
-            Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
-            description="Served for any token: the page reports an unknown link itself.",
-        ),
-        Group("operations", "researcher", keys.METRICS_READ)(
-            "GET /metrics",
-            "metrics",
-            "This process's metrics in the Prometheus text format (or OpenMetrics, by Accept)",
-            Reply(
-                200,
-                "Requests by route and status with latency histograms, open streams, turns by "
-                "engine and outcome, time to first token, fallbacks, job queue depth and job "
-                "outcomes, webhook delivery attempts, rate-limit refusals, process figures",
-                {"type": "string"},
-                "text/plain",
-                also=("application/openmetrics-text",),
-            ),
-            description="Each process reports its own; scrape every API node (and set "
-            "RAPPORT_METRICS_PORT to scrape `rapport worker`s). `docs/metrics.md` lists them.",
-        ),
-        page(
-            "GET /docs",
-            "docsPage",
-            "This API reference, rendered (HTML; self-hosted, no CDN)",
-            Reply(200, "The page; it renders /v1/openapi.json", {"type": "string"}, "text/html"),
-        ),
-    ]
-
-
-_INTERVIEW_404 = {404: "No such interview in this workspace"}
-_SESSION_404 = {404: "No such session in this workspace"}
+    return list(ops)
 
 
 def _operations_streams() -> list[Operation]:

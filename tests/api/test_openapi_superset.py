@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from api.catalog import ENDPOINTS
 from api.openapi import document
 from runtime.platform.settings import Settings
 
@@ -198,7 +199,7 @@ def baseline() -> dict[str, Any]:
 
 
 def served() -> dict[str, Any]:
-    return document(Settings(), "http://127.0.0.1:8000")
+    return document(Settings(), "http://127.0.0.1:8000", ENDPOINTS)
 
 
 def test_the_document_keeps_everything_the_baseline_had(baseline: dict[str, Any]) -> None:
