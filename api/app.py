@@ -17,10 +17,7 @@ from api.boundary import guard
 from api.catalog import ENDPOINTS
 from api.idempotency import Idempotency
 from api.middleware import Edge
-from api.routes import (
-    pages,
-    streams,
-)
+from api.routes import pages
 from runtime.platform.errors import DomainError
 from runtime.platform.settings import Settings
 from runtime.services import Services
@@ -55,7 +52,6 @@ def create_app(settings: Settings, on_start: list[Hook] | None = None) -> Starle
     app = Starlette(
         routes=[
             *(endpoint.route() for endpoint in ENDPOINTS),
-            *streams.routes,
             *pages.routes,
         ],
         middleware=[

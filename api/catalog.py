@@ -17,6 +17,7 @@ from api.routes import (
     pages,
     public,
     sessions,
+    streams,
     webhooks,
 )
 
@@ -28,6 +29,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *files.endpoints,
     *blobs.endpoints,
     *public.endpoints,
+    *streams.endpoints,
     *exports.endpoints,
     *webhooks.endpoints,
     *keys.endpoints,

@@ -29,7 +29,9 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_type_
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp
+from starlette.websockets import WebSocket
 
 from api.auth import researcher
 from api.validation import Body, Obj, parse
@@ -113,6 +115,8 @@ class Operation:
     scope: str | None = None  # the API key scope a researcher operation requires
     # A raw (non-JSON) request body: its media types.
     upload: tuple[str, ...] = ()
+    # The body's content is held to the deployment's RAPPORT_MAX_MESSAGE_CHARS too.
+    message_limit: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,29 +154,38 @@ class Call(Generic[B]):
 
 
 Handler = Callable[[Call[Any]], Awaitable[Response]]
+# Served as it is: a plain ASGI app (a live stream) or a WebSocket function. Either checks its
+# credentials itself, as the stream's kinds of credential are its own (api.auth.stream_reader).
+Raw = ASGIApp | Callable[[WebSocket], Awaitable[None]]
+R = TypeVar("R", bound=Raw)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: a catalog caches by it
 class Endpoint:
     operation: Operation
-    handler: Handler
+    handler: Handler | None
     body_type: type[Fields] | None = None
     route_path: str = ""  # Starlette's, when it has a converter ({key:path}); else the path
+    raw: Raw | None = None
 
     async def handle(self, request: Request) -> Response:
         op = self.operation
         principal = None
         if op.auth == "researcher" and op.scope is not None:
             principal = await researcher(request, op.scope)
+        assert self.handler is not None
         return await self.handler(Call(request, self, principal, self.body_type))
 
-    def route(self) -> Route:
+    def route(self) -> BaseRoute:
+        path = self.route_path or self.operation.path
+        if self.operation.websocket:
+            return WebSocketRoute(path, self.raw)  # type: ignore[arg-type]
+        if self.raw is not None:
+            return Route(path, self.raw, methods=[self.operation.method.upper()])
+        assert self.handler is not None
         # Starlette names a route after its endpoint; keep the handler's name (metrics, logs).
         return Route(
-            self.route_path or self.operation.path,
-            self.handle,
-            methods=[self.operation.method.upper()],
-            name=self.handler.__name__,
+            path, self.handle, methods=[self.operation.method.upper()], name=self.handler.__name__
         )
 
 
@@ -194,6 +207,36 @@ class Group:
         body: type[F] | None = None,
         **more: Any,
     ) -> Callable[[Callable[[Call[F]], Awaitable[Response]]], Endpoint]:
+        operation, route_path = self._operation(route, operation_id, summary, replies, body, more)
+
+        def declare(handler: Callable[[Call[F]], Awaitable[Response]]) -> Endpoint:
+            endpoint = Endpoint(operation, handler, body, route_path)
+            self.endpoints.append(endpoint)
+            return endpoint
+
+        return declare
+
+    def raw(
+        self, route: str, operation_id: str, summary: str, *replies: Reply, **more: Any
+    ) -> Callable[[R], R]:
+        """Declares an endpoint served as it is (see `Raw`); `websocket=True` for a WebSocket."""
+        operation, route_path = self._operation(route, operation_id, summary, replies, None, more)
+
+        def declare(app: R) -> R:
+            self.endpoints.append(Endpoint(operation, None, None, route_path, app))
+            return app
+
+        return declare
+
+    def _operation(
+        self,
+        route: str,
+        operation_id: str,
+        summary: str,
+        replies: tuple[Reply, ...],
+        body: type[Fields] | None,
+        more: dict[str, Any],
+    ) -> tuple[Operation, str]:
         method, route_path = route.split(" ", 1)
         more.setdefault("scope", self.scope)
         operation = Operation(
@@ -207,16 +250,4 @@ class Group:
             body=None if body is None else spec(body),
             **more,
         )
-
-        def declare(handler: Callable[[Call[F]], Awaitable[Response]]) -> Endpoint:
-            endpoint = Endpoint(operation, handler, body, route_path)
-            self.endpoints.append(endpoint)
-            return endpoint
-
-        return declare
-
-    def routes(self) -> list[Route]:
-        return [e.route() for e in self.endpoints]
-
-    def operations(self) -> list[Operation]:
-        return [e.operation for e in self.endpoints]
+        return operation, route_path

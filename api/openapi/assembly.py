@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from api.endpoints import Endpoint, Operation, spec
+from api.endpoints import Endpoint, Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
-from api.openapi.operations import operations
 from api.openapi.schemas import Schema, enum, ref
 from api.openapi.stream import RESUME_FROM
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
-from api.routes import public as public_routes
 from api.validation import Body
 from runtime.access import keys
 from runtime.exports import formats as export_formats
@@ -237,7 +235,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if op.auth == "stream":
             needs = f"With an API key, the key needs the `{op.scope}` scope."
         description = f"{needs} {description}".strip()
-    if op.body is spec(public_routes.MessageCreate):
+    if op.message_limit:
         description = (
             f"{description} This deployment limits content to {max_message_chars} characters "
             "after trimming, tighter than the schema's maxLength."
@@ -373,7 +371,7 @@ def _document(
     max_body_bytes: int,
     max_message_chars: int,
 ) -> dict[str, Any]:
-    ops = [*operations(), *(e.operation for e in endpoints)]
+    ops = [e.operation for e in endpoints]
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:

@@ -151,6 +151,7 @@ async def ticket(call: Call[None]) -> Response:
         "after turn.completed)",
     },
     body=MessageCreate,
+    message_limit=True,
     body_description="client_message_id makes the request idempotent within the "
     "session: sending the same client_message_id again (say, after a timeout) stores "
     "nothing and answers 202 with the original message_id and duplicate: true, "
