@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from runtime.platform.clock import iso
+from runtime.platform.json_output import dumps
 
 NOW = datetime(2026, 12, 1, 13, 0, 0, 123456, tzinfo=UTC)
 DELTA = {"turn_id": "t_01HX", "text": "Thanks, could you say more about "}
@@ -70,24 +70,16 @@ class Entry(msgspec.Struct):
     turns: list[Any]
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(type(value).__name__)
-
-
 def cases() -> dict[str, Callable[[], object]]:
     encoder = msgspec.json.Encoder()
     delta, entry = Delta(**DELTA), msgspec.convert(ENTRY, Entry)
-    same = json.loads(encoder.encode(entry)) == json.loads(json.dumps(ENTRY, default=_default))
-    assert same, "msgspec must write what json.dumps with clock.iso writes"
+    same = json.loads(encoder.encode(entry)) == json.loads(dumps(ENTRY))
+    assert same, "msgspec must write what runtime.platform.json_output writes"
     out: dict[str, Callable[[], object]] = {
         "event  json.dumps": lambda: json.dumps(DELTA, ensure_ascii=False).encode(),
         "event  msgspec (dict)": lambda: encoder.encode(DELTA),
         "event  msgspec (Struct)": lambda: encoder.encode(delta),
-        "export json.dumps (datetime default)": lambda: json.dumps(
-            ENTRY, default=_default, ensure_ascii=False
-        ).encode(),
+        "export json.dumps (datetime default)": lambda: dumps(ENTRY).encode(),
         "export msgspec (dict)": lambda: encoder.encode(ENTRY),
         "export msgspec (Struct)": lambda: encoder.encode(entry),
     }

@@ -169,7 +169,7 @@ async def _view(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
-    rows, cursor = await exports.list_page(
+    rows = await exports.list_page(
         services_of(request).db,
         call.key.workspace_id,
         status=params.choice(request, "status", exports.STATUSES),
@@ -177,7 +177,7 @@ async def list_(call: Call[None]) -> Response:
         cursor=request.query_params.get("cursor"),
         limit=params.limit(request),
     )
-    return page([await _view(request, r) for r in rows], cursor)
+    return page(rows.of([await _view(request, r) for r in rows.items]))
 
 
 @op(

@@ -87,14 +87,14 @@ async def create(call: Call[InterviewCreate]) -> Response:
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
-    items, cursor = await interviews.list_page(
+    items = await interviews.list_page(
         services_of(request).db,
         call.key.workspace_id,
         status=params.choice(request, "status", interviews.STATUSES),
         cursor=request.query_params.get("cursor"),
         limit=params.limit(request),
     )
-    return page([with_links(request, v) for v in items], cursor)
+    return page(items.map(lambda v: with_links(request, v)))
 
 
 @op(

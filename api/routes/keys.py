@@ -85,13 +85,13 @@ async def create(call: Call[ApiKeyCreate]) -> Response:
 )
 async def list_(call: Call[None]) -> Response:
     request, principal = call.request, call.key
-    items, cursor = await keys.list_page(
+    items = await keys.list_page(
         services_of(request).db,
         principal.workspace_id,
         request.query_params.get("cursor"),
         params.limit(request),
     )
-    return page(items, cursor)
+    return page(items)
 
 
 @op(

@@ -34,7 +34,7 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
-    items, cursor = await sessions.list_page(
+    items = await sessions.list_page(
         services_of(request).db,
         call.key.workspace_id,
         call.path["id"],
@@ -44,7 +44,7 @@ async def list_(call: Call[None]) -> Response:
         limit=params.limit(request),
         include_test=params.flag(request, "include_test"),
     )
-    return page(items, cursor)
+    return page(items)
 
 
 @op(

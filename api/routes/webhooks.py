@@ -98,13 +98,13 @@ async def create(call: Call[WebhookCreate]) -> Response:
 )
 async def list_(call: Call[None]) -> Response:
     request, principal = call.request, call.key
-    items, cursor = await webhooks.list_page(
+    items = await webhooks.list_page(
         services_of(request).db,
         principal.workspace_id,
         request.query_params.get("cursor"),
         params.limit(request),
     )
-    return page(items, cursor)
+    return page(items)
 
 
 @op(
@@ -185,7 +185,7 @@ async def test(call: Call[None]) -> Response:
 )
 async def deliveries(call: Call[None]) -> Response:
     request, principal = call.request, call.key
-    items, cursor = await webhooks.list_deliveries(
+    items = await webhooks.list_deliveries(
         services_of(request).db,
         principal.workspace_id,
         call.path["id"],
@@ -193,7 +193,7 @@ async def deliveries(call: Call[None]) -> Response:
         request.query_params.get("cursor"),
         params.limit(request),
     )
-    return page(items, cursor)
+    return page(items)
 
 
 @op(

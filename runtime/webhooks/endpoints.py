@@ -210,11 +210,11 @@ async def signing_row(db: Database, workspace_id: str, webhook_id: str) -> Mappi
 
 async def list_page(
     db: Database, workspace_id: str, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> pagination.Page[dict[str, Any]]:
     async with db.connect() as conn:
         query = select(w).where(w.c.workspace_id == workspace_id)
-        rows, next_cursor = await pagination.fetch_page(conn, query, w, cursor, limit)
-    return [to_view(r) for r in rows], next_cursor
+        rows = await pagination.fetch_page(conn, query, w, cursor, limit)
+    return rows.map(to_view)
 
 
 async def update_fields(
@@ -364,14 +364,14 @@ async def list_deliveries(
     status: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> pagination.Page[dict[str, Any]]:
     async with db.connect() as conn:
         await _owned(conn, workspace_id, webhook_id)
         query = select(d).where(d.c.webhook_id == webhook_id)
         if status:
             query = query.where(d.c.status == status)
-        rows, next_cursor = await pagination.fetch_page(conn, query, d, cursor, limit)
-    return [delivery_view(r) for r in rows], next_cursor
+        rows = await pagination.fetch_page(conn, query, d, cursor, limit)
+    return rows.map(delivery_view)
 
 
 REDACTED = {"redacted": True}
