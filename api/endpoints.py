@@ -34,6 +34,7 @@ from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
 from api.auth import researcher
+from api.query import Query
 from api.validation import Body, Obj, parse
 from runtime.access.keys import Principal
 
@@ -58,6 +59,7 @@ class Fields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 F = TypeVar("F", bound=Fields)
+T = TypeVar("T")
 B = TypeVar("B", bound=Fields | None, covariant=True)
 
 
@@ -108,8 +110,8 @@ class Operation:
     body: Body | None = None
     body_required: bool = True
     body_description: str = ""
-    query: tuple[str, ...] = ()  # components/parameters names
-    headers: tuple[str, ...] = ()
+    query: tuple[Query[Any], ...] = ()
+    headers: tuple[str, ...] = ()  # components/parameters names
     description: str = ""
     websocket: bool = False
     scope: str | None = None  # the API key scope a researcher operation requires
@@ -140,6 +142,11 @@ class Call(Generic[B]):
         scope = self.endpoint.operation.scope
         assert scope is not None, "this endpoint declares no scope"
         return await researcher(self.request, scope)
+
+    def query(self, param: Query[T]) -> T:
+        """A declared query parameter's value (a 400 naming it when it is not valid)."""
+        assert param in self.endpoint.operation.query, f"{param.name} is not declared"
+        return param(self.request)
 
     @property
     def path(self) -> Mapping[str, str]:

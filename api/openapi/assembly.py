@@ -11,14 +11,12 @@ from api.endpoints import Endpoint, Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
-from api.openapi.schemas import Schema, enum, ref
+from api.openapi.schemas import Schema, ref
 from api.openapi.stream import RESUME_FROM
+from api.query import PageLimits, Query
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.validation import Body
 from runtime.access import keys
-from runtime.exports import formats as export_formats
-from runtime.exports import records as exports
-from runtime.interviews import service as interviews
 from runtime.platform.errors import (
     Conflict,
     DomainError,
@@ -33,8 +31,6 @@ from runtime.platform.errors import (
 from runtime.platform.json_input import MAX_DEPTH
 from runtime.platform.settings import Settings
 from runtime.sessions import store as sessions
-from runtime.transcripts import document as transcripts
-from runtime.webhooks import endpoints as webhooks
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
@@ -94,73 +90,16 @@ def _parameter(
     }
 
 
-_FLAG = {"type": "string", "enum": ["true", "false"], "default": "false"}
-
-
-def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
-    def query(name: str, schema: Schema, description: str) -> dict[str, Any]:
-        return _parameter(name, "query", schema, description)
-
+def _parameters(endpoints: tuple[Endpoint, ...], limits: PageLimits) -> dict[str, Any]:
+    """The query parameters the endpoints declare (api.routes.params), and the headers."""
+    declared: dict[str, Query[Any]] = {}
+    for endpoint in endpoints:
+        for param in endpoint.operation.query:
+            if declared.setdefault(param.component, param) is not param:
+                raise ValueError(f"two query parameters are named {param.component}")
     request_id = re.sub(r"[\^$]", "", REQUEST_ID.pattern)
     return {
-        "Limit": query(
-            "limit",
-            {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": page_limit_max,
-                "default": page_limit_default,
-            },
-            f"Page size, 1 to {page_limit_max}",
-        ),
-        "Cursor": query("cursor", {"type": "string"}, "next_cursor from the previous page"),
-        "InterviewStatus": query(
-            "status", enum(interviews.STATUSES), "Only interviews with this status"
-        ),
-        "SessionStatus": query(
-            "status", enum(interviews.SESSION_STATUSES), "Only sessions with this status"
-        ),
-        "DeliveryStatus": query(
-            "status", enum(webhooks.DELIVERY_STATUSES), "Only deliveries with this status"
-        ),
-        "ExportStatus": query("status", enum(exports.STATUSES), "Only exports with this status"),
-        "ExportInterview": query(
-            "interview_id", {"type": "string"}, "Only exports of this interview"
-        ),
-        "Since": query(
-            "since",
-            {"type": "string", "format": "date-time"},
-            "Only sessions created at or after this time (UTC when no offset is given; "
-            "400 when that instant is outside the years 1 to 9999 in UTC)",
-        ),
-        "TranscriptFormat": query(
-            "format", {**enum(transcripts.FORMATS), "default": "json"}, "json, txt or md"
-        ),
-        "ExportFormat": query(
-            "format",
-            {**enum(export_formats.FORMATS), "default": "json"},
-            "The transcripts' format (inside the ZIP too)",
-        ),
-        "IncludeAudio": query(
-            "include_audio", _FLAG, "true: a ZIP with each session's recording under audio/"
-        ),
-        "IncludePdf": query(
-            "include_pdf", _FLAG, "true: a ZIP with each session's current PDF under pdf/"
-        ),
-        "IncludeTest": query("include_test", _FLAG, "true: include preview (is_test) sessions"),
-        "BlobExpires": query("expires", {"type": "string"}, "Part of the signed link"),
-        "BlobSignature": query("sig", {"type": "string"}, "Part of the signed link"),
-        "BlobFilename": query("filename", {"type": "string"}, "Part of the signed link"),
-        "Ticket": query(
-            "ticket",
-            {"type": "string"},
-            "Signed stream ticket (from events_url / ws_url or POST /v1/sessions/{id}/tickets)",
-        ),
-        "LastEventIdQuery": query(
-            "last_event_id",
-            {"type": "string", "pattern": RESUME_FROM},
-            "Resume after this event id (default: from the start)",
-        ),
+        **{name: param.parameter(limits) for name, param in declared.items()},
         "LastEventIdHeader": _parameter(
             "Last-Event-ID",
             "header",
@@ -253,7 +192,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         for name in re.findall(r"{(\w+)}", op.path)
     ]
     headers = (*op.headers, "IdempotencyKey") if op.method == "post" else op.headers
-    params += [{"$ref": f"#/components/parameters/{p}"} for p in (*op.query, *headers)]
+    names = (*(q.component for q in op.query), *headers)
+    params += [{"$ref": f"#/components/parameters/{name}"} for name in names]
     params.append({"$ref": "#/components/parameters/RequestId"})
     out["parameters"] = params
     if op.body is not None:
@@ -414,7 +354,7 @@ def _document(
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "parameters": _parameters(page_limit_default, page_limit_max),
+            "parameters": _parameters(endpoints, PageLimits(page_limit_default, page_limit_max)),
             "headers": {
                 "RequestId": {
                     "description": "The request's id (yours if you sent a sane X-Request-Id); "

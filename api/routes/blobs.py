@@ -6,6 +6,7 @@ from starlette.responses import Response, StreamingResponse
 
 from api.auth import services_of
 from api.endpoints import BINARY, Call, Group, Reply
+from api.routes import params
 from runtime.platform.errors import NotFound
 from runtime.stores.blobs.local import verify_signature
 from runtime.transcripts import audio
@@ -35,7 +36,7 @@ public = Group("sessions", "public")
         403: "The link was altered or has expired",
         404: "The file no longer exists",
     },
-    query=("BlobExpires", "BlobSignature", "BlobFilename"),
+    query=(params.BLOB_EXPIRES, params.BLOB_SIGNATURE, params.BLOB_FILENAME),
     description="The links /files and exports hand out when the deployment keeps files "
     "in its local directory; with S3 they point at the bucket instead. The response has "
     "the file's own content type.",
@@ -43,12 +44,10 @@ public = Group("sessions", "public")
 async def download(call: Call[None]) -> Response:
     request = call.request
     services = services_of(request)
-    key = request.path_params["key"]
-    query = request.query_params
-    filename = query.get("filename", "")
-    verify_signature(
-        services.settings.secret_key, key, query.get("expires", ""), filename, query.get("sig", "")
-    )
+    key = call.path["key"]
+    filename = call.query(params.BLOB_FILENAME) or ""
+    expires, signature = call.query(params.BLOB_EXPIRES), call.query(params.BLOB_SIGNATURE)
+    verify_signature(services.settings.secret_key, key, expires or "", filename, signature or "")
     info = await services.blobs.info(key)
     if info is None:
         raise NotFound("this file no longer exists")

@@ -68,12 +68,12 @@ op = Group("exports", "researcher", keys.EXPORTS_READ)
     ),
     errors={404: "No such interview in this workspace"},
     query=(
-        "ExportFormat",
-        "IncludeAudio",
-        "IncludePdf",
-        "IncludeTest",
-        "SessionStatus",
-        "Since",
+        params.EXPORT_FORMAT,
+        params.INCLUDE_AUDIO,
+        params.INCLUDE_PDF,
+        params.INCLUDE_TEST,
+        params.SESSION_STATUS,
+        params.SINCE,
     ),
     description="No session cap: sessions are read a page at a time and written as "
     "they are read, so memory does not grow with their number. Preview (is_test) "
@@ -83,18 +83,18 @@ async def transcripts(call: Call[None]) -> Response:
     request, principal = call.request, call.key
     services = services_of(request)
     interview_id = call.path["id"]
-    fmt = params.choice(request, "format", export_formats.FORMATS) or "json"
-    include_audio = params.flag(request, "include_audio")
-    include_pdf = params.flag(request, "include_pdf")
-    status = params.choice(request, "status", interviews.SESSION_STATUSES)
+    fmt = call.query(params.EXPORT_FORMAT) or "json"
+    include_audio = call.query(params.INCLUDE_AUDIO)
+    include_pdf = call.query(params.INCLUDE_PDF)
+    status = call.query(params.SESSION_STATUS)
     async with services.db.connect() as conn:
         await interviews.owned_row(conn, principal.workspace_id, interview_id)
     selection = Selection(
         principal.workspace_id,
         interview_id,
         statuses=(status,) if status else (),
-        created_from=params.timestamp(request, "since"),
-        include_test=params.flag(request, "include_test"),
+        created_from=call.query(params.SINCE),
+        include_test=call.query(params.INCLUDE_TEST),
     )
     source = Source(services.db, selection, services.settings.export_page_size)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
@@ -164,7 +164,7 @@ async def _view(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
     "listExports",
     "List the workspace's exports, newest first",
     Reply(200, "One page of exports", "ExportList"),
-    query=("Limit", "Cursor", "ExportStatus", "ExportInterview"),
+    query=(params.LIMIT, params.CURSOR, params.EXPORT_STATUS, params.EXPORT_INTERVIEW),
     description="Succeeded exports carry a fresh signed link, as GET /v1/exports/{id}.",
 )
 async def list_(call: Call[None]) -> Response:
@@ -172,10 +172,10 @@ async def list_(call: Call[None]) -> Response:
     rows = await exports.list_page(
         services_of(request).db,
         call.key.workspace_id,
-        status=params.choice(request, "status", exports.STATUSES),
-        interview_id=request.query_params.get("interview_id") or None,
-        cursor=request.query_params.get("cursor"),
-        limit=params.limit(request),
+        status=call.query(params.EXPORT_STATUS),
+        interview_id=call.query(params.EXPORT_INTERVIEW) or None,
+        cursor=call.query(params.CURSOR),
+        limit=call.query(params.LIMIT),
     )
     return page(rows.of([await _view(request, r) for r in rows.items]))
 

@@ -20,7 +20,6 @@ from runtime.platform.private_files import private_dir
 from runtime.services import Services
 from runtime.sessions import store as sessions
 from runtime.transcripts import artifacts, audio
-from runtime.transcripts import document as transcripts
 from runtime.transcripts import pdf_files as transcript_pdf
 
 RETRY_AFTER = 2  # seconds: a transcript renders in well under that
@@ -50,12 +49,12 @@ def absolute(request: Request, url: str) -> str:
         also=("text/plain", "text/markdown"),
     ),
     errors=_404,
-    query=("TranscriptFormat",),
+    query=(params.TRANSCRIPT_FORMAT,),
 )
 async def transcript(call: Call[None]) -> Response:
     request, principal = call.request, call.key
     services = services_of(request)
-    fmt = params.choice(request, "format", transcripts.FORMATS) or "json"
+    fmt = call.query(params.TRANSCRIPT_FORMAT) or "json"
     session_id = call.path["id"]
     if fmt == "json":
         return Json(await sessions.transcript(services.db, principal.workspace_id, session_id))

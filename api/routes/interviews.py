@@ -82,7 +82,7 @@ async def create(call: Call[InterviewCreate]) -> Response:
     "listInterviews",
     "List interviews, newest first",
     Reply(200, "One page of interviews", "InterviewList"),
-    query=("Limit", "Cursor", "InterviewStatus"),
+    query=(params.LIMIT, params.CURSOR, params.INTERVIEW_STATUS),
     scope=keys.INTERVIEWS_READ,
 )
 async def list_(call: Call[None]) -> Response:
@@ -90,9 +90,9 @@ async def list_(call: Call[None]) -> Response:
     items = await interviews.list_page(
         services_of(request).db,
         call.key.workspace_id,
-        status=params.choice(request, "status", interviews.STATUSES),
-        cursor=request.query_params.get("cursor"),
-        limit=params.limit(request),
+        status=call.query(params.INTERVIEW_STATUS),
+        cursor=call.query(params.CURSOR),
+        limit=call.query(params.LIMIT),
     )
     return page(items.map(lambda v: with_links(request, v)))
 

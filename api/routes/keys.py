@@ -81,15 +81,15 @@ async def create(call: Call[ApiKeyCreate]) -> Response:
     "listApiKeys",
     "List the workspace's live keys, newest first (never the secret)",
     Reply(200, "One page of keys", "ApiKeyList"),
-    query=("Limit", "Cursor"),
+    query=(params.LIMIT, params.CURSOR),
 )
 async def list_(call: Call[None]) -> Response:
     request, principal = call.request, call.key
     items = await keys.list_page(
         services_of(request).db,
         principal.workspace_id,
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
     return page(items)
 

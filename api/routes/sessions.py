@@ -30,7 +30,7 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
     "List an interview's sessions, newest first",
     Reply(200, "One page of sessions", "SessionList"),
     errors={404: "No such interview in this workspace"},
-    query=("Limit", "Cursor", "SessionStatus", "Since", "IncludeTest"),
+    query=(params.LIMIT, params.CURSOR, params.SESSION_STATUS, params.SINCE, params.INCLUDE_TEST),
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
@@ -38,11 +38,11 @@ async def list_(call: Call[None]) -> Response:
         services_of(request).db,
         call.key.workspace_id,
         call.path["id"],
-        status=params.choice(request, "status", interviews.SESSION_STATUSES),
-        since=params.timestamp(request, "since"),
-        cursor=request.query_params.get("cursor"),
-        limit=params.limit(request),
-        include_test=params.flag(request, "include_test"),
+        status=call.query(params.SESSION_STATUS),
+        since=call.query(params.SINCE),
+        cursor=call.query(params.CURSOR),
+        limit=call.query(params.LIMIT),
+        include_test=call.query(params.INCLUDE_TEST),
     )
     return page(items)
 

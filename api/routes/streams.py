@@ -16,6 +16,7 @@ from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.boundary import close_reason
 from api.endpoints import Group, Reply
 from api.openapi.stream import sse_description, ws_description
+from api.routes import params
 from api.sse import EventStream
 from runtime.access import keys
 from runtime.deployment import metrics
@@ -68,9 +69,7 @@ class EventsEndpoint:
             raise HTTPException(405)
         session_id = request.path_params["id"]
         reader = await stream_reader(request, session_id)
-        last_id = _start_id(
-            request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-        )
+        last_id = _start_id(request.headers.get("last-event-id") or params.LAST_EVENT_ID(request))
         services = services_of(request)
         subscription, replay_only = await _open(services, reader, reader.session, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
@@ -81,7 +80,7 @@ class EventsEndpoint:
     "streamWebSocket",
     "The session's live events (WebSocket)",
     Reply(101, "Switching Protocols: the WebSocket is open"),
-    query=("Ticket", "LastEventIdQuery"),
+    query=(params.TICKET, params.LAST_EVENT_ID),
     description=ws_description(),
     websocket=True,
 )
@@ -90,7 +89,7 @@ async def websocket(ws: WebSocket) -> None:
     services = services_of(ws)
     try:
         reader = await stream_reader(ws, session_id)
-        last_id = _start_id(ws.query_params.get("last_event_id"))
+        last_id = _start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
         # browser sees a close code, but never the status of a refused handshake.
@@ -220,7 +219,7 @@ op.raw(
         401: "The ticket is malformed, expired or another session's, or the token is not valid",
         404: "No such session (or not in the API key's workspace)",
     },
-    query=("Ticket", "LastEventIdQuery"),
+    query=(params.TICKET, params.LAST_EVENT_ID),
     headers=("LastEventIdHeader",),
     description=sse_description(),
 )(EventsEndpoint())

@@ -94,15 +94,15 @@ async def create(call: Call[WebhookCreate]) -> Response:
     "listWebhooks",
     "List webhooks, newest first",
     Reply(200, "One page of webhooks", "WebhookList"),
-    query=("Limit", "Cursor"),
+    query=(params.LIMIT, params.CURSOR),
 )
 async def list_(call: Call[None]) -> Response:
     request, principal = call.request, call.key
     items = await webhooks.list_page(
         services_of(request).db,
         principal.workspace_id,
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
     return page(items)
 
@@ -181,7 +181,7 @@ async def test(call: Call[None]) -> Response:
     "The delivery log, newest first",
     Reply(200, "One page of deliveries", "WebhookDeliveryList"),
     errors=_WEBHOOK_404,
-    query=("Limit", "Cursor", "DeliveryStatus"),
+    query=(params.LIMIT, params.CURSOR, params.DELIVERY_STATUS),
 )
 async def deliveries(call: Call[None]) -> Response:
     request, principal = call.request, call.key
@@ -189,9 +189,9 @@ async def deliveries(call: Call[None]) -> Response:
         services_of(request).db,
         principal.workspace_id,
         call.path["id"],
-        params.choice(request, "status", webhooks.DELIVERY_STATUSES),
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.query(params.DELIVERY_STATUS),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
     return page(items)
 
