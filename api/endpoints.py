@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket
 from api.auth import researcher
 from api.query import Query
 from api.validation import Body, Obj, parse
+from api.views import View
 from runtime.access.keys import Principal
 
 Auth = Literal["researcher", "respondent", "stream", "session", "public"]
@@ -87,7 +88,8 @@ BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}  # a
 class Reply:
     status: int
     description: str
-    schema: str | dict[str, Any] | None = None  # a component name, an inline schema, or no body
+    # A view struct, a component name, an inline schema, or no body.
+    schema: type[View] | str | dict[str, Any] | None = None
     media: str = "application/json"
     # Further media types the same reply may come as (plain-text bodies: schema string).
     also: tuple[str, ...] = ()

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from api.endpoints import Endpoint, Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
-from api.openapi.schemas import Schema, ref
+from api.openapi.schemas import Schema, obj, ref
 from api.openapi.stream import RESUME_FROM
 from api.query import PageLimits, Query
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.validation import Body
+from api.views import View
 from runtime.access import keys
 from runtime.platform.errors import (
     Conflict,
@@ -220,7 +221,11 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
                 "$ref": "#/components/headers/IdempotentReplayed"
             }
         if reply.schema is not None:
-            schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
+            schema = reply.schema
+            if isinstance(schema, type):
+                schema = ref(schema.__name__)
+            elif isinstance(schema, str):
+                schema = ref(schema)
             response["content"] = {reply.media: {"schema": schema}}
             for extra in reply.also:
                 response["content"][extra] = {"schema": {"type": "string"}}
@@ -303,6 +308,13 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
     )
 
 
+def view_schema(view: type[View]) -> Schema:
+    """A view struct's schema, from its fields' annotations (api.views)."""
+    hints = get_type_hints(view, include_extras=True)
+    properties = {name: get_args(hints[name])[1] for name in view.__struct_fields__}
+    return obj(properties, (view.__doc__ or "").strip())
+
+
 @lru_cache(maxsize=8)
 def _document(
     endpoints: tuple[Endpoint, ...],
@@ -317,7 +329,11 @@ def _document(
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
             raise ValueError(f"two request bodies are named {op.body.name}")
     schemas: dict[str, Schema] = {name: body.shape.schema() for name, body in bodies.items()}
-    for name, schema in response_schemas().items():
+    views = {r.schema for op in ops for r in op.replies if isinstance(r.schema, type)}
+    published = {**response_schemas(), **{view.__name__: view_schema(view) for view in views}}
+    if len(published) != len(response_schemas()) + len(views):
+        raise ValueError("a view is named like another response schema, or two views alike")
+    for name, schema in published.items():
         if name in schemas:
             raise ValueError(f"{name} is both a request body and a response schema")
         schemas[name] = schema

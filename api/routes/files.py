@@ -6,14 +6,17 @@ import asyncio
 import os
 import tempfile
 from pathlib import Path
+from typing import Annotated, Literal
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import bearer, respondent, services_of
 from api.endpoints import BINARY, Call, Group, Reply
+from api.openapi.schemas import enum, integer, string
 from api.responses import Json
 from api.routes import params
+from api.views import View
 from runtime.access import keys
 from runtime.platform.errors import PayloadTooLarge, ValidationError
 from runtime.platform.private_files import private_dir
@@ -30,6 +33,18 @@ _404 = {404: "No such session in this workspace"}
 op = Group("sessions", "researcher", keys.SESSIONS_READ)
 # With an API key (rather than the session token) it needs sessions:write.
 either = Group("sessions", "session", keys.SESSIONS_WRITE)
+
+
+class PdfRendering(View, kw_only=True):
+    session_id: Annotated[str, string()]
+    status: Annotated[Literal["rendering"], enum(("rendering",))] = "rendering"
+    retry_after: Annotated[int, integer("Seconds to wait before asking again")] = RETRY_AFTER
+
+
+class PdfFailed(View, kw_only=True):
+    session_id: Annotated[str, string()]
+    status: Annotated[Literal["failed"], enum(("failed",))] = "failed"
+    reason: Annotated[str, string("Why, and what fixes it (e.g. the fonts to install)")]
 
 
 def absolute(request: Request, url: str) -> str:
@@ -121,12 +136,12 @@ async def upload_audio(call: Call[None]) -> Response:
     "getSessionPdf",
     "The transcript as a PDF (rendered by a worker, cached until the transcript changes)",
     Reply(200, "The PDF", BINARY, "application/pdf"),
-    Reply(202, "Being rendered: ask again after Retry-After seconds", "PdfRendering"),
+    Reply(202, "Being rendered: ask again after Retry-After seconds", PdfRendering),
     Reply(
         424,
         "The render failed (no font to draw with on the worker, or a crash): the "
         "reason says why; asked again a minute later, it is tried again",
-        "PdfFailed",
+        PdfFailed,
     ),
     errors=_404,
     description="The PDF shows the interview title, the session's metadata, the "
@@ -146,9 +161,8 @@ async def pdf(call: Call[None]) -> Response:
         reason = await _render_later(services, session_id, doc.fingerprint)
         if reason is not None:
             # 424 Failed Dependency: the render this reply depends on failed.
-            failed = {"session_id": session_id, "status": "failed", "reason": reason}
-            return Json(failed, status_code=424)
-        rendering = {"session_id": session_id, "status": "rendering", "retry_after": RETRY_AFTER}
+            return Json(PdfFailed(session_id=session_id, reason=reason), status_code=424)
+        rendering = PdfRendering(session_id=session_id)
         return Json(rendering, status_code=202, headers={"retry-after": str(RETRY_AFTER)})
     headers = {
         "content-length": str(found.size_bytes),

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from starlette.responses import Response
 
 from api.auth import services_of
 from api.endpoints import Call, Group, Reply
 from api.responses import Json
+from api.views import View
 from runtime.deployment import readiness
+
+
+class Health(View):
+    status: Annotated[Literal["ok"], {"const": "ok"}] = "ok"
+
 
 ops = Group("operations", "public")
 
 
-@ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", "Health"))
+@ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", Health))
 async def healthz(call: Call[None]) -> Response:
-    return Json({"status": "ok"})
+    return Json(Health())
 
 
 @ops(

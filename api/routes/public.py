@@ -11,8 +11,10 @@ from starlette.responses import Response
 from api import ratelimit
 from api.auth import respondent_check, services_of
 from api.endpoints import Call, Fields, Group, Reply
+from api.openapi.schemas import enum, string
 from api.responses import Json
 from api.validation import Str
+from api.views import View
 from runtime.interviews import service as interviews
 from runtime.live import conversation, tickets
 from runtime.platform.clock import iso
@@ -34,6 +36,11 @@ class SessionStart(Respondent):
 class MessageCreate(Fields):
     content: Annotated[str, Str(100_000, 1)]
     client_message_id: Annotated[str, Str(200, 1)]
+
+
+class SessionEnded(View):
+    session_id: Annotated[str, string()]
+    status: Annotated[str, enum(interviews.SESSION_STATUSES)]
 
 
 _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
@@ -171,7 +178,7 @@ async def post_message(call: Call[MessageCreate]) -> Response:
     "POST /v1/sessions/{id}/end",
     "endSession",
     "End the session early",
-    Reply(200, "The session's status now", "SessionEnded"),
+    Reply(200, "The session's status now", SessionEnded),
     errors=_NOT_THIS_SESSION,
     description="Idempotent: ending a session that has already ended changes nothing.",
 )
@@ -181,7 +188,7 @@ async def end(call: Call[None]) -> Response:
     await respondent_check(call.request, session_id)
     await conversation.end(services, session_id)
     row = await sessions.load(services.db, session_id)
-    return Json({"session_id": session_id, "status": row.status})
+    return Json(SessionEnded(session_id=session_id, status=row.status))
 
 
 endpoints = [*public.endpoints, *op.endpoints]

@@ -1,4 +1,5 @@
-"""JSON as Rapport writes it, in responses and exports alike: datetimes as `clock.iso`."""
+"""JSON as Rapport writes it, in responses and exports alike: datetimes as `clock.iso`,
+typed structs (request bodies, reply views) as objects."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import json
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from runtime.platform.clock import iso
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
+    if isinstance(value, msgspec.Struct):
+        # Field by field, so a datetime inside is written as clock.iso writes it too.
+        return {name: getattr(value, name) for name in value.__struct_fields__}
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
