@@ -14,23 +14,10 @@ from starlette.middleware import Middleware
 
 from api import errors
 from api.boundary import guard
+from api.catalog import ENDPOINTS
 from api.idempotency import Idempotency
 from api.middleware import Edge
-from api.routes import (
-    blobs,
-    docs,
-    exports,
-    guide,
-    health,
-    interviews,
-    keys,
-    metrics,
-    pages,
-    public,
-    sessions,
-    streams,
-    webhooks,
-)
+from api.routes import pages
 from runtime.platform.errors import DomainError
 from runtime.platform.settings import Settings
 from runtime.roles import StartHook
@@ -63,19 +50,8 @@ def create_app(settings: Settings, on_start: Sequence[StartHook] = ()) -> Starle
     }
     app = Starlette(
         routes=[
-            *health.routes,
-            *interviews.routes,
-            *guide.routes,
-            *sessions.routes,
-            *keys.routes,
-            *webhooks.routes,
-            *public.routes,
-            *streams.routes,
+            *(endpoint.route() for endpoint in ENDPOINTS),
             *pages.routes,
-            *docs.routes,
-            *blobs.routes,
-            *exports.routes,
-            *metrics.routes,
         ],
         middleware=[
             Middleware(
@@ -86,6 +62,7 @@ def create_app(settings: Settings, on_start: Sequence[StartHook] = ()) -> Starle
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+    app.state.endpoints = ENDPOINTS  # what GET /v1/openapi.json describes
     # Every route refuses paths and query strings that no store could hold.
     guard(app.router.routes)
     return app

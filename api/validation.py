@@ -1,4 +1,5 @@
-"""Request-body schemas: one declaration both validates input and documents it in OpenAPI."""
+"""Request-body checks: each both validates a field (message and `field` of its 400) and
+documents it in OpenAPI. `api.endpoints.Fields` structs annotate their fields with them."""
 
 from __future__ import annotations
 
@@ -152,7 +153,8 @@ class Obj:
 
 @dataclass(frozen=True)
 class Body:
-    """A named request body: validated by `parse`, published under components/schemas."""
+    """A named request body as `api.endpoints.spec` reads it from a `Fields` struct: validated
+    by `parse`, published under components/schemas."""
 
     name: str
     shape: Obj

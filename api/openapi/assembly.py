@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
+from api.endpoints import Endpoint, Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
 from api.openapi.components import response_schemas
-from api.openapi.operations import Operation, operations
-from api.openapi.schemas import Schema, enum, ref
+from api.openapi.schemas import Schema, obj, ref
 from api.openapi.stream import RESUME_FROM
-from api.openapi.webhooks import webhook_operations
+from api.query import PageLimits, Query
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
-from api.routes import public as public_routes
 from api.validation import Body
+from api.views import View
 from runtime.access import keys
-from runtime.exports import formats as export_formats
-from runtime.exports import records as exports
-from runtime.interviews import service as interviews
 from runtime.platform.errors import (
     Conflict,
     DomainError,
@@ -34,9 +32,6 @@ from runtime.platform.errors import (
 from runtime.platform.json_input import MAX_DEPTH
 from runtime.platform.settings import Settings
 from runtime.sessions import store as sessions
-from runtime.sessions.vocabulary import SESSION_STATUSES
-from runtime.transcripts import document as transcripts
-from runtime.webhooks import outbox as webhook_outbox
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "0.1.0"
@@ -96,71 +91,16 @@ def _parameter(
     }
 
 
-_FLAG = {"type": "string", "enum": ["true", "false"], "default": "false"}
-
-
-def _parameters(page_limit_default: int, page_limit_max: int) -> dict[str, Any]:
-    def query(name: str, schema: Schema, description: str) -> dict[str, Any]:
-        return _parameter(name, "query", schema, description)
-
+def _parameters(endpoints: tuple[Endpoint, ...], limits: PageLimits) -> dict[str, Any]:
+    """The query parameters the endpoints declare (api.routes.params), and the headers."""
+    declared: dict[str, Query[Any]] = {}
+    for endpoint in endpoints:
+        for param in endpoint.operation.query:
+            if declared.setdefault(param.component, param) is not param:
+                raise ValueError(f"two query parameters are named {param.component}")
     request_id = re.sub(r"[\^$]", "", REQUEST_ID.pattern)
     return {
-        "Limit": query(
-            "limit",
-            {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": page_limit_max,
-                "default": page_limit_default,
-            },
-            f"Page size, 1 to {page_limit_max}",
-        ),
-        "Cursor": query("cursor", {"type": "string"}, "next_cursor from the previous page"),
-        "InterviewStatus": query(
-            "status", enum(interviews.STATUSES), "Only interviews with this status"
-        ),
-        "SessionStatus": query("status", enum(SESSION_STATUSES), "Only sessions with this status"),
-        "DeliveryStatus": query(
-            "status", enum(webhook_outbox.DELIVERY_STATUSES), "Only deliveries with this status"
-        ),
-        "ExportStatus": query("status", enum(exports.STATUSES), "Only exports with this status"),
-        "ExportInterview": query(
-            "interview_id", {"type": "string"}, "Only exports of this interview"
-        ),
-        "Since": query(
-            "since",
-            {"type": "string", "format": "date-time"},
-            "Only sessions created at or after this time (UTC when no offset is given; "
-            "400 when that instant is outside the years 1 to 9999 in UTC)",
-        ),
-        "TranscriptFormat": query(
-            "format", {**enum(transcripts.FORMATS), "default": "json"}, "json, txt or md"
-        ),
-        "ExportFormat": query(
-            "format",
-            {**enum(export_formats.FORMATS), "default": "json"},
-            "The transcripts' format (inside the ZIP too)",
-        ),
-        "IncludeAudio": query(
-            "include_audio", _FLAG, "true: a ZIP with each session's recording under audio/"
-        ),
-        "IncludePdf": query(
-            "include_pdf", _FLAG, "true: a ZIP with each session's current PDF under pdf/"
-        ),
-        "IncludeTest": query("include_test", _FLAG, "true: include preview (is_test) sessions"),
-        "BlobExpires": query("expires", {"type": "string"}, "Part of the signed link"),
-        "BlobSignature": query("sig", {"type": "string"}, "Part of the signed link"),
-        "BlobFilename": query("filename", {"type": "string"}, "Part of the signed link"),
-        "Ticket": query(
-            "ticket",
-            {"type": "string"},
-            "Signed stream ticket (from events_url / ws_url or POST /v1/sessions/{id}/tickets)",
-        ),
-        "LastEventIdQuery": query(
-            "last_event_id",
-            {"type": "string", "pattern": RESUME_FROM},
-            "Resume after this event id (default: from the start)",
-        ),
+        **{name: param.parameter(limits) for name, param in declared.items()},
         "LastEventIdHeader": _parameter(
             "Last-Event-ID",
             "header",
@@ -235,7 +175,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if op.auth == "stream":
             needs = f"With an API key, the key needs the `{op.scope}` scope."
         description = f"{needs} {description}".strip()
-    if op.body is public_routes.MESSAGE:
+    if op.message_limit:
         description = (
             f"{description} This deployment limits content to {max_message_chars} characters "
             "after trimming, tighter than the schema's maxLength."
@@ -253,7 +193,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         for name in re.findall(r"{(\w+)}", op.path)
     ]
     headers = (*op.headers, "IdempotencyKey") if op.method == "post" else op.headers
-    params += [{"$ref": f"#/components/parameters/{p}"} for p in (*op.query, *headers)]
+    names = (*(q.component for q in op.query), *headers)
+    params += [{"$ref": f"#/components/parameters/{name}"} for name in names]
     params.append({"$ref": "#/components/parameters/RequestId"})
     out["parameters"] = params
     if op.body is not None:
@@ -280,7 +221,11 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
                 "$ref": "#/components/headers/IdempotentReplayed"
             }
         if reply.schema is not None:
-            schema = ref(reply.schema) if isinstance(reply.schema, str) else reply.schema
+            schema = reply.schema
+            if isinstance(schema, type):
+                schema = ref(schema.__name__)
+            elif isinstance(schema, str):
+                schema = ref(schema)
             response["content"] = {reply.media: {"schema": schema}}
             for extra in reply.also:
                 response["content"][extra] = {"schema": {"type": "string"}}
@@ -363,17 +308,32 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
     )
 
 
+def view_schema(view: type[View]) -> Schema:
+    """A view struct's schema, from its fields' annotations (api.views)."""
+    hints = get_type_hints(view, include_extras=True)
+    properties = {name: get_args(hints[name])[1] for name in view.__struct_fields__}
+    return obj(properties, (view.__doc__ or "").strip())
+
+
 @lru_cache(maxsize=8)
 def _document(
-    page_limit_default: int, page_limit_max: int, max_body_bytes: int, max_message_chars: int
+    endpoints: tuple[Endpoint, ...],
+    page_limit_default: int,
+    page_limit_max: int,
+    max_body_bytes: int,
+    max_message_chars: int,
 ) -> dict[str, Any]:
-    ops = [*operations(), *webhook_operations()]
+    ops = [e.operation for e in endpoints]
     bodies: dict[str, Body] = {}
     for op in ops:
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
             raise ValueError(f"two request bodies are named {op.body.name}")
     schemas: dict[str, Schema] = {name: body.shape.schema() for name, body in bodies.items()}
-    for name, schema in response_schemas().items():
+    views = {r.schema for op in ops for r in op.replies if isinstance(r.schema, type)}
+    published = {**response_schemas(), **{view.__name__: view_schema(view) for view in views}}
+    if len(published) != len(response_schemas()) + len(views):
+        raise ValueError("a view is named like another response schema, or two views alike")
+    for name, schema in published.items():
         if name in schemas:
             raise ValueError(f"{name} is both a request body and a response schema")
         schemas[name] = schema
@@ -410,7 +370,7 @@ def _document(
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "parameters": _parameters(page_limit_default, page_limit_max),
+            "parameters": _parameters(endpoints, PageLimits(page_limit_default, page_limit_max)),
             "headers": {
                 "RequestId": {
                     "description": "The request's id (yours if you sent a sane X-Request-Id); "
@@ -472,9 +432,11 @@ def _document(
     }
 
 
-def document(settings: Settings, base_url: str) -> dict[str, Any]:
-    """The document for this deployment's limits, served from `base_url`."""
+def document(settings: Settings, base_url: str, endpoints: Sequence[Endpoint]) -> dict[str, Any]:
+    """The document of `endpoints` (api.catalog's) for this deployment's limits, served from
+    `base_url`. The catalog is passed in: it holds the endpoint serving this document."""
     built = _document(
+        tuple(endpoints),
         settings.page_limit_default,
         settings.page_limit_max,
         settings.max_body_bytes,

@@ -303,20 +303,6 @@ def response_schemas() -> dict[str, Schema]:
             }
         ),
         "ExportList": page_of("Export"),
-        "PdfRendering": obj(
-            {
-                "session_id": string(),
-                "status": enum(("rendering",)),
-                "retry_after": integer("Seconds to wait before asking again"),
-            }
-        ),
-        "PdfFailed": obj(
-            {
-                "session_id": string(),
-                "status": enum(("failed",)),
-                "reason": string("Why, and what fixes it (e.g. the fonts to install)"),
-            }
-        ),
         "Files": obj(
             {
                 "items": array(
@@ -369,7 +355,6 @@ def response_schemas() -> dict[str, Schema]:
                 ),
             }
         ),
-        "SessionEnded": obj({"session_id": string(), "status": session_status}),
         "ErasureReceipt": obj(
             {
                 "session_id": string(),
@@ -402,7 +387,6 @@ def response_schemas() -> dict[str, Schema]:
             "What an erasure removed",
         ),
         "Error": obj({"error": error_body}),
-        "Health": obj({"status": {"const": "ok"}}),
         "Ready": obj(
             {
                 "status": enum(("ready", "unavailable")),

@@ -2,160 +2,217 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.requests import Request
+from msgspec import UNSET, UnsetType
 from starlette.responses import Response
-from starlette.routing import Route
 
-from api.auth import researcher, services_of
+from api.auth import services_of
+from api.endpoints import Call, Fields, Group, Reply
 from api.responses import Json
-from api.validation import Body, Bool, Int, Obj, Str, StrList, parse
+from api.validation import Bool, Int, Obj, Str, StrList
 from runtime.access import keys
-from runtime.access.keys import Principal
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
 from runtime.platform.errors import NotFound, ValidationError
 
-SECTION = Body("SectionCreate", Obj({"title": Str(200, 1)}, required=("title",)))
-SECTION_UPDATE = Body("SectionUpdate", Obj({"title": Str(200, 1)}, required=("title",)))
-_ITEM: dict[str, Any] = {
-    "text": Str(2000, 1),
-    "question_type": Str(30, enum=guides.QUESTION_TYPES),
-    "options": StrList(guides.MAX_OPTIONS, Str(200, 1)),
-    "scale": Obj(
-        {
-            "min": Int(0, 100),
-            "max": Int(0, 100),
-            "min_label": Str(100, nullable=True),
-            "max_label": Str(100, nullable=True),
-        },
-        nullable=True,
-    ),
-    "follow_up": Str(2000, nullable=True),
-    "instructions": Str(4000, nullable=True),
-    "probe_budget": Int(0, guides.MAX_PROBE_BUDGET),
-    "required": Bool(),
-}
-ITEM_CREATE = Body("GuideItemCreate", Obj(_ITEM, required=("text",)))
-ITEM_UPDATE = Body("GuideItemUpdate", Obj(_ITEM))
-REORDER = Body(
-    "GuideReorder",
-    Obj(
-        {
-            "item_id": Str(20, 2, nullable=True),
-            "section_id": Str(20, 2, nullable=True),
-            "after": Str(20, 2, nullable=True),
-        },
-        required=("after",),
-    ),
+_TITLE = Str(200, 1)
+_SCALE = Obj(
+    {
+        "min": Int(0, 100),
+        "max": Int(0, 100),
+        "min_label": Str(100, nullable=True),
+        "max_label": Str(100, nullable=True),
+    },
+    nullable=True,
 )
+_ID = Str(20, 2, nullable=True)
 
 
-async def _edit(
-    request: Request, edit: Any, status: int = 200, principal: Principal | None = None
-) -> Response:
-    principal = principal or await researcher(request, keys.INTERVIEWS_WRITE)
+class SectionCreate(Fields):
+    title: Annotated[str, _TITLE]
+
+
+class SectionUpdate(Fields):
+    title: Annotated[str, _TITLE]
+
+
+class GuideItemUpdate(Fields):
+    """A question's or task's fields; PATCH changes only the fields given."""
+
+    text: Annotated[str | UnsetType, Str(2000, 1)] = UNSET
+    question_type: Annotated[str | UnsetType, Str(30, enum=guides.QUESTION_TYPES)] = UNSET
+    options: Annotated[list[str] | UnsetType | None, StrList(guides.MAX_OPTIONS, _TITLE)] = UNSET
+    scale: Annotated[dict[str, Any] | UnsetType | None, _SCALE] = UNSET
+    follow_up: Annotated[str | UnsetType | None, Str(2000, nullable=True)] = UNSET
+    instructions: Annotated[str | UnsetType | None, Str(4000, nullable=True)] = UNSET
+    probe_budget: Annotated[int | UnsetType, Int(0, guides.MAX_PROBE_BUDGET)] = UNSET
+    required: Annotated[bool | UnsetType, Bool()] = UNSET
+
+
+class GuideItemCreate(GuideItemUpdate, kw_only=True):
+    text: Annotated[str, Str(2000, 1)]
+
+
+class GuideReorder(Fields, kw_only=True):
+    item_id: Annotated[str | UnsetType | None, _ID] = UNSET
+    section_id: Annotated[str | UnsetType | None, _ID] = UNSET
+    after: Annotated[str | None, _ID]
+
+
+_404 = {404: "No such interview in this workspace"}
+_ERRORS = {
+    404: "No such interview in this workspace, or no such section/item in its guide",
+    409: "The interview is closed, or the guide is being edited concurrently",
+}
+op = Group("guide", "researcher", keys.INTERVIEWS_WRITE)
+
+
+async def _edit(call: Call[Any], edit: Any, status: int = 200) -> Response:
     view = await interviews.edit_guide(
-        services_of(request).db, principal.workspace_id, request.path_params["id"], edit
+        services_of(call.request).db, call.key.workspace_id, call.path["id"], edit
     )
     return Json(view, status_code=status)
 
 
-async def get(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_READ)
+@op(
+    "GET /v1/interviews/{id}/guide",
+    "getGuide",
+    "Get the study guide",
+    Reply(200, "The guide", "Guide"),
+    errors=_404,
+    scope=keys.INTERVIEWS_READ,
+)
+async def get(call: Call[None]) -> Response:
     view = await interviews.get_guide(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
+        services_of(call.request).db, call.key.workspace_id, call.path["id"]
     )
     return Json(view)
 
 
-async def add_section(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    fields = await parse(request, SECTION)
-    edit = lambda g: guides.add_section(g, fields["title"])[0]  # noqa: E731
-    return await _edit(request, edit, 201, principal)
+@op(
+    "POST /v1/interviews/{id}/guide/reorder",
+    "reorderGuide",
+    "Move an item (item_id) or a section (section_id)",
+    Reply(200, "The reordered guide", "Guide"),
+    errors={
+        400: "Neither item_id nor section_id, or `after` or section_id is not in this guide",
+        **_ERRORS,
+    },
+    body=GuideReorder,
+    description="With item_id: place the item after the item `after`, or first in "
+    "section_id (or in its own section) when `after` is null. With section_id only: "
+    "place the section after the section `after`, or first when it is null.",
+)
+async def reorder(call: Call[GuideReorder]) -> Response:
+    body = await call.body()
+    item_id = body.item_id if isinstance(body.item_id, str) else None
+    section_id = body.section_id if isinstance(body.section_id, str) else None
+    if item_id:
+        return await _edit(call, lambda g: guides.move_item(g, item_id, section_id, body.after))
+    if section_id:
+        return await _edit(call, lambda g: guides.move_section(g, section_id, body.after))
+    raise ValidationError("give item_id (to move an item) or section_id (to move a section)")
 
 
-async def update_section(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    fields = await parse(request, SECTION_UPDATE)
-    section_id = request.path_params["section_id"]
-    edit = lambda g: guides.update_section(g, section_id, fields["title"])  # noqa: E731
-    return await _edit(request, edit, principal=principal)
+@op(
+    "POST /v1/interviews/{id}/sections",
+    "addSection",
+    "Add a section at the end",
+    Reply(201, "The guide with the new section", "Guide"),
+    errors={**_ERRORS, **_404},
+    body=SectionCreate,
+)
+async def add_section(call: Call[SectionCreate]) -> Response:
+    title = (await call.body()).title
+    return await _edit(call, lambda g: guides.add_section(g, title)[0], 201)
 
 
-async def delete_section(request: Request) -> Response:
-    section_id = request.path_params["section_id"]
-    return await _edit(request, lambda g: guides.delete_section(g, section_id))
+@op(
+    "PATCH /v1/interviews/{id}/sections/{section_id}",
+    "updateSection",
+    "Rename a section",
+    Reply(200, "The guide", "Guide"),
+    errors=_ERRORS,
+    body=SectionUpdate,
+)
+async def update_section(call: Call[SectionUpdate]) -> Response:
+    title = (await call.body()).title
+    section_id = call.path["section_id"]
+    return await _edit(call, lambda g: guides.update_section(g, section_id, title))
 
 
-def _adder(kind: str) -> Any:
-    async def endpoint(request: Request) -> Response:
-        principal = await researcher(request, keys.INTERVIEWS_WRITE)
-        fields = await parse(request, ITEM_CREATE)
-        section_id = request.path_params["section_id"]
-        edit = lambda g: guides.add_item(g, section_id, kind, fields)[0]  # noqa: E731
-        return await _edit(request, edit, 201, principal)
+@op(
+    "DELETE /v1/interviews/{id}/sections/{section_id}",
+    "deleteSection",
+    "Delete a section and its items",
+    Reply(200, "The guide without the section", "Guide"),
+    errors=_ERRORS,
+)
+async def delete_section(call: Call[None]) -> Response:
+    section_id = call.path["section_id"]
+    return await _edit(call, lambda g: guides.delete_section(g, section_id))
 
-    endpoint.__name__ = f"add_{kind}"
-    return endpoint
 
-
-def _item_id(request: Request, kind: str) -> str:
+def _item_id(call: Call[Any], kind: str) -> str:
     # /questions/{id} names Q items and /tasks/{id} T items; the other kind is not there.
-    item_id = str(request.path_params["item_id"])
+    item_id = str(call.path["item_id"])
     if not item_id.startswith("Q" if kind == "question" else "T"):
         raise NotFound(f"no {kind} {item_id} in this guide")
     return item_id
 
 
-def _updater(kind: str) -> Any:
-    async def endpoint(request: Request) -> Response:
-        principal = await researcher(request, keys.INTERVIEWS_WRITE)
-        fields = await parse(request, ITEM_UPDATE)
-        item_id = _item_id(request, kind)
-        edit = lambda g: guides.update_item(g, item_id, fields)  # noqa: E731
-        return await _edit(request, edit, principal=principal)
+def _items(kind: str, plural: str) -> None:
+    """Add, update and delete for one kind of guide item (questions, tasks)."""
+    name = kind.capitalize()
 
-    endpoint.__name__ = f"update_{kind}"
-    return endpoint
+    async def add(call: Call[GuideItemCreate]) -> Response:
+        fields = (await call.body()).given()
+        section_id = call.path["section_id"]
+        return await _edit(call, lambda g: guides.add_item(g, section_id, kind, fields)[0], 201)
+
+    async def update(call: Call[GuideItemUpdate]) -> Response:
+        fields = (await call.body()).given()
+        item_id = _item_id(call, kind)
+        return await _edit(call, lambda g: guides.update_item(g, item_id, fields))
+
+    async def delete(call: Call[None]) -> Response:
+        item_id = _item_id(call, kind)
+        return await _edit(call, lambda g: guides.delete_item(g, item_id))
+
+    add.__name__, update.__name__, delete.__name__ = (
+        f"add_{kind}",
+        f"update_{kind}",
+        f"delete_{kind}",
+    )
+    op(
+        f"POST /v1/interviews/{{id}}/sections/{{section_id}}/{plural}",
+        f"add{name}",
+        f"Add a {kind} at the end of a section",
+        Reply(201, f"The guide with the new {kind}", "Guide"),
+        errors=_ERRORS,
+        body=GuideItemCreate,
+        description="Fields are checked against each other: options (2 or more) "
+        "only for multiple_choice, scale only for rating.",
+    )(add)
+    op(
+        f"PATCH /v1/interviews/{{id}}/{plural}/{{item_id}}",
+        f"update{name}",
+        f"Update a {kind} (only the fields given)",
+        Reply(200, "The guide", "Guide"),
+        errors=_ERRORS,
+        body=GuideItemUpdate,
+    )(update)
+    op(
+        f"DELETE /v1/interviews/{{id}}/{plural}/{{item_id}}",
+        f"delete{name}",
+        f"Delete a {kind}",
+        Reply(200, f"The guide without the {kind}", "Guide"),
+        errors=_ERRORS,
+    )(delete)
 
 
-def _deleter(kind: str) -> Any:
-    async def endpoint(request: Request) -> Response:
-        item_id = _item_id(request, kind)
-        return await _edit(request, lambda g: guides.delete_item(g, item_id))
+_items("question", "questions")
+_items("task", "tasks")
 
-    endpoint.__name__ = f"delete_{kind}"
-    return endpoint
-
-
-async def reorder(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    body = await parse(request, REORDER)
-    item_id, section_id, after = body.get("item_id"), body.get("section_id"), body["after"]
-    if item_id:
-        move = lambda g: guides.move_item(g, item_id, section_id, after)  # noqa: E731
-        return await _edit(request, move, principal=principal)
-    if section_id:
-        move = lambda g: guides.move_section(g, section_id, after)  # noqa: E731
-        return await _edit(request, move, principal=principal)
-    raise ValidationError("give item_id (to move an item) or section_id (to move a section)")
-
-
-routes = [
-    Route("/v1/interviews/{id}/guide", get, methods=["GET"]),
-    Route("/v1/interviews/{id}/guide/reorder", reorder, methods=["POST"]),
-    Route("/v1/interviews/{id}/sections", add_section, methods=["POST"]),
-    Route("/v1/interviews/{id}/sections/{section_id}", update_section, methods=["PATCH"]),
-    Route("/v1/interviews/{id}/sections/{section_id}", delete_section, methods=["DELETE"]),
-    Route(
-        "/v1/interviews/{id}/sections/{section_id}/questions", _adder("question"), methods=["POST"]
-    ),
-    Route("/v1/interviews/{id}/sections/{section_id}/tasks", _adder("task"), methods=["POST"]),
-    Route("/v1/interviews/{id}/questions/{item_id}", _updater("question"), methods=["PATCH"]),
-    Route("/v1/interviews/{id}/questions/{item_id}", _deleter("question"), methods=["DELETE"]),
-    Route("/v1/interviews/{id}/tasks/{item_id}", _updater("task"), methods=["PATCH"]),
-    Route("/v1/interviews/{id}/tasks/{item_id}", _deleter("task"), methods=["DELETE"]),
-]
+endpoints = op.endpoints

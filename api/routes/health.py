@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Annotated, Literal
+
 from starlette.responses import Response
-from starlette.routing import Route
 
 from api.auth import services_of
+from api.endpoints import Call, Group, Reply
 from api.responses import Json
+from api.views import View
 from runtime.deployment import readiness
 
 
-async def healthz(request: Request) -> Response:
-    return Json({"status": "ok"})
+class Health(View):
+    status: Annotated[Literal["ok"], {"const": "ok"}] = "ok"
 
 
-async def readyz(request: Request) -> Response:
-    result = await readiness.check(services_of(request))
+ops = Group("operations", "public")
+
+
+@ops("GET /healthz", "healthz", "Liveness", Reply(200, "The process is up", Health))
+async def healthz(call: Call[None]) -> Response:
+    return Json(Health())
+
+
+@ops(
+    "GET /readyz",
+    "readyz",
+    "Readiness of SQL and Redis",
+    Reply(200, "SQL and Redis answer", "Ready"),
+    Reply(503, "SQL or Redis does not answer", "Ready"),
+)
+async def readyz(call: Call[None]) -> Response:
+    result = await readiness.check(services_of(call.request))
     return Json(result.view(), 200 if result.ready else 503)
 
 
-routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-]
+endpoints = ops.endpoints

@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from api.auth import researcher, services_of
+from api.auth import services_of
+from api.endpoints import Call, Fields, Group, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Body, Bool, Int, Num, Obj, Str, parse
+from api.validation import Bool, Int, Num, Str
 from runtime.access import keys
 from runtime.engines import readiness as engine_readiness
 from runtime.erasure import erase as erasure
 from runtime.erasure import retention
 from runtime.interviews import service as interviews
 
-_FIELDS: dict[str, Any] = {
-    "title": Str(200, 1),
-    "goal": Str(4000),
-    "context": Str(20000),
-    "tone": Str(200),
-    "language": Str(35, 2),
-    "welcome_message": Str(4000),
-    "closing_message": Str(4000),
-    "engine": Str(20, enum=interviews.ENGINES),
-    "max_duration_minutes": Int(1, 1440, nullable=True),
-    "max_turns": Int(2, 1000, nullable=True),
-    "anonymous": Bool(),
-    "model": Str(200, 1, nullable=True),
-    "temperature": Num(0, 2, nullable=True),
-    "retention_days": Int(retention.MIN_DAYS, retention.MAX_DAYS, nullable=True),
-}
-INTERVIEW_CREATE = Body("InterviewCreate", Obj(_FIELDS, required=("title",)))
-INTERVIEW_UPDATE = Body("InterviewUpdate", Obj(_FIELDS))
+_ENGINE = Str(20, enum=interviews.ENGINES)
+_RETENTION = Int(retention.MIN_DAYS, retention.MAX_DAYS, nullable=True)
+
+
+class InterviewUpdate(Fields):
+    """An interview's settings; PATCH changes only the fields given."""
+
+    title: Annotated[str | UnsetType, Str(200, 1)] = UNSET
+    goal: Annotated[str | UnsetType, Str(4000)] = UNSET
+    context: Annotated[str | UnsetType, Str(20000)] = UNSET
+    tone: Annotated[str | UnsetType, Str(200)] = UNSET
+    language: Annotated[str | UnsetType, Str(35, 2)] = UNSET
+    welcome_message: Annotated[str | UnsetType, Str(4000)] = UNSET
+    closing_message: Annotated[str | UnsetType, Str(4000)] = UNSET
+    engine: Annotated[str | UnsetType, _ENGINE] = UNSET
+    max_duration_minutes: Annotated[int | UnsetType | None, Int(1, 1440, nullable=True)] = UNSET
+    max_turns: Annotated[int | UnsetType | None, Int(2, 1000, nullable=True)] = UNSET
+    anonymous: Annotated[bool | UnsetType, Bool()] = UNSET
+    model: Annotated[str | UnsetType | None, Str(200, 1, nullable=True)] = UNSET
+    temperature: Annotated[float | UnsetType | None, Num(0, 2, nullable=True)] = UNSET
+    retention_days: Annotated[int | UnsetType | None, _RETENTION] = UNSET
+
+
+class InterviewCreate(InterviewUpdate, kw_only=True):
+    """A new interview: a title, and any other settings (the rest take their defaults)."""
+
+    # Redeclared without a default: the one required field (msgspec keeps the field's place).
+    title: Annotated[str, Str(200, 1)]
 
 
 def with_links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
@@ -49,97 +60,146 @@ def _check_retention(principal: keys.Principal, fields: dict[str, Any]) -> None:
         principal.require(keys.SESSIONS_DELETE)
 
 
-async def create(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    fields = await parse(request, INTERVIEW_CREATE)
-    _check_retention(principal, fields)
-    view = await interviews.create(services_of(request).db, principal.workspace_id, fields)
-    return Json(with_links(request, view), status_code=201)
+_404 = {404: "No such interview in this workspace"}
+op = Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
 
 
-async def list_(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_READ)
-    items, cursor = await interviews.list_page(
+@op(
+    "POST /v1/interviews",
+    "createInterview",
+    "Create an interview (a draft)",
+    Reply(201, "The new interview", "Interview"),
+    body=InterviewCreate,
+)
+async def create(call: Call[InterviewCreate]) -> Response:
+    fields = (await call.body()).given()
+    _check_retention(call.key, fields)
+    view = await interviews.create(services_of(call.request).db, call.key.workspace_id, fields)
+    return Json(with_links(call.request, view), status_code=201)
+
+
+@op(
+    "GET /v1/interviews",
+    "listInterviews",
+    "List interviews, newest first",
+    Reply(200, "One page of interviews", "InterviewList"),
+    query=(params.LIMIT, params.CURSOR, params.INTERVIEW_STATUS),
+    scope=keys.INTERVIEWS_READ,
+)
+async def list_(call: Call[None]) -> Response:
+    request = call.request
+    items = await interviews.list_page(
         services_of(request).db,
-        principal.workspace_id,
-        status=params.choice(request, "status", interviews.STATUSES),
-        cursor=request.query_params.get("cursor"),
-        limit=params.limit(request),
+        call.key.workspace_id,
+        status=call.query(params.INTERVIEW_STATUS),
+        cursor=call.query(params.CURSOR),
+        limit=call.query(params.LIMIT),
     )
-    return page([with_links(request, v) for v in items], cursor)
+    return page(items.map(lambda v: with_links(request, v)))
 
 
-async def get(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_READ)
+@op(
+    "GET /v1/interviews/{id}",
+    "getInterview",
+    "Get an interview",
+    Reply(200, "The interview", "Interview"),
+    errors=_404,
+    scope=keys.INTERVIEWS_READ,
+)
+async def get(call: Call[None]) -> Response:
     view = await interviews.get(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
+        services_of(call.request).db, call.key.workspace_id, call.path["id"]
     )
-    return Json(with_links(request, view))
+    return Json(with_links(call.request, view))
 
 
-async def update(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    fields = await parse(request, INTERVIEW_UPDATE)
+@op(
+    "PATCH /v1/interviews/{id}",
+    "updateInterview",
+    "Update an interview's settings (only the fields given)",
+    Reply(200, "The updated interview", "Interview"),
+    errors={
+        **_404,
+        409: "The interview is closed, or an active or paused interview is switched "
+        "to engine llm while no LLM is configured or answering",
+    },
+    body=InterviewUpdate,
+)
+async def update(call: Call[InterviewUpdate]) -> Response:
+    fields = (await call.body()).given()
+    principal = call.key
     _check_retention(principal, fields)
-    services = services_of(request)
+    services = services_of(call.request)
     await engine_readiness.require_for_update(
-        services.db,
-        services.llm_upstream,
-        principal.workspace_id,
-        request.path_params["id"],
-        fields,
+        services.db, services.llm_upstream, principal.workspace_id, call.path["id"], fields
     )
     view = await interviews.update_fields(
-        services.db, principal.workspace_id, request.path_params["id"], fields
+        services.db, principal.workspace_id, call.path["id"], fields
     )
-    return Json(with_links(request, view))
+    return Json(with_links(call.request, view))
 
 
-async def delete(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
-    await erasure.delete_draft(
-        services_of(request), principal.workspace_id, request.path_params["id"]
-    )
+@op(
+    "DELETE /v1/interviews/{id}",
+    "deleteInterview",
+    "Delete a draft interview",
+    Reply(204, "Deleted"),
+    errors={**_404, 409: "Only a draft can be deleted"},
+)
+async def delete(call: Call[None]) -> Response:
+    await erasure.delete_draft(services_of(call.request), call.key.workspace_id, call.path["id"])
     return Response(status_code=204)
 
 
-async def duplicate(request: Request) -> Response:
-    principal = await researcher(request, keys.INTERVIEWS_WRITE)
+@op(
+    "POST /v1/interviews/{id}/duplicate",
+    "duplicateInterview",
+    "Copy an interview and its current guide into a new draft",
+    Reply(201, "The copy (a draft)", "Interview"),
+    errors=_404,
+)
+async def duplicate(call: Call[None]) -> Response:
     view = await interviews.duplicate(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
+        services_of(call.request).db, call.key.workspace_id, call.path["id"]
     )
-    return Json(with_links(request, view), status_code=201)
+    return Json(with_links(call.request, view), status_code=201)
 
 
-def _transition(action: str) -> Any:
-    async def endpoint(request: Request) -> Response:
-        principal = await researcher(request, keys.INTERVIEWS_WRITE)
-        services = services_of(request)
+def _transition(action: str, sources: tuple[str, ...], target: str) -> None:
+    conflict = f"The interview is not {' or '.join(sources)}"
+    description = ""
+    if action == "publish":
+        conflict += (
+            ", or its guide has no questions, or it uses engine llm and no LLM is "
+            "configured or answering (field engine)"
+        )
+        description = (
+            "Publishing freezes the guide as a new version; sessions keep the version "
+            "they started on."
+        )
+
+    async def endpoint(call: Call[None]) -> Response:
+        services = services_of(call.request)
+        workspace, interview_id = call.key.workspace_id, call.path["id"]
         if action == "publish":
             await engine_readiness.require_interview_engine(
-                services.db,
-                services.llm_upstream,
-                principal.workspace_id,
-                request.path_params["id"],
+                services.db, services.llm_upstream, workspace, interview_id
             )
-        view = await interviews.transition(
-            services.db, principal.workspace_id, request.path_params["id"], action
-        )
-        return Json(with_links(request, view))
+        view = await interviews.transition(services.db, workspace, interview_id, action)
+        return Json(with_links(call.request, view))
 
     endpoint.__name__ = action
-    return endpoint
+    op(
+        f"POST /v1/interviews/{{id}}/{action}",
+        f"{action}Interview",
+        f"{action.capitalize()} an interview ({' or '.join(sources)} → {target})",
+        Reply(200, f"The interview, now {target}", "Interview"),
+        errors={**_404, 409: conflict},
+        description=description,
+    )(endpoint)
 
 
-routes = [
-    Route("/v1/interviews", create, methods=["POST"]),
-    Route("/v1/interviews", list_, methods=["GET"]),
-    Route("/v1/interviews/{id}", get, methods=["GET"]),
-    Route("/v1/interviews/{id}", update, methods=["PATCH"]),
-    Route("/v1/interviews/{id}", delete, methods=["DELETE"]),
-    Route("/v1/interviews/{id}/duplicate", duplicate, methods=["POST"]),
-    *(
-        Route(f"/v1/interviews/{{id}}/{action}", _transition(action), methods=["POST"])
-        for action in interviews.TRANSITIONS
-    ),
-]
+for _action, (_sources, _target) in interviews.TRANSITIONS.items():
+    _transition(_action, _sources, _target)
+
+endpoints = op.endpoints

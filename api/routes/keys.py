@@ -2,39 +2,53 @@
 
 from __future__ import annotations
 
-import structlog
-from redis.exceptions import RedisError
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from typing import Annotated, Any, ClassVar
 
-from api.auth import researcher, services_of
+import structlog
+from msgspec import UNSET, UnsetType
+from redis.exceptions import RedisError
+from starlette.responses import Response
+
+from api.auth import services_of
+from api.endpoints import Call, Fields, Group, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Body, Obj, Str, StrList, parse
+from api.validation import Str, StrList
 from runtime.access import keys
 from runtime.live import hub
 from runtime.platform.errors import Forbidden
 
 log = structlog.get_logger(__name__)
 
-KEY_CREATE = Body(
-    "ApiKeyCreate",
-    Obj(
-        {
-            "name": Str(200, 1),
-            "scopes": StrList(len(keys.ALL_SCOPES), Str(40, enum=keys.ALL_SCOPES)),
-        },
-        required=("name",),
-    ),
-    examples={"readOnly": {"name": "dashboard", "scopes": ["interviews:read", "sessions:read"]}},
+
+class ApiKeyCreate(Fields):
+    name: Annotated[str, Str(200, 1)]
+    scopes: Annotated[
+        list[str] | UnsetType | None, StrList(len(keys.ALL_SCOPES), Str(40, enum=keys.ALL_SCOPES))
+    ] = UNSET
+
+    examples: ClassVar[dict[str, Any]] = {
+        "readOnly": {"name": "dashboard", "scopes": ["interviews:read", "sessions:read"]}
+    }
+
+
+op = Group("api-keys", "researcher", keys.KEYS_MANAGE)
+
+
+@op(
+    "POST /v1/api-keys",
+    "createApiKey",
+    "Create an API key (the plaintext key is in this response only)",
+    Reply(201, "The new key, with its plaintext `key`", "ApiKeyCreated"),
+    errors={403: "The calling key lacks keys:manage, or a scope asked for"},
+    body=ApiKeyCreate,
+    description="scopes defaults to the calling key's scopes; a key cannot grant a "
+    "scope it does not hold. The new key has the calling key's rate-limit plan.",
 )
-
-
-async def create(request: Request) -> Response:
-    principal = await researcher(request, keys.KEYS_MANAGE)
-    fields = await parse(request, KEY_CREATE)
-    scopes = fields.get("scopes")
+async def create(call: Call[ApiKeyCreate]) -> Response:
+    request, principal = call.request, call.key
+    body = await call.body()
+    scopes = body.scopes if isinstance(body.scopes, list) else None
     wanted = set(principal.scopes if scopes is None else scopes)
     beyond = [s for s in keys.ALL_SCOPES if s in wanted - principal.scopes]
     if beyond:
@@ -45,7 +59,7 @@ async def create(request: Request) -> Response:
     created = await keys.create_key(
         services_of(request).db,
         principal.workspace_id,
-        fields["name"],
+        body.name,
         tuple(wanted),
         principal.plan,
     )
@@ -62,21 +76,35 @@ async def create(request: Request) -> Response:
     return Json(view, status_code=201)
 
 
-async def list_(request: Request) -> Response:
-    principal = await researcher(request, keys.KEYS_MANAGE)
-    items, cursor = await keys.list_page(
+@op(
+    "GET /v1/api-keys",
+    "listApiKeys",
+    "List the workspace's live keys, newest first (never the secret)",
+    Reply(200, "One page of keys", "ApiKeyList"),
+    query=(params.LIMIT, params.CURSOR),
+)
+async def list_(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
+    items = await keys.list_page(
         services_of(request).db,
         principal.workspace_id,
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
-    return page(items, cursor)
+    return page(items)
 
 
-async def revoke(request: Request) -> Response:
-    principal = await researcher(request, keys.KEYS_MANAGE)
+@op(
+    "DELETE /v1/api-keys/{id}",
+    "revokeApiKey",
+    "Revoke a key: it fails from the very next request, on every API process",
+    Reply(204, "Revoked"),
+    errors={404: "No such live key in this workspace"},
+)
+async def revoke(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
     services = services_of(request)
-    key_id = request.path_params["id"]
+    key_id = call.path["id"]
     await keys.revoke(services.db, principal.workspace_id, key_id)
     try:
         await hub.announce_revocation(services.redis, key_id)
@@ -86,8 +114,4 @@ async def revoke(request: Request) -> Response:
     return Response(status_code=204)
 
 
-routes = [
-    Route("/v1/api-keys", create, methods=["POST"]),
-    Route("/v1/api-keys", list_, methods=["GET"]),
-    Route("/v1/api-keys/{id}", revoke, methods=["DELETE"]),
-]
+endpoints = op.endpoints

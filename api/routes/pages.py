@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+
+from api.endpoints import Call, Group, Reply
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
+page = Group("pages", "public")
 
-async def respondent_page(request: Request) -> Response:
+
+@page(
+    "GET /i/{share_token}",
+    "respondentPage",
+    "The respondent page (HTML)",
+    Reply(200, "The page; it loads the interview itself", {"type": "string"}, "text/html"),
+    description="Served for any token: the page reports an unknown link itself.",
+)
+async def respondent_page(call: Call[None]) -> Response:
     return FileResponse(STATIC / "respondent.html", headers={"cache-control": "no-cache"})
 
 
+endpoints = page.endpoints
+# Not an operation: the page's scripts and styles.
 routes = [
-    Route("/i/{share_token}", respondent_page, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=STATIC, check_dir=False), name="static"),
 ]

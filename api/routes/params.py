@@ -1,51 +1,75 @@
-"""Query-string parameters shared by list endpoints."""
+"""The query-string parameters the endpoints take (api.query says how one is declared)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import TypeVar
+from api.openapi.stream import RESUME_FROM
+from api.query import Query, choice, flag, limit, text, timestamp
+from runtime.exports import formats as export_formats
+from runtime.exports import records as exports
+from runtime.interviews import service as interviews
+from runtime.sessions.vocabulary import SESSION_STATUSES
+from runtime.transcripts import document as transcripts
+from runtime.webhooks import outbox
 
-from starlette.requests import Request
-
-from runtime.platform import clock
-from runtime.platform.errors import ValidationError
-
-# ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() then refuses.
-_COUNT = re.compile(r"[0-9]{1,6}")
-Word = TypeVar("Word", bound=str)
-
-
-def limit(request: Request) -> int:
-    settings = request.app.state.services.settings
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return int(settings.page_limit_default)
-    if not _COUNT.fullmatch(raw) or not 1 <= int(raw) <= settings.page_limit_max:
-        raise ValidationError(f"limit must be 1 to {settings.page_limit_max}", field="limit")
-    return int(raw)
-
-
-def choice(request: Request, name: str, allowed: tuple[Word, ...]) -> Word | None:
-    """One of `allowed` (typed as they are: a Literal's values), or None when absent."""
-    value = request.query_params.get(name)
-    if value is None:
-        return None
-    for word in allowed:
-        if word == value:
-            return word
-    raise ValidationError(f"{name} must be one of: {', '.join(allowed)}", field=name)
-
-
-def timestamp(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    return None if raw is None else clock.parse(raw, name)
-
-
-def flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return False
-    if raw not in ("true", "false"):
-        raise ValidationError(f"{name} must be true or false", field=name)
-    return raw == "true"
+LIMIT: Query[int] = Query(
+    "Limit",
+    "limit",
+    limit,
+    lambda limits: {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": limits.maximum,
+        "default": limits.default,
+    },
+    lambda limits: f"Page size, 1 to {limits.maximum}",
+)
+CURSOR = text("Cursor", "cursor", "next_cursor from the previous page")
+INTERVIEW_STATUS = choice(
+    "InterviewStatus", "status", interviews.STATUSES, "Only interviews with this status"
+)
+SESSION_STATUS = choice(
+    "SessionStatus", "status", SESSION_STATUSES, "Only sessions with this status"
+)
+DELIVERY_STATUS = choice(
+    "DeliveryStatus", "status", outbox.DELIVERY_STATUSES, "Only deliveries with this status"
+)
+EXPORT_STATUS = choice("ExportStatus", "status", exports.STATUSES, "Only exports with this status")
+EXPORT_INTERVIEW = text("ExportInterview", "interview_id", "Only exports of this interview")
+SINCE = timestamp(
+    "Since",
+    "since",
+    "Only sessions created at or after this time (UTC when no offset is given; "
+    "400 when that instant is outside the years 1 to 9999 in UTC)",
+)
+TRANSCRIPT_FORMAT = choice(
+    "TranscriptFormat", "format", transcripts.FORMATS, "json, txt or md", default="json"
+)
+EXPORT_FORMAT = choice(
+    "ExportFormat",
+    "format",
+    export_formats.FORMATS,
+    "The transcripts' format (inside the ZIP too)",
+    default="json",
+)
+INCLUDE_AUDIO = flag(
+    "IncludeAudio", "include_audio", "true: a ZIP with each session's recording under audio/"
+)
+INCLUDE_PDF = flag(
+    "IncludePdf", "include_pdf", "true: a ZIP with each session's current PDF under pdf/"
+)
+INCLUDE_TEST = flag("IncludeTest", "include_test", "true: include preview (is_test) sessions")
+BLOB_EXPIRES = text("BlobExpires", "expires", "Part of the signed link")
+BLOB_SIGNATURE = text("BlobSignature", "sig", "Part of the signed link")
+BLOB_FILENAME = text("BlobFilename", "filename", "Part of the signed link")
+# Read by the stream's own credential check (api.credentials), declared here to be documented.
+TICKET = text(
+    "Ticket",
+    "ticket",
+    "Signed stream ticket (from events_url / ws_url or POST /v1/sessions/{id}/tickets)",
+)
+LAST_EVENT_ID = text(
+    "LastEventIdQuery",
+    "last_event_id",
+    "Resume after this event id (default: from the start)",
+    pattern=RESUME_FROM,
+)

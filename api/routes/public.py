@@ -2,41 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from api import ratelimit
 from api.auth import respondent_check, services_of
+from api.endpoints import Call, Fields, Group, Reply
+from api.openapi.schemas import enum, string
 from api.responses import Json
-from api.validation import Body, Obj, Str, parse
+from api.validation import Str
+from api.views import View
 from runtime.interviews import service as interviews
 from runtime.live import conversation, ending, tickets
 from runtime.platform.clock import iso
 from runtime.sessions import store as sessions
 
-RESPONDENT_FIELDS = {
-    "name": Str(200, nullable=True),
-    "email": Str(320, nullable=True),
-    "external_id": Str(200, nullable=True),
-}
-SESSION_START = Body(
-    "SessionStart", Obj({**RESPONDENT_FIELDS, "session_token": Str(100, nullable=True)})
-)
-MESSAGE = Body(
-    "MessageCreate",
-    Obj(
-        {"content": Str(100_000, 1), "client_message_id": Str(200, 1)},
-        required=("content", "client_message_id"),
-    ),
-)
+
+class Respondent(Fields):
+    """Optional details of who is answering (all of them left out when anonymous)."""
+
+    name: Annotated[str | UnsetType | None, Str(200, nullable=True)] = UNSET
+    email: Annotated[str | UnsetType | None, Str(320, nullable=True)] = UNSET
+    external_id: Annotated[str | UnsetType | None, Str(200, nullable=True)] = UNSET
 
 
-async def interview_info(request: Request) -> Response:
-    async with services_of(request).db.connect() as conn:
-        row = await interviews.by_share_token(conn, request.path_params["share_token"])
+class SessionStart(Respondent):
+    session_token: Annotated[str | UnsetType | None, Str(100, nullable=True)] = UNSET
+
+
+class MessageCreate(Fields):
+    content: Annotated[str, Str(100_000, 1)]
+    client_message_id: Annotated[str, Str(200, 1)]
+
+
+class SessionEnded(View):
+    session_id: Annotated[str, string()]
+    status: Annotated[str, enum(interviews.SESSION_STATUSES)]
+
+
+_NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}
+public = Group("respondent", "public")
+op = Group("respondent", "respondent")
+
+
+@public(
+    "GET /v1/public/interviews/{share_token}",
+    "getPublicInterview",
+    "What the respondent page needs",
+    Reply(200, "The interview as a respondent sees it", "PublicInterview"),
+    errors={404: "No interview at this link"},
+)
+async def interview_info(call: Call[None]) -> Response:
+    async with services_of(call.request).db.connect() as conn:
+        row = await interviews.by_share_token(conn, call.path["share_token"])
     return Json(
         {
             "title": row.title,
@@ -60,10 +81,27 @@ def stream_links(request: Request, session_id: str) -> dict[str, Any]:
     }
 
 
-async def start(request: Request) -> Response:
-    body = await parse(request, SESSION_START, allow_empty=True)
+@public(
+    "POST /v1/public/interviews/{share_token}/sessions",
+    "startSession",
+    "Start a session, or resume one with its session_token",
+    Reply(201, "A new session", "SessionStartResponse"),
+    Reply(200, "The resumed session and what was said so far", "SessionStartResponse"),
+    errors={
+        401: "session_token is not a session of this interview",
+        404: "No interview at this link",
+        409: "The interview is not active (draft, paused or closed)",
+    },
+    body=SessionStart,
+    body_required=False,
+    body_description="Optional respondent details. To resume, give session_token "
+    "alone (the interview's status is not checked on resume).",
+)
+async def start(call: Call[SessionStart]) -> Response:
+    request = call.request
+    body = (await call.body()).given()
     services = services_of(request)
-    share_token = request.path_params["share_token"]
+    share_token = call.path["share_token"]
     token = body.pop("session_token", None)
     if token:
         # Resume: the same session, fresh stream links, and what was said so far.
@@ -94,34 +132,63 @@ async def session_payload(request: Request, session_id: str, token: str) -> dict
     }
 
 
-async def ticket(request: Request) -> Response:
-    session_id = request.path_params["id"]
-    await respondent_check(request, session_id)
-    return Json(stream_links(request, session_id))
+@op(
+    "POST /v1/sessions/{id}/tickets",
+    "issueTicket",
+    "Fresh stream URLs with a new signed ticket",
+    Reply(200, "Stream URLs", "StreamLinks"),
+    errors=_NOT_THIS_SESSION,
+)
+async def ticket(call: Call[None]) -> Response:
+    session_id = call.path["id"]
+    await respondent_check(call.request, session_id)
+    return Json(stream_links(call.request, session_id))
 
 
-async def post_message(request: Request) -> Response:
-    session_id = request.path_params["id"]
-    await respondent_check(request, session_id)
-    body = await parse(request, MESSAGE)
+@op(
+    "POST /v1/sessions/{id}/messages",
+    "postMessage",
+    "Say something (idempotent by client_message_id)",
+    Reply(202, "Stored; the interviewer's turn follows on the stream", "MessageAccepted"),
+    errors={
+        400: "The body is not valid, or content is empty after trimming or over the "
+        "deployment's message limit",
+        **_NOT_THIS_SESSION,
+        409: "The session has ended, or the interviewer is still responding (send "
+        "after turn.completed)",
+    },
+    body=MessageCreate,
+    message_limit=True,
+    body_description="client_message_id makes the request idempotent within the "
+    "session: sending the same client_message_id again (say, after a timeout) stores "
+    "nothing and answers 202 with the original message_id and duplicate: true, "
+    "whatever the content.",
+)
+async def post_message(call: Call[MessageCreate]) -> Response:
+    session_id = call.path["id"]
+    await respondent_check(call.request, session_id)
+    body = await call.body()
     posted = await conversation.say(
-        services_of(request), session_id, body["content"], body["client_message_id"]
+        services_of(call.request), session_id, body.content, body.client_message_id
     )
     return Json(posted.receipt(), status_code=202)
 
 
-async def end(request: Request) -> Response:
-    session_id = request.path_params["id"]
-    await respondent_check(request, session_id)
-    await ending.end(services_of(request), session_id)
-    row = await sessions.load(services_of(request).db, session_id)
-    return Json({"session_id": session_id, "status": row.status})
+@op(
+    "POST /v1/sessions/{id}/end",
+    "endSession",
+    "End the session early",
+    Reply(200, "The session's status now", SessionEnded),
+    errors=_NOT_THIS_SESSION,
+    description="Idempotent: ending a session that has already ended changes nothing.",
+)
+async def end(call: Call[None]) -> Response:
+    session_id = call.path["id"]
+    services = services_of(call.request)
+    await respondent_check(call.request, session_id)
+    await ending.end(services, session_id)
+    row = await sessions.load(services.db, session_id)
+    return Json(SessionEnded(session_id=session_id, status=row.status))
 
 
-routes = [
-    Route("/v1/public/interviews/{share_token}", interview_info, methods=["GET"]),
-    Route("/v1/public/interviews/{share_token}/sessions", start, methods=["POST"]),
-    Route("/v1/sessions/{id}/tickets", ticket, methods=["POST"]),
-    Route("/v1/sessions/{id}/messages", post_message, methods=["POST"]),
-    Route("/v1/sessions/{id}/end", end, methods=["POST"]),
-]
+endpoints = [*public.endpoints, *op.endpoints]

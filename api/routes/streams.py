@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import Row
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.auth import StreamReader, by_reader, services_of, stream_reader
 from api.boundary import close_reason
+from api.endpoints import Group, Reply
+from api.openapi.stream import sse_description, ws_description
+from api.routes import params
 from api.sse import EventStream
 from runtime.access import keys
 from runtime.deployment import metrics
@@ -50,6 +52,9 @@ async def _open(
     return subscription, replay_only
 
 
+op = Group("streams", "stream", keys.SESSIONS_READ)
+
+
 class EventsEndpoint:
     """GET /v1/sessions/{id}/events as a plain ASGI app: a function endpoint would add
     Starlette's request/response wrappers, frames every open stream keeps for its lifetime.
@@ -64,20 +69,27 @@ class EventsEndpoint:
             raise HTTPException(405)
         session_id = request.path_params["id"]
         reader = await stream_reader(request, session_id)
-        last_id = _start_id(
-            request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-        )
+        last_id = _start_id(request.headers.get("last-event-id") or params.LAST_EVENT_ID(request))
         services = services_of(request)
         subscription, replay_only = await _open(services, reader, reader.session, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
 
 
+@op.raw(
+    "GET /v1/sessions/{id}/ws",
+    "streamWebSocket",
+    "The session's live events (WebSocket)",
+    Reply(101, "Switching Protocols: the WebSocket is open"),
+    query=(params.TICKET, params.LAST_EVENT_ID),
+    description=ws_description(),
+    websocket=True,
+)
 async def websocket(ws: WebSocket) -> None:
     session_id = ws.path_params["id"]
     services = services_of(ws)
     try:
         reader = await stream_reader(ws, session_id)
-        last_id = _start_id(ws.query_params.get("last_event_id"))
+        last_id = _start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
         # browser sees a close code, but never the status of a refused handshake.
@@ -197,7 +209,19 @@ def _error(exc: DomainError) -> dict[str, Any]:
     return {"type": "error", "error": body}
 
 
-routes = [
-    Route("/v1/sessions/{id}/events", EventsEndpoint(), methods=["GET"]),
-    WebSocketRoute("/v1/sessions/{id}/ws", websocket),
-]
+op.raw(
+    "GET /v1/sessions/{id}/events",
+    "streamEvents",
+    "The session's live events (SSE)",
+    Reply(200, "Events until the session ends", {"type": "string"}, "text/event-stream"),
+    errors={
+        400: "Last-Event-ID (or last_event_id) is not an event id",
+        401: "The ticket is malformed, expired or another session's, or the token is not valid",
+        404: "No such session (or not in the API key's workspace)",
+    },
+    query=(params.TICKET, params.LAST_EVENT_ID),
+    headers=("LastEventIdHeader",),
+    description=sse_description(),
+)(EventsEndpoint())
+
+endpoints = op.endpoints

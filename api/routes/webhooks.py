@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from starlette.requests import Request
+from msgspec import UNSET, UnsetType
 from starlette.responses import Response
-from starlette.routing import Route
 
-from api.auth import researcher, services_of
+from api.auth import services_of
+from api.endpoints import Call, Fields, Group, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Body, Bool, Obj, Str, StrList, parse
+from api.validation import Bool, Str, StrList
 from runtime.access import keys
 from runtime.platform.clock import utcnow
 from runtime.webhooks import address, outbox
@@ -19,34 +19,70 @@ from runtime.webhooks import delivery as webhook_delivery
 from runtime.webhooks import endpoints as webhooks
 
 _EVENTS = StrList(len(webhooks.EVENTS), Str(60, enum=webhooks.EVENTS), min_items=1, nullable=False)
-_FIELDS: dict[str, Any] = {
-    "url": Str(
-        address.MAX_URL_LENGTH,
-        1,
-        pattern="^https?://[^/?#]+",
-        pattern_says="an http(s) URL",
-    ),
-    "events": _EVENTS,
-    "description": Str(500, nullable=True),
-    "enabled": Bool(),
-}
-WEBHOOK_CREATE = Body(
-    "WebhookCreate",
-    Obj(_FIELDS, required=("url", "events")),
-    examples={
+_URL = Str(address.MAX_URL_LENGTH, 1, pattern="^https?://[^/?#]+", pattern_says="an http(s) URL")
+
+
+class WebhookUpdate(Fields):
+    """A webhook's settings; PATCH changes only the fields given."""
+
+    url: Annotated[str | UnsetType, _URL] = UNSET
+    events: Annotated[list[str] | UnsetType, _EVENTS] = UNSET
+    description: Annotated[str | UnsetType | None, Str(500, nullable=True)] = UNSET
+    enabled: Annotated[bool | UnsetType, Bool()] = UNSET
+
+
+class WebhookCreate(WebhookUpdate, kw_only=True):
+    url: Annotated[str, _URL]
+    events: Annotated[list[str], _EVENTS]
+
+    examples: ClassVar[dict[str, Any]] = {
         "sessions": {
             "url": "https://example.com/hooks/rapport",
             "events": ["session.completed", "session.abandoned"],
             "description": "CRM sync",
         }
-    },
+    }
+
+
+_WEBHOOK_404 = {404: "No such webhook in this workspace"}
+_SCHEDULE = ", ".join(
+    f"{int(step.total_seconds() // 60)} min"
+    if step.total_seconds() < 3600
+    else f"{int(step.total_seconds() // 3600)} h"
+    for step in webhooks.RETRY_SCHEDULE
 )
-WEBHOOK_UPDATE = Body("WebhookUpdate", Obj(_FIELDS))
+DELIVERY = (
+    "Deliveries are POSTs of `{type, timestamp, data}` signed per Standard Webhooks "
+    "(`webhook-id`, `webhook-timestamp`, `webhook-signature`; verify with the secret returned "
+    f"at creation). Any 2xx answer is success; anything else, a timeout or a refused address "
+    f"is retried after {_SCHEDULE}; then the delivery has failed. After "
+    f"{webhooks.DISABLE_AFTER} failed deliveries in a row the webhook is disabled; enabling it "
+    "again resets the count. Redirects are not followed. URLs resolving to loopback, private, "
+    "link-local or other non-public addresses are refused unless the deployment allows them. "
+    "`session.deleted` (a session was erased) carries ids only: `{session_id, interview_id, "
+    "erased_by}`; the erased session's earlier deliveries keep their log, with `data` "
+    'replaced by `{"redacted": true}`, and those not sent yet are failed, never sent.'
+)
 
 
-async def create(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    fields = await parse(request, WEBHOOK_CREATE)
+op = Group("webhooks", "researcher", keys.WEBHOOKS_MANAGE)
+
+
+@op(
+    "POST /v1/webhooks",
+    "createWebhook",
+    "Create a webhook (its signing secret is in this response only)",
+    Reply(201, "The webhook and its secret", "WebhookCreated"),
+    errors={
+        400: "The body is not valid, or url is not http(s) or points at a non-public address",
+        409: "The workspace has as many webhooks as it may",
+    },
+    body=WebhookCreate,
+    description=DELIVERY,
+)
+async def create(call: Call[WebhookCreate]) -> Response:
+    request, principal = call.request, call.key
+    fields = (await call.body()).given()
     services = services_of(request)
     view, secret = await webhooks.create(
         services.db, services.settings, principal.workspace_id, fields
@@ -54,48 +90,82 @@ async def create(request: Request) -> Response:
     return Json({**view, "secret": secret}, status_code=201)
 
 
-async def list_(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    items, cursor = await webhooks.list_page(
+@op(
+    "GET /v1/webhooks",
+    "listWebhooks",
+    "List webhooks, newest first",
+    Reply(200, "One page of webhooks", "WebhookList"),
+    query=(params.LIMIT, params.CURSOR),
+)
+async def list_(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
+    items = await webhooks.list_page(
         services_of(request).db,
         principal.workspace_id,
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
-    return page(items, cursor)
+    return page(items)
 
 
-async def get(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    view = await webhooks.get(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
-    )
+@op(
+    "GET /v1/webhooks/{id}",
+    "getWebhook",
+    "Get a webhook",
+    Reply(200, "The webhook", "Webhook"),
+    errors=_WEBHOOK_404,
+)
+async def get(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
+    view = await webhooks.get(services_of(request).db, principal.workspace_id, call.path["id"])
     return Json(view)
 
 
-async def update(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    fields = await parse(request, WEBHOOK_UPDATE)
+@op(
+    "PATCH /v1/webhooks/{id}",
+    "updateWebhook",
+    "Update a webhook (only the fields given); enabling it resets its failure count",
+    Reply(200, "The webhook", "Webhook"),
+    errors=_WEBHOOK_404,
+    body=WebhookUpdate,
+)
+async def update(call: Call[WebhookUpdate]) -> Response:
+    request, principal = call.request, call.key
+    fields = (await call.body()).given()
     services = services_of(request)
     view = await webhooks.update_fields(
-        services.db, services.settings, principal.workspace_id, request.path_params["id"], fields
+        services.db, services.settings, principal.workspace_id, call.path["id"], fields
     )
     return Json(view)
 
 
-async def delete(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    await webhooks.delete(
-        services_of(request).db, principal.workspace_id, request.path_params["id"]
-    )
+@op(
+    "DELETE /v1/webhooks/{id}",
+    "deleteWebhook",
+    "Delete a webhook and its delivery log",
+    Reply(204, "Deleted"),
+    errors=_WEBHOOK_404,
+)
+async def delete(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
+    await webhooks.delete(services_of(request).db, principal.workspace_id, call.path["id"])
     return Response(status_code=204)
 
 
-async def test(request: Request) -> Response:
+@op(
+    "POST /v1/webhooks/{id}/test",
+    "testWebhook",
+    "Send a webhook.test event now, once, and see how it went",
+    Reply(200, "The test delivery, attempted", "WebhookDelivery"),
+    errors=_WEBHOOK_404,
+    description="Sent even to a disabled webhook; it does not count towards "
+    "disabling or re-enable it.",
+)
+async def test(call: Call[None]) -> Response:
     """Sends a webhook.test event now and answers with how it went."""
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
+    request, principal = call.request, call.key
     services = services_of(request)
-    webhook_id = request.path_params["id"]
+    webhook_id = call.path["id"]
     delivery_id = await outbox.queue_test(services.db, principal.workspace_id, webhook_id)
     now = utcnow()
     if await webhook_delivery.claim(services.db, delivery_id, now):
@@ -106,37 +176,43 @@ async def test(request: Request) -> Response:
     return Json(view)
 
 
-async def deliveries(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
-    items, cursor = await outbox.list_deliveries(
+@op(
+    "GET /v1/webhooks/{id}/deliveries",
+    "listWebhookDeliveries",
+    "The delivery log, newest first",
+    Reply(200, "One page of deliveries", "WebhookDeliveryList"),
+    errors=_WEBHOOK_404,
+    query=(params.LIMIT, params.CURSOR, params.DELIVERY_STATUS),
+)
+async def deliveries(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
+    items = await outbox.list_deliveries(
         services_of(request).db,
         principal.workspace_id,
-        request.path_params["id"],
-        params.choice(request, "status", outbox.DELIVERY_STATUSES),
-        request.query_params.get("cursor"),
-        params.limit(request),
+        call.path["id"],
+        call.query(params.DELIVERY_STATUS),
+        call.query(params.CURSOR),
+        call.query(params.LIMIT),
     )
-    return page(items, cursor)
+    return page(items)
 
 
-async def redeliver(request: Request) -> Response:
-    principal = await researcher(request, keys.WEBHOOKS_MANAGE)
+@op(
+    "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    "redeliverWebhookDelivery",
+    "Deliver a message again (same webhook-id), as a new delivery",
+    Reply(202, "The new delivery, queued", "WebhookDelivery"),
+    errors={404: "No such delivery of this webhook in this workspace"},
+)
+async def redeliver(call: Call[None]) -> Response:
+    request, principal = call.request, call.key
     db = services_of(request).db
-    webhook_id = request.path_params["id"]
+    webhook_id = call.path["id"]
     delivery_id = await outbox.redeliver(
-        db, principal.workspace_id, webhook_id, request.path_params["delivery_id"]
+        db, principal.workspace_id, webhook_id, call.path["delivery_id"]
     )
     view = await outbox.get_delivery(db, principal.workspace_id, webhook_id, delivery_id)
     return Json(view, status_code=202)
 
 
-routes = [
-    Route("/v1/webhooks", create, methods=["POST"]),
-    Route("/v1/webhooks", list_, methods=["GET"]),
-    Route("/v1/webhooks/{id}", get, methods=["GET"]),
-    Route("/v1/webhooks/{id}", update, methods=["PATCH"]),
-    Route("/v1/webhooks/{id}", delete, methods=["DELETE"]),
-    Route("/v1/webhooks/{id}/test", test, methods=["POST"]),
-    Route("/v1/webhooks/{id}/deliveries", deliveries, methods=["GET"]),
-    Route("/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", redeliver, methods=["POST"]),
-]
+endpoints = op.endpoints

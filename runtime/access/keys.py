@@ -157,13 +157,13 @@ def to_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 async def list_page(
     db: Database, workspace_id: str, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> pagination.Page[dict[str, Any]]:
     """Live (unrevoked) keys, newest first."""
     t = schema.api_keys
     query = select(t).where(t.c.workspace_id == workspace_id, t.c.revoked_at.is_(None))
     async with db.connect() as conn:
-        rows, next_cursor = await pagination.fetch_page(conn, query, t, cursor, limit)
-    return [to_view(r) for r in rows], next_cursor
+        rows = await pagination.fetch_page(conn, query, t, cursor, limit)
+    return rows.map(to_view)
 
 
 async def revoke(db: Database, workspace_id: str, key_id: str) -> None:

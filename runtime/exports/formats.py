@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
@@ -15,6 +14,7 @@ from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 
 from runtime.exports.source import Entry, Source
 from runtime.platform.clock import iso, utcnow
+from runtime.platform.json_output import dumps
 from runtime.stores.blobs import BlobStore
 from runtime.transcripts import neutralize
 
@@ -37,27 +37,17 @@ async def _no_pdf(entry: Entry) -> bytes | None:
     return None
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False)
-
-
 async def json_chunks(source: Source) -> AsyncIterator[bytes]:
     """The envelope: interview, generated_at, then one entry per session as pages arrive."""
     async with source.db.connect() as conn:
         await source.prime(conn)
     head = {"interview": source.interview_view(), "generated_at": source.cutoff}
-    yield (_dumps(head)[:-1] + ', "sessions": [').encode()
+    yield (dumps(head)[:-1] + ', "sessions": [').encode()
     first = True
     async for page in source.pages():
         parts = []
         for entry in page:
-            parts.append(("" if first else ",") + "\n" + _dumps(entry.view()))
+            parts.append(("" if first else ",") + "\n" + dumps(entry.view()))
             first = False
         yield "".join(parts).encode()
     yield b"\n]}\n"
@@ -212,7 +202,7 @@ class ZipExport:
 
     def manifest(self) -> str:
         sel = self.source.selection
-        return _dumps(
+        return dumps(
             {
                 "generated_at": self.source.cutoff,
                 "interview_id": sel.interview_id,

@@ -16,7 +16,7 @@ from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
-from runtime.stores.pagination import apply_cursor, page_from_rows
+from runtime.stores.pagination import Page, fetch_page
 from runtime.webhooks import outbox
 
 e = schema.exports
@@ -117,16 +117,14 @@ async def list_page(
     interview_id: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> Page[dict[str, Any]]:
     query = select(e).where(e.c.workspace_id == workspace_id)
     if status:
         query = query.where(e.c.status == status)
     if interview_id:
         query = query.where(e.c.interview_id == interview_id)
-    query = apply_cursor(query, e.c.created_at, e.c.id, cursor, limit)
     async with db.connect() as conn:
-        rows = [dict(r._mapping) for r in await conn.execute(query)]
-    return page_from_rows(rows, limit)
+        return await fetch_page(conn, query, e, cursor, limit)
 
 
 async def remove(db: Database, blobs: BlobStore, workspace_id: str, export_id: str) -> None:

@@ -17,7 +17,7 @@ from runtime.platform.ids import new_id
 from runtime.sessions.vocabulary import SESSION_STATUSES
 from runtime.stores import schema
 from runtime.stores.database import Database
-from runtime.stores.pagination import apply_cursor, page_from_rows
+from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
 from runtime.webhooks import outbox
 
@@ -163,16 +163,14 @@ async def list_page(
     status: InterviewStatus | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> Page[dict[str, Any]]:
     query = select(t).where(t.c.workspace_id == workspace_id)
     if status:
         query = query.where(t.c.status == status)
-    query = apply_cursor(query, t.c.created_at, t.c.id, cursor, limit)
     async with db.connect() as conn:
-        rows = [dict(r._mapping) for r in await conn.execute(query)]
-        rows, next_cursor = page_from_rows(rows, limit)
-        counts = await session_counts(conn, [r["id"] for r in rows])
-    return [to_view(r, counts[r["id"]]) for r in rows], next_cursor
+        rows = await fetch_page(conn, query, t, cursor, limit)
+        counts = await session_counts(conn, [r["id"] for r in rows.items])
+    return rows.map(lambda r: to_view(r, counts[r["id"]]))
 
 
 async def update_fields(

@@ -17,7 +17,7 @@ from runtime.platform.ids import hash_secret, new_id, new_secret
 from runtime.sessions.vocabulary import Role, SessionStatus
 from runtime.stores import schema
 from runtime.stores.database import Database
-from runtime.stores.pagination import apply_cursor, page_from_rows
+from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
 from runtime.webhooks import outbox
 
@@ -534,7 +534,7 @@ async def list_page(
     cursor: str | None,
     limit: int,
     include_test: bool = False,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> Page[dict[str, Any]]:
     async with db.connect() as conn:
         interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
         query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))
@@ -542,8 +542,6 @@ async def list_page(
             query = query.where(s.c.status == status)
         if since:
             query = query.where(s.c.created_at >= since)
-        query = apply_cursor(query, s.c.created_at, s.c.id, cursor, limit)
-        rows = [dict(r._mapping) for r in await conn.execute(query)]
-    rows, next_cursor = page_from_rows(rows, limit)
+        rows = await fetch_page(conn, query, s, cursor, limit)
     anonymous = bool((interview["settings"] or {}).get("anonymous"))
-    return [to_view(r, anonymous) for r in rows], next_cursor
+    return rows.map(lambda r: to_view(r, anonymous))

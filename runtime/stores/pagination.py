@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, Select, Table, and_, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,6 +15,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.platform import json_input, text
 from runtime.platform.clock import as_utc
 from runtime.platform.errors import ValidationError
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, newest first: every list the API serves is one of these."""
+
+    items: list[T]
+    next_cursor: str | None  # pass back as `cursor` for the next page; None on the last
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+    def map(self, view: Callable[[T], U]) -> Page[U]:
+        return self.of([view(item) for item in self.items])
+
+    def of(self, items: list[U]) -> Page[U]:
+        """The same page position with these items (views of this page's)."""
+        return Page(items, self.next_cursor)
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:
@@ -36,7 +60,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValidationError("cursor is not one this API issued", field="cursor") from exc
 
 
-def apply_cursor(
+def _apply_cursor(
     query: Select[Any], created: Column[Any], row_id: Column[Any], cursor: str | None, limit: int
 ) -> Select[Any]:
     """Order newest first and start after the cursor; fetch one extra row to know has_more."""
@@ -46,20 +70,13 @@ def apply_cursor(
     return query.order_by(created.desc(), row_id.desc()).limit(limit + 1)
 
 
-def page_from_rows(
-    rows: list[dict[str, Any]], limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    last = rows[-1]
-    return rows, encode_cursor(last["created_at"], last["id"])
-
-
 async def fetch_page(
     conn: AsyncConnection, query: Select[Any], table: Table, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of `query` over a table with created_at and id columns."""
-    query = apply_cursor(query, table.c.created_at, table.c.id, cursor, limit)
+) -> Page[dict[str, Any]]:
+    """One page of `query`'s rows over a table with created_at and id columns."""
+    query = _apply_cursor(query, table.c.created_at, table.c.id, cursor, limit)
     rows = [dict(r._mapping) for r in await conn.execute(query)]
-    return page_from_rows(rows, limit)
+    if len(rows) <= limit:
+        return Page(rows, None)
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1]["created_at"], rows[-1]["id"]))

@@ -116,11 +116,11 @@ async def get(db: Database, workspace_id: str, webhook_id: str) -> dict[str, Any
 
 async def list_page(
     db: Database, workspace_id: str, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> pagination.Page[dict[str, Any]]:
     async with db.connect() as conn:
         query = select(w).where(w.c.workspace_id == workspace_id)
-        rows, next_cursor = await pagination.fetch_page(conn, query, w, cursor, limit)
-    return [to_view(r) for r in rows], next_cursor
+        rows = await pagination.fetch_page(conn, query, w, cursor, limit)
+    return rows.map(to_view)
 
 
 async def update_fields(

@@ -150,14 +150,14 @@ async def list_deliveries(
     status: DeliveryStatus | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> pagination.Page[dict[str, Any]]:
     async with db.connect() as conn:
         await owned(conn, workspace_id, webhook_id)
         query = select(d).where(d.c.webhook_id == webhook_id)
         if status:
             query = query.where(d.c.status == status)
-        rows, next_cursor = await pagination.fetch_page(conn, query, d, cursor, limit)
-    return [delivery_view(r) for r in rows], next_cursor
+        rows = await pagination.fetch_page(conn, query, d, cursor, limit)
+    return rows.map(delivery_view)
 
 
 REDACTED = {"redacted": True}

@@ -11,6 +11,7 @@ import websockets
 from redis.asyncio import Redis
 
 from api import openapi
+from api.catalog import ENDPOINTS
 from runtime.access import keys
 from runtime.access.rate_limits import RateLimiter
 from runtime.platform.errors import ConfigurationError
@@ -23,7 +24,7 @@ _FILL = {"section_id": "S1", "share_token": "x"}
 
 
 def _scoped_operations(settings: Settings) -> list[tuple[str, str, str]]:
-    spec = openapi.document(settings, "http://test")
+    spec = openapi.document(settings, "http://test", ENDPOINTS)
     found = []
     for path, item in spec["paths"].items():
         for method, op in item.items():

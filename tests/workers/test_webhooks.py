@@ -66,7 +66,7 @@ async def _webhook(db: Database, settings: Settings, url: str) -> tuple[str, dic
 
 
 async def _deliveries(db: Database, workspace: str, webhook_id: str) -> list[dict[str, Any]]:
-    items, _ = await webhook_outbox.list_deliveries(db, workspace, webhook_id, None, None, 100)
+    items = (await webhook_outbox.list_deliveries(db, workspace, webhook_id, None, None, 100)).items
     return items
 
 
