@@ -162,7 +162,9 @@ class TurnRunner:
                 token = await self._lease_after_local_turn(session_id)
             if token is None:
                 return  # another process is generating this turn
-            renewer = asyncio.create_task(lease.keep(self._leases, session_id, token))
+            renewer = asyncio.create_task(
+                lease.keep(self._leases, session_id, token), name=f"lease:{session_id}"
+            )
             try:
                 await self._turn(session_id, token, fresh, early, recoveries)
             finally:

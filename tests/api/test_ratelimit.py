@@ -19,7 +19,7 @@ from runtime.platform.settings import Settings
 from runtime.stores import redis_keys
 from runtime.stores.database import Database
 from tests.conftest import UNLIMITED, Server, new_key, running
-from tests.helpers import Respondent, next_turn, published_interview, sse_events
+from tests.helpers import Respondent, next_turn, published_interview, sse_events, ws_frames
 from tests.processes import ServeProcess, serve_nodes
 
 PUBLIC, PER_SESSION, STARTS = 6, 4, 3
@@ -195,6 +195,10 @@ async def test_one_session_hammering_is_limited_alone(limited: Server, db: Datab
         async with websockets.connect(quiet["ws_url"], additional_headers=headers) as ws:
             assert ws.response is not None
             assert ws.response.headers["x-ratelimit-limit"] == str(PER_SESSION)
+            # Its welcome turn finishes first (an answer during it is a 409, not a limit).
+            async for event in ws_frames(ws):
+                if event.event == "turn.completed":
+                    break
         other = await http.post(
             f"/v1/sessions/{quiet['session_id']}/messages",
             json={"content": "We use it for planning.", "client_message_id": "q1"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 import uuid
@@ -40,10 +41,21 @@ async def test_an_answer_enters_the_turn_runner_once_after_it_is_stored(
             services = app.state.services
             await services.turns.drain()  # the welcome turn: this process now knows the session
             passed: list[str] = []
+            sid = started["session_id"]
+            # Only this answer's own tasks: the request's, and the turn's (named after the
+            # session). The loop also runs what earlier tests' servers left going (their
+            # sweepers, their turns), which must not count.
+            ours = {f"turn:{sid}", f"deltas:{sid}", f"lease:{sid}", "early-turn"}
+            request_task: list[asyncio.Task[Any]] = []
 
             def profile(frame: FrameType, event: str, arg: Any) -> None:
                 path = frame.f_code.co_filename
                 if event != "call" or not path.startswith(str(ROOT)) or "/.venv/" in path:
+                    return
+                task = asyncio.current_task()
+                if frame.f_code.co_qualname == "post_message" and path.endswith("public.py"):
+                    request_task.append(task) if task is not None else None
+                if task is None or (task not in request_task and task.get_name() not in ours):
                     return
                 relative = path[len(str(ROOT)) + 1 :]
                 name = frame.f_code.co_qualname
