@@ -16,6 +16,7 @@ from runtime.live import tickets
 from runtime.platform.errors import Unauthorized
 from runtime.services import Services
 from runtime.sessions import store as sessions
+from runtime.sessions import tokens as session_tokens
 
 
 def services_of(conn: HTTPConnection) -> Services:
@@ -49,12 +50,12 @@ def _session_token(conn: HTTPConnection) -> str:
 
 
 async def respondent(conn: HTTPConnection, session_id: str) -> Row[Any]:
-    return await sessions.authenticate(services_of(conn).db, session_id, _session_token(conn))
+    return await session_tokens.authenticate(services_of(conn).db, session_id, _session_token(conn))
 
 
 async def respondent_check(conn: HTTPConnection, session_id: str) -> None:
     """Like `respondent`, for endpoints that only need to know the caller may act."""
-    await sessions.check_token(services_of(conn).db, session_id, _session_token(conn))
+    await session_tokens.check_token(services_of(conn).db, session_id, _session_token(conn))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from runtime.access.rate_limits import Quota
 from runtime.live import tickets
 from runtime.platform.errors import Unauthorized
 from runtime.services import Services
-from runtime.sessions import store as sessions
+from runtime.sessions import tokens as session_tokens
 
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # Orchestrators probe these; limiting them would turn a busy node into a dead one.
@@ -73,7 +73,7 @@ async def _names_its_session(services: Services, credential: Presented) -> bool:
             tickets.verify(services.settings.secret_key, credential.value, credential.session_id)
             return True
         if credential.kind == "session_token":
-            await sessions.check_token(services.db, credential.session_id, credential.value)
+            await session_tokens.check_token(services.db, credential.session_id, credential.value)
             return True
     except Unauthorized:
         pass

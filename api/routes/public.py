@@ -19,6 +19,8 @@ from runtime.interviews import service as interviews
 from runtime.live import conversation, ending, tickets
 from runtime.platform.clock import iso
 from runtime.sessions import store as sessions
+from runtime.sessions import tokens as session_tokens
+from runtime.sessions import views as session_views
 
 
 class Respondent(Fields):
@@ -107,9 +109,9 @@ async def start(call: Call[SessionStart]) -> Response:
         # Resume: the same session, fresh stream links, and what was said so far.
         async with services.db.connect() as conn:
             interview = await interviews.by_share_token(conn, share_token)
-        row = await sessions.authenticate_any(services.db, token)
+        row = await session_tokens.authenticate_any(services.db, token)
         if row.interview_id != interview.id:
-            raise sessions.invalid_token()
+            raise session_tokens.invalid_token()
         await ratelimit.by_session(request, services, row.id)
         return Json(await session_payload(request, row.id, token), status_code=200)
     await ratelimit.session_start(request, services)
@@ -126,7 +128,7 @@ async def session_payload(request: Request, session_id: str, token: str) -> dict
         "session_id": session_id,
         "session_token": token,
         "status": row.status,
-        "messages": [sessions.message_view(m, with_metadata=False) for m in history],
+        "messages": [session_views.message_view(m, with_metadata=False) for m in history],
         "created_at": iso(row.created_at),
         **stream_links(request, session_id),
     }

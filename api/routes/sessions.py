@@ -14,6 +14,7 @@ from runtime.erasure import erase as erasure
 from runtime.interviews import service as interviews
 from runtime.live import conversation
 from runtime.sessions import store as sessions
+from runtime.sessions import views as session_views
 
 
 class PreviewSessionStart(Respondent):
@@ -34,7 +35,7 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
-    items = await sessions.list_page(
+    items = await session_views.list_page(
         services_of(request).db,
         call.key.workspace_id,
         call.path["id"],
@@ -86,8 +87,10 @@ async def get(call: Call[None]) -> Response:
     row = await sessions.for_workspace(db, workspace, call.path["id"])
     interview = await interviews.get(db, workspace, row.interview_id)
     live = await services.events.live_state(row.id, row.awaiting == "interviewer")
-    usage = await sessions.usage(db, row.id)
-    return Json({**sessions.to_view(row, interview["anonymous"]), "live": live, "usage": usage})
+    usage = await session_views.usage(db, row.id)
+    return Json(
+        {**session_views.to_view(row, interview["anonymous"]), "live": live, "usage": usage}
+    )
 
 
 @Group("sessions", "session", keys.SESSIONS_DELETE)(

@@ -16,7 +16,7 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.services import Services
-from runtime.sessions import store as sessions
+from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
 from runtime.transcripts import artifacts
 from runtime.webhooks import outbox
@@ -119,7 +119,7 @@ async def erase(
         forgotten = await _forget_in_sql(conn, session_id, workspace_id, erased_by, now)
     elsewhere = await _forget_elsewhere(services, forgotten.plan)
     services.early.forget(session_id)
-    sessions.forget_token(forgotten.token_hash)
+    session_tokens.forget_token(forgotten.token_hash)
     log.info("session.erased", session_id=session_id, erased_by=erased_by)
     return Receipt(
         session_id,

@@ -12,6 +12,7 @@ from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEven
 from runtime.live.lease import Leases
 from runtime.platform.clock import utcnow
 from runtime.sessions import store as sessions
+from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
 
 if TYPE_CHECKING:  # the services hold the turn runner, which ends turns here
@@ -75,8 +76,8 @@ def _end_event(status: str, reason: str | None) -> SessionEvent:
 async def abandon_idle(services: Services) -> int:
     before = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds)
     count = 0
-    for session_id in await sessions.idle_sessions(services.db, before):
-        if await sessions.abandon(services.db, session_id, before):
+    for session_id in await session_sweeps.idle_sessions(services.db, before):
+        if await session_sweeps.abandon(services.db, session_id, before):
             await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
             count += 1
     return count

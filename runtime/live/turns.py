@@ -22,6 +22,7 @@ from runtime.live.lease import Leases
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.sessions import store as sessions
+from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,7 @@ class TurnRunner:
         fresh: bool = False,
         early: EarlyTurn | None = None,
         token: str | None = None,
-        lost: sessions.OwedTurn | None = None,
+        lost: session_sweeps.OwedTurn | None = None,
     ) -> None:
         """Start generating the owed turn here, as a task this runner owns. `fresh`: no
         earlier attempt can have begun it; `early`: its engine's output so far (the turn
@@ -120,18 +121,20 @@ class TurnRunner:
         owed the turn and recording it. Returns how many were started. Every sweeper may run
         this at once: the lease decides who writes each turn."""
         before = utcnow() - timedelta(milliseconds=older_than_ms)
-        owed = {turn.session_id: turn for turn in await sessions.owed_turns(self._db, before)}
+        owed = {turn.session_id: turn for turn in await session_sweeps.owed_turns(self._db, before)}
         lost = await self._leases.unknown(list(owed))
         for session_id in lost:
             self.start(session_id, lost=owed[session_id])
         return len(lost)
 
-    async def _recover(self, turn: sessions.OwedTurn) -> None:
+    async def _recover(self, turn: session_sweeps.OwedTurn) -> None:
         token = await self._leases.take(turn.session_id)
         if token is None:
             return  # another sweeper took it
         try:
-            recoveries = await sessions.count_recovery(self._db, turn.session_id, turn.turn_seq)
+            recoveries = await session_sweeps.count_recovery(
+                self._db, turn.session_id, turn.turn_seq
+            )
             if recoveries is not None:
                 # Owed in Redis again: `owes` tells the truth, and should this process die,
                 # recovery goes on from Redis as for any other turn.

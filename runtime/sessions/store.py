@@ -12,13 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
-from runtime.platform.errors import Conflict, NotFound, Unauthorized
+from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import hash_secret, new_id, new_secret
-from runtime.sessions.vocabulary import Role, SessionStatus
+from runtime.sessions.vocabulary import Role
 from runtime.stores import schema
 from runtime.stores.database import Database
-from runtime.stores.pagination import Page, fetch_page
-from runtime.stores.schema import real_sessions
 from runtime.webhooks import outbox
 
 s = schema.sessions
@@ -104,11 +102,11 @@ async def _insert(
         "completed_at": None,
     }
     await conn.execute(insert(s).values(**row))
-    await _announce(conn, row["id"], "session.started")
+    await announce(conn, row["id"], "session.started")
     return StartedSession(row, token)
 
 
-async def _announce(conn: AsyncConnection, session_id: str, event: str) -> None:
+async def announce(conn: AsyncConnection, session_id: str, event: str) -> None:
     """Queue the session's webhook event in the transaction that changed it."""
     current = await row(conn, session_id)
     await outbox.emit(conn, current.workspace_id, event, outbox.session_data(current))
@@ -143,51 +141,6 @@ async def status(db: Database, session_id: str) -> tuple[str, str | None]:
     if found is None:
         raise NotFound(f"no session {session_id}")
     return found.status, found.ended_reason
-
-
-async def authenticate(db: Database, session_id: str, token: str) -> Row[Any]:
-    """The session, if `token` is its own."""
-    found = await authenticate_any(db, token)
-    if found.id != session_id:
-        raise invalid_token()
-    return found
-
-
-# token hash -> session id: a fact that never changes, so a respondent's every message need
-# not look it up again (bounded; the oldest entry goes first).
-_TOKEN_OWNERS: dict[str, str] = {}
-_TOKEN_OWNERS_MAX = 50_000
-
-
-async def check_token(db: Database, session_id: str, token: str) -> None:
-    """Raise unless `token` is this session's (cached after the first success)."""
-    token_hash = hash_secret(token)
-    owner = _TOKEN_OWNERS.get(token_hash)
-    if owner is None:
-        owner = (await authenticate_any(db, token)).id
-        if len(_TOKEN_OWNERS) >= _TOKEN_OWNERS_MAX:
-            _TOKEN_OWNERS.pop(next(iter(_TOKEN_OWNERS)))
-        _TOKEN_OWNERS[token_hash] = owner
-    if owner != session_id:
-        raise invalid_token()
-
-
-def forget_token(token_hash: str) -> None:
-    """Drop an erased session's token from this process's cache (others find it gone in SQL)."""
-    _TOKEN_OWNERS.pop(token_hash, None)
-
-
-def invalid_token() -> Unauthorized:
-    return Unauthorized("this session token is not valid for this session")
-
-
-async def authenticate_any(db: Database, token: str) -> Row[Any]:
-    """The session a token belongs to (resume by token alone)."""
-    async with db.connect() as conn:
-        found = (await conn.execute(select(s).where(s.c.token_hash == hash_secret(token)))).first()
-    if found is None:
-        raise invalid_token()
-    return found
 
 
 async def for_workspace(db: Database, workspace_id: str, session_id: str) -> Row[Any]:
@@ -338,7 +291,7 @@ async def commit_turn(
         if result.rowcount != 1:
             return None
         if values.get("status") == "completed":
-            await _announce(conn, session_id, "session.completed")
+            await announce(conn, session_id, "session.completed")
         await conn.execute(
             insert(m).values(
                 id=new_id("msg"),
@@ -373,175 +326,10 @@ async def end(db: Database, session_id: str, reason: str) -> Awaiting | None:
         ).first()
         if ended is None:
             return None
-        await _announce(conn, session_id, "session.completed")
+        await announce(conn, session_id, "session.completed")
         return cast(Awaiting, ended.awaiting)
-
-
-@dataclass(frozen=True)
-class OwedTurn:
-    session_id: str
-    turn_seq: int
-
-
-async def owed_turns(db: Database, before: datetime, limit: int = 500) -> list[OwedTurn]:
-    """Sessions whose interviewer has owed a turn since before `before`, oldest first: live
-    ones, and ones ended while the turn was under way (it finishes, then the end is told).
-    SQL alone says so; whether a process is writing the turn is for Redis to tell."""
-    async with db.connect() as conn:
-        rows = await conn.execute(owed_query(before, limit))
-        return [OwedTurn(r.id, r.turn_seq) for r in rows]
-
-
-def owed_query(before: datetime, limit: int = 500) -> Select[Any]:
-    # Served by ix_sessions_status_awaiting_activity, like idle_query.
-    return (
-        select(s.c.id, s.c.turn_seq)
-        .where(
-            s.c.status.in_(("in_progress", "completed")),
-            s.c.awaiting == "interviewer",
-            s.c.last_activity_at < before,
-        )
-        .order_by(s.c.last_activity_at)
-        .limit(limit)
-    )
-
-
-async def count_recovery(db: Database, session_id: str, turn_seq: int) -> int | None:
-    """Count one recovery of turn `turn_seq` from SQL; how many there have been, or None if
-    the turn is no longer owed."""
-    async with db.begin() as conn:
-        counted = (
-            await conn.execute(
-                update(s)
-                .where(
-                    s.c.id == session_id,
-                    s.c.awaiting == "interviewer",
-                    s.c.turn_seq == turn_seq,
-                )
-                .values(turn_recoveries=s.c.turn_recoveries + 1)
-                .returning(s.c.turn_recoveries)
-            )
-        ).first()
-    return None if counted is None else int(counted.turn_recoveries)
-
-
-async def idle_sessions(db: Database, before: datetime, limit: int = 500) -> list[str]:
-    async with db.connect() as conn:
-        return [r.id for r in await conn.execute(idle_query(before, limit))]
-
-
-def idle_query(before: datetime, limit: int = 500) -> Select[Any]:
-    return (
-        select(s.c.id)
-        .where(
-            s.c.status == "in_progress",
-            s.c.awaiting == "respondent",
-            s.c.last_activity_at < before,
-        )
-        .limit(limit)
-    )
-
-
-async def abandon(db: Database, session_id: str, before: datetime) -> bool:
-    async with db.begin() as conn:
-        result = await conn.execute(
-            update(s)
-            .where(
-                s.c.id == session_id,
-                s.c.status == "in_progress",
-                s.c.awaiting == "respondent",
-                s.c.last_activity_at < before,
-            )
-            .values(status="abandoned", ended_reason="idle_timeout", completed_at=utcnow())
-        )
-        if result.rowcount != 1:
-            return False
-        await _announce(conn, session_id, "session.abandoned")
-        return True
 
 
 async def messages(conn: AsyncConnection, session_id: str) -> list[Row[Any]]:
     rows = await conn.execute(select(m).where(m.c.session_id == session_id).order_by(m.c.seq))
     return list(rows)
-
-
-def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str, Any]:
-    r = row._mapping if isinstance(row, Row) else row
-    return {
-        "id": r["id"],
-        "interview_id": r["interview_id"],
-        "status": r["status"],
-        "guide_version": r["guide_version"],
-        "respondent": None
-        if anonymous
-        else {
-            "name": r["respondent_name"],
-            "email": r["respondent_email"],
-            "external_id": r["external_id"],
-        },
-        "is_test": r["is_test"],
-        "ended_reason": r["ended_reason"],
-        "current_item_id": (r["state"] or {}).get("item_id"),
-        "created_at": r["created_at"],
-        "last_activity_at": r["last_activity_at"],
-        "completed_at": r["completed_at"],
-    }
-
-
-def message_view(r: Row[Any], with_metadata: bool = True) -> dict[str, Any]:
-    """A stored message; respondents get it without the accounting metadata."""
-    view = {
-        "id": r.id,
-        "role": r.role,
-        "content": r.content,
-        "created_at": r.created_at,
-        "item_id": r.item_id,
-        "turn_id": r.turn_id,
-    }
-    if with_metadata:
-        view["metadata"] = r.metadata or {}
-    return view
-
-
-def usage_totals(rows: list[Row[Any]]) -> dict[str, Any]:
-    """Per-session totals of the per-turn accounting stored with interviewer messages."""
-    turns = [r.metadata or {} for r in rows if r.role == "interviewer"]
-    ttfts = [float(m["ttft_ms"]) for m in turns if m.get("ttft_ms") is not None]
-    return {
-        "interviewer_turns": len(turns),
-        "llm_turns": sum(1 for m in turns if m.get("engine") == "llm"),
-        "fallback_turns": sum(1 for m in turns if m.get("fallback")),
-        "prompt_tokens": sum(int(m.get("prompt_tokens", 0)) for m in turns),
-        "completion_tokens": sum(int(m.get("completion_tokens", 0)) for m in turns),
-        "generation_ms": round(sum(float(m.get("total_ms", 0)) for m in turns), 1),
-        "mean_ttft_ms": round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
-        "models": sorted({str(m["model"]) for m in turns if m.get("model")}),
-    }
-
-
-async def usage(db: Database, session_id: str) -> dict[str, Any]:
-    async with db.connect() as conn:
-        return usage_totals(await messages(conn, session_id))
-
-
-async def list_page(
-    db: Database,
-    workspace_id: str,
-    interview_id: str,
-    *,
-    status: SessionStatus | None,
-    since: datetime | None,
-    cursor: str | None,
-    limit: int,
-    include_test: bool = False,
-) -> Page[dict[str, Any]]:
-    async with db.connect() as conn:
-        interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
-        query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))
-        if status:
-            query = query.where(s.c.status == status)
-        if since:
-            query = query.where(s.c.created_at >= since)
-        rows = await fetch_page(conn, query, s, cursor, limit)
-    anonymous = bool((interview["settings"] or {}).get("anonymous"))
-    return rows.map(lambda r: to_view(r, anonymous))

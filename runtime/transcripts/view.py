@@ -6,6 +6,7 @@ from typing import Any
 
 from runtime.platform.errors import NotFound
 from runtime.sessions import store as sessions
+from runtime.sessions import views as session_views
 from runtime.stores.database import Database
 from runtime.transcripts import document as transcripts
 
@@ -20,7 +21,7 @@ async def of_session(db: Database, workspace_id: str, session_id: str) -> dict[s
         "session_id": session_id,
         "interview_id": found.interview_id,
         "status": found.status,
-        "messages": [sessions.message_view(r) for r in rows],
-        "metadata": sessions.usage_totals(rows),
+        "messages": [session_views.message_view(r) for r in rows],
+        "metadata": session_views.usage_totals(rows),
         "turns": transcripts.turns([dict(r._mapping) for r in rows]),
     }

@@ -13,7 +13,7 @@ import pytest
 
 from runtime.platform.clock import utcnow
 from runtime.platform.settings import Settings
-from runtime.sessions import store as sessions
+from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
 from runtime.webhooks import endpoints as webhooks
 from tests.conftest import Server, new_key, running
@@ -170,7 +170,7 @@ async def test_every_lifecycle_event_is_delivered_with_what_it_needs(
     await http.post(f"/v1/sessions/{ended.id}/end", headers=ended.auth)
     idle = await start_session(http, interview["share_token"])
     await next_turn(sse_events(http, idle.session["events_url"]))
-    assert await sessions.abandon(db, idle.id, utcnow() + timedelta(days=1))
+    assert await session_sweeps.abandon(db, idle.id, utcnow() + timedelta(days=1))
     await http.post(f"/v1/interviews/{interview['id']}/close")
 
     arrived = [(await hook.next()).verified(webhook["secret"]) for _ in range(6)]

@@ -16,6 +16,7 @@ from runtime.live.redis_log import RedisEventLog
 from runtime.live.turns import TurnRunner
 from runtime.platform.clock import utcnow
 from runtime.sessions import store as sessions
+from runtime.sessions import sweeps as session_sweeps
 from runtime.stores import redis_keys
 from runtime.stores.database import Database
 from tests.helpers import published_interview
@@ -57,7 +58,7 @@ async def test_many_sweepers_recover_a_forgotten_turn_once(quiet: Quiet) -> None
     assert [m.turn_id for m in stored] == ["t1"]
     assert row.awaiting == "respondent" and row.turn_recoveries == 1
     assert not await redis.zscore(redis_keys.PENDING_TURNS, session_id), "no longer owed"
-    assert session_id not in [t.session_id for t in await sessions.owed_turns(db, utcnow())]
+    assert session_id not in [t.session_id for t in await session_sweeps.owed_turns(db, utcnow())]
 
 
 async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(quiet: Quiet) -> None:
@@ -84,8 +85,8 @@ async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(quiet: Qu
 async def test_the_sweepers_scans_use_an_index(db: Database) -> None:
     before = utcnow() - timedelta(seconds=5)
     scans = {
-        "owed": sessions.owed_query(before),
-        "idle": sessions.idle_query(before),
+        "owed": session_sweeps.owed_query(before),
+        "idle": session_sweeps.idle_query(before),
     }
     async with db.connect() as conn:
         for name, query in scans.items():
