@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -59,6 +60,25 @@ async def _watching(
     return stream, ws
 
 
+@contextlib.asynccontextmanager
+async def _one_node_watched(
+    node_env: dict[str, str], db: Database, tmp_path: Path, name: str
+) -> AsyncIterator[tuple[str, str, AsyncIterator[Event], Any]]:
+    """One node that hears no heartbeat re-check, and a session watched (SSE and WebSocket)
+    with a new sessions:read key: (key id, key, stream, socket)."""
+    async with serve_nodes({**node_env, **NO_HEARTBEAT}, tmp_path, 1) as (node,):
+        manager = {"authorization": f"Bearer {await new_key(db)}"}
+        async with (
+            httpx.AsyncClient(base_url=node.url, headers=manager, timeout=20) as http,
+            httpx.AsyncClient(base_url=node.url, timeout=20) as anon,
+        ):
+            interview = await published_interview(http)
+            respondent = await start_session(anon, interview["share_token"])
+            key_id, key = await _reader_key(http, name)
+            stream, ws = await _watching(anon, f"{node.url}/v1/sessions/{respondent.id}", key)
+            yield key_id, key, stream, ws
+
+
 async def test_a_revocation_on_one_node_closes_the_keys_streams_on_another(
     node_env: dict[str, str], db: Database, tmp_path: Path
 ) -> None:
@@ -96,21 +116,12 @@ async def test_a_resume_after_a_missed_revocation_is_refused(
 ) -> None:
     # Revoked in SQL alone (no notice reached this node, as when Redis dropped it): the
     # socket's next resume checks the key again rather than replaying the whole log.
-    async with serve_nodes({**node_env, **NO_HEARTBEAT}, tmp_path, 1) as (node,):
-        manager = {"authorization": f"Bearer {await new_key(db)}"}
-        async with (
-            httpx.AsyncClient(base_url=node.url, headers=manager, timeout=20) as http,
-            httpx.AsyncClient(base_url=node.url, timeout=20) as anon,
-        ):
-            interview = await published_interview(http)
-            respondent = await start_session(anon, interview["share_token"])
-            key_id, key = await _reader_key(http, "missed")
-            stream, ws = await _watching(anon, f"{node.url}/v1/sessions/{respondent.id}", key)
-            await stream.aclose()  # type: ignore[attr-defined]
-            workspace_id = (await keys.authenticate(db, key)).workspace_id
-            await keys.revoke(db, workspace_id, key_id)
-            await ws.send(json.dumps({"type": "resume", "last_event_id": "0"}))
-            assert await _until_closed(ws) == 4401
+    async with _one_node_watched(node_env, db, tmp_path, "missed") as (key_id, key, stream, ws):
+        await stream.aclose()  # type: ignore[attr-defined]
+        workspace_id = (await keys.authenticate(db, key)).workspace_id
+        await keys.revoke(db, workspace_id, key_id)
+        await ws.send(json.dumps({"type": "resume", "last_event_id": "0"}))
+        assert await _until_closed(ws) == 4401
 
 
 async def test_the_heartbeat_closes_streams_of_a_key_revoked_without_a_notice(
@@ -131,24 +142,16 @@ async def test_rapport_keys_revoke_closes_the_keys_streams_at_once(
     node_env: dict[str, str], db: Database, tmp_path: Path
 ) -> None:
     # The operator's command tells the servers as DELETE /v1/api-keys does.
-    async with serve_nodes({**node_env, **NO_HEARTBEAT}, tmp_path, 1) as (node,):
-        manager = {"authorization": f"Bearer {await new_key(db)}"}
-        async with (
-            httpx.AsyncClient(base_url=node.url, headers=manager, timeout=20) as http,
-            httpx.AsyncClient(base_url=node.url, timeout=20) as anon,
-        ):
-            interview = await published_interview(http)
-            respondent = await start_session(anon, interview["share_token"])
-            key_id, key = await _reader_key(http, "from-the-shell")
-            stream, ws = await _watching(anon, f"{node.url}/v1/sessions/{respondent.id}", key)
-            cli = await asyncio.create_subprocess_exec(
-                RAPPORT, "keys", "revoke", key_id,
-                env={**os.environ, **node_env, "RAPPORT_DATA_DIR": str(tmp_path / "cli")},
-                stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            _, err = await cli.communicate()
-            assert cli.returncode == 0, err.decode()
-            assert "not told at once" not in err.decode()
-            ended = await _rest(stream)
-            assert [e.event for e in ended] == ["error"]
-            assert await _until_closed(ws) == 4401
+    async with _one_node_watched(node_env, db, tmp_path, "from-the-shell") as watched:
+        key_id, _, stream, ws = watched
+        cli = await asyncio.create_subprocess_exec(
+            RAPPORT, "keys", "revoke", key_id,
+            env={**os.environ, **node_env, "RAPPORT_DATA_DIR": str(tmp_path / "cli")},
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await cli.communicate()
+        assert cli.returncode == 0, err.decode()
+        assert "not told at once" not in err.decode()
+        ended = await _rest(stream)
+        assert [e.event for e in ended] == ["error"]
+        assert await _until_closed(ws) == 4401
