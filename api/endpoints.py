@@ -36,8 +36,8 @@ from starlette.websockets import WebSocket
 from api.auth import researcher
 from api.query import Query
 from api.validation import Body, Obj, parse
-from api.views import View
 from runtime.access.keys import Principal
+from runtime.platform.views import View
 
 Auth = Literal["researcher", "respondent", "stream", "session", "public"]
 
@@ -85,11 +85,23 @@ BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}  # a
 
 
 @dataclass(frozen=True)
+class ListOf:
+    """A reply that is one page of a view (runtime.stores.pagination.Page), published as
+    `<View>List`."""
+
+    view: type[View]
+
+    @property
+    def name(self) -> str:
+        return f"{self.view.__name__}List"
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
     description: str
-    # A view struct, a component name, an inline schema, or no body.
-    schema: type[View] | str | dict[str, Any] | None = None
+    # A view struct, a page of one, a component name, an inline schema, or no body.
+    schema: type[View] | ListOf | str | dict[str, Any] | None = None
     media: str = "application/json"
     # Further media types the same reply may come as (plain-text bodies: schema string).
     also: tuple[str, ...] = ()

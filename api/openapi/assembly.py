@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, get_args, get_type_hints
+from typing import Any
 
-from api.endpoints import Endpoint, Operation
+import msgspec
+
+from api.endpoints import Endpoint, ListOf, Operation
 from api.idempotency import IDEMPOTENCY_KEY_MAX
 from api.middleware import PUBLIC_PATHS, REQUEST_ID
-from api.openapi.components import response_schemas
-from api.openapi.schemas import Schema, obj, ref
+from api.openapi.components import PUBLISHED_VIEWS, response_schemas
+from api.openapi.schemas import REF_TEMPLATE, Schema, page_of, ref
 from api.openapi.stream import RESUME_FROM
 from api.query import PageLimits, Query
 from api.ratelimit import RATE_LIMIT_HEADERS, UNLIMITED_PATHS
 from api.validation import Body
-from api.views import View
 from runtime.access import keys
 from runtime.platform.errors import (
     Conflict,
@@ -31,6 +32,7 @@ from runtime.platform.errors import (
 )
 from runtime.platform.json_input import MAX_DEPTH
 from runtime.platform.settings import Settings
+from runtime.platform.views import View
 from runtime.sessions import store as sessions
 
 OPENAPI_VERSION = "3.1.0"
@@ -224,6 +226,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
             schema = reply.schema
             if isinstance(schema, type):
                 schema = ref(schema.__name__)
+            elif isinstance(schema, ListOf):
+                schema = ref(schema.name)
             elif isinstance(schema, str):
                 schema = ref(schema)
             response["content"] = {reply.media: {"schema": schema}}
@@ -308,11 +312,33 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
     )
 
 
-def view_schema(view: type[View]) -> Schema:
-    """A view struct's schema, from its fields' annotations (api.views)."""
-    hints = get_type_hints(view, include_extras=True)
-    properties = {name: get_args(hints[name])[1] for name in view.__struct_fields__}
-    return obj(properties, (view.__doc__ or "").strip())
+def view_schemas(views: Iterable[type[View]]) -> dict[str, Schema]:
+    """The views and every view nested in them, by class name (msgspec writes each schema
+    from the fields' types and `Meta`: runtime.platform.views)."""
+    ordered = sorted(set(views), key=lambda view: view.__name__)
+    _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
+    for name, schema in components.items():
+        if "." in name:  # msgspec qualifies a name two views share
+            raise ValueError(f"two views are named {name.rsplit('.', 1)[-1]}")
+        schema.pop("title", None)  # the component's name already says it
+    return components
+
+
+def _published(ops: Sequence[Operation]) -> dict[str, Schema]:
+    """Every response schema: the hand-written components, the views replies name (and the
+    views those nest), and a page schema for each `ListOf`."""
+    replies = [r.schema for op in ops for r in op.replies]
+    pages = {r for r in replies if isinstance(r, ListOf)}
+    views = {r for r in replies if isinstance(r, type)} | {p.view for p in pages}
+    written = response_schemas()
+    generated = {
+        **view_schemas([*views, *PUBLISHED_VIEWS]),
+        **{p.name: page_of(p.view.__name__) for p in pages},
+    }
+    clash = written.keys() & generated.keys()
+    if clash:
+        raise ValueError(f"a view is named like another response schema: {sorted(clash)}")
+    return {**written, **generated}
 
 
 @lru_cache(maxsize=8)
@@ -329,11 +355,7 @@ def _document(
         if op.body is not None and bodies.setdefault(op.body.name, op.body) is not op.body:
             raise ValueError(f"two request bodies are named {op.body.name}")
     schemas: dict[str, Schema] = {name: body.shape.schema() for name, body in bodies.items()}
-    views = {r.schema for op in ops for r in op.replies if isinstance(r.schema, type)}
-    published = {**response_schemas(), **{view.__name__: view_schema(view) for view in views}}
-    if len(published) != len(response_schemas()) + len(views):
-        raise ValueError("a view is named like another response schema, or two views alike")
-    for name, schema in published.items():
+    for name, schema in _published(ops).items():
         if name in schemas:
             raise ValueError(f"{name} is both a request body and a response schema")
         schemas[name] = schema

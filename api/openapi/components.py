@@ -20,14 +20,17 @@ from api.openapi.schemas import (
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
-from runtime.access import keys
 from runtime.erasure import retention
 from runtime.exports import records as exports
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
 from runtime.platform.errors import DomainError
+from runtime.platform.views import View
 from runtime.sessions import store as sessions
 from runtime.sessions.vocabulary import SESSION_STATUSES
+
+# Views the document publishes though no reply names them (webhook payloads, events).
+PUBLISHED_VIEWS: tuple[type[View], ...] = ()
 
 
 def _error_codes() -> list[str]:
@@ -131,21 +134,7 @@ def response_schemas() -> dict[str, Schema]:
         },
         optional=("field",),
     )
-    api_key = {
-        "id": string(),
-        "name": string(),
-        "prefix": string("The key's first characters, to recognise it"),
-        "scopes": array(enum(keys.ALL_SCOPES)),
-        "plan": string("The rate-limit plan"),
-        "created_at": timestamp(),
-        "last_used_at": timestamp("Last use, to the minute", nullable=True),
-    }
     return {
-        "ApiKey": obj(api_key),
-        "ApiKeyList": page_of("ApiKey"),
-        "ApiKeyCreated": obj(
-            {**api_key, "key": string("The plaintext key: shown this once, store it now")}
-        ),
         **webhook_schemas(),
         "Interview": obj(
             {

@@ -8,8 +8,11 @@ from typing import Any
 Schema = dict[str, Any]
 
 
+REF_TEMPLATE = "#/components/schemas/{name}"
+
+
 def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF_TEMPLATE.format(name=name)}
 
 
 def _typed(kind: str, description: str, nullable: bool, keywords: Mapping[str, Any]) -> Schema:

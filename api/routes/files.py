@@ -13,13 +13,12 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import bearer, respondent, services_of
 from api.endpoints import BINARY, Call, Group, Reply
-from api.openapi.schemas import enum, integer, string
 from api.responses import Json
 from api.routes import params
-from api.views import View
 from runtime.access import keys
 from runtime.platform.errors import PayloadTooLarge, ValidationError
 from runtime.platform.private_files import private_dir
+from runtime.platform.views import Meta, View
 from runtime.services import Services
 from runtime.sessions import store as sessions
 from runtime.transcripts import artifacts, audio
@@ -36,16 +35,18 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
 either = Group("sessions", "session", keys.SESSIONS_WRITE)
 
 
-class PdfRendering(View, kw_only=True):
-    session_id: Annotated[str, string()]
-    status: Annotated[Literal["rendering"], enum(("rendering",))] = "rendering"
-    retry_after: Annotated[int, integer("Seconds to wait before asking again")] = RETRY_AFTER
+class PdfRendering(View):
+    session_id: str
+    status: Literal["rendering"] = "rendering"
+    retry_after: Annotated[int, Meta(description="Seconds to wait before asking again")] = (
+        RETRY_AFTER
+    )
 
 
 class PdfFailed(View, kw_only=True):
-    session_id: Annotated[str, string()]
-    status: Annotated[Literal["failed"], enum(("failed",))] = "failed"
-    reason: Annotated[str, string("Why, and what fixes it (e.g. the fonts to install)")]
+    session_id: str
+    status: Literal["failed"] = "failed"
+    reason: Annotated[str, Meta(description="Why, and what fixes it (e.g. the fonts to install)")]
 
 
 def absolute(request: Request, url: str) -> str:

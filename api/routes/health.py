@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from starlette.responses import Response
 
 from api.auth import services_of
 from api.endpoints import Call, Group, Reply
 from api.responses import Json
-from api.views import View
 from runtime.deployment import readiness
+from runtime.platform.views import View
 
 
 class Health(View):
-    status: Annotated[Literal["ok"], {"const": "ok"}] = "ok"
+    status: Literal["ok"] = "ok"
 
 
 ops = Group("operations", "public")

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from api.auth import services_of
-from api.endpoints import Call, Fields, Group, Reply
+from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Str, StrList
@@ -39,7 +39,7 @@ op = Group("api-keys", "researcher", keys.KEYS_MANAGE)
     "POST /v1/api-keys",
     "createApiKey",
     "Create an API key (the plaintext key is in this response only)",
-    Reply(201, "The new key, with its plaintext `key`", "ApiKeyCreated"),
+    Reply(201, "The new key, with its plaintext `key`", keys.ApiKeyCreated),
     errors={403: "The calling key lacks keys:manage, or a scope asked for"},
     body=ApiKeyCreate,
     description="scopes defaults to the calling key's scopes; a key cannot grant a "
@@ -63,16 +63,16 @@ async def create(call: Call[ApiKeyCreate]) -> Response:
         tuple(wanted),
         principal.plan,
     )
-    view = {
-        "id": created.id,
-        "name": created.name,
-        "prefix": created.prefix,
-        "scopes": list(created.scopes),
-        "plan": created.plan,
-        "created_at": created.created_at,
-        "last_used_at": None,
-        "key": created.plaintext,
-    }
+    view = keys.ApiKeyCreated(
+        id=created.id,
+        name=created.name,
+        prefix=created.prefix,
+        scopes=list(created.scopes),
+        plan=created.plan,
+        created_at=created.created_at,
+        last_used_at=None,
+        key=created.plaintext,
+    )
     return Json(view, status_code=201)
 
 
@@ -80,7 +80,7 @@ async def create(call: Call[ApiKeyCreate]) -> Response:
     "GET /v1/api-keys",
     "listApiKeys",
     "List the workspace's live keys, newest first (never the secret)",
-    Reply(200, "One page of keys", "ApiKeyList"),
+    Reply(200, "One page of keys", ListOf(keys.ApiKey)),
     query=(params.LIMIT, params.CURSOR),
 )
 async def list_(call: Call[None]) -> Response:

@@ -11,16 +11,16 @@ from starlette.responses import Response
 from api import ratelimit
 from api.auth import respondent_check, services_of
 from api.endpoints import Call, Fields, Group, Reply
-from api.openapi.schemas import enum, string
 from api.responses import Json
 from api.validation import Str
-from api.views import View
 from runtime.interviews import service as interviews
 from runtime.live import conversation, ending, tickets
 from runtime.platform.clock import iso
+from runtime.platform.views import View
 from runtime.sessions import store as sessions
 from runtime.sessions import tokens as session_tokens
 from runtime.sessions import views as session_views
+from runtime.sessions.vocabulary import SessionStatus
 
 
 class Respondent(Fields):
@@ -41,8 +41,8 @@ class MessageCreate(Fields):
 
 
 class SessionEnded(View):
-    session_id: Annotated[str, string()]
-    status: Annotated[str, enum(interviews.SESSION_STATUSES)]
+    session_id: str
+    status: SessionStatus
 
 
 _NOT_THIS_SESSION = {401: "The session token is missing or not this session's"}

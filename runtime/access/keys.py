@@ -5,17 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 from sqlalchemy import select, update
 
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from runtime.platform.ids import hash_secret, new_id, new_secret
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.stores import pagination, schema
 from runtime.stores.database import Database
 
 KEY_PREFIX = "rk_live_"
+Scope = Literal[
+    "interviews:read",
+    "interviews:write",
+    "sessions:read",
+    "sessions:write",
+    "sessions:delete",
+    "exports:read",
+    "exports:write",
+    "webhooks:manage",
+    "keys:manage",
+    "metrics:read",
+]
 INTERVIEWS_READ = "interviews:read"
 INTERVIEWS_WRITE = "interviews:write"
 SESSIONS_READ = "sessions:read"
@@ -27,18 +40,7 @@ EXPORTS_WRITE = "exports:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
 KEYS_MANAGE = "keys:manage"
 METRICS_READ = "metrics:read"
-ALL_SCOPES = (
-    INTERVIEWS_READ,
-    INTERVIEWS_WRITE,
-    SESSIONS_READ,
-    SESSIONS_WRITE,
-    SESSIONS_DELETE,
-    EXPORTS_READ,
-    EXPORTS_WRITE,
-    WEBHOOKS_MANAGE,
-    KEYS_MANAGE,
-    METRICS_READ,
-)
+ALL_SCOPES: tuple[Scope, ...] = get_args(Scope)
 DEFAULT_PLAN = "default"
 # Writing last_used_at on every request would make every read a write; minute precision is enough.
 _TOUCH_INTERVAL = timedelta(seconds=60)
@@ -64,10 +66,10 @@ class CreatedKey:
     workspace_id: str
     plaintext: str
     prefix: str
-    scopes: tuple[str, ...]
-    name: str = "default"
-    plan: str = DEFAULT_PLAN
-    created_at: datetime | None = None
+    scopes: tuple[Scope, ...]
+    name: str
+    plan: str
+    created_at: datetime
 
 
 async def ensure_workspace(db: Database, name: str) -> str:
@@ -87,7 +89,7 @@ async def ensure_workspace(db: Database, name: str) -> str:
         return workspace_id
 
 
-def check_scopes(scopes: tuple[str, ...]) -> tuple[str, ...]:
+def check_scopes(scopes: tuple[str, ...]) -> tuple[Scope, ...]:
     """The scopes in their canonical order; ValidationError naming any unknown one."""
     unknown = sorted(set(scopes) - set(ALL_SCOPES))
     if unknown:
@@ -142,22 +144,37 @@ async def authenticate(db: Database, plaintext: str) -> Principal:
     return Principal(row["workspace_id"], row["id"], frozenset(row["scopes"]), row["plan"])
 
 
-def to_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A key as the API shows it: never the secret or its hash."""
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "prefix": row["prefix"],
-        "scopes": [s for s in ALL_SCOPES if s in row["scopes"]],
-        "plan": row["plan"],
-        "created_at": row["created_at"],
-        "last_used_at": row["last_used_at"],
-    }
+class ApiKey(View):
+    """An API key as the API shows it: never the secret or its hash."""
+
+    id: str
+    name: str
+    prefix: Annotated[str, Meta(description="The key's first characters, to recognise it")]
+    scopes: list[Scope]
+    plan: Annotated[str, Meta(description="The rate-limit plan")]
+    created_at: Timestamp
+    last_used_at: Annotated[Timestamp | None, Meta(description="Last use, to the minute")]
+
+
+class ApiKeyCreated(ApiKey):
+    key: Annotated[str, Meta(description="The plaintext key: shown this once, store it now")]
+
+
+def to_view(row: Mapping[str, Any]) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        scopes=[s for s in ALL_SCOPES if s in row["scopes"]],
+        plan=row["plan"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+    )
 
 
 async def list_page(
     db: Database, workspace_id: str, cursor: str | None, limit: int
-) -> pagination.Page[dict[str, Any]]:
+) -> pagination.Page[ApiKey]:
     """Live (unrevoked) keys, newest first."""
     t = schema.api_keys
     query = select(t).where(t.c.workspace_id == workspace_id, t.c.revoked_at.is_(None))
@@ -204,7 +221,7 @@ class ListedKey:
     """A live key as `rapport keys list` shows it, with its workspace's name."""
 
     workspace: str
-    view: Mapping[str, Any]
+    view: ApiKey
 
 
 async def list_live(db: Database, workspace: str | None = None) -> list[ListedKey]:

@@ -100,13 +100,13 @@ def table(listed: list[keys.ListedKey]) -> str:
     """One line per key, in aligned columns under a heading."""
     rows = [COLUMNS] + [
         (
-            str(k.view["id"]),
-            str(k.view["name"]),
-            str(k.view["prefix"]) + "…",
-            ",".join(k.view["scopes"]),
-            str(k.view["plan"]),
-            iso(k.view["created_at"]) or "",
-            iso(k.view["last_used_at"]) or "never",
+            k.view.id,
+            k.view.name,
+            k.view.prefix + "…",
+            ",".join(k.view.scopes),
+            k.view.plan,
+            iso(k.view.created_at) or "",
+            iso(k.view.last_used_at) or "never",
             k.workspace,
         )
         for k in listed

@@ -16,8 +16,10 @@ def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, msgspec.Struct):
-        # Field by field, so a datetime inside is written as clock.iso writes it too.
-        return {name: getattr(value, name) for name in value.__struct_fields__}
+        # Field by field, so a datetime inside is written as clock.iso writes it too; a field
+        # left UNSET is not written at all (an optional field of a view).
+        fields = ((name, getattr(value, name)) for name in value.__struct_fields__)
+        return {name: field for name, field in fields if field is not msgspec.UNSET}
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
