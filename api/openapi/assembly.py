@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -312,15 +312,40 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
     )
 
 
+def _structs(types: Iterable[msgspec.inspect.Type]) -> Iterator[msgspec.inspect.StructType]:
+    """Every struct in these type trees (a view's nested views, in lists, unions, dicts)."""
+    for node in types:
+        if isinstance(node, msgspec.inspect.StructType):
+            yield node
+            yield from _structs(f.type for f in node.fields)
+        elif isinstance(node, msgspec.inspect.UnionType):
+            yield from _structs(node.types)
+        elif isinstance(node, (msgspec.inspect.ListType, msgspec.inspect.SetType)):
+            yield from _structs([node.item_type])
+        elif isinstance(node, msgspec.inspect.DictType):
+            yield from _structs([node.key_type, node.value_type])
+
+
 def view_schemas(views: Iterable[type[View]]) -> dict[str, Schema]:
     """The views and every view nested in them, by class name (msgspec writes each schema
-    from the fields' types and `Meta`: runtime.platform.views)."""
+    from the fields' types and `Meta`: runtime.platform.views).
+
+    A view writes every field, defaults included, except one left UNSET: those are the
+    required ones, whatever msgspec infers from the defaults; and it writes nothing else.
+    """
     ordered = sorted(set(views), key=lambda view: view.__name__)
     _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
+    written = {
+        node.cls.__name__: [f.encode_name for f in node.fields if f.default is not msgspec.UNSET]
+        for node in _structs(msgspec.inspect.multi_type_info(ordered))
+    }
     for name, schema in components.items():
         if "." in name:  # msgspec qualifies a name two views share
             raise ValueError(f"two views are named {name.rsplit('.', 1)[-1]}")
         schema.pop("title", None)  # the component's name already says it
+        if name in written:
+            schema["required"] = written[name]
+            schema["additionalProperties"] = False
     return components
 
 
