@@ -8,7 +8,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
-from runtime.deployment import metrics
+from runtime.platform import metrics
 
 UNMATCHED = "unmatched"
 # Live streams last as long as their session: they are counted, and open ones gauged

@@ -15,9 +15,9 @@ from sse_starlette import ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
 from runtime.access import keys
-from runtime.deployment import metrics
 from runtime.live.events import StoredEvent
 from runtime.live.hub import Subscription
+from runtime.platform import metrics
 from runtime.stores import outages as store_errors
 
 log = structlog.get_logger(__name__)

@@ -15,7 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from runtime.access import keys
 from runtime.access.idempotency import IdempotencyStore
 from runtime.access.rate_limits import RateLimiter
-from runtime.deployment.metrics import Exposition
+from runtime.deployment.exposition import Exposition
 from runtime.engines.base import Engine
 from runtime.engines.llm import LLMConfig, LLMEngine
 from runtime.engines.scripted import ScriptedEngine

@@ -13,7 +13,7 @@ import structlog
 from saq import Worker
 from saq.types import PartialTimersDict
 
-from runtime.deployment import metrics
+from runtime.platform import metrics
 from runtime.services import Services
 from workers import registry
 from workers.types import JobContext, JobFunction

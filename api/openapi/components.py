@@ -27,7 +27,7 @@ from runtime.interviews import service as interviews
 from runtime.platform.errors import DomainError
 from runtime.platform.views import View
 from runtime.sessions import store as sessions
-from runtime.sessions.vocabulary import SESSION_STATUSES
+from runtime.vocabulary import SESSION_STATUSES
 
 # Views the document publishes though no reply names them (webhook payloads, events).
 PUBLISHED_VIEWS: tuple[type[View], ...] = ()

@@ -7,8 +7,8 @@ from api.query import Query, choice, flag, limit, text, timestamp
 from runtime.exports import formats as export_formats
 from runtime.exports import records as exports
 from runtime.interviews import service as interviews
-from runtime.sessions.vocabulary import SESSION_STATUSES
 from runtime.transcripts import document as transcripts
+from runtime.vocabulary import SESSION_STATUSES
 from runtime.webhooks import outbox
 
 LIMIT: Query[int] = Query(

@@ -20,7 +20,7 @@ from runtime.platform.views import View
 from runtime.sessions import store as sessions
 from runtime.sessions import tokens as session_tokens
 from runtime.sessions import views as session_views
-from runtime.sessions.vocabulary import SessionStatus
+from runtime.vocabulary import SessionStatus
 
 
 class Respondent(Fields):

@@ -19,11 +19,10 @@ from api.openapi.stream import sse_description, ws_description
 from api.routes import params
 from api.sse import EventStream
 from runtime.access import keys
-from runtime.deployment import metrics
 from runtime.live import conversation, ending
 from runtime.live.eventlog import is_valid_id
 from runtime.live.hub import Subscription
-from runtime.platform import json_input
+from runtime.platform import json_input, metrics
 from runtime.platform.errors import DomainError, Unauthorized, ValidationError
 from runtime.services import Services
 from runtime.sessions import store as sessions

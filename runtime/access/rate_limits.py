@@ -21,7 +21,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from runtime.deployment import metrics
+from runtime.platform import metrics
 from runtime.platform.errors import ConfigurationError, RateLimited
 from runtime.platform.settings import Settings
 from runtime.stores import redis_keys

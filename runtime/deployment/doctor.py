@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import redis.asyncio
 import structlog
@@ -28,7 +28,6 @@ from runtime.engines import upstream as llm_upstream
 from runtime.engines.upstream import UpstreamProbe
 from runtime.platform.errors import ConfigurationError
 from runtime.platform.settings import Settings
-from runtime.services import Services
 from runtime.stores import embedded_redis as redis_server
 from runtime.stores.blobs import BlobStore, open_store
 from runtime.stores.database import Database
@@ -295,7 +294,14 @@ def log_findings(findings: list[Finding], took: float) -> None:
     log.info("doctor.done", failed=failed(findings), took_ms=round(took * 1000))
 
 
-async def start_in_process(services: Services) -> Callable[[], Awaitable[None]]:
+class DoctorParts(Protocol):
+    """What the in-process doctor needs of the process's parts (runtime.services.Services)."""
+
+    settings: Settings
+    llm_upstream: UpstreamProbe
+
+
+async def start_in_process(services: DoctorParts) -> Callable[[], Awaitable[None]]:
     """Run the checks once in the background, logging each; returns its stop function.
     (An `on_start` hook of the app, and of `rapport worker`: it never delays start-up.)"""
 

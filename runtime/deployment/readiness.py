@@ -5,13 +5,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
+
+from redis.asyncio import Redis
 
 from runtime.engines import upstream as llm_upstream
-from runtime.services import Services
+from runtime.engines.upstream import UpstreamProbe
+from runtime.platform.settings import Settings
 from runtime.stores import database
 
-Probe = Callable[[Services, float], Awaitable[None]]
+
+class ReadinessParts(Protocol):
+    """What a readiness check needs of the process's parts (runtime.services.Services)."""
+
+    settings: Settings
+    db: database.Database
+    redis: Redis
+    llm_upstream: UpstreamProbe
+
+
+Probe = Callable[[ReadinessParts, float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -33,19 +46,19 @@ class Readiness:
         }
 
 
-async def _sql(services: Services, seconds: float) -> None:
+async def _sql(services: ReadinessParts, seconds: float) -> None:
     # The lock wait gets half the bound, so a locked table is reported as such, in time.
     await database.probe(services.db, seconds / 2)
 
 
-async def _redis(services: Services, seconds: float) -> None:
+async def _redis(services: ReadinessParts, seconds: float) -> None:
     await cast(Awaitable[Any], services.redis.ping())
 
 
 PROBES: dict[str, Probe] = {"sql": _sql, "redis": _redis}
 
 
-async def check(services: Services) -> Readiness:
+async def check(services: ReadinessParts) -> Readiness:
     """Every probe at once, each within ready_timeout_seconds: the answer never takes longer."""
     seconds = services.settings.ready_timeout_seconds
     names = list(PROBES)
@@ -54,7 +67,7 @@ async def check(services: Services) -> Readiness:
     return Readiness(dict(zip(names, results, strict=True)), detail)
 
 
-async def _run(probe: Probe, services: Services, seconds: float) -> str:
+async def _run(probe: Probe, services: ReadinessParts, seconds: float) -> str:
     try:
         async with asyncio.timeout(seconds):
             await probe(services, seconds)

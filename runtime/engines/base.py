@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from runtime.platform.text import storable
-from runtime.sessions.vocabulary import Role
+from runtime.vocabulary import Role
 
 # What an interviewer's turn does: opens the interview, asks an item, probes a thin answer,
 # asks again for a valid choice, or closes.

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.access.idempotency import IdempotencyStore
+from runtime.access.rate_limits import RateLimiter
 from runtime.exports import members as export_members
 from runtime.interviews import service as interviews
+from runtime.live.early_turns import EarlyStarts
+from runtime.live.eventlog import EventLog
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
-from runtime.services import Services
 from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
+from runtime.stores.blobs import BlobStore
+from runtime.stores.database import Database
 from runtime.transcripts import artifacts
 from runtime.webhooks import outbox
 
@@ -93,6 +98,17 @@ class _Forgotten:
     exports: tuple[str, ...]
 
 
+class ErasureParts(Protocol):
+    """What erasing needs of the process's parts (runtime.services.Services)."""
+
+    db: Database
+    blobs: BlobStore
+    events: EventLog
+    early: EarlyStarts
+    idempotency: IdempotencyStore
+    limiter: RateLimiter
+
+
 @dataclass(frozen=True)
 class _Elsewhere:
     live_keys: int
@@ -101,7 +117,7 @@ class _Elsewhere:
 
 
 async def erase(
-    services: Services,
+    services: ErasureParts,
     session_id: str,
     *,
     erased_by: ErasedBy,
@@ -135,7 +151,7 @@ async def erase(
 
 
 async def erase_many(
-    services: Services, session_ids: list[str], *, erased_by: ErasedBy
+    services: ErasureParts, session_ids: list[str], *, erased_by: ErasedBy
 ) -> list[Receipt]:
     """Erase each session that still exists (another node may have got there first)."""
     receipts = []
@@ -147,7 +163,7 @@ async def erase_many(
     return receipts
 
 
-async def delete_draft(services: Services, workspace_id: str, interview_id: str) -> None:
+async def delete_draft(services: ErasureParts, workspace_id: str, interview_id: str) -> None:
     """Delete a draft interview, its preview sessions erased first like any session (their
     files, live state and kept answers too, not only their rows)."""
     async with services.db.connect() as conn:
@@ -193,7 +209,7 @@ async def _forget_in_sql(
     )
 
 
-async def _forget_elsewhere(services: Services, plan: Plan) -> _Elsewhere:
+async def _forget_elsewhere(services: ErasureParts, plan: Plan) -> _Elsewhere:
     """Everything of the session outside SQL; safe to run again (the journal's retry)."""
     session_id = plan.session_id
     # Redis first: once the session is marked erased, no writer brings its log back.
@@ -213,7 +229,7 @@ async def _forget_elsewhere(services: Services, plan: Plan) -> _Elsewhere:
     return _Elsewhere(live_keys, files, records)
 
 
-async def finish_unfinished(services: Services, now: datetime | None = None) -> int:
+async def finish_unfinished(services: ErasureParts, now: datetime | None = None) -> int:
     """Finish the erasures whose process died after their SQL part; returns how many."""
     before = (now or utcnow()) - UNFINISHED_AFTER
     async with services.db.connect() as conn:

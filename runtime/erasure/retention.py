@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from runtime.erasure import erase as erasure
 from runtime.platform.clock import utcnow
-from runtime.services import Services
 from runtime.stores import schema
 
 iv = schema.interviews
@@ -30,7 +29,7 @@ class Retained:
         return bool(self.erased or self.finished)
 
 
-async def run(services: Services, now: datetime | None = None) -> Retained:
+async def run(services: erasure.ErasureParts, now: datetime | None = None) -> Retained:
     """One pass; safe on every node at once (a session erased elsewhere is skipped)."""
     now = now or utcnow()
     finished = await erasure.finish_unfinished(services, now)
@@ -49,7 +48,9 @@ async def run(services: Services, now: datetime | None = None) -> Retained:
     return Retained(erased, finished)
 
 
-async def _due(services: Services, interview_id: str, cutoff: datetime, limit: int) -> list[str]:
+async def _due(
+    services: erasure.ErasureParts, interview_id: str, cutoff: datetime, limit: int
+) -> list[str]:
     async with services.db.connect() as conn:
         rows = await conn.execute(
             select(s.c.id)

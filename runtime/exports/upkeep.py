@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from saq.job import TERMINAL_STATUSES
 from sqlalchemy import select, update
 
 from runtime.exports import records as exports
 from runtime.platform.clock import utcnow
-from runtime.services import Services
+from runtime.platform.settings import Settings
+from runtime.stores.blobs import BlobStore
+from runtime.stores.database import Database
+from runtime.stores.jobs import JobQueue
 
 e = exports.e
 PREFIX = "exports/"
 STALE_UPLOAD_AGE = timedelta(days=1)  # no export write runs this long; a killed one's parts
 BATCH = 500  # rows per pass and step: a backlog is worked off over a few passes
+
+
+class UpkeepParts(Protocol):
+    """What export upkeep needs of the process's parts (runtime.services.Services)."""
+
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    jobs: JobQueue
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class Upkept:
         return any((self.requeued, self.lost, self.expired, self.uploads_aborted))
 
 
-async def run(services: Services, now: datetime | None = None) -> Upkept:
+async def run(services: UpkeepParts, now: datetime | None = None) -> Upkept:
     """One pass; safe to run on every node at once (each step is conditional or idempotent)."""
     now = now or utcnow()
     requeued, lost = await requeue_lost(services)
@@ -38,7 +51,7 @@ async def run(services: Services, now: datetime | None = None) -> Upkept:
     return Upkept(requeued, lost, expired, aborted)
 
 
-async def requeue_lost(services: Services) -> tuple[int, int]:
+async def requeue_lost(services: UpkeepParts) -> tuple[int, int]:
     """Queue again the unfinished exports that have no job (the enqueue after the insert
     failed, or Redis lost it); fail those whose job ended without finishing them."""
     async with services.db.connect() as conn:
@@ -57,7 +70,7 @@ async def requeue_lost(services: Services) -> tuple[int, int]:
     return requeued, lost
 
 
-async def expire_old(services: Services, now: datetime) -> int:
+async def expire_old(services: UpkeepParts, now: datetime) -> int:
     """Mark exports past retention `expired`, then delete their ZIPs."""
     cutoff = now - timedelta(hours=services.settings.export_retention_hours)
     async with services.db.begin() as conn:

@@ -14,11 +14,11 @@ from runtime.interviews import guide as guides
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
-from runtime.sessions.vocabulary import SESSION_STATUSES
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
+from runtime.vocabulary import SESSION_STATUSES
 from runtime.webhooks import outbox
 
 InterviewStatus = Literal["draft", "active", "paused", "closed"]

@@ -6,19 +6,30 @@ that turn early, before it is stored (see docs/live-sessions.md). Ending is runt
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from runtime.engines import readiness as engine_readiness
+from runtime.engines.upstream import UpstreamProbe
+from runtime.live.early_turns import EarlyStarts
+from runtime.live.ending import EndingParts
 from runtime.live.events import RespondentMessage, SessionStarted
+from runtime.live.turns import TurnRunner
 from runtime.platform.errors import ValidationError
-from runtime.services import Services
 from runtime.sessions import store as sessions
 
 MAX_CLIENT_MESSAGE_ID = 200
 
 
+class ConversationParts(EndingParts, Protocol):
+    """What a conversation needs of the process's parts (runtime.services.Services)."""
+
+    early: EarlyStarts
+    turns: TurnRunner
+    llm_upstream: UpstreamProbe
+
+
 async def start(
-    services: Services, share_token: str, respondent: dict[str, Any], is_test: bool = False
+    services: ConversationParts, share_token: str, respondent: dict[str, Any], is_test: bool = False
 ) -> sessions.StartedSession:
     started = await sessions.start(services.db, share_token, respondent, is_test)
     await _begin(services, started)
@@ -26,7 +37,7 @@ async def start(
 
 
 async def start_preview(
-    services: Services, workspace_id: str, interview_id: str, respondent: dict[str, Any]
+    services: ConversationParts, workspace_id: str, interview_id: str, respondent: dict[str, Any]
 ) -> sessions.StartedSession:
     await engine_readiness.require_interview_engine(
         services.db, services.llm_upstream, workspace_id, interview_id
@@ -36,7 +47,7 @@ async def start_preview(
     return started
 
 
-async def _begin(services: Services, started: sessions.StartedSession) -> None:
+async def _begin(services: ConversationParts, started: sessions.StartedSession) -> None:
     session_id = started.row["id"]
     await services.events.append(
         session_id, SessionStarted(session_id, started.row["interview_id"])
@@ -47,7 +58,7 @@ async def _begin(services: Services, started: sessions.StartedSession) -> None:
 
 
 async def say(
-    services: Services, session_id: str, content: str, client_message_id: str
+    services: ConversationParts, session_id: str, content: str, client_message_id: str
 ) -> sessions.PostedMessage:
     content = content.strip()
     if not content:

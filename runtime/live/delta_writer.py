@@ -8,11 +8,11 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 
-from runtime.deployment import metrics
 from runtime.engines.base import Decision, TextDelta
 from runtime.engines.splice import Splice
 from runtime.live.eventlog import EventLog, LeaseLost
 from runtime.live.events import SessionEvent, TurnDelta, TurnStarted
+from runtime.platform import metrics
 
 
 class DeltaWriter:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row
 
@@ -11,12 +11,20 @@ from runtime.live.eventlog import EventLog
 from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEvent, SessionState
 from runtime.live.lease import Leases
 from runtime.platform.clock import utcnow
+from runtime.platform.settings import Settings
 from runtime.sessions import store as sessions
 from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
 
-if TYPE_CHECKING:  # the services hold the turn runner, which ends turns here
-    from runtime.services import Services
+
+class EndingParts(Protocol):
+    """What ending a session needs of the process's parts (runtime.services.Services)."""
+
+    settings: Settings
+    db: Database
+    events: EventLog
+    leases: Leases
+
 
 # The ordering rule: `session.completed` never precedes the last `turn.completed`. A turn's
 # writer drops the turn from the owed set, then reads the status (`after_turn`); whoever
@@ -37,7 +45,7 @@ async def after_turn(
         await events.announce_end(session_id, SessionCompleted(reason), fence)
 
 
-async def end(services: Services, session_id: str, reason: str = "ended_by_respondent") -> bool:
+async def end(services: EndingParts, session_id: str, reason: str = "ended_by_respondent") -> bool:
     """End early; returns False when the session had already ended."""
     awaiting = await sessions.end(services.db, session_id, reason)
     if awaiting is None:
@@ -54,7 +62,7 @@ async def end(services: Services, session_id: str, reason: str = "ended_by_respo
     return True
 
 
-async def announce_end(services: Services, session: Row[Any]) -> bool:
+async def announce_end(services: EndingParts, session: Row[Any]) -> bool:
     """Tell a session's stream readers that it ended, unless it is live or still owes a turn
     (whose runner tells them after it), at most once per event log: a Redis that lost its
     data, or was down when the session ended, may not have it. True when the session has
@@ -73,7 +81,7 @@ def _end_event(status: str, reason: str | None) -> SessionEvent:
     return SessionCompleted(reason or "finished")
 
 
-async def abandon_idle(services: Services) -> int:
+async def abandon_idle(services: EndingParts) -> int:
     before = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds)
     count = 0
     for session_id in await session_sweeps.idle_sessions(services.db, before):

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from runtime.deployment import metrics
 from runtime.engines.base import Decision, Engine, TextDelta, TurnContext
 from runtime.live.lease import Leases
+from runtime.platform import metrics
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,6 @@ from datetime import timedelta
 import structlog
 from redis.exceptions import RedisError
 
-from runtime.deployment import metrics
 from runtime.engines.base import Engine, TurnContext
 from runtime.live import delta_writer, ending, fallbacks, lease
 from runtime.live.context import Contexts, Prior
@@ -19,6 +18,7 @@ from runtime.live.early_turns import EarlyStarts, EarlyTurn
 from runtime.live.eventlog import EventLog, LeaseLost
 from runtime.live.events import RespondentMessage, TurnCompleted, TurnDelta, TurnStarted
 from runtime.live.lease import Leases
+from runtime.platform import metrics
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.sessions import store as sessions

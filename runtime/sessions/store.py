@@ -14,9 +14,9 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import hash_secret, new_id, new_secret
-from runtime.sessions.vocabulary import Role
 from runtime.stores import schema
 from runtime.stores.database import Database
+from runtime.vocabulary import Role
 from runtime.webhooks import outbox
 
 s = schema.sessions

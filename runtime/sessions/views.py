@@ -9,10 +9,10 @@ from sqlalchemy import Row, select
 
 from runtime.interviews import service as interviews
 from runtime.sessions.store import messages, s
-from runtime.sessions.vocabulary import SessionStatus
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
+from runtime.vocabulary import SessionStatus
 
 
 def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str, Any]:

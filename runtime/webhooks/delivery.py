@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy import or_, select, update
 from standardwebhooks import Webhook
 
-from runtime.deployment import metrics
+from runtime.platform import metrics
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.settings import Settings
 from runtime.stores.database import Database

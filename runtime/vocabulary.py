@@ -1,4 +1,4 @@
-"""The words a session is told in: its statuses, and who speaks in it."""
+"""The words the domain packages share, importing nothing: session statuses, who speaks."""
 
 from __future__ import annotations
 
