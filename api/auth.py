@@ -72,8 +72,9 @@ class StreamReader:
         return self.credential != "api_key"
 
 
-async def stream_reader(conn: HTTPConnection, session_id: str) -> StreamReader:
-    """A live stream may be opened with a ticket, a session token, or a researcher key.
+async def stream_reader(conn: HTTPConnection, session_id: str, scope: str) -> StreamReader:
+    """A live stream may be opened with a ticket, a session token, or a researcher key holding
+    the stream's declared `scope`.
 
     A `ticket` parameter, even an empty one, decides alone: an empty ticket is an invalid
     ticket, never a reason to try the Authorization header instead."""
@@ -83,7 +84,7 @@ async def stream_reader(conn: HTTPConnection, session_id: str) -> StreamReader:
         tickets.verify(services.settings.secret_key, credential.value, session_id)
         return StreamReader(await sessions.load(services.db, session_id), "ticket")
     if credential.kind == "api_key":
-        principal = await researcher(conn, keys.SESSIONS_READ)
+        principal = await researcher(conn, scope)
         row = await sessions.for_workspace(services.db, principal.workspace_id, session_id)
         return StreamReader(row, "api_key", principal)
     if credential.kind == "session_token":

@@ -51,7 +51,9 @@ async def _open(
     return subscription, replay_only
 
 
-op = Group("streams", "stream", keys.SESSIONS_READ)
+# The scope a researcher's key needs to open either stream (checked by api.auth.stream_reader).
+STREAM_SCOPE = keys.SESSIONS_READ
+op = Group("streams", "stream", STREAM_SCOPE)
 
 
 class EventsEndpoint:
@@ -67,7 +69,7 @@ class EventsEndpoint:
         if request.method != "GET":
             raise HTTPException(405)
         session_id = request.path_params["id"]
-        reader = await stream_reader(request, session_id)
+        reader = await stream_reader(request, session_id, STREAM_SCOPE)
         last_id = _start_id(request.headers.get("last-event-id") or params.LAST_EVENT_ID(request))
         services = services_of(request)
         subscription, replay_only = await _open(services, reader, reader.session, last_id)
@@ -87,7 +89,7 @@ async def websocket(ws: WebSocket) -> None:
     session_id = ws.path_params["id"]
     services = services_of(ws)
     try:
-        reader = await stream_reader(ws, session_id)
+        reader = await stream_reader(ws, session_id, STREAM_SCOPE)
         last_id = _start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
         # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
