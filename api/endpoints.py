@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
+from api import paths
 from api.auth import researcher
 from api.query import Query
 from api.validation import Body, Obj, parse
@@ -112,7 +113,7 @@ class Operation:
     """What the OpenAPI document says of one endpoint (api.openapi.assembly renders it)."""
 
     method: str
-    path: str
+    path: str  # OpenAPI's form: {name}, never a Starlette converter
     operation_id: str
     summary: str
     tag: str
@@ -133,6 +134,11 @@ class Operation:
     upload: tuple[str, ...] = ()
     # The body's content is held to the deployment's RAPPORT_MAX_MESSAGE_CHARS too.
     message_limit: bool = False
+
+    @property
+    def path_params(self) -> tuple[tuple[str, str], ...]:
+        """Each path parameter and what it is (api.paths)."""
+        return paths.described(self.path)
 
 
 @dataclass(frozen=True)
@@ -260,9 +266,11 @@ class Group:
     ) -> tuple[Operation, str]:
         method, route_path = route.split(" ", 1)
         more.setdefault("scope", self.scope)
+        path = re.sub(r"{(\w+):\w+}", r"{\1}", route_path)  # OpenAPI names {key:path} {key}
+        paths.described(path)  # every parameter is declared, or the declaration fails here
         operation = Operation(
             method.lower(),
-            re.sub(r"{(\w+):\w+}", r"{\1}", route_path),  # OpenAPI names {key:path} {key}
+            path,
             operation_id,
             summary,
             self.tag,

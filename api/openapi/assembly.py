@@ -61,23 +61,6 @@ ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
         "Retry-After seconds (unavailable)",
     ),
 }
-PATH_PARAMS = {
-    "share_token": "The interview's share token (from `share_url`)",
-    "section_id": "Section id, e.g. S1",
-    "item_id": "Guide item id: Q1… for questions, T1… for tasks",
-    "delivery_id": "Webhook delivery id",
-}
-
-
-def _id_description(path: str) -> str:
-    for prefix, name in (
-        ("/v1/sessions/", "Session id"),
-        ("/v1/webhooks/", "Webhook id"),
-        ("/v1/api-keys/", "API key id"),
-    ):
-        if path.startswith(prefix):
-            return name
-    return "Interview id"
 
 
 def _parameter(
@@ -185,14 +168,8 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
     if description:
         out["description"] = description
     params: list[dict[str, Any]] = [
-        _parameter(
-            name,
-            "path",
-            {"type": "string"},
-            PATH_PARAMS.get(name) or _id_description(op.path),
-            required=True,
-        )
-        for name in re.findall(r"{(\w+)}", op.path)
+        _parameter(name, "path", {"type": "string"}, meaning, required=True)
+        for name, meaning in op.path_params
     ]
     headers = (*op.headers, "IdempotencyKey") if op.method == "post" else op.headers
     names = (*(q.component for q in op.query), *headers)
