@@ -51,9 +51,9 @@ class InterviewCreate(InterviewUpdate, kw_only=True):
     title: Annotated[str, Str(200, 1)]
 
 
+# The runtime's view and the respondent link, which only the API knows how to spell.
 class Interview(interviews.Interview):
-    """The interview as the API answers with it: the runtime's view and the link the API
-    serves it at (which only the API knows)."""
+    """An interview: its settings, lifecycle, session counts and respondent link"""
 
     share_url: Annotated[
         str,
