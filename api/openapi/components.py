@@ -20,10 +20,7 @@ from api.openapi.schemas import (
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
 from api.openapi.webhooks import webhook_schemas
-from runtime.erasure import retention
 from runtime.exports import records as exports
-from runtime.interviews import guide as guides
-from runtime.interviews import service as interviews
 from runtime.platform.errors import DomainError
 from runtime.platform.views import View
 from runtime.sessions import store as sessions
@@ -45,38 +42,6 @@ def _error_codes() -> list[str]:
 
 
 def response_schemas() -> dict[str, Schema]:
-    session_counts = obj(
-        {
-            "total": integer("All non-test sessions", minimum=0),
-            **{s: integer(f"Sessions that are {s}", minimum=0) for s in SESSION_STATUSES},
-        },
-        "Session counts by status (test sessions are not counted)",
-    )
-    interview_settings = {
-        "max_duration_minutes": integer(nullable=True, minimum=1),
-        "max_turns": integer(nullable=True, minimum=2),
-        "anonymous": boolean("Respondent identity is not kept or shown"),
-        "model": string(
-            "LLM engine: the model for this interview (null: the deployment's RAPPORT_LLM_MODEL)",
-            nullable=True,
-        ),
-        "temperature": number(
-            "LLM engine: sampling temperature (null: RAPPORT_LLM_TEMPERATURE)",
-            nullable=True,
-            minimum=0,
-            maximum=2,
-        ),
-    }
-    scale = obj(
-        {
-            "min": integer(minimum=0, maximum=100),
-            "max": integer(minimum=0, maximum=100),
-            "min_label": string(nullable=True),
-            "max_label": string(nullable=True),
-        },
-        "The rating scale (rating questions only; defaults 1 to 5)",
-        nullable=True,
-    )
     respondent = obj(
         {
             "name": string(nullable=True),
@@ -136,71 +101,6 @@ def response_schemas() -> dict[str, Schema]:
     )
     return {
         **webhook_schemas(),
-        "Interview": obj(
-            {
-                "id": string(),
-                "title": string(),
-                "goal": string(),
-                "context": string(),
-                "tone": string(),
-                "language": string("BCP 47 language tag"),
-                "welcome_message": string(),
-                "closing_message": string(),
-                "engine": enum(interviews.ENGINES),
-                "retention_days": integer(
-                    "Finished sessions are erased this many days after they ended (null: "
-                    "kept for ever); in-progress ones never",
-                    nullable=True,
-                    minimum=retention.MIN_DAYS,
-                    maximum=retention.MAX_DAYS,
-                ),
-                **interview_settings,
-                "status": enum(interviews.STATUSES),
-                "share_token": string("The token in the respondent link"),
-                "guide_version": integer(
-                    "The latest published guide version (0 before publishing)", minimum=0
-                ),
-                "created_at": timestamp(),
-                "updated_at": timestamp(),
-                "session_counts": session_counts,
-                "share_url": string("The respondent link (`/i/{share_token}`)", format="uri"),
-            }
-        ),
-        "InterviewList": page_of("Interview"),
-        "Item": obj(
-            {
-                "id": string("Q1… for questions, T1… for tasks", pattern="^[QT][0-9]+$"),
-                "kind": enum(("question", "task")),
-                "text": string(),
-                "question_type": enum(guides.QUESTION_TYPES),
-                "options": array(
-                    string(), "The choices (multiple_choice questions only)", nullable=True
-                ),
-                "scale": scale,
-                "follow_up": string("The probe used when an answer is thin", nullable=True),
-                "instructions": string(nullable=True),
-                "probe_budget": integer(minimum=0, maximum=guides.MAX_PROBE_BUDGET),
-                "required": boolean(),
-            }
-        ),
-        "Section": obj(
-            {
-                "id": string("S1, S2, …", pattern="^S[0-9]+$"),
-                "title": string(),
-                "items": array(ref("Item")),
-            }
-        ),
-        "Guide": obj(
-            {
-                "interview_id": string(),
-                "version": integer(
-                    "The published version; edits to a published interview publish a new one",
-                    minimum=0,
-                ),
-                "sections": array(ref("Section")),
-            },
-            "The study guide; every guide edit answers with the whole guide",
-        ),
         "Session": obj(session),
         "SessionDetail": obj(
             {
@@ -309,16 +209,6 @@ def response_schemas() -> dict[str, Schema]:
                 ),
                 "expires_in": integer("Seconds the links stay valid"),
             }
-        ),
-        "PublicInterview": obj(
-            {
-                "title": string(),
-                "language": string(),
-                "status": enum(interviews.STATUSES),
-                "accepting_sessions": boolean("True when the interview is active"),
-                "anonymous": boolean(),
-            },
-            "What the respondent page needs before starting",
         ),
         "StreamLinks": obj(stream_links, "Fresh stream URLs for a session"),
         "SessionStartResponse": obj(

@@ -54,21 +54,13 @@ op = Group("respondent", "respondent")
     "GET /v1/public/interviews/{share_token}",
     "getPublicInterview",
     "What the respondent page needs",
-    Reply(200, "The interview as a respondent sees it", "PublicInterview"),
+    Reply(200, "The interview as a respondent sees it", interviews.PublicInterview),
     errors={404: "No interview at this link"},
 )
 async def interview_info(call: Call[None]) -> Response:
     async with services_of(call.request).db.connect() as conn:
         row = await interviews.by_share_token(conn, call.path["share_token"])
-    return Json(
-        {
-            "title": row.title,
-            "language": row.language,
-            "status": row.status,
-            "accepting_sessions": row.status == "active",
-            "anonymous": bool((row.settings or {}).get("anonymous")),
-        }
-    )
+    return Json(interviews.public_view(row._mapping))
 
 
 def stream_links(request: Request, session_id: str) -> dict[str, Any]:

@@ -88,9 +88,7 @@ async def get(call: Call[None]) -> Response:
     interview = await interviews.get(db, workspace, row.interview_id)
     live = await services.events.live_state(row.id, row.awaiting == "interviewer")
     usage = await session_views.usage(db, row.id)
-    return Json(
-        {**session_views.to_view(row, interview["anonymous"]), "live": live, "usage": usage}
-    )
+    return Json({**session_views.to_view(row, interview.anonymous), "live": live, "usage": usage})
 
 
 @Group("sessions", "session", keys.SESSIONS_DELETE)(
