@@ -313,7 +313,12 @@ def view_schemas(views: Iterable[type[View]]) -> dict[str, Schema]:
     ordered = sorted(set(views), key=lambda view: view.__name__)
     _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
     written = {
-        node.cls.__name__: [f.encode_name for f in node.fields if f.default is not msgspec.UNSET]
+        # msgspec.inspect hides an UNSET default (NODEFAULT); the struct's own fields keep it.
+        node.cls.__name__: [
+            f.encode_name
+            for f in msgspec.structs.fields(node.cls)
+            if f.default is not msgspec.UNSET
+        ]
         for node in _structs(msgspec.inspect.multi_type_info(ordered))
     }
     for name, schema in components.items():

@@ -19,8 +19,6 @@ from api.openapi.schemas import (
     timestamp,
 )
 from api.openapi.stream import RESUME_FROM, event_classes, event_schemas
-from api.openapi.webhooks import webhook_schemas
-from runtime.exports import records as exports
 from runtime.platform.errors import DomainError
 from runtime.platform.views import View
 from runtime.sessions import store as sessions
@@ -100,7 +98,6 @@ def response_schemas() -> dict[str, Schema]:
         optional=("field",),
     )
     return {
-        **webhook_schemas(),
         "Session": obj(session),
         "SessionDetail": obj(
             {
@@ -160,56 +157,6 @@ def response_schemas() -> dict[str, Schema]:
                 "answered_at": timestamp(nullable=True),
             }
         ),
-        "Audio": obj(
-            {
-                "content_type": string("Detected from the bytes"),
-                "size_bytes": integer(),
-                "duration_ms": integer("The recording's length"),
-                "uploaded_at": timestamp(),
-            }
-        ),
-        "Export": obj(
-            {
-                "id": string(),
-                "interview_id": string("null: the whole workspace", nullable=True),
-                "status": enum(exports.STATUSES),
-                "progress": {"type": "number", "minimum": 0, "maximum": 1},
-                "counts": obj(
-                    {
-                        "sessions_total": integer("Known once the job starts", nullable=True),
-                        "sessions_done": integer(),
-                        "audio_files": integer(),
-                        "audio_missing": integer(),
-                    }
-                ),
-                "options": {"type": "object", "description": "What was asked for"},
-                "size_bytes": integer("The ZIP's size once written", nullable=True),
-                "error": string("Why it failed, after its retries", nullable=True),
-                "created_at": timestamp(),
-                "completed_at": timestamp(nullable=True),
-                "url": string("Signed link to the ZIP once succeeded", nullable=True),
-                "url_expires_in": integer("Seconds the link stays valid", nullable=True),
-            }
-        ),
-        "ExportList": page_of("Export"),
-        "Files": obj(
-            {
-                "items": array(
-                    obj(
-                        {
-                            "kind": enum(("transcript", "pdf", "audio")),
-                            "name": string("A suggested file name"),
-                            "content_type": string(),
-                            "size_bytes": integer(),
-                            "duration_ms": integer("Audio only", nullable=True),
-                            "url": string("Signed download link; expires after expires_in s"),
-                        },
-                        optional=("duration_ms",),
-                    )
-                ),
-                "expires_in": integer("Seconds the links stay valid"),
-            }
-        ),
         "StreamLinks": obj(stream_links, "Fresh stream URLs for a session"),
         "SessionStartResponse": obj(
             {
@@ -266,26 +213,6 @@ def response_schemas() -> dict[str, Schema]:
             "What an erasure removed",
         ),
         "Error": obj({"error": error_body}),
-        "Ready": obj(
-            {
-                "status": enum(("ready", "unavailable")),
-                "checks": obj(
-                    {
-                        "sql": string("ok, or error: <type>"),
-                        "redis": string("ok, or error: <type>"),
-                    }
-                ),
-                "detail": obj(
-                    {
-                        "llm": string(
-                            "The LLM interviewer's upstream: ok, not configured: <fix>, "
-                            "unreachable: <base URL> (<why>), or not checked yet. Not a "
-                            "check: it never makes the node unavailable"
-                        ),
-                    }
-                ),
-            }
-        ),
         **event_schemas(),
         "WsClientFrame": {
             "description": "What a WebSocket client may send (JSON text frames)",
