@@ -62,7 +62,7 @@ def absolute(request: Request, url: str) -> str:
         200,
         "The transcript: JSON with messages and question → answer turns; with "
         "format=txt or md, the same as a readable document",
-        "Transcript",
+        transcript_view.Transcript,
         also=("text/plain", "text/markdown"),
     ),
     errors=_404,

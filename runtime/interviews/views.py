@@ -19,7 +19,7 @@ RETENTION_DAYS = (1, 3650)
 class SessionCounts(View):
     """Session counts by status (test sessions are not counted)"""
 
-    # One count per runtime.sessions.vocabulary.SessionStatus (service.session_counts_view).
+    # One count per runtime.vocabulary.SessionStatus (service.session_counts_view).
     total: Annotated[int, Meta(description="All non-test sessions", ge=0)]
     in_progress: Annotated[int, Meta(description="Sessions that are in_progress", ge=0)]
     completed: Annotated[int, Meta(description="Sessions that are completed", ge=0)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import msgspec
-from runtime.sessions.vocabulary import SESSION_STATUSES
 
 from runtime.interviews.views import SessionCounts
+from runtime.vocabulary import SESSION_STATUSES
 
 
 def test_session_counts_has_a_count_for_every_session_status() -> None:
