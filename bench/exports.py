@@ -96,17 +96,17 @@ async def _seed(env: dict[str, str], data: Path, sizes: list[int], audio: bytes)
             from runtime.interviews import service as interviews
 
             made = await interviews.create(db, workspace, {"title": f"Bench {size}"})
-            ids.append(made["id"])
+            ids.append(made.id)
             # Seeded in bulk like its sessions: live, as an exported interview is (drafts
             # are refused), without the guide publishing would ask for.
             async with db.begin() as conn:
                 await conn.execute(
                     update(schema.interviews)
-                    .where(schema.interviews.c.id == made["id"])
+                    .where(schema.interviews.c.id == made.id)
                     .values(status="active")
                 )
             await seed_sessions(
-                db, workspace, made["id"], size, audio_key="audio/bench.webm",
+                db, workspace, made.id, size, audio_key="audio/bench.webm",
                 audio_size=len(audio),
             )  # fmt: skip
         return ids

@@ -63,33 +63,25 @@ def direct_messages(questions: int, round_index: int) -> list[dict[str, Any]]:
     """The messages the engine sends for this round's turn, built by the engine's own code."""
     from runtime.engines import prompt
     from runtime.engines.base import TranscriptEntry, TurnContext
+    from runtime.interviews import guide as guides
 
-    items = [
-        {
-            "id": f"Q{n + 1}",
-            "kind": "question",
-            "options": None,
-            "scale": None,
-            "instructions": None,
-            "probe_budget": 1,
-            "required": True,
-            **item,
-        }
-        for n, item in enumerate(guide(questions))
-    ]
+    study, section = guides.add_section(guides.empty_guide(), "Main")
+    for fields in guide(questions):
+        study, _ = guides.add_item(study, section, "question", fields)
+    items = guides.items_in_order(study)
     transcript = [
-        TranscriptEntry("interviewer", "Hi, thanks for joining!\n\n" + items[0]["text"], "Q1")
+        TranscriptEntry("interviewer", "Hi, thanks for joining!\n\n" + items[0].text, "Q1")
     ]
     for r in range(round_index + 1):
         transcript.append(TranscriptEntry("respondent", answer(r), f"Q{r + 1}"))
         if r < round_index:
             transcript.append(
-                TranscriptEntry("interviewer", f"Thank you. {items[r + 1]['text']}", None)
+                TranscriptEntry("interviewer", f"Thank you. {items[r + 1].text}", None)
             )
     now = datetime.now(UTC)
     ctx = TurnContext(
         interview={"goal": "Measure the live stream", "language": "en", "settings": {}},
-        guide={"sections": [{"id": "S1", "title": "Main", "items": items}]},
+        guide=study,
         state={"index": round_index, "probes": 0, "reasks": 0},
         seq=2 * round_index + 2,
         transcript=transcript,

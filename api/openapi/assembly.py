@@ -290,9 +290,12 @@ def _info_description(max_body_bytes: int, page_limit_max: int) -> str:
 
 
 def _structs(types: Iterable[msgspec.inspect.Type]) -> Iterator[msgspec.inspect.StructType]:
-    """Every struct in these type trees (a view's nested views, in lists, unions, dicts)."""
+    """Every struct in these type trees (a view's nested views, in lists, unions, dicts, and
+    under `Annotated[..., Meta(...)]`)."""
     for node in types:
-        if isinstance(node, msgspec.inspect.StructType):
+        if isinstance(node, msgspec.inspect.Metadata):
+            yield from _structs([node.type])
+        elif isinstance(node, msgspec.inspect.StructType):
             yield node
             yield from _structs(f.type for f in node.fields)
         elif isinstance(node, msgspec.inspect.UnionType):
@@ -312,8 +315,13 @@ def view_schemas(views: Iterable[type[View]]) -> dict[str, Schema]:
     """
     ordered = sorted(set(views), key=lambda view: view.__name__)
     _, components = msgspec.json.schema_components(ordered, ref_template=REF_TEMPLATE)
+    # msgspec.inspect reports an UNSET default as no default; structs.fields keeps it.
     written = {
-        node.cls.__name__: [f.encode_name for f in node.fields if f.default is not msgspec.UNSET]
+        node.cls.__name__: [
+            f.encode_name
+            for f in msgspec.structs.fields(node.cls)
+            if f.default is not msgspec.UNSET
+        ]
         for node in _structs(msgspec.inspect.multi_type_info(ordered))
     }
     for name, schema in components.items():

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.auth import services_of
-from api.endpoints import Call, Fields, Group, Reply
+from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
 from api.routes.files import absolute
@@ -121,7 +121,7 @@ async def transcripts(call: Call[None]) -> Response:
     "POST /v1/exports",
     "createExport",
     "Start an export job (one interview or the whole workspace)",
-    Reply(202, "The export, queued; poll its Location", "Export"),
+    Reply(202, "The export, queued; poll its Location", exports.Export),
     errors={
         404: "No such interview in this workspace",
         409: "The interview is a draft (publish it first)",
@@ -147,13 +147,13 @@ async def create(call: Call[ExportCreate]) -> Response:
     return response
 
 
-async def _view(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
+async def _view(request: Request, row: Mapping[str, Any]) -> exports.Export:
     services = services_of(request)
-    view = exports.to_view(dict(row))
+    view = exports.to_view(row)
     if row["status"] == "succeeded" and row["blob_key"]:
         ttl = services.settings.signed_url_ttl_seconds
         url = await services.blobs.signed_url(row["blob_key"], ttl, filename=f"{row['id']}.zip")
-        view.update(url=absolute(request, url), url_expires_in=ttl)
+        view.url, view.url_expires_in = absolute(request, url), ttl
     return view
 
 
@@ -161,7 +161,7 @@ async def _view(request: Request, row: Mapping[str, Any]) -> dict[str, Any]:
     "GET /v1/exports",
     "listExports",
     "List the workspace's exports, newest first",
-    Reply(200, "One page of exports", "ExportList"),
+    Reply(200, "One page of exports", ListOf(exports.Export)),
     query=(params.LIMIT, params.CURSOR, params.EXPORT_STATUS, params.EXPORT_INTERVIEW),
     description="Succeeded exports carry a fresh signed link, as GET /v1/exports/{id}.",
 )
@@ -182,7 +182,7 @@ async def list_(call: Call[None]) -> Response:
     "GET /v1/exports/{id}",
     "getExport",
     "An export's status, progress and counts; a signed link once it succeeded",
-    Reply(200, "The export", "Export"),
+    Reply(200, "The export", exports.Export),
     errors={404: "No such export in this workspace"},
     description="After RAPPORT_EXPORT_RETENTION_HOURS its ZIP is deleted and the "
     "export shows status expired, without a link.",

@@ -62,7 +62,7 @@ def absolute(request: Request, url: str) -> str:
         200,
         "The transcript: JSON with messages and question → answer turns; with "
         "format=txt or md, the same as a readable document",
-        "Transcript",
+        transcript_view.Transcript,
         also=("text/plain", "text/markdown"),
     ),
     errors=_404,
@@ -85,7 +85,7 @@ async def transcript(call: Call[None]) -> Response:
     "PUT /v1/sessions/{id}/audio",
     "uploadAudio",
     "Attach the session's audio recording (replaces an earlier one)",
-    Reply(201, "The stored recording: detected content type and duration", "Audio"),
+    Reply(201, "The stored recording: detected content type and duration", audio.Audio),
     errors={
         **_404,
         401: "No API key or session token, or the token is not this session's",
@@ -199,7 +199,7 @@ async def _render_later(services: Services, session_id: str, fingerprint: str) -
     "GET /v1/sessions/{id}/files",
     "listSessionFiles",
     "The session's files with signed download links",
-    Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", "Files"),
+    Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", artifacts.Files),
     errors=_404,
 )
 async def files(call: Call[None]) -> Response:
@@ -207,12 +207,12 @@ async def files(call: Call[None]) -> Response:
     services = services_of(request)
     session_id = call.path["id"]
     listed = await artifacts.files(services, session_id, principal.workspace_id)
-    if not any(item["kind"] == "pdf" for item in listed):
+    if not any(item.kind == "pdf" for item in listed.items):
         doc = await artifacts.load_transcript(services.db, session_id, principal.workspace_id)
         await _render_later(services, session_id, doc.fingerprint)
-    for item in listed:
-        item["url"] = absolute(request, item["url"])
-    return Json({"items": listed, "expires_in": services.settings.signed_url_ttl_seconds})
+    for item in listed.items:
+        item.url = absolute(request, item.url)
+    return Json(listed)
 
 
 endpoints = [*op.endpoints, *either.endpoints]

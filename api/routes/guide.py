@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from msgspec import UNSET, UnsetType
@@ -68,7 +69,11 @@ _ERRORS = {
 op = Group("guide", "researcher", keys.INTERVIEWS_WRITE)
 
 
-async def _edit(call: Call[Any], edit: Any, status: int = 200) -> Response:
+async def _edit(
+    call: Call[Any],
+    edit: Callable[[guides.StoredGuide], guides.StoredGuide],
+    status: int = 200,
+) -> Response:
     view = await interviews.edit_guide(
         services_of(call.request).db, call.key.workspace_id, call.path["id"], edit
     )
@@ -79,7 +84,7 @@ async def _edit(call: Call[Any], edit: Any, status: int = 200) -> Response:
     "GET /v1/interviews/{id}/guide",
     "getGuide",
     "Get the study guide",
-    Reply(200, "The guide", "Guide"),
+    Reply(200, "The guide", guides.Guide),
     errors=_404,
     scope=keys.INTERVIEWS_READ,
 )
@@ -94,7 +99,7 @@ async def get(call: Call[None]) -> Response:
     "POST /v1/interviews/{id}/guide/reorder",
     "reorderGuide",
     "Move an item (item_id) or a section (section_id)",
-    Reply(200, "The reordered guide", "Guide"),
+    Reply(200, "The reordered guide", guides.Guide),
     errors={
         400: "Neither item_id nor section_id, or `after` or section_id is not in this guide",
         **_ERRORS,
@@ -119,7 +124,7 @@ async def reorder(call: Call[GuideReorder]) -> Response:
     "POST /v1/interviews/{id}/sections",
     "addSection",
     "Add a section at the end",
-    Reply(201, "The guide with the new section", "Guide"),
+    Reply(201, "The guide with the new section", guides.Guide),
     errors={**_ERRORS, **_404},
     body=SectionCreate,
 )
@@ -132,7 +137,7 @@ async def add_section(call: Call[SectionCreate]) -> Response:
     "PATCH /v1/interviews/{id}/sections/{section_id}",
     "updateSection",
     "Rename a section",
-    Reply(200, "The guide", "Guide"),
+    Reply(200, "The guide", guides.Guide),
     errors=_ERRORS,
     body=SectionUpdate,
 )
@@ -146,7 +151,7 @@ async def update_section(call: Call[SectionUpdate]) -> Response:
     "DELETE /v1/interviews/{id}/sections/{section_id}",
     "deleteSection",
     "Delete a section and its items",
-    Reply(200, "The guide without the section", "Guide"),
+    Reply(200, "The guide without the section", guides.Guide),
     errors=_ERRORS,
 )
 async def delete_section(call: Call[None]) -> Response:
@@ -154,7 +159,7 @@ async def delete_section(call: Call[None]) -> Response:
     return await _edit(call, lambda g: guides.delete_section(g, section_id))
 
 
-def _item_id(call: Call[Any], kind: str) -> str:
+def _item_id(call: Call[Any], kind: guides.ItemKind) -> str:
     # /questions/{id} names Q items and /tasks/{id} T items; the other kind is not there.
     item_id = str(call.path["item_id"])
     if not item_id.startswith("Q" if kind == "question" else "T"):
@@ -162,7 +167,7 @@ def _item_id(call: Call[Any], kind: str) -> str:
     return item_id
 
 
-def _items(kind: str, plural: str) -> None:
+def _items(kind: guides.ItemKind, plural: str) -> None:
     """Add, update and delete for one kind of guide item (questions, tasks)."""
     name = kind.capitalize()
 
@@ -189,7 +194,7 @@ def _items(kind: str, plural: str) -> None:
         f"POST /v1/interviews/{{id}}/sections/{{section_id}}/{plural}",
         f"add{name}",
         f"Add a {kind} at the end of a section",
-        Reply(201, f"The guide with the new {kind}", "Guide"),
+        Reply(201, f"The guide with the new {kind}", guides.Guide),
         errors=_ERRORS,
         body=GuideItemCreate,
         description="Fields are checked against each other: options (2 or more) "
@@ -199,7 +204,7 @@ def _items(kind: str, plural: str) -> None:
         f"PATCH /v1/interviews/{{id}}/{plural}/{{item_id}}",
         f"update{name}",
         f"Update a {kind} (only the fields given)",
-        Reply(200, "The guide", "Guide"),
+        Reply(200, "The guide", guides.Guide),
         errors=_ERRORS,
         body=GuideItemUpdate,
     )(update)
@@ -207,7 +212,7 @@ def _items(kind: str, plural: str) -> None:
         f"DELETE /v1/interviews/{{id}}/{plural}/{{item_id}}",
         f"delete{name}",
         f"Delete a {kind}",
-        Reply(200, f"The guide without the {kind}", "Guide"),
+        Reply(200, f"The guide without the {kind}", guides.Guide),
         errors=_ERRORS,
     )(delete)
 

@@ -29,12 +29,12 @@ async def healthz(call: Call[None]) -> Response:
     "GET /readyz",
     "readyz",
     "Readiness of SQL and Redis",
-    Reply(200, "SQL and Redis answer", "Ready"),
-    Reply(503, "SQL or Redis does not answer", "Ready"),
+    Reply(200, "SQL and Redis answer", readiness.Ready),
+    Reply(503, "SQL or Redis does not answer", readiness.Ready),
 )
 async def readyz(call: Call[None]) -> Response:
     result = await readiness.check(services_of(call.request))
-    return Json(result.view(), 200 if result.ready else 503)
+    return Json(result, 200 if result.ready else 503)
 
 
 endpoints = ops.endpoints

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.auth import services_of
-from api.endpoints import Call, Fields, Group, Reply
+from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Bool, Int, Language, Num, Str
@@ -18,6 +19,7 @@ from runtime.engines import readiness as engine_readiness
 from runtime.erasure import erase as erasure
 from runtime.erasure import retention
 from runtime.interviews import service as interviews
+from runtime.platform.views import Meta
 
 _ENGINE = Str(20, enum=interviews.ENGINES)
 _RETENTION = Int(retention.MIN_DAYS, retention.MAX_DAYS, nullable=True)
@@ -49,9 +51,22 @@ class InterviewCreate(InterviewUpdate, kw_only=True):
     title: Annotated[str, Str(200, 1)]
 
 
-def with_links(request: Request, view: dict[str, Any]) -> dict[str, Any]:
+# The runtime's view and the respondent link, which only the API knows how to spell.
+class Interview(interviews.Interview):
+    """An interview: its settings, lifecycle, session counts and respondent link"""
+
+    share_url: Annotated[
+        str,
+        Meta(
+            description="The respondent link (`/i/{share_token}`)",
+            extra_json_schema={"format": "uri"},
+        ),
+    ]
+
+
+def with_links(request: Request, view: interviews.Interview) -> Interview:
     base = services_of(request).settings.public_base_url or str(request.base_url).rstrip("/")
-    return {**view, "share_url": f"{base}/i/{view['share_token']}"}
+    return Interview(**msgspec.structs.asdict(view), share_url=f"{base}/i/{view.share_token}")
 
 
 def _check_retention(principal: keys.Principal, fields: dict[str, Any]) -> None:
@@ -68,7 +83,7 @@ op = Group("interviews", "researcher", keys.INTERVIEWS_WRITE)
     "POST /v1/interviews",
     "createInterview",
     "Create an interview (a draft)",
-    Reply(201, "The new interview", "Interview"),
+    Reply(201, "The new interview", Interview),
     body=InterviewCreate,
 )
 async def create(call: Call[InterviewCreate]) -> Response:
@@ -82,7 +97,7 @@ async def create(call: Call[InterviewCreate]) -> Response:
     "GET /v1/interviews",
     "listInterviews",
     "List interviews, newest first",
-    Reply(200, "One page of interviews", "InterviewList"),
+    Reply(200, "One page of interviews", ListOf(Interview)),
     query=(params.LIMIT, params.CURSOR, params.INTERVIEW_STATUS),
     scope=keys.INTERVIEWS_READ,
 )
@@ -102,7 +117,7 @@ async def list_(call: Call[None]) -> Response:
     "GET /v1/interviews/{id}",
     "getInterview",
     "Get an interview",
-    Reply(200, "The interview", "Interview"),
+    Reply(200, "The interview", Interview),
     errors=_404,
     scope=keys.INTERVIEWS_READ,
 )
@@ -117,7 +132,7 @@ async def get(call: Call[None]) -> Response:
     "PATCH /v1/interviews/{id}",
     "updateInterview",
     "Update an interview's settings (only the fields given)",
-    Reply(200, "The updated interview", "Interview"),
+    Reply(200, "The updated interview", Interview),
     errors={
         **_404,
         409: "The interview is closed, or an active or paused interview is switched "
@@ -155,7 +170,7 @@ async def delete(call: Call[None]) -> Response:
     "POST /v1/interviews/{id}/duplicate",
     "duplicateInterview",
     "Copy an interview and its current guide into a new draft",
-    Reply(201, "The copy (a draft)", "Interview"),
+    Reply(201, "The copy (a draft)", Interview),
     errors=_404,
 )
 async def duplicate(call: Call[None]) -> Response:
@@ -193,7 +208,7 @@ def _transition(action: str, sources: tuple[str, ...], target: str) -> None:
         f"POST /v1/interviews/{{id}}/{action}",
         f"{action}Interview",
         f"{action.capitalize()} an interview ({' or '.join(sources)} → {target})",
-        Reply(200, f"The interview, now {target}", "Interview"),
+        Reply(200, f"The interview, now {target}", Interview),
         errors={**_404, 409: conflict},
         description=description,
     )(endpoint)

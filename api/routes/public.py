@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
+import msgspec
 from msgspec import UNSET, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,8 +16,7 @@ from api.responses import Json
 from api.validation import Str
 from runtime.interviews import service as interviews
 from runtime.live import conversation, ending, tickets
-from runtime.platform.clock import iso
-from runtime.platform.views import View
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions import store as sessions
 from runtime.sessions import tokens as session_tokens
 from runtime.sessions import views as session_views
@@ -40,6 +40,44 @@ class MessageCreate(Fields):
     client_message_id: Annotated[str, Str(200, 1)]
 
 
+class StreamLinks(View):
+    """Fresh stream URLs for a session"""
+
+    events_url: Annotated[
+        str,
+        Meta(
+            description="SSE stream URL with a signed ticket in the query string",
+            extra_json_schema={"format": "uri"},
+        ),
+    ]
+    ws_url: Annotated[
+        str,
+        Meta(
+            description="WebSocket URL with a signed ticket in the query string",
+            extra_json_schema={"format": "uri"},
+        ),
+    ]
+    ticket_expires_in: Annotated[
+        int, Meta(description="Seconds until the ticket in both URLs expires", ge=1)
+    ]
+
+
+class SessionStartResponse(StreamLinks, kw_only=True):
+    session_id: str
+    session_token: Annotated[
+        str,
+        Meta(
+            description="Bearer token for the respondent endpoints; keep it to resume",
+            pattern=f"^{sessions.SESSION_TOKEN_PREFIX}",
+        ),
+    ]
+    status: SessionStatus
+    messages: Annotated[
+        list[session_views.Message], Meta(description="What was said so far (empty when new)")
+    ]
+    created_at: Timestamp
+
+
 class SessionEnded(View):
     session_id: str
     status: SessionStatus
@@ -54,41 +92,33 @@ op = Group("respondent", "respondent")
     "GET /v1/public/interviews/{share_token}",
     "getPublicInterview",
     "What the respondent page needs",
-    Reply(200, "The interview as a respondent sees it", "PublicInterview"),
+    Reply(200, "The interview as a respondent sees it", interviews.PublicInterview),
     errors={404: "No interview at this link"},
 )
 async def interview_info(call: Call[None]) -> Response:
     async with services_of(call.request).db.connect() as conn:
         row = await interviews.by_share_token(conn, call.path["share_token"])
-    return Json(
-        {
-            "title": row.title,
-            "language": row.language,
-            "status": row.status,
-            "accepting_sessions": row.status == "active",
-            "anonymous": bool((row.settings or {}).get("anonymous")),
-        }
-    )
+    return Json(interviews.public_view(row._mapping))
 
 
-def stream_links(request: Request, session_id: str) -> dict[str, Any]:
+def stream_links(request: Request, session_id: str) -> StreamLinks:
     settings = services_of(request).settings
     ticket = tickets.issue(settings.secret_key, session_id, settings.ticket_ttl_seconds)
     base = settings.public_base_url or str(request.base_url).rstrip("/")
     ws_base = base.replace("https://", "wss://").replace("http://", "ws://")
-    return {
-        "events_url": f"{base}/v1/sessions/{session_id}/events?ticket={ticket}",
-        "ws_url": f"{ws_base}/v1/sessions/{session_id}/ws?ticket={ticket}",
-        "ticket_expires_in": settings.ticket_ttl_seconds,
-    }
+    return StreamLinks(
+        events_url=f"{base}/v1/sessions/{session_id}/events?ticket={ticket}",
+        ws_url=f"{ws_base}/v1/sessions/{session_id}/ws?ticket={ticket}",
+        ticket_expires_in=settings.ticket_ttl_seconds,
+    )
 
 
 @public(
     "POST /v1/public/interviews/{share_token}/sessions",
     "startSession",
     "Start a session, or resume one with its session_token",
-    Reply(201, "A new session", "SessionStartResponse"),
-    Reply(200, "The resumed session and what was said so far", "SessionStartResponse"),
+    Reply(201, "A new session", SessionStartResponse),
+    Reply(200, "The resumed session and what was said so far", SessionStartResponse),
     errors={
         401: "session_token is not a session of this interview",
         404: "No interview at this link",
@@ -119,26 +149,26 @@ async def start(call: Call[SessionStart]) -> Response:
     return Json(await session_payload(request, started.row["id"], started.token), status_code=201)
 
 
-async def session_payload(request: Request, session_id: str, token: str) -> dict[str, Any]:
+async def session_payload(request: Request, session_id: str, token: str) -> SessionStartResponse:
     services = services_of(request)
     async with services.db.connect() as conn:
         row = await sessions.row(conn, session_id)
         history = await sessions.messages(conn, session_id)
-    return {
-        "session_id": session_id,
-        "session_token": token,
-        "status": row.status,
-        "messages": [session_views.message_view(m, with_metadata=False) for m in history],
-        "created_at": iso(row.created_at),
-        **stream_links(request, session_id),
-    }
+    return SessionStartResponse(
+        **msgspec.structs.asdict(stream_links(request, session_id)),
+        session_id=session_id,
+        session_token=token,
+        status=row.status,
+        messages=[session_views.message_view(m, with_metadata=False) for m in history],
+        created_at=row.created_at,
+    )
 
 
 @op(
     "POST /v1/sessions/{id}/tickets",
     "issueTicket",
     "Fresh stream URLs with a new signed ticket",
-    Reply(200, "Stream URLs", "StreamLinks"),
+    Reply(200, "Stream URLs", StreamLinks),
     errors=_NOT_THIS_SESSION,
 )
 async def ticket(call: Call[None]) -> Response:
@@ -151,7 +181,7 @@ async def ticket(call: Call[None]) -> Response:
     "POST /v1/sessions/{id}/messages",
     "postMessage",
     "Say something (idempotent by client_message_id)",
-    Reply(202, "Stored; the interviewer's turn follows on the stream", "MessageAccepted"),
+    Reply(202, "Stored; the interviewer's turn follows on the stream", sessions.MessageAccepted),
     errors={
         400: "The body is not valid, or content is empty after trimming or over the "
         "deployment's message limit",

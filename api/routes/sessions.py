@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.responses import Response
 
 from api.auth import bearer, respondent, services_of
-from api.endpoints import Call, Group, Reply
+from api.endpoints import Call, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.routes.public import Respondent, session_payload
+from api.routes.public import Respondent, SessionStartResponse, session_payload
 from runtime.access import keys
 from runtime.erasure import erase as erasure
 from runtime.interviews import service as interviews
 from runtime.live import conversation
+from runtime.live.eventlog import LiveState
 from runtime.sessions import store as sessions
 from runtime.sessions import views as session_views
 
 
 class PreviewSessionStart(Respondent):
     """Optional respondent details for a test session."""
+
+
+class SessionDetail(session_views.Session, kw_only=True):
+    live: LiveState
+    usage: session_views.Usage
 
 
 _404 = {404: "No such session in this workspace"}
@@ -29,7 +36,7 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
     "GET /v1/interviews/{id}/sessions",
     "listSessions",
     "List an interview's sessions, newest first",
-    Reply(200, "One page of sessions", "SessionList"),
+    Reply(200, "One page of sessions", ListOf(session_views.Session)),
     errors={404: "No such interview in this workspace"},
     query=(params.LIMIT, params.CURSOR, params.SESSION_STATUS, params.SINCE, params.INCLUDE_TEST),
 )
@@ -52,7 +59,7 @@ async def list_(call: Call[None]) -> Response:
     "POST /v1/interviews/{id}/preview-sessions",
     "startPreviewSession",
     "Start a test session on the guide as it is now (drafts too)",
-    Reply(201, "A new test session, ready to stream", "SessionStartResponse"),
+    Reply(201, "A new test session, ready to stream", SessionStartResponse),
     errors={
         404: "No such interview in this workspace",
         409: "The guide has no question yet, or the interview uses engine llm and "
@@ -78,7 +85,7 @@ async def preview(call: Call[PreviewSessionStart]) -> Response:
     "GET /v1/sessions/{id}",
     "getSession",
     "Get a session and its live state",
-    Reply(200, "The session", "SessionDetail"),
+    Reply(200, "The session", SessionDetail),
     errors=_404,
 )
 async def get(call: Call[None]) -> Response:
@@ -88,16 +95,19 @@ async def get(call: Call[None]) -> Response:
     interview = await interviews.get(db, workspace, row.interview_id)
     live = await services.events.live_state(row.id, row.awaiting == "interviewer")
     usage = await session_views.usage(db, row.id)
-    return Json(
-        {**session_views.to_view(row, interview["anonymous"]), "live": live, "usage": usage}
-    )
+    session = session_views.to_view(row, interview.anonymous)
+    return Json(SessionDetail(**msgspec.structs.asdict(session), live=live, usage=usage))
 
 
 @Group("sessions", "session", keys.SESSIONS_DELETE)(
     "DELETE /v1/sessions/{id}",
     "eraseSession",
     "Erase a session everywhere (researcher or the respondent themself)",
-    Reply(200, "Erased (with an API key): what went, and the exports holding it", "ErasureReceipt"),
+    Reply(
+        200,
+        "Erased (with an API key): what went, and the exports holding it",
+        erasure.ErasureReceipt,
+    ),
     Reply(204, "Erased (with the session's own token)"),
     errors={
         401: "No API key or session token, or the token is not this session's (an "
@@ -129,7 +139,7 @@ async def erase(call: Call[None]) -> Response:
     receipt = await erasure.erase(
         services, session_id, erased_by="api_key", workspace_id=principal.workspace_id
     )
-    return Json(receipt.view())
+    return Json(receipt)
 
 
 endpoints = [*op.endpoints, erase]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import msgspec
 from sqlalchemy import Row
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -192,7 +193,7 @@ async def _handle(
                 str(message.get("content", "")),
                 str(message.get("client_message_id", "")),
             )
-            return {"type": "ack", **posted.receipt()}
+            return {"type": "ack", **msgspec.structs.asdict(posted.receipt())}
         if kind == "end":
             await ending.end(services, session_id)
             return {"type": "ack", "ended": True}

@@ -8,7 +8,7 @@ from msgspec import UNSET, UnsetType
 from starlette.responses import Response
 
 from api.auth import services_of
-from api.endpoints import Call, Fields, Group, Reply
+from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
 from api.validation import Bool, Str, StrList
@@ -72,7 +72,7 @@ op = Group("webhooks", "researcher", keys.WEBHOOKS_MANAGE)
     "POST /v1/webhooks",
     "createWebhook",
     "Create a webhook (its signing secret is in this response only)",
-    Reply(201, "The webhook and its secret", "WebhookCreated"),
+    Reply(201, "The webhook and its secret", webhooks.WebhookCreated),
     errors={
         400: "The body is not valid, or url is not http(s) or points at a non-public address",
         409: "The workspace has as many webhooks as it may",
@@ -84,17 +84,15 @@ async def create(call: Call[WebhookCreate]) -> Response:
     request, principal = call.request, call.key
     fields = (await call.body()).given()
     services = services_of(request)
-    view, secret = await webhooks.create(
-        services.db, services.settings, principal.workspace_id, fields
-    )
-    return Json({**view, "secret": secret}, status_code=201)
+    created = await webhooks.create(services.db, services.settings, principal.workspace_id, fields)
+    return Json(created, status_code=201)
 
 
 @op(
     "GET /v1/webhooks",
     "listWebhooks",
     "List webhooks, newest first",
-    Reply(200, "One page of webhooks", "WebhookList"),
+    Reply(200, "One page of webhooks", ListOf(webhooks.Webhook)),
     query=(params.LIMIT, params.CURSOR),
 )
 async def list_(call: Call[None]) -> Response:
@@ -112,7 +110,7 @@ async def list_(call: Call[None]) -> Response:
     "GET /v1/webhooks/{id}",
     "getWebhook",
     "Get a webhook",
-    Reply(200, "The webhook", "Webhook"),
+    Reply(200, "The webhook", webhooks.Webhook),
     errors=_WEBHOOK_404,
 )
 async def get(call: Call[None]) -> Response:
@@ -125,7 +123,7 @@ async def get(call: Call[None]) -> Response:
     "PATCH /v1/webhooks/{id}",
     "updateWebhook",
     "Update a webhook (only the fields given); enabling it resets its failure count",
-    Reply(200, "The webhook", "Webhook"),
+    Reply(200, "The webhook", webhooks.Webhook),
     errors=_WEBHOOK_404,
     body=WebhookUpdate,
 )
@@ -156,7 +154,7 @@ async def delete(call: Call[None]) -> Response:
     "POST /v1/webhooks/{id}/test",
     "testWebhook",
     "Send a webhook.test event now, once, and see how it went",
-    Reply(200, "The test delivery, attempted", "WebhookDelivery"),
+    Reply(200, "The test delivery, attempted", outbox.WebhookDelivery),
     errors=_WEBHOOK_404,
     description="Sent even to a disabled webhook; it does not count towards "
     "disabling or re-enable it.",
@@ -180,7 +178,7 @@ async def test(call: Call[None]) -> Response:
     "GET /v1/webhooks/{id}/deliveries",
     "listWebhookDeliveries",
     "The delivery log, newest first",
-    Reply(200, "One page of deliveries", "WebhookDeliveryList"),
+    Reply(200, "One page of deliveries", ListOf(outbox.WebhookDelivery)),
     errors=_WEBHOOK_404,
     query=(params.LIMIT, params.CURSOR, params.DELIVERY_STATUS),
 )
@@ -201,7 +199,7 @@ async def deliveries(call: Call[None]) -> Response:
     "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     "redeliverWebhookDelivery",
     "Deliver a message again (same webhook-id), as a new delivery",
-    Reply(202, "The new delivery, queued", "WebhookDelivery"),
+    Reply(202, "The new delivery, queued", outbox.WebhookDelivery),
     errors={404: "No such delivery of this webhook in this workspace"},
 )
 async def redeliver(call: Call[None]) -> Response:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Annotated, Any, Literal, Protocol, cast
 
 from redis.asyncio import Redis
 
 from runtime.engines import upstream as llm_upstream
 from runtime.engines.upstream import UpstreamProbe
 from runtime.platform.settings import Settings
+from runtime.platform.views import Meta, View
 from runtime.stores import database
 
 
@@ -27,23 +27,36 @@ class ReadinessParts(Protocol):
 Probe = Callable[[ReadinessParts, float], Awaitable[None]]
 
 
-@dataclass(frozen=True)
-class Readiness:
-    checks: dict[str, str]  # name -> "ok" or "error: …"
+_CHECK = Meta(description="ok, or error: <type>")
+
+
+# One field per probe (PROBES).
+class ReadyChecks(View):
+    sql: Annotated[str, _CHECK]
+    redis: Annotated[str, _CHECK]
+
+
+class ReadyDetail(View):
+    llm: Annotated[
+        str,
+        Meta(
+            description="The LLM interviewer's upstream: ok, not configured: <fix>, "
+            "unreachable: <base URL> (<why>), or not checked yet. Not a check: it never "
+            "makes the node unavailable"
+        ),
+    ]
+
+
+class Ready(View):
+    status: Literal["ready", "unavailable"]
+    checks: ReadyChecks
     # Reported, never failing readiness: an LLM that does not answer must not take the node
     # out of rotation (its interviews fall back to the script).
-    detail: dict[str, str]
+    detail: ReadyDetail
 
     @property
     def ready(self) -> bool:
-        return all(value == "ok" for value in self.checks.values())
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "status": "ready" if self.ready else "unavailable",
-            "checks": self.checks,
-            "detail": self.detail,
-        }
+        return self.status == "ready"
 
 
 async def _sql(services: ReadinessParts, seconds: float) -> None:
@@ -58,13 +71,17 @@ async def _redis(services: ReadinessParts, seconds: float) -> None:
 PROBES: dict[str, Probe] = {"sql": _sql, "redis": _redis}
 
 
-async def check(services: ReadinessParts) -> Readiness:
+async def check(services: ReadinessParts) -> Ready:
     """Every probe at once, each within ready_timeout_seconds: the answer never takes longer."""
     seconds = services.settings.ready_timeout_seconds
     names = list(PROBES)
     results = await asyncio.gather(*(_run(PROBES[n], services, seconds) for n in names))
-    detail = {"llm": llm_upstream.summary(services.llm_upstream.peek())}
-    return Readiness(dict(zip(names, results, strict=True)), detail)
+    checks = dict(zip(names, results, strict=True))
+    return Ready(
+        status="ready" if all(r == "ok" for r in results) else "unavailable",
+        checks=ReadyChecks(**checks),
+        detail=ReadyDetail(llm=llm_upstream.summary(services.llm_upstream.peek())),
+    )
 
 
 async def _run(probe: Probe, services: ReadinessParts, seconds: float) -> str:

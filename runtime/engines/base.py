@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from runtime.interviews.guide import StoredGuide
 from runtime.platform.text import storable
 from runtime.vocabulary import Role
 
@@ -27,7 +28,7 @@ class TurnContext:
     """Everything an engine may look at to produce turn `seq` of a session."""
 
     interview: Mapping[str, Any]
-    guide: Mapping[str, Any]
+    guide: StoredGuide
     state: Mapping[str, Any]
     seq: int
     transcript: list[TranscriptEntry]

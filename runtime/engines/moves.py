@@ -18,7 +18,7 @@ def decide(
     proposal was overruled (None when it stood)."""
     items = position.items
     move = str((proposal or {}).get("move", ""))
-    ids = [item["id"] for item in items]
+    ids = [item.id for item in items]
     # Only the guide's own ids: the state is stored, and a model may claim anything.
     claimed = (proposal or {}).get("covered_item_ids")
     covered = set(position.covered) | {
@@ -31,12 +31,12 @@ def decide(
     if move == "probe":
         if position.may_probe():
             probes, reasks = position.probes, position.reasks
-            if position.current["question_type"] == "open_ended":
+            if position.current.question_type == "open_ended":
                 probes += 1
             else:
                 reasks += 1
             state = _state(position.index, probes, reasks, covered)
-            return Decision("probe", position.current["id"], state), "", None
+            return Decision("probe", position.current.id, state), "", None
         return _advance(ctx, position, covered, text, "probe budget spent")
     if move == "close":
         if position.may_close(covered):
@@ -53,7 +53,7 @@ def decide(
                 return Decision("ask", ids[target], state), "", None
             return _advance(ctx, position, covered, text, f"next to {target_id} out of order")
         if target_id is None and position.following is not None:
-            following = position.following["id"]
+            following = position.following.id
             return Decision("ask", following, _state(position.index + 1, 0, 0, covered)), "", None
         return _advance(ctx, position, covered, text, f"next to unknown item {target_id}")
     return _advance(ctx, position, covered, text, "no move recorded")
@@ -68,9 +68,9 @@ def _advance(
     if following is None:
         return _close(ctx, position, covered, text, why)
     question = render(following)
-    extra = "" if following["text"] in text else _joined(text, question)
+    extra = "" if following.text in text else _joined(text, question)
     state = _state(position.index + 1, 0, 0, covered)
-    return Decision("ask", following["id"], state), extra, why
+    return Decision("ask", following.id, state), extra, why
 
 
 def _close(

@@ -65,22 +65,22 @@ class Position:
         item = self.current
         if item is None:
             return False
-        if item["question_type"] == "open_ended":
-            return self.probes < int(item["probe_budget"])
+        if item.question_type == "open_ended":
+            return self.probes < item.probe_budget
         return self.reasks < MAX_REASKS
 
     def may_close(self, covered: set[str] | None = None) -> bool:
         """Closing early is allowed only when no required item is left unasked."""
         answered = set(self.covered) if covered is None else covered
         later = self.items[self.index + 1 :]
-        return all(not i["required"] or i["id"] in answered for i in later)
+        return all(not i.required or i.id in answered for i in later)
 
     def may_skip_to(self, target: int, covered: set[str]) -> bool:
         """Moving past the next item needs every required item in between answered."""
         if target <= self.index:
             return False
         between = self.items[self.index + 1 : target]
-        return all(not i["required"] or i["id"] in covered for i in between)
+        return all(not i.required or i.id in covered for i in between)
 
     def allowed_moves(self) -> list[str]:
         moves = ["probe"] if self.may_probe() else []
@@ -105,24 +105,23 @@ def system_prompt(ctx: TurnContext, position: Position) -> str:
             parts.append(f"{label}: {value}")
     parts.append("\n## Study guide (in order)")
     for item in position.items:
-        flags = item["question_type"] + (", required" if item["required"] else ", optional")
-        parts.append(f"- {item['id']} ({flags}): {item['text']}")
+        flags = item.question_type + (", required" if item.required else ", optional")
+        parts.append(f"- {item.id} ({flags}): {item.text}")
     parts.append(f"\n{POSITION_HEADING}")
     current = position.current
     if current is None:
         parts.append("Current item: none (the conversation is starting; the welcome is said)")
     else:
-        parts.append(
-            f"Current item: {current['id']} ({current['question_type']}) — {current['text']}"
-        )
-        budget = current["probe_budget"] if current["question_type"] == "open_ended" else 2
-        used = position.probes if current["question_type"] == "open_ended" else position.reasks
+        parts.append(f"Current item: {current.id} ({current.question_type}) — {current.text}")
+        open_ended = current.question_type == "open_ended"
+        budget = current.probe_budget if open_ended else 2
+        used = position.probes if open_ended else position.reasks
         parts.append(f"Probes used on this item: {used} of {budget}")
-        if current.get("follow_up"):
-            parts.append(f"Suggested follow-up: {current['follow_up']}")
+        if current.follow_up:
+            parts.append(f"Suggested follow-up: {current.follow_up}")
     following = position.following
     if following is not None:
-        parts.append(f"Next item: {following['id']}")
+        parts.append(f"Next item: {following.id}")
         parts.append("Next item text:\n" + _quoted(render(following)))
     else:
         parts.append("Next item: none (this is the last item)")

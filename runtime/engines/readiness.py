@@ -26,7 +26,7 @@ async def require_interview_engine(
 ) -> None:
     """The same for a stored interview (NotFound if it is not in the workspace)."""
     interview = await interviews.get(db, workspace_id, interview_id)
-    await require_engine(probe, str(interview["engine"]))
+    await require_engine(probe, interview.engine)
 
 
 async def require_for_update(
@@ -40,5 +40,5 @@ async def require_for_update(
     if fields.get("engine") != "llm":
         return
     interview = await interviews.get(db, workspace_id, interview_id)
-    if interview["status"] in ("active", "paused"):
+    if interview.status in ("active", "paused"):
         await require_engine(probe, "llm")

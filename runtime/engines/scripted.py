@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from runtime.engines import ending
 from runtime.engines.base import Decision, TextDelta, TurnContext
-from runtime.interviews.guide import items_in_order
+from runtime.interviews.guide import DEFAULT_SCALE, Item, Scale, items_in_order
 
 THIN_ANSWER_WORDS = 4
 MAX_REASKS = 2
@@ -44,53 +44,51 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
         welcome = (ctx.interview.get("welcome_message") or "").strip()
         question = render(items[0])
         text = f"{welcome}\n\n{question}" if welcome else question
-        return text, Decision("open", items[0]["id"], _state(0, 0, 0))
+        return text, Decision("open", items[0].id, _state(0, 0, 0))
     if ending.out_of_time(ctx) is not None:
         return ending.closing_message(ctx), ending.closing(ctx)
     item = items[index]
     answer = _last_answer(ctx)
     probes, reasks = int(state.get("probes", 0)), int(state.get("reasks", 0))
-    question_type = item["question_type"]
+    question_type = item.question_type
     if question_type in ("multiple_choice", "rating") and reasks < MAX_REASKS:
         valid = (
-            match_option(answer, item["options"]) is not None
+            match_option(answer, item.options or []) is not None
             if question_type == "multiple_choice"
-            else match_rating(answer, item["scale"]) is not None
+            else match_rating(answer, item.scale or DEFAULT_SCALE) is not None
         )
         if not valid:
-            return reask(item), Decision("reask", item["id"], _state(index, probes, reasks + 1))
-    if question_type == "open_ended" and is_thin(answer) and probes < item["probe_budget"]:
-        probe = item.get("follow_up") or GENERIC_PROBE
-        return probe, Decision("probe", item["id"], _state(index, probes + 1, reasks))
+            return reask(item), Decision("reask", item.id, _state(index, probes, reasks + 1))
+    if question_type == "open_ended" and is_thin(answer) and probes < item.probe_budget:
+        probe = item.follow_up or GENERIC_PROBE
+        return probe, Decision("probe", item.id, _state(index, probes + 1, reasks))
     if index + 1 >= len(items):
         return ending.closing_message(ctx), ending.closing(ctx)
     following = items[index + 1]
-    return f"Thank you. {render(following)}", Decision(
-        "ask", following["id"], _state(index + 1, 0, 0)
-    )
+    return f"Thank you. {render(following)}", Decision("ask", following.id, _state(index + 1, 0, 0))
 
 
-def render(item: Mapping[str, Any]) -> str:
-    text = str(item["text"])
-    if item.get("instructions"):
-        text += f"\n\n{item['instructions']}"
-    if item["question_type"] == "multiple_choice":
-        text += "\n" + "\n".join(f"{n}. {opt}" for n, opt in enumerate(item["options"], 1))
-    elif item["question_type"] == "rating":
-        text += f"\n{_scale_hint(item['scale'])}"
+def render(item: Item) -> str:
+    text = item.text
+    if item.instructions:
+        text += f"\n\n{item.instructions}"
+    if item.question_type == "multiple_choice":
+        text += "\n" + "\n".join(f"{n}. {opt}" for n, opt in enumerate(item.options or [], 1))
+    elif item.question_type == "rating":
+        text += f"\n{_scale_hint(item.scale or DEFAULT_SCALE)}"
     return text
 
 
-def reask(item: Mapping[str, Any]) -> str:
-    if item["question_type"] == "multiple_choice":
-        options = "; ".join(f"{n}. {opt}" for n, opt in enumerate(item["options"], 1))
+def reask(item: Item) -> str:
+    if item.question_type == "multiple_choice":
+        options = "; ".join(f"{n}. {opt}" for n, opt in enumerate(item.options or [], 1))
         return f"Sorry, I didn't catch which option you mean. Please choose one of: {options}"
-    return f"Sorry, I need a number for this one. {_scale_hint(item['scale'])}"
+    return f"Sorry, I need a number for this one. {_scale_hint(item.scale or DEFAULT_SCALE)}"
 
 
-def _scale_hint(scale: Mapping[str, Any]) -> str:
-    low = f"{scale['min']}" + (f" ({scale['min_label']})" if scale.get("min_label") else "")
-    high = f"{scale['max']}" + (f" ({scale['max_label']})" if scale.get("max_label") else "")
+def _scale_hint(scale: Scale) -> str:
+    low = f"{scale.min}" + (f" ({scale.min_label})" if scale.min_label else "")
+    high = f"{scale.max}" + (f" ({scale.max_label})" if scale.max_label else "")
     return f"Please answer with a number from {low} to {high}."
 
 
@@ -106,14 +104,14 @@ def match_option(answer: str, options: list[str]) -> str | None:
     return mentioned[0] if len(mentioned) == 1 else None
 
 
-def match_rating(answer: str, scale: Mapping[str, Any]) -> int | None:
+def match_rating(answer: str, scale: Scale) -> int | None:
     numbers = re.findall(r"-?\d+", answer)
     # Any script's digits count ("٣" is 3); a number too long for any scale is no rating,
     # and would pass int()'s 4,300-digit limit.
     if len(numbers) != 1 or len(numbers[0]) > 6:
         return None
     value = int(numbers[0])
-    return value if scale["min"] <= value <= scale["max"] else None
+    return value if scale.min <= value <= scale.max else None
 
 
 def is_thin(answer: str) -> bool:

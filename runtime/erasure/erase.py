@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import structlog
 from sqlalchemy import delete, insert, select
@@ -19,6 +19,7 @@ from runtime.live.early_turns import EarlyStarts
 from runtime.live.eventlog import EventLog
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
@@ -55,35 +56,35 @@ class Plan:
         return cls(session_id, tuple(stored["turn_ids"]), tuple(stored["blob_keys"]))
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What an erasure removed, and the exports whose ZIP holds the session (a ZIP cannot be
-    edited: delete those exports to finish the job)."""
+class ErasedCounts(View):
+    messages: Annotated[int, Meta(ge=0)]
+    files: Annotated[int, Meta(description="Audio, PDFs and cached transcript files deleted", ge=0)]
+    webhook_deliveries: Annotated[
+        int,
+        Meta(description="Deliveries whose data was redacted (unsent ones are not sent)", ge=0),
+    ]
+    idempotency_records: Annotated[
+        int, Meta(description="Kept Idempotency-Key answers about the session", ge=0)
+    ]
+    live_keys: Annotated[
+        int, Meta(description="Redis keys of its live state (event log, lease, …)", ge=0)
+    ]
+
+
+class ErasureReceipt(View):
+    """What an erasure removed"""
 
     session_id: str
     interview_id: str
-    erased_at: datetime
-    messages: int
-    files: int
-    webhook_deliveries: int
-    idempotency_records: int
-    live_keys: int
-    exports_containing: tuple[str, ...]
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "interview_id": self.interview_id,
-            "erased_at": self.erased_at,
-            "erased": {
-                "messages": self.messages,
-                "files": self.files,
-                "webhook_deliveries": self.webhook_deliveries,
-                "idempotency_records": self.idempotency_records,
-                "live_keys": self.live_keys,
-            },
-            "exports_containing": list(self.exports_containing),
-        }
+    erased_at: Timestamp
+    erased: ErasedCounts
+    exports_containing: Annotated[
+        list[str],
+        Meta(
+            description="Exports whose ZIP holds the session (or will: still being written). "
+            "A ZIP cannot be edited: delete these exports to finish the erasure"
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ async def erase(
     *,
     erased_by: ErasedBy,
     workspace_id: str | None = None,
-) -> Receipt:
+) -> ErasureReceipt:
     """Erase the session (NotFound if there is none, in `workspace_id` when given).
 
     SQL first, in one transaction: from then on every reader and writer finds it gone, and
@@ -137,22 +138,24 @@ async def erase(
     services.early.forget(session_id)
     session_tokens.forget_token(forgotten.token_hash)
     log.info("session.erased", session_id=session_id, erased_by=erased_by)
-    return Receipt(
-        session_id,
-        forgotten.interview_id,
-        now,
-        forgotten.messages,
-        elsewhere.files,
-        forgotten.deliveries,
-        elsewhere.idempotency_records,
-        elsewhere.live_keys,
-        forgotten.exports,
+    return ErasureReceipt(
+        session_id=session_id,
+        interview_id=forgotten.interview_id,
+        erased_at=now,
+        erased=ErasedCounts(
+            messages=forgotten.messages,
+            files=elsewhere.files,
+            webhook_deliveries=forgotten.deliveries,
+            idempotency_records=elsewhere.idempotency_records,
+            live_keys=elsewhere.live_keys,
+        ),
+        exports_containing=list(forgotten.exports),
     )
 
 
 async def erase_many(
     services: ErasureParts, session_ids: list[str], *, erased_by: ErasedBy
-) -> list[Receipt]:
+) -> list[ErasureReceipt]:
     """Erase each session that still exists (another node may have got there first)."""
     receipts = []
     for session_id in session_ids:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from runtime.erasure import erase as erasure
+from runtime.interviews.views import RETENTION_DAYS
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
 
@@ -17,7 +18,7 @@ s = schema.sessions
 FINISHED = ("completed", "abandoned")
 BATCH = 100  # sessions looked up (and erased) at a time
 PER_PASS = 5000  # at most this many per pass: a backlog is worked off over a few passes
-MIN_DAYS, MAX_DAYS = 1, 3650
+MIN_DAYS, MAX_DAYS = RETENTION_DAYS
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from sqlalchemy import Row, delete, insert, select, update
 
@@ -12,6 +13,7 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import parse, utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
@@ -214,7 +216,30 @@ def completed_data(r: Row[Any]) -> dict[str, Any]:
     }
 
 
-def to_view(r: Row[Any] | dict[str, Any]) -> dict[str, Any]:
+class ExportCounts(View):
+    sessions_total: Annotated[int | None, Meta(description="Known once the job starts")]
+    sessions_done: int
+    audio_files: int
+    audio_missing: int
+
+
+class Export(View):
+    id: str
+    interview_id: Annotated[str | None, Meta(description="null: the whole workspace")]
+    status: ExportStatus
+    progress: Annotated[float, Meta(ge=0, le=1)]
+    counts: ExportCounts
+    options: Annotated[dict[str, Any], Meta(description="What was asked for")]
+    size_bytes: Annotated[int | None, Meta(description="The ZIP's size once written")]
+    error: Annotated[str | None, Meta(description="Why it failed, after its retries")]
+    created_at: Timestamp
+    completed_at: Timestamp | None
+    # Filled in by whoever can sign a link (the API), once the export succeeded.
+    url: Annotated[str | None, Meta(description="Signed link to the ZIP once succeeded")] = None
+    url_expires_in: Annotated[int | None, Meta(description="Seconds the link stays valid")] = None
+
+
+def to_view(r: Row[Any] | Mapping[str, Any]) -> Export:
     m = r._mapping if isinstance(r, Row) else r
     total = m["sessions_total"]
     if m["status"] in FINISHED:
@@ -223,22 +248,20 @@ def to_view(r: Row[Any] | dict[str, Any]) -> dict[str, Any]:
         progress = round(min(m["sessions_done"] / total, 0.99), 4)
     else:
         progress = 0.0
-    return {
-        "id": m["id"],
-        "interview_id": m["interview_id"],
-        "status": m["status"],
-        "progress": progress,
-        "counts": {
-            "sessions_total": total,
-            "sessions_done": m["sessions_done"],
-            "audio_files": m["audio_files"],
-            "audio_missing": m["audio_missing"],
-        },
-        "options": m["options"],
-        "size_bytes": m["size_bytes"],
-        "error": m["error"],
-        "created_at": m["created_at"],
-        "completed_at": m["completed_at"],
-        "url": None,
-        "url_expires_in": None,
-    }
+    return Export(
+        id=m["id"],
+        interview_id=m["interview_id"],
+        status=m["status"],
+        progress=progress,
+        counts=ExportCounts(
+            sessions_total=total,
+            sessions_done=m["sessions_done"],
+            audio_files=m["audio_files"],
+            audio_missing=m["audio_missing"],
+        ),
+        options=m["options"],
+        size_bytes=m["size_bytes"],
+        error=m["error"],
+        created_at=m["created_at"],
+        completed_at=m["completed_at"],
+    )

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.interviews import guide as guides
+
+# The views and their words, re-exported: callers know them as interviews.X.
+from runtime.interviews.views import ENGINES as ENGINES
+from runtime.interviews.views import STATUSES as STATUSES
+from runtime.interviews.views import Interview as Interview
+from runtime.interviews.views import InterviewStatus as InterviewStatus
+from runtime.interviews.views import PublicInterview as PublicInterview
+from runtime.interviews.views import SessionCounts
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
@@ -21,9 +29,6 @@ from runtime.stores.schema import real_sessions
 from runtime.vocabulary import SESSION_STATUSES
 from runtime.webhooks import outbox
 
-InterviewStatus = Literal["draft", "active", "paused", "closed"]
-STATUSES: tuple[InterviewStatus, ...] = get_args(InterviewStatus)
-ENGINES = ("scripted", "llm")
 # Fields a researcher sets directly; settings-backed ones live in the `settings` JSON column.
 COLUMN_FIELDS = (
     "title",
@@ -55,11 +60,10 @@ def _new_share_token() -> str:
     return secrets.token_urlsafe(12)
 
 
-def to_view(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+def to_view(row: Mapping[Any, Any], counts: Mapping[str, int]) -> Interview:
     settings = row["settings"] or {}
-    view: dict[str, Any] = {"id": row["id"]}
-    view.update({name: row[name] for name in COLUMN_FIELDS})
-    view.update(
+    return Interview(
+        **{name: row[name] for name in ("id", *COLUMN_FIELDS)},
         max_duration_minutes=settings.get("max_duration_minutes"),
         max_turns=settings.get("max_turns"),
         anonymous=bool(settings.get("anonymous", False)),
@@ -70,13 +74,23 @@ def to_view(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> 
         guide_version=row["guide_version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-    )
-    if counts is not None:
-        view["session_counts"] = {
-            "total": sum(counts.values()),
+        # One count per session status (a status without its field fails here, loudly).
+        session_counts=SessionCounts(
+            total=sum(counts.values()),
             **{status: counts.get(status, 0) for status in SESSION_STATUSES},
-        }
-    return view
+        ),
+    )
+
+
+def public_view(row: Mapping[Any, Any]) -> PublicInterview:
+    """The interview as a respondent sees it before starting."""
+    return PublicInterview(
+        title=row["title"],
+        language=row["language"],
+        status=row["status"],
+        accepting_sessions=row["status"] == "active",
+        anonymous=bool((row["settings"] or {}).get("anonymous")),
+    )
 
 
 def _split(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -89,8 +103,8 @@ async def create(
     db: Database,
     workspace_id: str,
     fields: Mapping[str, Any],
-    guide: guides.Guide | None = None,
-) -> dict[str, Any]:
+    guide: guides.StoredGuide | None = None,
+) -> Interview:
     columns, settings = _split(fields)
     now = utcnow()
     values = {
@@ -108,7 +122,7 @@ async def create(
         "settings": settings,
         "status": "draft",
         "share_token": _new_share_token(),
-        "guide": guide if guide is not None else guides.empty_guide(),
+        "guide": guides.to_json(guide if guide is not None else guides.empty_guide()),
         "guide_rev": 0,
         "guide_version": 0,
         "created_at": now,
@@ -144,14 +158,14 @@ async def session_counts(conn: AsyncConnection, ids: list[str]) -> dict[str, dic
     return counts
 
 
-async def _view(conn: AsyncConnection, workspace_id: str, interview_id: str) -> dict[str, Any]:
+async def _view(conn: AsyncConnection, workspace_id: str, interview_id: str) -> Interview:
     """The interview as the API shows it, with its session counts."""
     row = await owned_row(conn, workspace_id, interview_id)
     counts = await session_counts(conn, [interview_id])
     return to_view(row._mapping, counts[interview_id])
 
 
-async def get(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
+async def get(db: Database, workspace_id: str, interview_id: str) -> Interview:
     async with db.connect() as conn:
         return await _view(conn, workspace_id, interview_id)
 
@@ -163,7 +177,7 @@ async def list_page(
     status: InterviewStatus | None,
     cursor: str | None,
     limit: int,
-) -> Page[dict[str, Any]]:
+) -> Page[Interview]:
     query = select(t).where(t.c.workspace_id == workspace_id)
     if status:
         query = query.where(t.c.status == status)
@@ -175,7 +189,7 @@ async def list_page(
 
 async def update_fields(
     db: Database, workspace_id: str, interview_id: str, fields: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> Interview:
     columns, settings = _split(fields)
     async with db.begin() as conn:
         row = await owned_row(conn, workspace_id, interview_id)
@@ -207,18 +221,16 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
         await conn.execute(t.delete().where(t.c.id == interview_id))
 
 
-async def duplicate(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
+async def duplicate(db: Database, workspace_id: str, interview_id: str) -> Interview:
     async with db.connect() as conn:
         row = (await owned_row(conn, workspace_id, interview_id))._mapping
     fields = {name: row[name] for name in COLUMN_FIELDS}
     fields["title"] = (row["title"] + " (copy)")[:200]
     fields.update({k: v for k, v in (row["settings"] or {}).items() if k in SETTING_FIELDS})
-    return await create(db, workspace_id, fields, guide=row["guide"])
+    return await create(db, workspace_id, fields, guide=guides.stored(row["guide"]))
 
 
-async def transition(
-    db: Database, workspace_id: str, interview_id: str, action: str
-) -> dict[str, Any]:
+async def transition(db: Database, workspace_id: str, interview_id: str, action: str) -> Interview:
     sources, target = TRANSITIONS[action]
     async with db.begin() as conn:
         # Locked (SQLite's writer lock already serializes): concurrent publishes of one
@@ -229,7 +241,7 @@ async def transition(
             raise Conflict(f"cannot {action} an interview that is {row.status}")
         values: dict[str, Any] = {"status": target, "updated_at": utcnow()}
         if action == "publish":
-            if not guides.items_in_order(row.guide):
+            if not guides.items_in_order(guides.stored(row.guide)):
                 raise Conflict("the study guide has no questions yet; add one before publishing")
             values["guide_version"] = row.guide_version + 1
             # An edit that read the draft before this commits must retry (edit_guide checks
@@ -245,12 +257,18 @@ async def transition(
         view = await _view(conn, workspace_id, interview_id)
         if action in ("publish", "close"):
             event = "interview.published" if action == "publish" else "interview.closed"
-            data = {k: view[k] for k in ("id", "title", "status", "guide_version")}
+            data = {
+                "id": view.id,
+                "title": view.title,
+                "status": view.status,
+                "guide_version": view.guide_version,
+            }
             await outbox.emit(conn, workspace_id, event, {"interview": data})
         return view
 
 
 async def _freeze(conn: AsyncConnection, interview_id: str, version: int, guide: Any) -> None:
+    """Keep `guide` (its JSON, as the interview's row holds it) as this version."""
     await conn.execute(
         insert(schema.guide_versions).values(
             interview_id=interview_id, version=version, guide=guide, created_at=utcnow()
@@ -258,35 +276,33 @@ async def _freeze(conn: AsyncConnection, interview_id: str, version: int, guide:
     )
 
 
-def guide_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        "interview_id": row["id"],
-        "version": row["guide_version"],
-        **guides.public_view(row["guide"]),
-    }
+def guide_view(row: Mapping[Any, Any], guide: guides.StoredGuide) -> guides.Guide:
+    return guides.Guide(
+        interview_id=row["id"], version=row["guide_version"], sections=guide.sections
+    )
 
 
-async def get_guide(db: Database, workspace_id: str, interview_id: str) -> dict[str, Any]:
+async def get_guide(db: Database, workspace_id: str, interview_id: str) -> guides.Guide:
     async with db.connect() as conn:
         row = await owned_row(conn, workspace_id, interview_id)
-    return guide_view(row._mapping)
+    return guide_view(row._mapping, guides.stored(row.guide))
 
 
 async def edit_guide(
     db: Database,
     workspace_id: str,
     interview_id: str,
-    edit: Callable[[guides.Guide], guides.Guide],
-) -> dict[str, Any]:
+    edit: Callable[[guides.StoredGuide], guides.StoredGuide],
+) -> guides.Guide:
     """Apply an edit; on a published interview the result is frozen as the next version."""
     for _ in range(20):
         async with db.begin() as conn:
             row = await owned_row(conn, workspace_id, interview_id)
             if row.status == "closed":
                 raise Conflict("a closed interview's guide cannot be edited")
-            new_guide = edit(row.guide)
+            new_guide = edit(guides.stored(row.guide))
             values: dict[str, Any] = {
-                "guide": new_guide,
+                "guide": guides.to_json(new_guide),
                 "guide_rev": row.guide_rev + 1,
                 "updated_at": utcnow(),
             }
@@ -300,8 +316,8 @@ async def edit_guide(
             )
             if result.rowcount == 1:
                 if "guide_version" in values:
-                    await _freeze(conn, interview_id, values["guide_version"], new_guide)
-                return guide_view({**row._mapping, **values})
+                    await _freeze(conn, interview_id, values["guide_version"], values["guide"])
+                return guide_view({**row._mapping, **values}, new_guide)
     raise Conflict("the guide is being edited concurrently; try again")
 
 
@@ -309,7 +325,7 @@ async def preview_version(conn: AsyncConnection, row: Row[Any]) -> int:
     """The guide version a preview runs on. A published interview's latest version is its
     guide; a draft's guide is frozen as version -guide_rev (negative: never a published one),
     so previews of the same draft share one copy and later edits do not change them."""
-    if not guides.items_in_order(row.guide):
+    if not guides.items_in_order(guides.stored(row.guide)):
         raise Conflict("add a question to the guide before previewing")
     if row.guide_version > 0:
         return int(row.guide_version)
@@ -326,14 +342,16 @@ async def preview_version(conn: AsyncConnection, row: Row[Any]) -> int:
     return version
 
 
-async def frozen_guide(conn: AsyncConnection, interview_id: str, version: int) -> guides.Guide:
+async def frozen_guide(
+    conn: AsyncConnection, interview_id: str, version: int
+) -> guides.StoredGuide:
     gv = schema.guide_versions
     guide = await conn.scalar(
         select(gv.c.guide).where(gv.c.interview_id == interview_id, gv.c.version == version)
     )
     if guide is None:
         raise NotFound(f"guide version {version} of {interview_id} is missing")
-    return guide  # type: ignore[no-any-return]
+    return guides.stored(guide)
 
 
 async def by_share_token(conn: AsyncConnection, share_token: str) -> Row[Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.engines.base import TranscriptEntry, TurnContext
 from runtime.interviews import service as interviews
-from runtime.interviews.guide import Guide
+from runtime.interviews.guide import StoredGuide
 from runtime.live.eventlog import EventLog
 from runtime.live.events import (
     EventType,
@@ -56,7 +56,7 @@ class Contexts:
     def __init__(self, db: Database, events: EventLog) -> None:
         self._db = db
         self._events = events
-        self._guides: dict[tuple[str, int], Guide] = {}
+        self._guides: dict[tuple[str, int], StoredGuide] = {}
 
     async def load(self, session_id: str) -> Loaded | None:
         """None when no turn is owed."""
@@ -86,7 +86,7 @@ class Contexts:
         owing = history[-1] if history and history[-1].role == "respondent" else None
         return Loaded(ctx, committed, owing)
 
-    async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> Guide:
+    async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> StoredGuide:
         key = (interview_id, version)
         guide = self._guides.get(key)
         if guide is None:

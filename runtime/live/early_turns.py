@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime.engines.base import Decision, Engine, TextDelta, TranscriptEntry, TurnContext
+from runtime.interviews.guide import StoredGuide
 from runtime.platform.clock import utcnow
 from runtime.sessions.store import PostedMessage
 
@@ -26,7 +27,7 @@ class Known:
     reads from SQL, without reading it."""
 
     interview: Mapping[str, Any]
-    guide: Mapping[str, Any]
+    guide: StoredGuide
     state: dict[str, Any]  # as stored (JSON round trip), item_id included
     seq: int
     transcript: tuple[TranscriptEntry, ...]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Protocol, TypedDict
+from typing import Annotated, Literal, Protocol
 
 from runtime.live.events import EventType, SessionEvent, StoredEvent
+from runtime.platform.views import Meta, View
 
 LOG_PAGE = 500  # events per log read
 
@@ -19,13 +20,26 @@ class LeaseLost(Exception):
     """The turn lease moved to another process; this writer must stop."""
 
 
-class LiveState(TypedDict):
-    """What a watcher needs at a glance (`live` in GET /v1/sessions/{id})."""
+class LiveState(View):
+    """The live stream at a glance (null fields once the event log has expired)"""
 
     last_event_id: str | None
-    last_event: str | None
-    turn_in_progress: bool
-    log_available: bool
+    # One Literal with None in it, as the document has always written it: an enum with null.
+    last_event: Literal[EventType, None]
+    turn_in_progress: Annotated[
+        bool,
+        Meta(
+            description="The interviewer owes or is writing a turn right now (from SQL: true "
+            "even while Redis is unreachable or has lost the log)"
+        ),
+    ]
+    log_available: Annotated[
+        bool,
+        Meta(
+            description="False when the event log could not be read (Redis unreachable): "
+            "last_event_id and last_event are then null"
+        ),
+    ]
 
 
 class EventLog(Protocol):
@@ -74,13 +88,15 @@ async def read_all(log: EventLog, session_id: str) -> list[StoredEvent]:
     return events
 
 
-def live_state(last_id: str | None, last: str | None, owed: bool, available: bool) -> LiveState:
-    return {
-        "last_event_id": last_id,
-        "last_event": last,
-        "turn_in_progress": owed or last in TURN_OPEN,
-        "log_available": available,
-    }
+def live_state(
+    last_id: str | None, last: EventType | None, owed: bool, available: bool
+) -> LiveState:
+    return LiveState(
+        last_event_id=last_id,
+        last_event=last,
+        turn_in_progress=owed or last in TURN_OPEN,
+        log_available=available,
+    )
 
 
 # ASCII digits, the whole string: \d also matches "٣", and $ matches before a final "\n".

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from runtime.live.eventlog import LOG_PAGE, LeaseLost, LiveState, live_state, read_all
-from runtime.live.events import SessionDeleted, SessionEvent, StoredEvent
+from runtime.live.events import EVENT_CLASSES, SessionDeleted, SessionEvent, StoredEvent
 from runtime.platform.errors import NotFound
 from runtime.stores import redis_keys
 
@@ -121,7 +121,10 @@ class RedisEventLog:
         else:
             available = True
         state = {_text(k): _text(v) for k, v in raw.items()}
-        return live_state(state.get("last_event_id"), state.get("last_event"), owed, available)
+        last = EVENT_CLASSES.get(state.get("last_event", ""))
+        return live_state(
+            state.get("last_event_id"), None if last is None else last.type, owed, available
+        )
 
     async def after(
         self, session_id: str, last_id: str, count: int = LOG_PAGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from sqlalchemy import Connection, Row, ScalarSelect, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import hash_secret, new_id, new_secret
+from runtime.platform.views import Meta, View
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.vocabulary import Role
@@ -32,6 +33,18 @@ class StartedSession:
     token: str
 
 
+class MessageAccepted(View):
+    message_id: str
+    client_message_id: str
+    duplicate: Annotated[
+        bool,
+        Meta(
+            description="True when this client_message_id was already stored: nothing new "
+            "happened and message_id is the original message's"
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class PostedMessage:
     id: str
@@ -43,13 +56,11 @@ class PostedMessage:
     state: dict[str, Any] | None = None
     interview_updated_at: datetime | None = None
 
-    def receipt(self) -> dict[str, Any]:
+    def receipt(self) -> MessageAccepted:
         """What the respondent is told, over HTTP and WebSocket alike."""
-        return {
-            "message_id": self.id,
-            "client_message_id": self.client_message_id,
-            "duplicate": not self.created,
-        }
+        return MessageAccepted(
+            message_id=self.id, client_message_id=self.client_message_id, duplicate=not self.created
+        )
 
 
 async def start(

@@ -3,73 +3,135 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import Row, select
 
 from runtime.interviews import service as interviews
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions.store import messages, s
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
-from runtime.vocabulary import SessionStatus
+from runtime.vocabulary import Role, SessionStatus
 
 
-def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> dict[str, Any]:
+class Respondent(View):
+    name: str | None
+    email: str | None
+    external_id: str | None
+
+
+class Session(View):
+    id: str
+    interview_id: str
+    status: SessionStatus
+    guide_version: Annotated[
+        int,
+        Meta(
+            description="The guide version the session runs on (negative: a draft frozen for "
+            "a preview)"
+        ),
+    ]
+    respondent: Annotated[
+        Respondent | None, Meta(description="Who answered; null when the interview is anonymous")
+    ]
+    is_test: bool
+    ended_reason: Annotated[
+        str | None,
+        Meta(
+            description="Why it ended: finished, ended_by_respondent, idle_timeout; null while live"
+        ),
+    ]
+    current_item_id: Annotated[str | None, Meta(description="The guide item the interviewer is on")]
+    created_at: Timestamp
+    last_activity_at: Timestamp
+    completed_at: Timestamp | None
+
+
+class Message(View):
+    id: str
+    role: Role
+    content: str
+    created_at: Timestamp
+    item_id: Annotated[str | None, Meta(description="The guide item the message belongs to")]
+    turn_id: Annotated[str | None, Meta(description="The interviewer turn (t1, t2, …)")]
+    # Left out for respondents: the accounting is the researcher's.
+    metadata: Annotated[
+        dict[str, Any] | UnsetType,
+        Meta(
+            description="Interviewer turns: engine, model, prompt_tokens, completion_tokens, "
+            "ttft_ms, total_ms, attempts, move, fallback, fallback_reason, overruled (see "
+            "docs/llm.md); empty for respondent messages"
+        ),
+    ] = UNSET
+
+
+class Usage(View):
+    """Per-session totals of the per-turn accounting (see Message.metadata)"""
+
+    interviewer_turns: Annotated[int, Meta(ge=0)]
+    llm_turns: Annotated[int, Meta(description="Turns the LLM engine wrote", ge=0)]
+    fallback_turns: Annotated[int, Meta(description="Turns the scripted fallback wrote", ge=0)]
+    prompt_tokens: Annotated[int, Meta(ge=0)]
+    completion_tokens: Annotated[int, Meta(ge=0)]
+    generation_ms: Annotated[float, Meta(description="Time spent generating turns, summed", ge=0)]
+    mean_ttft_ms: Annotated[float | None, Meta(description="Mean time to the model's first token")]
+    models: Annotated[list[str], Meta(description="Models that wrote turns")]
+
+
+def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> Session:
     r = row._mapping if isinstance(row, Row) else row
-    return {
-        "id": r["id"],
-        "interview_id": r["interview_id"],
-        "status": r["status"],
-        "guide_version": r["guide_version"],
-        "respondent": None
+    return Session(
+        id=r["id"],
+        interview_id=r["interview_id"],
+        status=r["status"],
+        guide_version=r["guide_version"],
+        respondent=None
         if anonymous
-        else {
-            "name": r["respondent_name"],
-            "email": r["respondent_email"],
-            "external_id": r["external_id"],
-        },
-        "is_test": r["is_test"],
-        "ended_reason": r["ended_reason"],
-        "current_item_id": (r["state"] or {}).get("item_id"),
-        "created_at": r["created_at"],
-        "last_activity_at": r["last_activity_at"],
-        "completed_at": r["completed_at"],
-    }
+        else Respondent(
+            name=r["respondent_name"], email=r["respondent_email"], external_id=r["external_id"]
+        ),
+        is_test=r["is_test"],
+        ended_reason=r["ended_reason"],
+        current_item_id=(r["state"] or {}).get("item_id"),
+        created_at=r["created_at"],
+        last_activity_at=r["last_activity_at"],
+        completed_at=r["completed_at"],
+    )
 
 
-def message_view(r: Row[Any], with_metadata: bool = True) -> dict[str, Any]:
+def message_view(r: Row[Any], with_metadata: bool = True) -> Message:
     """A stored message; respondents get it without the accounting metadata."""
-    view = {
-        "id": r.id,
-        "role": r.role,
-        "content": r.content,
-        "created_at": r.created_at,
-        "item_id": r.item_id,
-        "turn_id": r.turn_id,
-    }
-    if with_metadata:
-        view["metadata"] = r.metadata or {}
-    return view
+    return Message(
+        id=r.id,
+        role=r.role,
+        content=r.content,
+        created_at=r.created_at,
+        item_id=r.item_id,
+        turn_id=r.turn_id,
+        metadata=(r.metadata or {}) if with_metadata else UNSET,
+    )
 
 
-def usage_totals(rows: list[Row[Any]]) -> dict[str, Any]:
+def usage_totals(rows: list[Row[Any]]) -> Usage:
     """Per-session totals of the per-turn accounting stored with interviewer messages."""
     turns = [r.metadata or {} for r in rows if r.role == "interviewer"]
     ttfts = [float(m["ttft_ms"]) for m in turns if m.get("ttft_ms") is not None]
-    return {
-        "interviewer_turns": len(turns),
-        "llm_turns": sum(1 for m in turns if m.get("engine") == "llm"),
-        "fallback_turns": sum(1 for m in turns if m.get("fallback")),
-        "prompt_tokens": sum(int(m.get("prompt_tokens", 0)) for m in turns),
-        "completion_tokens": sum(int(m.get("completion_tokens", 0)) for m in turns),
-        "generation_ms": round(sum(float(m.get("total_ms", 0)) for m in turns), 1),
-        "mean_ttft_ms": round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
-        "models": sorted({str(m["model"]) for m in turns if m.get("model")}),
-    }
+    return Usage(
+        interviewer_turns=len(turns),
+        llm_turns=sum(1 for m in turns if m.get("engine") == "llm"),
+        fallback_turns=sum(1 for m in turns if m.get("fallback")),
+        prompt_tokens=sum(int(m.get("prompt_tokens", 0)) for m in turns),
+        completion_tokens=sum(int(m.get("completion_tokens", 0)) for m in turns),
+        generation_ms=round(sum(float(m.get("total_ms", 0)) for m in turns), 1),
+        mean_ttft_ms=round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
+        models=sorted({str(m["model"]) for m in turns if m.get("model")}),
+    )
 
 
-async def usage(db: Database, session_id: str) -> dict[str, Any]:
+async def usage(db: Database, session_id: str) -> Usage:
     async with db.connect() as conn:
         return usage_totals(await messages(conn, session_id))
 
@@ -84,7 +146,7 @@ async def list_page(
     cursor: str | None,
     limit: int,
     include_test: bool = False,
-) -> Page[dict[str, Any]]:
+) -> Page[Session]:
     async with db.connect() as conn:
         interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
         query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))

@@ -6,14 +6,16 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.ids import new_id
+from runtime.platform.views import Meta, View
 from runtime.sessions import store as sessions
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
@@ -23,6 +25,23 @@ from runtime.transcripts import document as transcripts
 
 a = schema.artifacts
 PDF_CONTENT_TYPE = "application/pdf"
+FileKind = Literal["transcript", "pdf", "audio"]
+
+
+class FileLink(View, kw_only=True):
+    kind: FileKind
+    name: Annotated[str, Meta(description="A suggested file name")]
+    content_type: str
+    size_bytes: int
+    duration_ms: Annotated[int | UnsetType | None, Meta(description="Audio only")] = UNSET
+    url: Annotated[str, Meta(description="Signed download link; expires after expires_in s")]
+
+
+class Files(View):
+    """A session's downloadable files."""
+
+    items: list[FileLink]
+    expires_in: Annotated[int, Meta(description="Seconds the links stay valid")]
 
 
 @dataclass(frozen=True)
@@ -160,9 +179,7 @@ def blob_prefixes(session_id: str) -> tuple[str, ...]:
     return (f"audio/{session_id}.", f"pdf/{session_id}/", f"transcript/{session_id}/")
 
 
-async def attach_audio(
-    db: Database, blobs: BlobStore, session_id: str, path: Path
-) -> dict[str, Any]:
+async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Path) -> audio.Audio:
     """Store an uploaded recording (a file on disk) as the session's audio."""
     info = await audio.probe(path)
     key = audio_key(session_id, info.extension)
@@ -186,13 +203,13 @@ async def attach_audio(
     return audio_view(saved)
 
 
-def audio_view(r: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "content_type": r["content_type"],
-        "size_bytes": r["size_bytes"],
-        "duration_ms": r["duration_ms"],
-        "uploaded_at": r["created_at"],
-    }
+def audio_view(r: Mapping[str, Any]) -> audio.Audio:
+    return audio.Audio(
+        content_type=r["content_type"],
+        size_bytes=r["size_bytes"],
+        duration_ms=r["duration_ms"],
+        uploaded_at=r["created_at"],
+    )
 
 
 async def _stored_text(blobs: BlobStore, key: str, render: str, content_type: str) -> int:
@@ -205,46 +222,38 @@ async def _stored_text(blobs: BlobStore, key: str, render: str, content_type: st
     return len(data)
 
 
-async def files(services: Any, session_id: str, workspace_id: str) -> list[dict[str, Any]]:
+async def files(services: Any, session_id: str, workspace_id: str) -> Files:
     """The session's downloadable files with signed links (the PDF only once it is current)."""
     blobs: BlobStore = services.blobs
     ttl = services.settings.signed_url_ttl_seconds
     doc = await load_transcript(services.db, session_id, workspace_id)
-    out: list[dict[str, Any]] = []
+    out: list[tuple[FileLink, str]] = []  # each file and its blob key
     for fmt, content_type in (("txt", "text/plain; charset=utf-8"), ("md", "text/markdown")):
         key = transcript_key(session_id, doc.fingerprint, fmt)
         size = await _stored_text(blobs, key, doc.render(fmt), content_type)
-        out.append(_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size, key))
+        out.append((_file("transcript", f"{session_id}-transcript.{fmt}", content_type, size), key))
     async with services.db.connect() as conn:
         if await _gone(conn, session_id):
             # Erased while the files were written (after the erasure looked for them).
-            for item in out:
-                await blobs.delete(item["key"])
+            for _, key in out:
+                await blobs.delete(key)
             raise NotFound(f"no session {session_id}")
         pdf = await get(conn, session_id, "pdf")
         recording = await get(conn, session_id, "audio")
     if pdf is not None and pdf.fingerprint == doc.fingerprint:
         out.append(
-            _file("pdf", f"{session_id}.pdf", PDF_CONTENT_TYPE, pdf.size_bytes, pdf.blob_key)
+            (_file("pdf", f"{session_id}.pdf", PDF_CONTENT_TYPE, pdf.size_bytes), pdf.blob_key)
         )
     if recording is not None:
         ext = str(recording.blob_key).rsplit(".", 1)[-1]
-        item = _file(
-            "audio", f"{session_id}.{ext}", recording.content_type, recording.size_bytes,
-            recording.blob_key,
-        )  # fmt: skip
-        item["duration_ms"] = recording.duration_ms
-        out.append(item)
-    for item in out:
-        item["url"] = await blobs.signed_url(item.pop("key"), ttl, filename=item["name"])
-    return out
+        item = _file("audio", f"{session_id}.{ext}", recording.content_type, recording.size_bytes)
+        item.duration_ms = recording.duration_ms
+        out.append((item, recording.blob_key))
+    for item, key in out:
+        item.url = await blobs.signed_url(key, ttl, filename=item.name)
+    return Files(items=[item for item, _ in out], expires_in=ttl)
 
 
-def _file(kind: str, name: str, content_type: str, size: int, key: str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "name": name,
-        "content_type": content_type,
-        "size_bytes": size,
-        "key": key,
-    }
+def _file(kind: FileKind, name: str, content_type: str, size: int) -> FileLink:
+    # Its url is signed once every file is known to be the session's.
+    return FileLink(kind=kind, name=name, content_type=content_type, size_bytes=size, url="")

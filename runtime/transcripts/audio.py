@@ -7,8 +7,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from runtime.platform.errors import ValidationError
+from runtime.platform.views import Meta, Timestamp, View
 
 # ffprobe's format names → (content type, file extension) for what browsers record and more.
 FORMATS = {
@@ -25,6 +27,15 @@ class AudioInfo:
     content_type: str
     extension: str
     duration_ms: int
+
+
+class Audio(View):
+    """A session's stored recording, as the upload answers."""
+
+    content_type: Annotated[str, Meta(description="Detected from the bytes")]
+    size_bytes: int
+    duration_ms: Annotated[int, Meta(description="The recording's length")]
+    uploaded_at: Timestamp
 
 
 async def _run(*args: str) -> tuple[int, bytes, bytes]:

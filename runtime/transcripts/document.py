@@ -6,9 +6,10 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from runtime.platform.clock import iso, parse, readable
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.transcripts import neutralize
 
 
@@ -24,35 +25,43 @@ RENDERING = 2
 ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
 
 
-def turns(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+class Turn(View):
+    item_id: Annotated[str | None, Meta(description="The guide item asked about")]
+    question: Annotated[str | None, Meta(description="What the interviewer said")]
+    asked_at: Timestamp | None
+    answer: Annotated[str | None, Meta(description="The respondent's reply (null if unanswered)")]
+    answered_at: Timestamp | None
+
+
+def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
     """Each interviewer message with the respondent's reply to it (None when unanswered)."""
-    out: list[dict[str, Any]] = []
+    out: list[Turn] = []
     for message in messages:
         if message["role"] == "interviewer":
             out.append(
-                {
-                    "item_id": message["item_id"],
-                    "question": message["content"],
-                    "asked_at": message["created_at"],
-                    "answer": None,
-                    "answered_at": None,
-                }
+                Turn(
+                    item_id=message["item_id"],
+                    question=message["content"],
+                    asked_at=message["created_at"],
+                    answer=None,
+                    answered_at=None,
+                )
             )
-        elif out and out[-1]["answer"] is None:
-            out[-1]["answer"] = message["content"]
-            out[-1]["answered_at"] = message["created_at"]
+        elif out and out[-1].answer is None:
+            out[-1].answer = message["content"]
+            out[-1].answered_at = message["created_at"]
         elif out:
             # A second reply before the next question joins the first.
-            out[-1]["answer"] += "\n\n" + message["content"]
+            out[-1].answer = f"{out[-1].answer}\n\n{message['content']}"
         else:
             out.append(
-                {
-                    "item_id": message["item_id"],
-                    "question": None,
-                    "asked_at": None,
-                    "answer": message["content"],
-                    "answered_at": message["created_at"],
-                }
+                Turn(
+                    item_id=message["item_id"],
+                    question=None,
+                    asked_at=None,
+                    answer=message["content"],
+                    answered_at=message["created_at"],
+                )
             )
     return out
 

@@ -6,8 +6,9 @@ import base64
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,11 +17,12 @@ from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound, ValidationError
 from runtime.platform.ids import new_id
 from runtime.platform.settings import Settings
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.stores import pagination, schema
 from runtime.stores.database import Database
 from runtime.webhooks import address
 
-EVENTS = (
+WebhookEvent = Literal[
     "interview.published",
     "interview.closed",
     "session.started",
@@ -28,8 +30,10 @@ EVENTS = (
     "session.abandoned",
     "session.deleted",
     "export.completed",
-)
-TEST_EVENT = "webhook.test"
+]
+EVENTS: tuple[WebhookEvent, ...] = get_args(WebhookEvent)
+TestEvent = Literal["webhook.test"]
+TEST_EVENT: TestEvent = "webhook.test"
 # A failed attempt is retried after each of these in turn; then the delivery has failed.
 RETRY_SCHEDULE = (
     timedelta(minutes=1),
@@ -51,24 +55,51 @@ def signing_secret(secret_key: str, webhook_id: str, salt: str) -> str:
     return "whsec_" + base64.b64encode(raw).decode()
 
 
-def to_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "url": row["url"],
-        "description": row["description"],
-        "events": [e for e in EVENTS if e in row["events"]],
-        "enabled": row["enabled"],
-        "consecutive_failures": row["consecutive_failures"],
-        "disabled_reason": row["disabled_reason"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+class Webhook(View):
+    id: str
+    url: Annotated[str, Meta(description="Where deliveries are POSTed (an http(s) URL)")]
+    description: str
+    events: Annotated[list[WebhookEvent], Meta(description="The events this webhook receives")]
+    enabled: Annotated[
+        bool, Meta(description="False when disabled by you or after repeated failures")
+    ]
+    consecutive_failures: Annotated[
+        int,
+        Meta(description=f"Failed deliveries in a row; {DISABLE_AFTER} disable the webhook", ge=0),
+    ]
+    disabled_reason: Annotated[str | None, Meta(description="Why it was disabled automatically")]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookCreated(Webhook):
+    secret: Annotated[
+        str,
+        Meta(
+            description="The Standard Webhooks signing secret (whsec_…): shown this once",
+            pattern="^whsec_",
+        ),
+    ]
+
+
+def to_view(row: Mapping[str, Any]) -> Webhook:
+    return Webhook(
+        id=row["id"],
+        url=row["url"],
+        description=row["description"],
+        events=[e for e in EVENTS if e in row["events"]],
+        enabled=row["enabled"],
+        consecutive_failures=row["consecutive_failures"],
+        disabled_reason=row["disabled_reason"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 async def create(
     db: Database, settings: Settings, workspace_id: str, fields: Mapping[str, Any]
-) -> tuple[dict[str, Any], str]:
-    """A new webhook and its signing secret (which the caller shows once)."""
+) -> WebhookCreated:
+    """A new webhook with its signing secret (which the caller shows once)."""
     now = utcnow()
     row = {
         "id": new_id("wh"),
@@ -91,10 +122,11 @@ async def create(
         if (count or 0) >= cap:
             raise Conflict(f"a workspace may have at most {cap} webhooks")
         await conn.execute(insert(w).values(**row))
-    return to_view(row), signing_secret(settings.secret_key, row["id"], row["secret_salt"])
+    secret = signing_secret(settings.secret_key, row["id"], row["secret_salt"])
+    return WebhookCreated(**msgspec.structs.asdict(to_view(row)), secret=secret)
 
 
-def _events(events: list[str]) -> list[str]:
+def _events(events: list[str]) -> list[WebhookEvent]:
     if not events:
         raise ValidationError("events must name at least one event", field="events")
     return [e for e in EVENTS if e in events]
@@ -109,14 +141,14 @@ async def owned(conn: AsyncConnection, workspace_id: str, webhook_id: str) -> An
     return found
 
 
-async def get(db: Database, workspace_id: str, webhook_id: str) -> dict[str, Any]:
+async def get(db: Database, workspace_id: str, webhook_id: str) -> Webhook:
     async with db.connect() as conn:
         return to_view((await owned(conn, workspace_id, webhook_id))._mapping)
 
 
 async def list_page(
     db: Database, workspace_id: str, cursor: str | None, limit: int
-) -> pagination.Page[dict[str, Any]]:
+) -> pagination.Page[Webhook]:
     async with db.connect() as conn:
         query = select(w).where(w.c.workspace_id == workspace_id)
         rows = await pagination.fetch_page(conn, query, w, cursor, limit)
@@ -125,7 +157,7 @@ async def list_page(
 
 async def update_fields(
     db: Database, settings: Settings, workspace_id: str, webhook_id: str, fields: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> Webhook:
     values: dict[str, Any] = {"updated_at": utcnow()}
     if "url" in fields:
         values["url"] = address.check_url(fields["url"], settings.webhook_allow_private)

@@ -4,39 +4,79 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.ids import new_id
+from runtime.platform.views import Meta, Timestamp, View
 from runtime.stores import pagination
 from runtime.stores.database import Database
-from runtime.webhooks.endpoints import EVENTS, TEST_EVENT, d, owned, w
+from runtime.webhooks.endpoints import EVENTS, TEST_EVENT, TestEvent, WebhookEvent, d, owned, w
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
+DeliveredEvent = Literal[WebhookEvent, TestEvent]
 
 
-def delivery_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "webhook_id": row["webhook_id"],
-        "event_id": row["event_id"],
-        "event_type": row["event_type"],
-        "status": row["status"],
-        "attempts": row["attempts"],
-        "next_attempt_at": row["next_attempt_at"],
-        "last_status_code": row["last_status_code"],
-        "last_latency_ms": row["last_latency_ms"],
-        "last_error": row["last_error"],
-        "log": row["log"],
-        "payload": row["payload"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+class WebhookAttempt(View):
+    attempt: Annotated[int, Meta(ge=1)]
+    at: Timestamp
+    status_code: Annotated[int | None, Meta(description="The receiver's HTTP status")]
+    latency_ms: Annotated[int, Meta(ge=0)]
+    error: Annotated[
+        str | None, Meta(description="Why it failed (refused, timed out, HTTP status)")
+    ]
+
+
+class WebhookPayload(View):
+    """What a receiver gets: the event's type, when it happened, and its data."""
+
+    type: DeliveredEvent
+    timestamp: Timestamp
+    # The event's own fields ({"redacted": true} once its session is erased).
+    data: dict[str, Any]
+
+
+class WebhookDelivery(View):
+    id: str
+    webhook_id: str
+    event_id: Annotated[str, Meta(description="The webhook-id header: the same on every retry")]
+    event_type: DeliveredEvent
+    status: DeliveryStatus
+    attempts: Annotated[int, Meta(ge=0)]
+    next_attempt_at: Annotated[Timestamp | None, Meta(description="When the next attempt is due")]
+    last_status_code: int | None
+    last_latency_ms: Annotated[int, Meta(ge=0)] | None
+    last_error: str | None
+    log: Annotated[list[WebhookAttempt], Meta(description="Every attempt, oldest first")]
+    payload: Annotated[WebhookPayload, Meta(description="The JSON body POSTed to the webhook")]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+def delivery_view(row: Mapping[str, Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_status_code=row["last_status_code"],
+        last_latency_ms=row["last_latency_ms"],
+        last_error=row["last_error"],
+        # Stored as the JSON they were sent as (timestamps as text): read back as views.
+        log=msgspec.convert(row["log"], list[WebhookAttempt]),
+        payload=msgspec.convert(row["payload"], WebhookPayload),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def _payload(event_type: str, data: Mapping[str, Any], at: datetime) -> dict[str, Any]:
@@ -137,7 +177,7 @@ async def redeliver(db: Database, workspace_id: str, webhook_id: str, delivery_i
 
 async def get_delivery(
     db: Database, workspace_id: str, webhook_id: str, delivery_id: str
-) -> dict[str, Any]:
+) -> WebhookDelivery:
     async with db.connect() as conn:
         found = await _owned_delivery(conn, workspace_id, webhook_id, delivery_id)
     return delivery_view(dict(found._mapping))
@@ -150,7 +190,7 @@ async def list_deliveries(
     status: DeliveryStatus | None,
     cursor: str | None,
     limit: int,
-) -> pagination.Page[dict[str, Any]]:
+) -> pagination.Page[WebhookDelivery]:
     async with db.connect() as conn:
         await owned(conn, workspace_id, webhook_id)
         query = select(d).where(d.c.webhook_id == webhook_id)

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -57,15 +56,17 @@ async def sender(settings: Settings) -> AsyncIterator[Sender]:
     await made.close()
 
 
-async def _webhook(db: Database, settings: Settings, url: str) -> tuple[str, dict[str, Any], str]:
+async def _webhook(db: Database, settings: Settings, url: str) -> tuple[str, webhooks.Webhook, str]:
     workspace = await keys.ensure_workspace(db, f"hooks-{uuid.uuid4().hex[:8]}")
-    view, secret = await webhooks.create(
+    view = await webhooks.create(
         db, settings, workspace, {"url": url, "events": list(webhooks.EVENTS)}
     )
-    return workspace, view, secret
+    return workspace, view, view.secret
 
 
-async def _deliveries(db: Database, workspace: str, webhook_id: str) -> list[dict[str, Any]]:
+async def _deliveries(
+    db: Database, workspace: str, webhook_id: str
+) -> list[webhook_outbox.WebhookDelivery]:
     items = (await webhook_outbox.list_deliveries(db, workspace, webhook_id, None, None, 100)).items
     return items
 
@@ -83,26 +84,26 @@ async def test_failed_attempts_are_retried_on_the_schedule_then_fail(
     now = utcnow() + timedelta(days=1)
     for attempt, wait in enumerate((*webhooks.RETRY_SCHEDULE, None), start=1):
         assert await _pass(db, sender, settings, now) == 1
-        [delivery] = await _deliveries(db, workspace, view["id"])
-        assert delivery["attempts"] == attempt
-        assert delivery["last_status_code"] == 500 and delivery["last_error"] == "HTTP 500"
+        [delivery] = await _deliveries(db, workspace, view.id)
+        assert delivery.attempts == attempt
+        assert delivery.last_status_code == 500 and delivery.last_error == "HTTP 500"
         if wait is None:
-            assert delivery["status"] == "failed" and delivery["next_attempt_at"] is None
+            assert delivery.status == "failed" and delivery.next_attempt_at is None
             break
-        assert delivery["status"] == "pending"
-        assert delivery["next_attempt_at"] == now + wait
+        assert delivery.status == "pending"
+        assert delivery.next_attempt_at == now + wait
         # Not a moment before it is due.
         assert await _pass(db, sender, settings, now + wait - timedelta(seconds=1)) == 0
         now += wait
     assert len(hook.received) == 6
     ids = {r.headers["webhook-id"] for r in hook.received}
-    assert ids == {delivery["event_id"]}, "every retry carries the same webhook-id"
+    assert ids == {delivery.event_id}, "every retry carries the same webhook-id"
     for got in hook.received:
         payload = got.verified(secret)
         assert payload["type"] == "session.completed" and payload["data"] == DATA
-    assert [e["attempt"] for e in delivery["log"]] == [1, 2, 3, 4, 5, 6]
-    assert all(e["latency_ms"] >= 0 and e["status_code"] == 500 for e in delivery["log"])
-    assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 1
+    assert [e.attempt for e in delivery.log] == [1, 2, 3, 4, 5, 6]
+    assert all(e.latency_ms >= 0 and e.status_code == 500 for e in delivery.log)
+    assert (await webhooks.get(db, workspace, view.id)).consecutive_failures == 1
 
 
 async def test_five_failed_deliveries_disable_and_reenabling_resets(
@@ -116,20 +117,20 @@ async def test_five_failed_deliveries_disable_and_reenabling_resets(
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         assert await _pass(db, sender, settings, now) == webhooks.DISABLE_AFTER
         now += wait
-    state = await webhooks.get(db, workspace, view["id"])
-    assert state["enabled"] is False
-    assert state["consecutive_failures"] == webhooks.DISABLE_AFTER
-    assert state["disabled_reason"] == "5 deliveries in a row failed"
+    state = await webhooks.get(db, workspace, view.id)
+    assert state.enabled is False
+    assert state.consecutive_failures == webhooks.DISABLE_AFTER
+    assert state.disabled_reason == "5 deliveries in a row failed"
     assert await emit_alone(db, workspace, "session.started", DATA) == 0
 
-    again = await webhooks.update_fields(db, settings, workspace, view["id"], {"enabled": True})
-    assert again["enabled"] is True and again["consecutive_failures"] == 0
-    assert again["disabled_reason"] is None
+    again = await webhooks.update_fields(db, settings, workspace, view.id, {"enabled": True})
+    assert again.enabled is True and again.consecutive_failures == 0
+    assert again.disabled_reason is None
     hook.statuses = []
     assert await emit_alone(db, workspace, "session.started", DATA) == 1
     assert await _pass(db, sender, settings, now + timedelta(days=1)) == 1
-    delivered = await _deliveries(db, workspace, view["id"])
-    assert delivered[0]["status"] == "succeeded" and delivered[0]["last_status_code"] == 200
+    delivered = await _deliveries(db, workspace, view.id)
+    assert delivered[0].status == "succeeded" and delivered[0].last_status_code == 200
 
 
 async def test_a_success_resets_the_failure_count(
@@ -142,10 +143,10 @@ async def test_a_success_resets_the_failure_count(
     for wait in (*webhooks.RETRY_SCHEDULE, timedelta(0)):
         await _pass(db, sender, settings, now)
         now += wait
-    assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 1
+    assert (await webhooks.get(db, workspace, view.id)).consecutive_failures == 1
     await emit_alone(db, workspace, "interview.closed", {"interview": {}})
     assert await _pass(db, sender, settings, now) == 1
-    assert (await webhooks.get(db, workspace, view["id"]))["consecutive_failures"] == 0
+    assert (await webhooks.get(db, workspace, view.id)).consecutive_failures == 0
 
 
 async def test_two_passes_at_once_attempt_each_delivery_once(
@@ -162,7 +163,7 @@ async def test_two_passes_at_once_attempt_each_delivery_once(
         for s in senders:
             await s.close()
     assert sum(counts) == 6 and len(hook.received) == 6
-    assert all(d["attempts"] == 1 for d in await _deliveries(db, workspace, view["id"]))
+    assert all(d.attempts == 1 for d in await _deliveries(db, workspace, view.id))
 
 
 async def test_non_public_addresses_are_refused_unless_allowed(

@@ -11,6 +11,7 @@ from runtime.engines.base import TranscriptEntry, TurnContext
 from runtime.engines.moves import decide
 from runtime.engines.prompt import Position, system_prompt, wrap_answer
 from runtime.engines.splice import BRIDGE, Splice
+from runtime.interviews import guide as guides
 
 ITEMS = [
     {"id": "Q1", "text": "What do you use it for?", "question_type": "open_ended"},
@@ -21,22 +22,24 @@ ITEMS = [
 
 def ctx(state: dict[str, Any], seq: int = 3, **interview: Any) -> TurnContext:
     items = [
-        {
-            "kind": "question",
-            "options": None,
-            "scale": None,
-            "follow_up": None,
-            "instructions": None,
-            "probe_budget": 1,
-            "required": True,
-            **item,
-        }
+        guides.Item(
+            kind="question",
+            options=None,
+            scale=None,
+            follow_up=None,
+            instructions=None,
+            probe_budget=1,
+            **{"required": True, **item},
+        )
         for item in ITEMS
     ]
     now = datetime.now(UTC)
     return TurnContext(
         interview={"closing_message": "Bye now.", "settings": {}, **interview},
-        guide={"sections": [{"id": "S1", "title": "Main", "items": items}]},
+        guide=guides.StoredGuide(
+            sections=[guides.Section(id="S1", title="Main", items=items)],
+            counters={"S": 1, "Q": len(items), "T": 0},
+        ),
         state=state,
         seq=seq,
         transcript=[

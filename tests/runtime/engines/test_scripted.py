@@ -12,7 +12,7 @@ from runtime.interviews import guide as guides
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _guide() -> guides.Guide:
+def _guide() -> guides.StoredGuide:
     guide, _ = guides.add_section(guides.empty_guide(), "S")
     for fields in (
         {"text": "Why?", "follow_up": "Say more?", "probe_budget": 2},
@@ -89,6 +89,7 @@ def test_helpers() -> None:
     assert match_option("2", ["a", "b"]) == "b" and match_option("3", ["a", "b"]) is None
     assert match_option("I'd say A.", ["a", "b"]) == "a"
     assert match_option("a or b", ["a", "b"]) is None, "ambiguous"
-    assert match_rating("about 8 I think", {"min": 1, "max": 10}) == 8
-    assert match_rating("8 or 9", {"min": 1, "max": 10}) is None
+    one_to_ten = guides.Scale(min=1, max=10, min_label=None, max_label=None)
+    assert match_rating("about 8 I think", one_to_ten) == 8
+    assert match_rating("8 or 9", one_to_ten) is None
     assert is_thin("yes") and not is_thin("it helps me plan my week")

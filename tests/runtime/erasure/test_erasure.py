@@ -65,7 +65,7 @@ async def test_an_export_being_written_is_listed_or_leaves_the_session_out(
     # page, and is writing it when it is erased.
     assert [e.id for e in await anext(pages)] == [first.id]
     receipt = await erasure.erase(services, first.id, erased_by="api_key")
-    assert receipt.exports_containing == (export_id,)
+    assert receipt.exports_containing == [export_id]
     # The second is erased before the job reaches it: it never enters the export.
     await erasure.erase(services, second.id, erased_by="api_key")
     assert [page async for page in pages] == []

@@ -8,7 +8,7 @@ from runtime.interviews import guide as guides
 from runtime.platform.errors import NotFound, ValidationError
 
 
-def _two_sections() -> guides.Guide:
+def _two_sections() -> guides.StoredGuide:
     guide, _ = guides.add_section(guides.empty_guide(), "A")
     guide, _ = guides.add_section(guide, "B")
     for section, text in [("S1", "one"), ("S1", "two"), ("S2", "three")]:
@@ -16,8 +16,8 @@ def _two_sections() -> guides.Guide:
     return guide
 
 
-def _ids(guide: guides.Guide) -> list[list[str]]:
-    return [[i["id"] for i in s["items"]] for s in guide["sections"]]
+def _ids(guide: guides.StoredGuide) -> list[list[str]]:
+    return [[i.id for i in s.items] for s in guide.sections]
 
 
 def test_edits_do_not_mutate_their_input() -> None:
@@ -58,4 +58,18 @@ def test_changing_type_revalidates_the_item() -> None:
     changed = guides.update_item(
         guide, "Q1", {"question_type": "multiple_choice", "options": ["x", "y"]}
     )
-    assert changed["sections"][0]["items"][0]["options"] == ["x", "y"]
+    assert changed.sections[0].items[0].options == ["x", "y"]
+
+
+def test_the_stored_json_reads_back_as_it_was_written() -> None:
+    guide = _two_sections()
+    guide, _ = guides.add_item(guide, "S2", "task", {"text": "Rate", "question_type": "rating"})
+    raw = guides.to_json(guide)
+    assert raw["counters"] == {"S": 2, "Q": 3, "T": 1}
+    assert raw["sections"][1]["items"][1]["scale"] == {
+        "min": 1,
+        "max": 5,
+        "min_label": None,
+        "max_label": None,
+    }
+    assert guides.stored(raw) == guide

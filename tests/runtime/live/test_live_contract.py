@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from runtime.live.eventlog import LOG_PAGE, EventLog, LeaseLost
+from runtime.live.eventlog import LOG_PAGE, EventLog, LeaseLost, LiveState
 from runtime.live.events import (
     RespondentMessage,
     SessionCompleted,
@@ -90,12 +90,12 @@ async def test_events_read_back_are_the_typed_events_written(live: Live) -> None
     assert logged[2].data == {"turn_id": "t1", "text": "Héllo — "}
     assert await live.events.last_event_type(session_id) == "respondent.message"
     state = await live.events.live_state(session_id, owed=False)
-    assert state == {
-        "last_event_id": ids[1],
-        "last_event": "respondent.message",
-        "turn_in_progress": True,
-        "log_available": True,
-    }
+    assert state == LiveState(
+        last_event_id=ids[1],
+        last_event="respondent.message",
+        turn_in_progress=True,
+        log_available=True,
+    )
 
 
 async def test_appends_are_fenced_by_the_turn_lease(live: Live) -> None:

@@ -26,8 +26,8 @@ async def _session(db: Database) -> str:
         guide, _ = guides.add_item(guide, section, "question", {"text": text})
     fields = {"title": "Memory", "welcome_message": "Hi!", "closing_message": "Thanks, bye!"}
     created = await interviews.create(db, workspace, fields, guide)
-    published = await interviews.transition(db, workspace, created["id"], "publish")
-    return str((await sessions.start(db, published["share_token"], {})).row["id"])
+    published = await interviews.transition(db, workspace, created.id, "publish")
+    return str((await sessions.start(db, published.share_token, {})).row["id"])
 
 
 async def _until_completed(subscription: Subscription) -> list[SessionEvent]:

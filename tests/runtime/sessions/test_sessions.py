@@ -21,12 +21,12 @@ from runtime.stores.database import Database
 async def _active_interview(db: Database) -> str:
     workspace = await keys.ensure_workspace(db, "store-tests")
     view = await interviews.create(db, workspace, {"title": "Store"})
-    await interviews.edit_guide(db, workspace, view["id"], lambda g: guides.add_section(g, "S")[0])
+    await interviews.edit_guide(db, workspace, view.id, lambda g: guides.add_section(g, "S")[0])
     await interviews.edit_guide(
-        db, workspace, view["id"], lambda g: guides.add_item(g, "S1", "question", {"text": "Q?"})[0]
+        db, workspace, view.id, lambda g: guides.add_item(g, "S1", "question", {"text": "Q?"})[0]
     )
-    published = await interviews.transition(db, workspace, view["id"], "publish")
-    return str(published["share_token"])
+    published = await interviews.transition(db, workspace, view.id, "publish")
+    return published.share_token
 
 
 async def test_one_message_per_turn_and_retries_are_idempotent(own_db: Database) -> None:
@@ -62,20 +62,20 @@ async def test_one_message_per_turn_and_retries_are_idempotent(own_db: Database)
 async def test_concurrent_guide_edits_all_land(db: Database) -> None:
     workspace = await keys.ensure_workspace(db, "edit-race")
     view = await interviews.create(db, workspace, {"title": "Race"})
-    await interviews.edit_guide(db, workspace, view["id"], lambda g: guides.add_section(g, "S")[0])
+    await interviews.edit_guide(db, workspace, view.id, lambda g: guides.add_section(g, "S")[0])
     await asyncio.gather(
         *(
             interviews.edit_guide(
                 db,
                 workspace,
-                view["id"],
+                view.id,
                 lambda g, n=n: guides.add_item(g, "S1", "question", {"text": f"Q{n}"})[0],
             )
             for n in range(12)
         )
     )
-    guide = await interviews.get_guide(db, workspace, view["id"])
-    assert len(guide["sections"][0]["items"]) == 12, "no edit lost"
+    guide = await interviews.get_guide(db, workspace, view.id)
+    assert len(guide.sections[0].items) == 12, "no edit lost"
 
 
 async def test_two_previews_of_one_draft_at_the_same_instant_share_its_frozen_guide(
@@ -83,23 +83,23 @@ async def test_two_previews_of_one_draft_at_the_same_instant_share_its_frozen_gu
 ) -> None:
     workspace = await keys.ensure_workspace(db, "preview-race")
     view = await interviews.create(db, workspace, {"title": "Draft"})
-    await interviews.edit_guide(db, workspace, view["id"], lambda g: guides.add_section(g, "S")[0])
+    await interviews.edit_guide(db, workspace, view.id, lambda g: guides.add_section(g, "S")[0])
     await interviews.edit_guide(
-        db, workspace, view["id"], lambda g: guides.add_item(g, "S1", "question", {"text": "Q?"})[0]
+        db, workspace, view.id, lambda g: guides.add_item(g, "S1", "question", {"text": "Q?"})[0]
     )
     # The first preview has frozen the draft but not committed when the second freezes it
     # too (on PostgreSQL both see no frozen copy; on SQLite the second waits to begin).
     async with db.begin() as first:
-        row = await interviews.owned_row(first, workspace, view["id"])
+        row = await interviews.owned_row(first, workspace, view.id)
         version = await interviews.preview_version(first, row)
-        second = asyncio.create_task(sessions.start_preview(db, workspace, view["id"], {}))
+        second = asyncio.create_task(sessions.start_preview(db, workspace, view.id, {}))
         await asyncio.sleep(0.2)  # no event says the second is waiting on the first's lock
         assert not second.done()
     started = await second
     assert started.row["guide_version"] == version < 0
     # Many at once: every one starts, all on the same frozen guide.
     many = await asyncio.gather(
-        *(sessions.start_preview(db, workspace, view["id"], {}) for _ in range(8))
+        *(sessions.start_preview(db, workspace, view.id, {}) for _ in range(8))
     )
     assert {s.row["guide_version"] for s in many} == {version}
 

@@ -1,0 +1,77 @@
+"""Interviews as the API shows them: to researchers (with session counts) and to respondents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from runtime.platform.views import Meta, Timestamp, View
+
+InterviewStatus = Literal["draft", "active", "paused", "closed"]
+STATUSES: tuple[InterviewStatus, ...] = get_args(InterviewStatus)
+# Which interviewer runs its sessions (runtime.engines).
+InterviewEngine = Literal["scripted", "llm"]
+ENGINES: tuple[InterviewEngine, ...] = get_args(InterviewEngine)
+
+# What retention_days may be (runtime.erasure.retention erases by it).
+RETENTION_DAYS = (1, 3650)
+
+
+class SessionCounts(View):
+    """Session counts by status (test sessions are not counted)"""
+
+    # One count per runtime.vocabulary.SessionStatus (service.session_counts_view).
+    total: Annotated[int, Meta(description="All non-test sessions", ge=0)]
+    in_progress: Annotated[int, Meta(description="Sessions that are in_progress", ge=0)]
+    completed: Annotated[int, Meta(description="Sessions that are completed", ge=0)]
+    abandoned: Annotated[int, Meta(description="Sessions that are abandoned", ge=0)]
+
+
+class Interview(View):
+    id: str
+    title: str
+    goal: str
+    context: str
+    tone: str
+    language: Annotated[str, Meta(description="BCP 47 language tag")]
+    welcome_message: str
+    closing_message: str
+    engine: InterviewEngine
+    retention_days: Annotated[
+        Annotated[int, Meta(ge=RETENTION_DAYS[0], le=RETENTION_DAYS[1])] | None,
+        Meta(
+            description="Finished sessions are erased this many days after they ended (null: "
+            "kept for ever); in-progress ones never"
+        ),
+    ]
+    max_duration_minutes: Annotated[int, Meta(ge=1)] | None
+    max_turns: Annotated[int, Meta(ge=2)] | None
+    anonymous: Annotated[bool, Meta(description="Respondent identity is not kept or shown")]
+    model: Annotated[
+        str | None,
+        Meta(
+            description="LLM engine: the model for this interview (null: the deployment's "
+            "RAPPORT_LLM_MODEL)"
+        ),
+    ]
+    temperature: Annotated[
+        Annotated[float, Meta(ge=0, le=2)] | None,
+        Meta(description="LLM engine: sampling temperature (null: RAPPORT_LLM_TEMPERATURE)"),
+    ]
+    status: InterviewStatus
+    share_token: Annotated[str, Meta(description="The token in the respondent link")]
+    guide_version: Annotated[
+        int, Meta(description="The latest published guide version (0 before publishing)", ge=0)
+    ]
+    created_at: Timestamp
+    updated_at: Timestamp
+    session_counts: SessionCounts
+
+
+class PublicInterview(View):
+    """What the respondent page needs before starting"""
+
+    title: str
+    language: str
+    status: InterviewStatus
+    accepting_sessions: Annotated[bool, Meta(description="True when the interview is active")]
+    anonymous: bool
