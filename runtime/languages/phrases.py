@@ -69,6 +69,11 @@ class Phrases:
     def scale_hint(self, low: str, high: str) -> str:
         return self._("Please answer with a number from {low} to {high}.", low=low, high=high)
 
+    def rephrase(self) -> str:
+        """Between words a failed attempt at a turn already sent and a retry that says it
+        differently (runtime.engines.splice)."""
+        return self._("sorry, let me put that another way.")
+
     def closing(self) -> str:
         """The closing turn of an interview that has no closing message of its own."""
         return self._("Thank you for your time — that's everything I wanted to ask.")

@@ -167,3 +167,13 @@ async def test_language_is_a_bcp47_tag_cldr_knows_stored_canonically(
     assert kept["language"] == "pt-BR"  # a refused PATCH changes nothing
     patched = await client.patch(f"/v1/interviews/{interview_id}", json={"language": "zh-hant"})
     assert patched.json()["language"] == "zh-Hant"
+
+
+async def test_the_respondent_page_learns_which_way_the_language_is_written(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    for language, direction in (("he", "rtl"), ("ar-EG", "rtl"), ("ja", "ltr")):
+        created = await client.post("/v1/interviews", json={"title": "t", "language": language})
+        public = await anon.get(f"/v1/public/interviews/{created.json()['share_token']}")
+        assert public.status_code == 200
+        assert public.json()["direction"] == direction, language
