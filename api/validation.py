@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from runtime.languages import tags
 from runtime.platform import json_input, text
 from runtime.platform.errors import ValidationError
 
@@ -49,6 +50,30 @@ class Str:
         if self.pattern:
             out["pattern"] = self.pattern
         return out
+
+
+@dataclass(frozen=True)
+class Language:
+    """A BCP 47 language tag CLDR knows, written back canonically (`PT-br` is `pt-BR`)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        shape = Str(_LANGUAGE_MAX, 2, pattern=_LANGUAGE_SHAPE, pattern_says="a BCP 47 tag")
+        return tags.canonical(shape.check(name, value), name)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "minLength": 2,
+            "maxLength": _LANGUAGE_MAX,
+            "pattern": _LANGUAGE_SHAPE,
+            "description": "BCP 47 language tag of a language CLDR knows (en, pt-BR, zh-Hant, "
+            "es-419); stored canonically. The interviewer speaks it, and the runtime's own "
+            "phrases come in it where Rapport has a catalog (docs/languages.md)",
+        }
+
+
+_LANGUAGE_MAX = 35
+_LANGUAGE_SHAPE = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from api.auth import services_of
 from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Bool, Int, Num, Str
+from api.validation import Bool, Int, Language, Num, Str
 from runtime.access import keys
 from runtime.engines import readiness as engine_readiness
 from runtime.erasure import erase as erasure
@@ -32,7 +32,7 @@ class InterviewUpdate(Fields):
     goal: Annotated[str | UnsetType, Str(4000)] = UNSET
     context: Annotated[str | UnsetType, Str(20000)] = UNSET
     tone: Annotated[str | UnsetType, Str(200)] = UNSET
-    language: Annotated[str | UnsetType, Str(35, 2)] = UNSET
+    language: Annotated[str | UnsetType, Language()] = UNSET
     welcome_message: Annotated[str | UnsetType, Str(4000)] = UNSET
     closing_message: Annotated[str | UnsetType, Str(4000)] = UNSET
     engine: Annotated[str | UnsetType, _ENGINE] = UNSET

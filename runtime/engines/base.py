@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from runtime.interviews.guide import StoredGuide
+from runtime.languages.phrases import Phrases, for_language
 from runtime.platform.text import storable
 from runtime.vocabulary import Role
 
@@ -34,6 +35,11 @@ class TurnContext:
     transcript: list[TranscriptEntry]
     started_at: datetime
     now: datetime
+
+    @property
+    def phrases(self) -> Phrases:
+        """What the runtime itself says, in the interview's language."""
+        return for_language(str(self.interview.get("language") or "en"))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from runtime.engines.base import Decision, TurnContext
 
-DEFAULT_CLOSING = "Thank you for your time — that's everything I wanted to ask."
 # Which of the interview's limits was reached.
 Limit = Literal["max_turns", "max_duration"]
 
@@ -24,8 +23,8 @@ def out_of_time(ctx: TurnContext) -> Limit | None:
 
 
 def closing_message(ctx: TurnContext) -> str:
-    """The interview's own closing message, else the default one."""
-    return (ctx.interview.get("closing_message") or "").strip() or DEFAULT_CLOSING
+    """The interview's own closing message, else the default one in its language."""
+    return (ctx.interview.get("closing_message") or "").strip() or ctx.phrases.closing()
 
 
 def closing(ctx: TurnContext, metadata: dict[str, Any] | None = None) -> Decision:

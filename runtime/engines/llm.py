@@ -96,7 +96,7 @@ class LLMEngine:
         result: _Attempt | None = None
         while True:
             attempts += 1
-            splice = Splice(sent)
+            splice = Splice(sent, ctx.phrases.rephrase())
             splice.feed(prefix)
             attempt = _Attempt()
             try:
@@ -130,7 +130,7 @@ class LLMEngine:
             assert failure is not None
             # Out of time: the scripted engine takes this turn, continuing what was sent.
             text, decision = plan(ctx)
-            splice = Splice(sent)
+            splice = Splice(sent, ctx.phrases.rephrase())
             out = splice.feed(text) + splice.finish()
             if out:
                 yield TextDelta(out)

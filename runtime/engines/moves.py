@@ -67,7 +67,7 @@ def _advance(
     following = position.following
     if following is None:
         return _close(ctx, position, covered, text, why)
-    question = render(following)
+    question = render(following, ctx.phrases)
     extra = "" if following.text in text else _joined(text, question)
     state = _state(position.index + 1, 0, 0, covered)
     return Decision("ask", following.id, state), extra, why

@@ -122,7 +122,7 @@ def system_prompt(ctx: TurnContext, position: Position) -> str:
     following = position.following
     if following is not None:
         parts.append(f"Next item: {following.id}")
-        parts.append("Next item text:\n" + _quoted(render(following)))
+        parts.append("Next item text:\n" + _quoted(render(following, ctx.phrases)))
     else:
         parts.append("Next item: none (this is the last item)")
     if position.covered:

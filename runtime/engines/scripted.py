@@ -10,10 +10,10 @@ from typing import Any
 from runtime.engines import ending
 from runtime.engines.base import Decision, TextDelta, TurnContext
 from runtime.interviews.guide import DEFAULT_SCALE, Item, Scale, items_in_order
+from runtime.languages.phrases import Phrases
 
 THIN_ANSWER_WORDS = 4
 MAX_REASKS = 2
-GENERIC_PROBE = "Could you tell me a bit more about that?"
 _NON_ANSWERS = {"idk", "dunno", "no idea", "not sure", "nothing", "n/a", "na", "none"}
 
 
@@ -42,7 +42,7 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
     index = int(state.get("index", 0))
     if ctx.seq == 1 or not ctx.transcript:
         welcome = (ctx.interview.get("welcome_message") or "").strip()
-        question = render(items[0])
+        question = render(items[0], ctx.phrases)
         text = f"{welcome}\n\n{question}" if welcome else question
         return text, Decision("open", items[0].id, _state(0, 0, 0))
     if ending.out_of_time(ctx) is not None:
@@ -58,38 +58,42 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
             else match_rating(answer, item.scale or DEFAULT_SCALE) is not None
         )
         if not valid:
-            return reask(item), Decision("reask", item.id, _state(index, probes, reasks + 1))
+            return reask(item, ctx.phrases), Decision(
+                "reask", item.id, _state(index, probes, reasks + 1)
+            )
     if question_type == "open_ended" and is_thin(answer) and probes < item.probe_budget:
-        probe = item.follow_up or GENERIC_PROBE
+        probe = item.follow_up or ctx.phrases.probe()
         return probe, Decision("probe", item.id, _state(index, probes + 1, reasks))
     if index + 1 >= len(items):
         return ending.closing_message(ctx), ending.closing(ctx)
     following = items[index + 1]
-    return f"Thank you. {render(following)}", Decision("ask", following.id, _state(index + 1, 0, 0))
+    bridge = ctx.phrases.bridge(render(following, ctx.phrases))
+    return bridge, Decision("ask", following.id, _state(index + 1, 0, 0))
 
 
-def render(item: Item) -> str:
+def render(item: Item, phrases: Phrases) -> str:
+    """An item as the interviewer asks it: its text, instructions, options or scale."""
     text = item.text
     if item.instructions:
         text += f"\n\n{item.instructions}"
     if item.question_type == "multiple_choice":
         text += "\n" + "\n".join(f"{n}. {opt}" for n, opt in enumerate(item.options or [], 1))
     elif item.question_type == "rating":
-        text += f"\n{_scale_hint(item.scale or DEFAULT_SCALE)}"
+        text += f"\n{_scale_hint(item.scale or DEFAULT_SCALE, phrases)}"
     return text
 
 
-def reask(item: Item) -> str:
+def reask(item: Item, phrases: Phrases) -> str:
     if item.question_type == "multiple_choice":
         options = "; ".join(f"{n}. {opt}" for n, opt in enumerate(item.options or [], 1))
-        return f"Sorry, I didn't catch which option you mean. Please choose one of: {options}"
-    return f"Sorry, I need a number for this one. {_scale_hint(item.scale or DEFAULT_SCALE)}"
+        return phrases.reask_option(options)
+    return phrases.reask_number(_scale_hint(item.scale or DEFAULT_SCALE, phrases))
 
 
-def _scale_hint(scale: Scale) -> str:
+def _scale_hint(scale: Scale, phrases: Phrases) -> str:
     low = f"{scale.min}" + (f" ({scale.min_label})" if scale.min_label else "")
     high = f"{scale.max}" + (f" ({scale.max_label})" if scale.max_label else "")
-    return f"Please answer with a number from {low} to {high}."
+    return phrases.scale_hint(low, high)
 
 
 def match_option(answer: str, options: list[str]) -> str | None:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-# Said when a retry does not continue the words already on the respondent's screen: the
-# sent text stays (it cannot be unsaid) and the new attempt follows it, once.
-BRIDGE = " … sorry, let me put that another way. "
-
 
 class Splice:
     """Feed it the new attempt's text piece by piece; it returns only what is new to send.
 
     While the attempt repeats what was said, nothing is sent; once it goes beyond, the rest
-    is sent; if it departs from what was said, a bridge and the whole attempt follow."""
+    is sent; if it departs from what was said, a bridge and the whole attempt follow: the
+    sent text stays (it cannot be unsaid) and the new attempt follows it, once, after
+    `rephrase` (languages.phrases: "sorry, let me put that another way.")."""
 
-    def __init__(self, said: str) -> None:
+    def __init__(self, said: str, rephrase: str) -> None:
         self.said = said
+        self.bridge = f" … {rephrase} "
         self._received = ""
         self._diverged = not said
         self._sent = ""
@@ -51,7 +50,7 @@ class Splice:
         if self.said.rstrip().endswith((".", "?", "!", ":")):
             joint = "" if spaced else " "
         else:
-            joint = BRIDGE.lstrip() if spaced else BRIDGE
+            joint = self.bridge.lstrip() if spaced else self.bridge
         return self._send(joint + self._received.lstrip())
 
     def _send(self, text: str) -> str:

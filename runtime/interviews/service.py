@@ -19,6 +19,7 @@ from runtime.interviews.views import Interview as Interview
 from runtime.interviews.views import InterviewStatus as InterviewStatus
 from runtime.interviews.views import PublicInterview as PublicInterview
 from runtime.interviews.views import SessionCounts
+from runtime.languages.tags import direction
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
@@ -87,6 +88,7 @@ def public_view(row: Mapping[Any, Any]) -> PublicInterview:
     return PublicInterview(
         title=row["title"],
         language=row["language"],
+        direction=direction(row["language"]),
         status=row["status"],
         accepting_sessions=row["status"] == "active",
         anonymous=bool((row["settings"] or {}).get("anonymous")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
+from runtime.languages.tags import Direction
 from runtime.platform.views import Meta, Timestamp, View
 
 InterviewStatus = Literal["draft", "active", "paused", "closed"]
@@ -72,6 +73,9 @@ class PublicInterview(View):
 
     title: str
     language: str
+    direction: Annotated[
+        Direction, Meta(description="Which way the language is written: the page's `dir`")
+    ]
     status: InterviewStatus
     accepting_sessions: Annotated[bool, Meta(description="True when the interview is active")]
     anonymous: bool

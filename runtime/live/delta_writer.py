@@ -97,13 +97,15 @@ async def stream(
     said: str,
     opening: TurnStarted | None,
     fence: str,
+    rephrase: str,
     first_token: tuple[str, float] | None = None,
 ) -> tuple[str, Decision]:
     """Stream an engine's outputs into the log, continuing the `said` text an earlier
     attempt left (see Splice); returns the turn's whole text and the engine's decision.
     `opening`: the turn's `turn.started` (its item filled in here), None if already logged;
+    `rephrase`: what bridges a retry that departs from `said` (in the interview's language);
     `first_token`: (engine, when the turn could start), to time a turn's first text."""
-    splice = Splice(said)
+    splice = Splice(said, rephrase)
     decision: Decision | None = None
     writer = DeltaWriter(events, session_id, turn_id, fence, opening, first_token)
     try:

@@ -13,11 +13,6 @@ from runtime.platform import metrics
 
 log = structlog.get_logger(__name__)
 
-APOLOGY = (
-    "I'm sorry — something went wrong on our side and we have to stop the conversation here. "
-    "Thank you very much for your time."
-)
-
 
 async def engine_for(
     engines: dict[str, Engine],
@@ -75,7 +70,7 @@ class GiveUp:
     """The last resort for a turn nothing could write: close the session politely."""
 
     async def respond(self, ctx: TurnContext) -> AsyncIterator[TextDelta | Decision]:
-        yield TextDelta(APOLOGY)
+        yield TextDelta(ctx.phrases.apology())
         meta = {
             "fallback": True,
             "fallback_reason": "gave_up",

@@ -279,6 +279,7 @@ class TurnRunner:
                 prior.said,
                 None if prior.started else TurnStarted(turn_id, None, restart),
                 fence,
+                ctx.phrases.rephrase(),
                 None if prior.started or prior.said else (name, began),
             )
             said = content if len(content) >= len(prior.said) else prior.said

@@ -34,6 +34,7 @@ export function initial() {
     title: "Loading…",
     documentTitle: null, // null: leave the document's own title alone
     language: "",
+    direction: "ltr", // "rtl" for Arabic, Hebrew…: the interview's language says
     anonymous: false,
     live: false, // a session is shown: the composer is there
     status: null,
@@ -259,6 +260,7 @@ const ACTIONS = {
       title: info.title,
       documentTitle: info.title,
       language: info.language || state.language,
+      direction: info.direction === "rtl" ? "rtl" : "ltr",
       anonymous: Boolean(info.anonymous),
     };
   },

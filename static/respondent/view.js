@@ -167,12 +167,14 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
     render(state) {
       setText(ui.title, state.title);
       if (state.language && root.lang !== state.language) root.lang = state.language;
+      if (root.dir !== state.direction) root.dir = state.direction;
       if (ownDocument) {
         const title = state.documentTitle;
         if (title !== null && doc.title !== title) doc.title = title;
         if (state.language && doc.documentElement.lang !== state.language) {
           doc.documentElement.lang = state.language;
         }
+        if (doc.documentElement.dir !== state.direction) doc.documentElement.dir = state.direction;
       }
       ui.privacy.hidden = !state.anonymous;
       renderNotice(state.notice);

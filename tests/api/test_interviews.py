@@ -149,3 +149,31 @@ async def test_authentication_errors(anon: httpx.AsyncClient) -> None:
     assert missing.headers["www-authenticate"] == "Bearer"
     wrong = await anon.get("/v1/interviews", headers={"authorization": "Bearer rk_live_nope"})
     assert wrong.status_code == 401
+
+
+async def test_language_is_a_bcp47_tag_cldr_knows_stored_canonically(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post("/v1/interviews", json={"title": "Churn", "language": "PT-br"})
+    assert created.status_code == 201 and created.json()["language"] == "pt-BR"
+    interview_id = created.json()["id"]
+    for bad in ("string", "en_US", "und", "tlh"):
+        refused = await client.patch(f"/v1/interviews/{interview_id}", json={"language": bad})
+        assert refused.status_code == 400, bad
+        error = refused.json()["error"]
+        assert error["code"] == "validation_error" and error["field"] == "language", bad
+        assert "BCP 47" in error["message"], bad
+    kept = (await client.get(f"/v1/interviews/{interview_id}")).json()
+    assert kept["language"] == "pt-BR"  # a refused PATCH changes nothing
+    patched = await client.patch(f"/v1/interviews/{interview_id}", json={"language": "zh-hant"})
+    assert patched.json()["language"] == "zh-Hant"
+
+
+async def test_the_respondent_page_learns_which_way_the_language_is_written(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    for language, direction in (("he", "rtl"), ("ar-EG", "rtl"), ("ja", "ltr")):
+        created = await client.post("/v1/interviews", json={"title": "t", "language": language})
+        public = await anon.get(f"/v1/public/interviews/{created.json()['share_token']}")
+        assert public.status_code == 200
+        assert public.json()["direction"] == direction, language

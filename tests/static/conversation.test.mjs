@@ -191,9 +191,13 @@ test("the start response's messages show only when the stream gave nothing", () 
 test("before a session: info, not found, unavailable, refused, failed", () => {
   const info = run(initial(), { type: "info", info: { title: "Study", language: "fr", anonymous: true } });
   assert.deepEqual(
-    [info.title, info.documentTitle, info.language, info.anonymous],
-    ["Study", "Study", "fr", true],
+    [info.title, info.documentTitle, info.language, info.direction, info.anonymous],
+    ["Study", "Study", "fr", "ltr", true],
   );
+  const hebrew = run(initial(), { type: "info", info: { title: "מחקר", language: "he", direction: "rtl" } });
+  assert.equal(hebrew.direction, "rtl");
+  const odd = run(initial(), { type: "info", info: { title: "x", language: "en", direction: "sideways" } });
+  assert.equal(odd.direction, "ltr", "only rtl or ltr ever reaches the DOM");
   const missing = run(initial(), { type: "notFound" });
   assert.deepEqual([missing.title, missing.notice.kind], ["Interview not found", "not-found"]);
   assert.equal(run(initial(), { type: "unavailable", status: "paused" }).notice.text, TEXT.paused);

@@ -10,14 +10,18 @@ import pytest
 from runtime.engines.base import TranscriptEntry, TurnContext
 from runtime.engines.moves import decide
 from runtime.engines.prompt import Position, system_prompt, wrap_answer
-from runtime.engines.splice import BRIDGE, Splice
+from runtime.engines.splice import Splice
 from runtime.interviews import guide as guides
+from runtime.languages.phrases import for_language
 
 ITEMS = [
     {"id": "Q1", "text": "What do you use it for?", "question_type": "open_ended"},
     {"id": "Q2", "text": "Any team rituals?", "question_type": "open_ended", "required": False},
     {"id": "Q3", "text": "What would you change?", "question_type": "open_ended"},
 ]
+
+REPHRASE = for_language("en").rephrase()
+BRIDGE = f" … {REPHRASE} "
 
 
 def ctx(state: dict[str, Any], seq: int = 3, **interview: Any) -> TurnContext:
@@ -109,19 +113,19 @@ def test_the_prompt_states_the_position_and_wraps_answers_as_data() -> None:
 
 
 def test_a_retry_that_repeats_the_sent_text_continues_it() -> None:
-    splice = Splice("Thank you. Which")
+    splice = Splice("Thank you. Which", REPHRASE)
     out = [splice.feed(p) for p in ["Thank ", "you. ", "Which ", "plan?"]]
     assert out == ["", "", " ", "plan?"] and splice.text == "Thank you. Which plan?"
 
 
 def test_a_retry_that_departs_from_the_sent_text_is_bridged_once() -> None:
-    splice = Splice("Thank you. Which")
+    splice = Splice("Thank you. Which", REPHRASE)
     out = "".join(splice.feed(p) for p in ["Thanks! ", "What ", "plan?"]) + splice.finish()
     assert splice.text == "Thank you. Which" + BRIDGE + "Thanks! What plan?"
     assert out == BRIDGE + "Thanks! What plan?"
 
 
 def test_after_a_whole_sentence_no_bridge_is_needed() -> None:
-    splice = Splice("Thank you.")
+    splice = Splice("Thank you.", REPHRASE)
     splice.feed("Great. Next one?")
     assert splice.text == "Thank you. Great. Next one?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,3 +94,27 @@ def test_helpers() -> None:
     assert match_rating("about 8 I think", one_to_ten) == 8
     assert match_rating("8 or 9", one_to_ten) is None
     assert is_thin("yes") and not is_thin("it helps me plan my week")
+
+
+def test_the_runtimes_own_words_are_in_the_interviews_language() -> None:
+    rich = "Weil es mir jede Woche Stunden spart"
+    text, asked = plan(_ctx(2, {"index": 0}, rich, language="de-AT"))
+    assert text.startswith("Danke. Pick"), "the bridge is German"
+    text, _ = plan(_ctx(3, asked.state, "grün", language="de-AT"))
+    assert text.startswith("Entschuldigung, ich habe nicht verstanden, welche Option")
+    text, rating = plan(_ctx(3, {"index": 2}, "viel", language="ja"))
+    reask = "すみません、この質問には数字でお答えください。"
+    assert text == reask + "0から10までの数字でお答えください。"
+    assert rating.move == "reask"
+    text, closed = plan(_ctx(3, {"index": 2}, "7", language="fr", closing_message=""))
+    assert closed.move == "close"
+    assert text == "Merci pour votre temps — c'est tout ce que je voulais vous demander."
+
+
+def test_a_thin_answer_without_a_follow_up_gets_the_probe_in_its_language() -> None:
+    guide, _ = guides.add_section(guides.empty_guide(), "S")
+    guide, _ = guides.add_item(guide, "S1", "question", {"text": "¿Por qué?"})
+    guide, _ = guides.add_item(guide, "S1", "question", {"text": "¿Y luego?"})
+    ctx = _ctx(2, {"index": 0}, "no sé", language="es-419")
+    text, decision = plan(dataclasses.replace(ctx, guide=guide))
+    assert (text, decision.move) == ("¿Podría contarme un poco más sobre eso?", "probe")

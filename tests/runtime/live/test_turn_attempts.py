@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator
 
 from runtime.engines.base import Decision, Engine, TextDelta, TurnContext
 from runtime.engines.scripted import ScriptedEngine
-from runtime.engines.splice import BRIDGE
+from runtime.languages.phrases import for_language
 from runtime.live.eventlog import EventLog
-from runtime.live.fallbacks import APOLOGY
 from runtime.live.lease import RedisLeases
 from runtime.live.redis_log import RedisEventLog
 from runtime.live.turns import TurnRunner
 from runtime.sessions import store as sessions
 from tests.helpers import published_interview
 from tests.runtime.conftest import Quiet
+
+APOLOGY = for_language("en").apology()
+BRIDGE = f" … {for_language('en').rephrase()} "
 
 
 class Broken:

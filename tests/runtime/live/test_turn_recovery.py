@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from runtime.engines.base import Engine
 from runtime.engines.scripted import ScriptedEngine
-from runtime.live.fallbacks import APOLOGY
+from runtime.languages.phrases import for_language
 from runtime.live.lease import RedisLeases
 from runtime.live.redis_log import RedisEventLog
 from runtime.live.turns import TurnRunner
@@ -22,6 +22,8 @@ from runtime.stores.database import Database
 from tests.helpers import published_interview
 from tests.runtime.conftest import Quiet
 from tests.runtime.live.test_turn_attempts import Broken
+
+APOLOGY = for_language("en").apology()
 
 
 async def _forgotten(quiet: Quiet, **fields: str) -> str:

@@ -1,0 +1,1 @@
+"""Languages: which tags an interview may name, and the runtime's own phrases in each."""
