@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import openai
 import structlog
@@ -16,6 +16,7 @@ from openai import AsyncOpenAI
 
 from runtime.engines import ending, moves, prompt
 from runtime.engines.base import Decision, TextDelta, TurnContext
+from runtime.engines.partial_json import PartialJsonError, PartialObject, TextPiece
 from runtime.engines.scripted import plan
 from runtime.engines.splice import Splice
 from runtime.platform.text import storable
@@ -60,6 +61,34 @@ class _Attempt:
     completion_tokens: int = 0
     first_token_at: float | None = None
     tool_args: dict[int, list[str]] = field(default_factory=dict)
+    # The first tool call's arguments read as they stream, for a reply written inside them.
+    arguments: PartialObject | None = field(default_factory=PartialObject)
+    # Where the reply is coming from, once its first word has: it then comes from there only.
+    source: Literal["content", "arguments"] | None = None
+
+    def said(self, piece: str) -> str:
+        """A piece of the reply: kept as TextDelta will make it (what is sent is what is kept)."""
+        if self.first_token_at is None:
+            self.first_token_at = time.monotonic()
+        piece = storable(piece)
+        self.text += piece
+        return piece
+
+    def from_arguments(self, fragment: str) -> list[str]:
+        """The reply's words in this piece of the first tool call's arguments (its `message`),
+        unless the reply is coming as text. Arguments that are not one JSON object stop
+        being read: the reply is what was shown, the move what json.loads makes of them."""
+        if self.arguments is None or self.source == "content":
+            return []
+        try:
+            events = self.arguments.feed(fragment)
+        except PartialJsonError:
+            self.arguments = None
+            return []
+        pieces = [e.text for e in events if isinstance(e, TextPiece) and e.name == "message"]
+        if pieces:
+            self.source = "arguments"
+        return [self.said(p) for p in pieces]
 
 
 class LLMEngine:
@@ -203,13 +232,12 @@ class LLMEngine:
                         parts = attempt.tool_args.setdefault(call.index, [])
                         if call.function and call.function.arguments:
                             parts.append(call.function.arguments)
-                    if delta.content:
-                        if attempt.first_token_at is None:
-                            attempt.first_token_at = time.monotonic()
-                        # As TextDelta will make it: what this attempt said is what is kept.
-                        piece = storable(delta.content)
-                        attempt.text += piece
-                        yield piece
+                            if call.index == min(attempt.tool_args):
+                                for piece in attempt.from_arguments(call.function.arguments):
+                                    yield piece
+                    if delta.content and attempt.source != "arguments":
+                        attempt.source = "content"
+                        yield attempt.said(delta.content)
         except TimeoutError as exc:
             reason = "first_token_timeout" if attempt.first_token_at is None else "token_timeout"
             raise UpstreamFailed(reason) from exc
@@ -226,10 +254,8 @@ class LLMEngine:
             raise UpstreamFailed("truncated_stream")
         attempt.proposal = _proposal(attempt.tool_args)
         if not attempt.text and attempt.proposal and attempt.proposal.get("message"):
-            # A model that put its reply inside the tool call rather than as text.
-            message = storable(str(attempt.proposal["message"]))
-            attempt.text = message
-            yield message
+            # A reply inside the tool call that could not be read as it streamed.
+            yield attempt.said(str(attempt.proposal["message"]))
 
 
 def _proposal(tool_args: dict[int, list[str]]) -> dict[str, Any] | None:

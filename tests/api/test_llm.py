@@ -143,6 +143,32 @@ async def test_deltas_reach_the_respondent_before_the_upstream_finishes(
     await events.aclose()
 
 
+async def test_a_reply_written_inside_the_tool_call_streams_as_it_arrives(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    interview, respondent, events = await llm_session(client, anon, model="mock:in-arguments@5")
+    seen, opening = await next_turn(events)
+    assert_one_clean_turn(seen, opening)
+    await respondent.say(RICH)
+    async for event in events:
+        if event.event == "turn.delta":
+            assert upstream.requests_for(interview["marker"])[-1].finished_at is None, (
+                "the reply was shown only once the upstream had finished"
+            )
+            first = event.data["text"]
+            break
+    seen, content = await next_turn(events)
+    assert len([e for e in seen if e.event == "turn.delta"]) > 3, "streamed, not all at once"
+    assert first + deltas_of(seen) == content
+    assert content.startswith("Thank you. Which plan are you on?")
+    assert '"' not in content and "message" not in content, "the JSON around it is not shown"
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    said = [m for m in transcript["messages"] if m["role"] == "interviewer"]
+    assert said[-1]["content"] == content and said[-1]["item_id"] == "Q2"
+    assert said[-1]["metadata"]["move"] == "ask" and said[-1]["metadata"]["ttft_ms"] > 0
+    await events.aclose()
+
+
 @pytest.mark.parametrize(
     "mode", ["500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated"]
 )

@@ -28,8 +28,10 @@ from tests.upstream import model
 
 MODES = (
     "400", "500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated",
-    "unstorable",
+    "unstorable", "in-arguments",
 )  # fmt: skip
+# `in-arguments` is not a failure: the model writes its reply inside the tool call's
+# arguments (`message`, after the move) and no text, streamed a few characters at a time.
 # What `unstorable` slips into the text and the move: what no store can hold.
 UNSTORABLE = ("\x00", "\ud800")
 STALL_SECONDS = 60.0
@@ -80,6 +82,8 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
             headers = {"retry-after-ms": str(RETRY_AFTER_MS), "retry-after": "1"}
             return _error(429, "rate limited", "rate_limit_exceeded", headers)
         text, move = model.reply(messages, body.get("tools"))
+        if mode == "in-arguments" and move is not None:
+            text, move = "", {**move, "message": text}
         usage = {
             "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in messages),
             "completion_tokens": len(model.tokens(text)) + (8 if move else 0),
@@ -201,7 +205,12 @@ async def _stream(
         opening = {**call, "index": 0, "function": {"name": "record_move", "arguments": ""}}
         yield chunk({"tool_calls": [opening]})
         middle = len(arguments) // 2
-        for part in (arguments[:middle], arguments[middle:]):
+        parts = [arguments[:middle], arguments[middle:]]
+        if mode == "in-arguments":  # as a model writes them: a few characters per token
+            parts = [arguments[i : i + 6] for i in range(0, len(arguments), 6)]
+        for index, part in enumerate(parts):
+            if index and token_delay and mode == "in-arguments":
+                await asyncio.sleep(token_delay)
             yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
     yield chunk({}, "tool_calls" if move else "stop")
     if usage is not None:
