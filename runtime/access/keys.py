@@ -161,15 +161,7 @@ class ApiKeyCreated(ApiKey):
 
 
 def to_view(row: Mapping[str, Any]) -> ApiKey:
-    return ApiKey(
-        id=row["id"],
-        name=row["name"],
-        prefix=row["prefix"],
-        scopes=[s for s in ALL_SCOPES if s in row["scopes"]],
-        plan=row["plan"],
-        created_at=row["created_at"],
-        last_used_at=row["last_used_at"],
-    )
+    return ApiKey.from_row(row, scopes=[s for s in ALL_SCOPES if s in row["scopes"]])
 
 
 async def list_page(

@@ -248,20 +248,5 @@ def to_view(r: Row[Any] | Mapping[str, Any]) -> Export:
         progress = round(min(m["sessions_done"] / total, 0.99), 4)
     else:
         progress = 0.0
-    return Export(
-        id=m["id"],
-        interview_id=m["interview_id"],
-        status=m["status"],
-        progress=progress,
-        counts=ExportCounts(
-            sessions_total=total,
-            sessions_done=m["sessions_done"],
-            audio_files=m["audio_files"],
-            audio_missing=m["audio_missing"],
-        ),
-        options=m["options"],
-        size_bytes=m["size_bytes"],
-        error=m["error"],
-        created_at=m["created_at"],
-        completed_at=m["completed_at"],
-    )
+    counts = ExportCounts.from_row(m, sessions_total=total)
+    return Export.from_row(m, progress=progress, counts=counts)

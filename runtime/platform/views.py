@@ -10,8 +10,9 @@ own views here-below, knowing nothing of HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 import msgspec
 from msgspec import Meta
@@ -21,6 +22,13 @@ __all__ = ["Meta", "Timestamp", "View"]
 
 class View(msgspec.Struct, kw_only=True):
     """A JSON object the API answers with; its docstring, if any, describes it."""
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any], **fields: Any) -> Self:
+        """The view of a stored row: each field not given is the row's column of its name
+        (a field the row lacks keeps its default, or the view cannot be made)."""
+        columns = {n: row[n] for n in cls.__struct_fields__ if n not in fields and n in row}
+        return cls(**columns, **fields)
 
 
 # A UTC timestamp as the API writes it: RFC 3339 with a trailing Z (platform.clock.iso).

@@ -83,17 +83,7 @@ class WebhookCreated(Webhook):
 
 
 def to_view(row: Mapping[str, Any]) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        url=row["url"],
-        description=row["description"],
-        events=[e for e in EVENTS if e in row["events"]],
-        enabled=row["enabled"],
-        consecutive_failures=row["consecutive_failures"],
-        disabled_reason=row["disabled_reason"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return Webhook.from_row(row, events=[e for e in EVENTS if e in row["events"]])
 
 
 async def create(

@@ -60,22 +60,11 @@ class WebhookDelivery(View):
 
 
 def delivery_view(row: Mapping[str, Any]) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
-        status=row["status"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_status_code=row["last_status_code"],
-        last_latency_ms=row["last_latency_ms"],
-        last_error=row["last_error"],
+    return WebhookDelivery.from_row(
+        row,
         # Stored as the JSON they were sent as (timestamps as text): read back as views.
         log=msgspec.convert(row["log"], list[WebhookAttempt]),
         payload=msgspec.convert(row["payload"], WebhookPayload),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 
