@@ -56,24 +56,21 @@ class Str:
 class Language:
     """A BCP 47 language tag CLDR knows, written back canonically (`PT-br` is `pt-BR`)."""
 
+    # The tag's shape, checked (and documented) before CLDR is asked.
+    shape: Str = Str(
+        35, 2, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", pattern_says="a BCP 47 tag"
+    )
+
     def check(self, name: str, value: Any) -> Any:
-        shape = Str(_LANGUAGE_MAX, 2, pattern=_LANGUAGE_SHAPE, pattern_says="a BCP 47 tag")
-        return tags.canonical(shape.check(name, value), name)
+        return tags.canonical(self.shape.check(name, value), name)
 
     def schema(self) -> dict[str, Any]:
         return {
-            "type": "string",
-            "minLength": 2,
-            "maxLength": _LANGUAGE_MAX,
-            "pattern": _LANGUAGE_SHAPE,
+            **self.shape.schema(),
             "description": "BCP 47 language tag of a language CLDR knows (en, pt-BR, zh-Hant, "
             "es-419); stored canonically. The interviewer speaks it, and the runtime's own "
             "phrases come in it where Rapport has a catalog (docs/languages.md)",
         }
-
-
-_LANGUAGE_MAX = 35
-_LANGUAGE_SHAPE = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
 
 
 @dataclass(frozen=True)
