@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def bridge(rephrase: str) -> str:
+    """What goes between the words already said and a retry that departs from them."""
+    return f" … {rephrase} "
+
+
 class Splice:
     """Feed it the new attempt's text piece by piece; it returns only what is new to send.
 
@@ -13,7 +18,7 @@ class Splice:
 
     def __init__(self, said: str, rephrase: str) -> None:
         self.said = said
-        self.bridge = f" … {rephrase} "
+        self.bridge = bridge(rephrase)
         self._received = ""
         self._diverged = not said
         self._sent = ""

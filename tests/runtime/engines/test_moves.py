@@ -10,7 +10,7 @@ import pytest
 from runtime.engines.base import TranscriptEntry, TurnContext
 from runtime.engines.moves import decide
 from runtime.engines.prompt import Position, system_prompt, wrap_answer
-from runtime.engines.splice import Splice
+from runtime.engines.splice import Splice, bridge
 from runtime.interviews import guide as guides
 from runtime.languages.phrases import for_language
 
@@ -21,7 +21,7 @@ ITEMS = [
 ]
 
 REPHRASE = for_language("en").rephrase()
-BRIDGE = f" … {REPHRASE} "
+BRIDGE = bridge(REPHRASE)
 
 
 def ctx(state: dict[str, Any], seq: int = 3, **interview: Any) -> TurnContext:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from runtime.engines.base import Decision, Engine, TextDelta, TurnContext
 from runtime.engines.scripted import ScriptedEngine
+from runtime.engines.splice import bridge
 from runtime.languages.phrases import for_language
 from runtime.live.eventlog import EventLog
 from runtime.live.lease import RedisLeases
@@ -16,7 +17,7 @@ from tests.helpers import published_interview
 from tests.runtime.conftest import Quiet
 
 APOLOGY = for_language("en").apology()
-BRIDGE = f" … {for_language('en').rephrase()} "
+BRIDGE = bridge(for_language("en").rephrase())
 
 
 class Broken:
