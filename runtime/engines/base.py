@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from runtime.interviews.guide import StoredGuide
 from runtime.languages.phrases import Phrases, for_language
 from runtime.platform.text import storable
-from runtime.vocabulary import Role
-
-# What an interviewer's turn does: opens the interview, asks an item, probes a thin answer,
-# asks again for a valid choice, or closes.
-Move = Literal["open", "ask", "probe", "reask", "close"]
+from runtime.vocabulary import Move, Role
 
 
 @dataclass(frozen=True)
