@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bench.personas import PERSONAS, Persona
-from runtime.engines.scripted import is_thin
+from runtime.engines.answers import is_thin
 from tests.helpers import next_turn, sse_events, start_session
 
 # Phrases only the system prompt holds: seeing one in an interviewer turn is a leak.

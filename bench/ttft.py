@@ -6,8 +6,9 @@ directly with the openai client, in the same run, with many sessions answering a
 Both paths reach the same test upstream (tests/upstream, its own uvicorn process). Through
 Rapport: from the moment the respondent's POST /messages is written to the moment the first
 `turn.delta` of the next turn arrives on that respondent's SSE stream. Directly: from
-`chat.completions.create(stream=True)` to the first content chunk, with the same system
-prompt and conversation the engine sends. Each round, every session posts at once; the
+`chat.completions.create(stream=True)` to the first word of the reply (the forced tool
+call's `message`, read as it streams), with the same system prompt, conversation and tool
+the engine sends. Each round, every session posts at once; the
 direct calls go out at once too, in a separate phase (they alternate which goes first).
 """
 
@@ -101,7 +102,12 @@ async def paced(index: int, rate: float) -> None:
 async def direct_round(
     client: Any, messages: list[dict[str, Any]], sessions: int, rate: float
 ) -> list[float]:
-    from runtime.engines.prompt import Position, tool
+    """From the call to the first word of the reply, wherever the model writes it (the
+    arguments' `message`, read as they stream by the engine's own reader, or text)."""
+    from runtime.engines.course import Position
+    from runtime.engines.gate import Words
+    from runtime.engines.prompt import tool, tool_choice
+    from runtime.engines.reading import Reading
 
     tools = [tool(Position([], 0, 0, 0, ()))]
 
@@ -112,12 +118,19 @@ async def direct_round(
             model="mock",
             messages=messages,
             tools=tools,
+            tool_choice=tool_choice(),
             stream=True,
             stream_options={"include_usage": True},
         )
         first = 0.0
+        reader = Reading()
         async for chunk in stream:
-            if not first and chunk.choices and chunk.choices[0].delta.content:
+            if first or not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            pieces = [c.function.arguments for c in delta.tool_calls or [] if c.function]
+            outputs = [o for p in pieces if p for o in reader.from_arguments(p)]
+            if delta.content or any(isinstance(o, Words) and o.text for o in outputs):
                 first = time.perf_counter()
         return (first - began) * 1000
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from runtime.engines.answers import Resolution
 from runtime.interviews.guide import StoredGuide
 from runtime.languages.phrases import Phrases, for_language
 from runtime.platform.text import storable
@@ -50,9 +51,9 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class Decision:
-    """The engine's move and the state to commit with the turn. An engine that knows it before
-    writing (the scripted one) yields it first, so `turn.started` names the item; one that
-    decides as it writes (an LLM) yields it last."""
+    """The engine's move and the state to commit with the turn. Both engines yield it before
+    the turn's first words (so `turn.started` names the item); an engine may yield it again
+    at the end with its metadata, the move unchanged: the last one is committed."""
 
     move: Move
     item_id: str | None
@@ -60,6 +61,9 @@ class Decision:
     completes: bool = False
     # Stored with the message: model, tokens, timings, fallback (see docs/llm.md).
     metadata: dict[str, Any] = field(default_factory=dict)
+    # What the respondent's last answer gave (choice and rating items), stored with it.
+    answer: Resolution | None = None
+    revisit: bool = False  # asks a required item again that was left unresolved
 
 
 class Engine(Protocol):

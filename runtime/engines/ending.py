@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
+from runtime.engines.answers import Resolution
 from runtime.engines.base import Decision, TurnContext
 
 # Which of the interview's limits was reached.
@@ -27,6 +28,18 @@ def closing_message(ctx: TurnContext) -> str:
     return (ctx.interview.get("closing_message") or "").strip() or ctx.phrases.closing()
 
 
-def closing(ctx: TurnContext, metadata: dict[str, Any] | None = None) -> Decision:
+def closing(
+    ctx: TurnContext,
+    metadata: dict[str, Any] | None = None,
+    answer: Resolution | None = None,
+    state: dict[str, Any] | None = None,
+) -> Decision:
     """The decision of a turn that closes the interview here (its text: closing_message)."""
-    return Decision("close", None, dict(ctx.state), completes=True, metadata=metadata or {})
+    return Decision(
+        "close",
+        None,
+        dict(ctx.state) if state is None else state,
+        completes=True,
+        metadata=metadata or {},
+        answer=answer,
+    )

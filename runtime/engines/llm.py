@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 import openai
 import structlog
 from openai import AsyncOpenAI
 
-from runtime.engines import ending, moves, prompt
+from runtime.engines import course, ending, prompt, texts
+from runtime.engines.answers import Resolution, resolve
 from runtime.engines.base import Decision, TextDelta, TurnContext
-from runtime.engines.partial_json import PartialJsonError, PartialObject, TextPiece
-from runtime.engines.scripted import plan
+from runtime.engines.gate import Gate, ModelOutput
+from runtime.engines.reading import Reading
+from runtime.engines.scripted import decision_of, forced_close, plan
 from runtime.engines.splice import Splice
 from runtime.platform.text import storable
 
@@ -51,46 +53,6 @@ class UpstreamFailed(Exception):
         self.retryable = retryable
 
 
-@dataclass
-class _Attempt:
-    """What one streamed completion produced."""
-
-    text: str = ""
-    proposal: dict[str, Any] | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    first_token_at: float | None = None
-    tool_args: dict[int, list[str]] = field(default_factory=dict)
-    # The first tool call's arguments read as they stream, for a reply written inside them.
-    arguments: PartialObject | None = field(default_factory=PartialObject)
-    # Where the reply is coming from, once its first word has: it then comes from there only.
-    source: Literal["content", "arguments"] | None = None
-
-    def said(self, piece: str) -> str:
-        """A piece of the reply: kept as TextDelta will make it (what is sent is what is kept)."""
-        if self.first_token_at is None:
-            self.first_token_at = time.monotonic()
-        piece = storable(piece)
-        self.text += piece
-        return piece
-
-    def from_arguments(self, fragment: str) -> list[str]:
-        """The reply's words in this piece of the first tool call's arguments (its `message`),
-        unless the reply is coming as text. Arguments that are not one JSON object stop
-        being read: the reply is what was shown, the move what json.loads makes of them."""
-        if self.arguments is None or self.source == "content":
-            return []
-        try:
-            events = self.arguments.feed(fragment)
-        except PartialJsonError:
-            self.arguments = None
-            return []
-        pieces = [e.text for e in events if isinstance(e, TextPiece) and e.name == "message"]
-        if pieces:
-            self.source = "arguments"
-        return [self.said(p) for p in pieces]
-
-
 class LLMEngine:
     def __init__(self, client: AsyncOpenAI, config: LLMConfig) -> None:
         self._client = client
@@ -103,41 +65,59 @@ class LLMEngine:
         temperature = overrides.get("temperature")
         temperature = self._config.temperature if temperature is None else float(temperature)
         meta: dict[str, Any] = {"engine": "llm", "model": model}
+        position = course.Position.of(ctx)
+        current = position.current
         forced = ending.out_of_time(ctx)
-        position = prompt.Position.of(ctx)
-        if forced is not None and position.current is not None:
+        if forced is not None and current is not None:
             # The runtime closes on time: no model call, the closing message as configured.
+            answer = resolve(current, texts.last_answer(ctx), position.reasks)
             yield TextDelta(ending.closing_message(ctx))
-            meta.update(forced_close=forced, total_ms=_ms(began))
-            yield ending.closing(ctx, meta)
+            meta.update(forced_close=forced, words="runtime", total_ms=_ms(began))
+            yield forced_close(ctx, position, answer, meta)
             return
-        welcome = (ctx.interview.get("welcome_message") or "").strip()
-        prefix = f"{welcome}\n\n" if position.current is None and welcome else ""
-        if prefix:
-            yield TextDelta(prefix)
         messages = prompt.messages(ctx, position)
         tools = [prompt.tool(position)]
-        sent = prefix
+        sent = ""
+        fixed: course.Step | None = None  # announced by an attempt: later ones keep to it
+        fixed_answer: Resolution | None = None  # what that attempt read from the answer
+        if current is None:
+            # The opening asks the first item, whatever the model says: it is announced at
+            # once, and the welcome is said before the model is called.
+            fixed = course.step(position, None, "next")
+            yield decision_of(fixed, None)
+            welcome = (ctx.interview.get("welcome_message") or "").strip()
+            if welcome:
+                sent = f"{welcome}\n\n"
+                yield TextDelta(sent)
         deadline = began + self._config.turn_deadline
         attempts = 0
         usage = [0, 0]
         failure: UpstreamFailed | None = None
-        result: _Attempt | None = None
+        result: Gate | None = None
         while True:
             attempts += 1
             splice = Splice(sent, ctx.phrases.rephrase())
-            splice.feed(prefix)
-            attempt = _Attempt()
+            gate = Gate(ctx, position, fixed)
+            attempt = Reading()
             try:
-                async for piece in self._complete(model, temperature, messages, tools, attempt):
-                    out = splice.feed(piece)
-                    if out:
+                async for output in self._complete(model, temperature, messages, tools, attempt):
+                    for shown in gate.feed(output):
+                        if isinstance(shown, Decision):
+                            fixed, fixed_answer = gate.step, gate.answer
+                            yield shown
+                        elif out := splice.feed(shown):
+                            yield TextDelta(out)
+                for shown in gate.finish():
+                    if isinstance(shown, Decision):
+                        fixed, fixed_answer = gate.step, gate.answer
+                        yield shown
+                    elif out := splice.feed(shown):
                         yield TextDelta(out)
                 tail = splice.finish()
                 if tail:
                     yield TextDelta(tail)
                 sent = splice.text
-                result = attempt
+                result = gate
             except UpstreamFailed as exc:
                 failure = exc
             finally:
@@ -157,31 +137,35 @@ class LLMEngine:
         meta.update(attempts=attempts, prompt_tokens=usage[0], completion_tokens=usage[1])
         if result is None:
             assert failure is not None
-            # Out of time: the scripted engine takes this turn, continuing what was sent.
-            text, decision = plan(ctx)
+            # Out of time: the scripted engine takes this turn (the step already announced,
+            # if one was), continuing what was sent.
+            if fixed is not None:
+                # (For the opening these are the welcome again: the splice continues it.)
+                text = texts.words(ctx, position, fixed)
+                decision = decision_of(fixed, fixed_answer)
+            else:
+                text, decision = plan(ctx)
+                yield decision
             splice = Splice(sent, ctx.phrases.rephrase())
             out = splice.feed(text) + splice.finish()
             if out:
                 yield TextDelta(out)
-            meta.update(fallback=True, fallback_reason=failure.reason, total_ms=_ms(began))
-            yield Decision(
-                decision.move,
-                decision.item_id,
-                {**decision.state, "covered": list(ctx.state.get("covered", []))},
-                decision.completes,
-                metadata=meta,
+            meta.update(
+                fallback=True, fallback_reason=failure.reason, words="runtime", total_ms=_ms(began)
             )
+            yield dataclasses.replace(decision, metadata=meta)
             return
-        decision, extra, overruled = moves.decide(ctx, position, result.proposal, sent)
-        if extra:
-            yield TextDelta(extra)
-        meta.update(fallback=False, move=decision.move, total_ms=_ms(began))
-        if overruled:
-            # It may quote the model's move or item id: stored, so storable and short.
-            meta["overruled"] = storable(overruled)[:300]
-        yield Decision(
-            decision.move, decision.item_id, decision.state, decision.completes, metadata=meta
+        assert result.step is not None
+        meta.update(
+            fallback=False,
+            move=result.step.move,
+            words="model" if result.model_words else "runtime",
+            total_ms=_ms(began),
         )
+        if result.step.overruled:
+            # It may quote the model's move or item id: stored, so storable and short.
+            meta["overruled"] = storable(result.step.overruled)[:300]
+        yield result.decision(meta)
 
     async def _complete(
         self,
@@ -189,9 +173,9 @@ class LLMEngine:
         temperature: float,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]],
-        attempt: _Attempt,
-    ) -> AsyncIterator[str]:
-        """One streamed completion: yields text as it arrives; raises UpstreamFailed."""
+        attempt: Reading,
+    ) -> AsyncIterator[ModelOutput]:
+        """One streamed completion, read as it arrives; raises UpstreamFailed."""
         cfg = self._config
         finished = False
         stream: Any = None
@@ -204,7 +188,7 @@ class LLMEngine:
                     model=model,
                     messages=cast(Any, messages),
                     tools=cast(Any, tools),
-                    tool_choice="auto",
+                    tool_choice=cast(Any, prompt.tool_choice()),
                     temperature=temperature,
                     max_tokens=cfg.max_tokens,
                     stream=True,
@@ -229,15 +213,17 @@ class LLMEngine:
                     if choice.finish_reason:
                         finished = True
                     for call in delta.tool_calls or []:
+                        attempt.arrived()
                         parts = attempt.tool_args.setdefault(call.index, [])
                         if call.function and call.function.arguments:
                             parts.append(call.function.arguments)
                             if call.index == min(attempt.tool_args):
-                                for piece in attempt.from_arguments(call.function.arguments):
-                                    yield piece
-                    if delta.content and attempt.source != "arguments":
-                        attempt.source = "content"
-                        yield attempt.said(delta.content)
+                                for output in attempt.from_arguments(call.function.arguments):
+                                    yield output
+                    if delta.content:
+                        attempt.arrived()
+                        for output in attempt.from_content(delta.content):
+                            yield output
         except TimeoutError as exc:
             reason = "first_token_timeout" if attempt.first_token_at is None else "token_timeout"
             raise UpstreamFailed(reason) from exc
@@ -252,21 +238,8 @@ class LLMEngine:
                     await stream.close()
         if not finished:
             raise UpstreamFailed("truncated_stream")
-        attempt.proposal = _proposal(attempt.tool_args)
-        if not attempt.text and attempt.proposal and attempt.proposal.get("message"):
-            # A reply inside the tool call that could not be read as it streamed.
-            yield attempt.said(str(attempt.proposal["message"]))
-
-
-def _proposal(tool_args: dict[int, list[str]]) -> dict[str, Any] | None:
-    for index in sorted(tool_args):
-        try:
-            value = json.loads("".join(tool_args[index]) or "{}")
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
+        for output in attempt.after_stream():
+            yield output
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:

@@ -57,6 +57,10 @@ class Phrases:
         """From an answer to the next question."""
         return self._("Thank you. {question}", question=question)
 
+    def revisit(self, question: str) -> str:
+        """Before closing, a required question that got no valid answer, asked once more."""
+        return self._("Before we finish, one earlier question: {question}", question=question)
+
     def reask_option(self, options: str) -> str:
         return self._(
             "Sorry, I didn't catch which option you mean. Please choose one of: {options}",

@@ -15,6 +15,7 @@ from typing import Any
 from runtime.engines.base import Decision, Engine, TextDelta, TranscriptEntry, TurnContext
 from runtime.interviews.guide import StoredGuide
 from runtime.platform.clock import utcnow
+from runtime.sessions import store as sessions
 from runtime.sessions.store import PostedMessage
 
 _KNOWN_LIMIT = 4096
@@ -47,7 +48,8 @@ class EarlyStarts:
         if decision.completes:
             self._known.pop(session_id, None)
             return
-        state = json.loads(json.dumps({**decision.state, "item_id": decision.item_id}))
+        stored = sessions.stored_state(decision.state, decision.item_id, decision.move)
+        state = json.loads(json.dumps(stored))
         said = TranscriptEntry("interviewer", content, decision.item_id)
         self._known[session_id] = Known(
             ctx.interview, ctx.guide, state, ctx.seq, (*ctx.transcript, said), ctx.started_at

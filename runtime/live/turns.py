@@ -283,16 +283,17 @@ class TurnRunner:
                 None if prior.started or prior.said else (name, began),
             )
             said = content if len(content) >= len(prior.said) else prior.said
-            stored = await sessions.commit_turn(
-                self._db,
-                session_id,
-                ctx.seq,
+            turn = sessions.CommittedTurn(
                 content,
                 decision.item_id,
+                decision.move,
                 decision.state,
                 decision.completes,
                 decision.metadata,
+                decision.answer.stored() if decision.answer else None,
+                decision.revisit,
             )
+            stored = await sessions.commit_turn(self._db, session_id, ctx.seq, turn)
             if stored is not None:
                 self._early.remember(session_id, ctx, content, decision)
                 fallbacks.count(name, decision)

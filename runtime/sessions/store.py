@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -17,7 +17,7 @@ from runtime.platform.ids import hash_secret, new_id, new_secret
 from runtime.platform.views import Meta, View
 from runtime.stores import schema
 from runtime.stores.database import Database
-from runtime.vocabulary import Role
+from runtime.vocabulary import AnswerKind, Move, Role
 from runtime.webhooks import outbox
 
 s = schema.sessions
@@ -222,7 +222,7 @@ def _store_message(
             item_id=(updated.state or {}).get("item_id"),
             turn_id=None,
             client_message_id=client_message_id,
-            metadata={},
+            metadata={"answer": {"kind": answer_kind((updated.state or {}).get("move"))}},
             created_at=now,
         )
     )
@@ -241,6 +241,16 @@ def _interview_updated_at() -> Any:
     i = schema.interviews
     latest = select(i.c.updated_at).where(i.c.id == s.c.interview_id).scalar_subquery()
     return latest.label("interview_updated_at")
+
+
+def answer_kind(move: str | None) -> AnswerKind:
+    """What an answer answers, from the move of the turn before it (sessions stored before
+    moves were kept: the question)."""
+    if move == "probe":
+        return "probe"
+    if move == "reask":
+        return "reask"
+    return "question"
 
 
 async def _by_client_id(
@@ -276,23 +286,23 @@ async def commit_turn(
     db: Database,
     session_id: str,
     seq: int,
-    content: str,
-    item_id: str | None,
-    state: dict[str, Any],
-    completes: bool,
-    metadata: dict[str, Any] | None = None,
+    turn: CommittedTurn,
 ) -> str | None:
-    """Make turn `seq` durable; returns the session's status after, or None if already done."""
+    """Make turn `seq` durable, with what it read from the answer that owed it; returns the
+    session's status after, or None if already done."""
     now = utcnow()
     values: dict[str, Any] = {
         "awaiting": "respondent",
-        "state": {**state, "item_id": item_id},
+        "state": stored_state(turn.state, turn.item_id, turn.move),
         "last_activity_at": now,
     }
+    metadata = {**turn.metadata, "move": turn.move}
+    if turn.revisit:
+        metadata["revisit"] = True
     async with db.begin() as conn:
         current = await row(conn, session_id)
-        if completes and current.status == "in_progress":
-            reason = (metadata or {}).get("ended_reason", "finished")
+        if turn.completes and current.status == "in_progress":
+            reason = turn.metadata.get("ended_reason", "finished")
             values.update(status="completed", ended_reason=reason, completed_at=now)
         result = await conn.execute(
             update(s)
@@ -303,21 +313,61 @@ async def commit_turn(
             return None
         if values.get("status") == "completed":
             await announce(conn, session_id, "session.completed")
+        if turn.answer is not None:
+            await _record_answer(conn, session_id, turn.answer)
         await conn.execute(
             insert(m).values(
                 id=new_id("msg"),
                 session_id=session_id,
                 seq=_next_seq(session_id),
                 role="interviewer",
-                content=content,
-                item_id=item_id,
+                content=turn.content,
+                item_id=turn.item_id,
                 turn_id=f"t{seq}",
                 client_message_id=None,
-                metadata=metadata or {},
+                metadata=metadata,
                 created_at=now,
             )
         )
         return str(values.get("status", current.status))
+
+
+def stored_state(state: dict[str, Any], item_id: str | None, move: Move) -> dict[str, Any]:
+    """The session's state as a committed turn leaves it: the engine's, and what it asked."""
+    return {**state, "item_id": item_id, "move": move}
+
+
+@dataclass(frozen=True)
+class CommittedTurn:
+    """An interviewer turn as it is stored (runtime.engines.base.Decision, with its text)."""
+
+    content: str
+    item_id: str | None
+    move: Move
+    state: dict[str, Any]
+    completes: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # The value read from the answer that owed the turn (answers.Resolution.stored()).
+    answer: dict[str, Any] | None = None
+    revisit: bool = False
+
+
+async def _record_answer(conn: AsyncConnection, session_id: str, answer: dict[str, Any]) -> None:
+    """The value beside the answer's raw text: on the session's last message, if it is the
+    respondent's (the one that owed this turn)."""
+    last = (
+        await conn.execute(
+            select(m.c.id, m.c.role, m.c.metadata)
+            .where(m.c.session_id == session_id)
+            .order_by(m.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None or last.role != "respondent":
+        return
+    stored = dict(last.metadata or {})
+    stored["answer"] = {**(stored.get("answer") or {"kind": "question"}), **answer}
+    await conn.execute(update(m).where(m.c.id == last.id).values(metadata=stored))
 
 
 async def end(db: Database, session_id: str, reason: str) -> Awaiting | None:

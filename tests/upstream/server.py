@@ -82,7 +82,7 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
             headers = {"retry-after-ms": str(RETRY_AFTER_MS), "retry-after": "1"}
             return _error(429, "rate limited", "rate_limit_exceeded", headers)
         text, move = model.reply(messages, body.get("tools"))
-        if mode == "in-arguments" and move is not None:
+        if mode in (None, "in-arguments") and move is not None:
             text, move = "", {**move, "message": text}
         usage = {
             "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in messages),
@@ -183,7 +183,8 @@ async def _stream(
     if mode == "unstorable":
         pieces = [piece + UNSTORABLE[i % 2] for i, piece in enumerate(pieces)]
         if move is not None:
-            move = {**move, "move": f"{move['move']}\x00", "covered_item_ids": list(UNSTORABLE)}
+            unstorable = "".join(pieces)
+            move = {**move, "covered_item_ids": list(UNSTORABLE), "message": unstorable}
     half = max(1, len(pieces) // 2)
     for index, piece in enumerate(pieces):
         if index == half and mode in ("stall-mid", "cut", "malformed", "truncated"):
@@ -206,10 +207,10 @@ async def _stream(
         yield chunk({"tool_calls": [opening]})
         middle = len(arguments) // 2
         parts = [arguments[:middle], arguments[middle:]]
-        if mode == "in-arguments":  # as a model writes them: a few characters per token
+        if mode in (None, "in-arguments"):  # as a model writes them: a few characters per token
             parts = [arguments[i : i + 6] for i in range(0, len(arguments), 6)]
         for index, part in enumerate(parts):
-            if index and token_delay and mode == "in-arguments":
+            if index and token_delay and mode in (None, "in-arguments"):
                 await asyncio.sleep(token_delay)
             yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
     yield chunk({}, "tool_calls" if move else "stop")

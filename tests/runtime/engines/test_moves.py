@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from runtime.engines.base import TranscriptEntry, TurnContext
+from runtime.engines.course import Position
 from runtime.engines.moves import decide
-from runtime.engines.prompt import Position, system_prompt, wrap_answer
+from runtime.engines.prompt import system_prompt, wrap_answer
 from runtime.engines.splice import Splice, bridge
 from runtime.interviews import guide as guides
 from runtime.languages.phrases import for_language
@@ -57,23 +58,22 @@ def ctx(state: dict[str, Any], seq: int = 3, **interview: Any) -> TurnContext:
 
 def test_a_probe_within_budget_stands() -> None:
     c = ctx({"index": 0, "probes": 0})
-    decision, extra, overruled = decide(c, Position.of(c), {"move": "probe"}, "Say more?")
-    assert (decision.move, decision.item_id, decision.state["probes"]) == ("probe", "Q1", 1)
-    assert extra == "" and overruled is None
+    taken, answer = decide(c, Position.of(c), {"move": "probe"})
+    assert (taken.move, taken.item_id, taken.state["probes"]) == ("probe", "Q1", 1)
+    assert taken.overruled is None and answer is None  # an open question has no value
 
 
-def test_a_probe_past_the_budget_moves_on_and_asks_the_next_item() -> None:
+def test_a_probe_past_the_budget_moves_on_to_the_next_item() -> None:
     c = ctx({"index": 0, "probes": 1})
-    decision, extra, overruled = decide(c, Position.of(c), {"move": "probe"}, "Say more?")
-    assert (decision.move, decision.item_id) == ("ask", "Q2")
-    assert extra == "\n\nAny team rituals?" and overruled == "probe budget spent"
+    taken, _ = decide(c, Position.of(c), {"move": "probe"})
+    assert (taken.move, taken.item_id) == ("ask", "Q2")
+    assert taken.overruled == "probe budget spent"
 
 
 def test_closing_with_required_items_left_is_refused() -> None:
     c = ctx({"index": 0, "probes": 0})
-    decision, _, overruled = decide(c, Position.of(c), {"move": "close"}, "Goodbye!")
-    assert decision.move == "ask" and not decision.completes
-    assert overruled == "close before required items"
+    taken, _ = decide(c, Position.of(c), {"move": "close"})
+    assert taken.move == "ask" and taken.overruled == "close before required items"
 
 
 @pytest.mark.parametrize(
@@ -81,27 +81,27 @@ def test_closing_with_required_items_left_is_refused() -> None:
     [
         ({"move": "next", "item_id": "Q3"}, "Q3"),  # Q2 is optional: it may be skipped
         ({"move": "next", "item_id": "Q1"}, "Q2"),  # backwards: refused
+        ({"move": "next", "item_id": "Q99"}, "Q2"),  # not in the guide: the next in order
+        ({"move": "ask"}, "Q2"),  # not a move: the next in order
     ],
 )
 def test_skipping_follows_the_required_order(proposal: dict[str, Any], moved_to: str) -> None:
     c = ctx({"index": 0, "probes": 0})
-    decision, _, _ = decide(c, Position.of(c), proposal, "Next question")
-    assert decision.item_id == moved_to
+    taken, _ = decide(c, Position.of(c), proposal)
+    assert taken.item_id == moved_to
 
 
 def test_a_required_item_is_skipped_only_when_answered_already() -> None:
     c2 = ctx({"index": 0, "probes": 0})
-    refused, _, _ = decide(c2, Position.of(c2), {"move": "close"}, "")
-    covered, _, _ = decide(
-        c2, Position.of(c2), {"move": "close", "covered_item_ids": ["Q3"]}, "Thanks."
-    )
-    assert refused.move == "ask" and covered.completes
+    refused, _ = decide(c2, Position.of(c2), {"move": "close"})
+    covered, _ = decide(c2, Position.of(c2), {"move": "close", "covered_item_ids": ["Q3"]})
+    assert refused.move == "ask" and covered.move == "close"
 
 
-def test_closing_after_the_last_item_adds_the_closing_message() -> None:
+def test_closing_after_the_last_item_stands() -> None:
     c = ctx({"index": 2, "probes": 1})
-    decision, extra, overruled = decide(c, Position.of(c), {"move": "close"}, "Thanks a lot.")
-    assert decision.completes and extra == "\n\nBye now." and overruled is None
+    taken, _ = decide(c, Position.of(c), {"move": "close"})
+    assert taken.move == "close" and taken.overruled is None
 
 
 def test_the_prompt_states_the_position_and_wraps_answers_as_data() -> None:

@@ -6,8 +6,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runtime.engines.answers import is_thin, match_option, match_rating
 from runtime.engines.base import TranscriptEntry, TurnContext
-from runtime.engines.scripted import chunks, is_thin, match_option, match_rating, plan
+from runtime.engines.scripted import chunks, plan
 from runtime.interviews import guide as guides
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -46,10 +47,11 @@ def test_opening_is_welcome_then_first_question() -> None:
 
 
 def test_thin_answers_are_probed_within_budget() -> None:
-    text, first = plan(_ctx(2, {"index": 0, "probes": 0}, "idk"))
+    text, first = plan(_ctx(2, {"index": 0, "probes": 0}, "the permissions"))
     assert (text, first.move, first.state["probes"]) == ("Say more?", "probe", 1)
-    _, second = plan(_ctx(3, first.state, "meh"))
-    assert second.move == "probe"
+    text, second = plan(_ctx(3, first.state, "meh"))
+    # The follow-up is asked once; a second probe is the general invitation.
+    assert second.move == "probe" and text == "Could you tell me a bit more about that?"
     _, third = plan(_ctx(4, second.state, "still meh"))
     assert third.move == "ask" and third.item_id == "Q2", "budget of 2 spent: move on"
 
@@ -59,11 +61,18 @@ def test_rich_answer_moves_on_and_choices_are_validated() -> None:
     assert decision.item_id == "Q2" and "1. Red" in text and "2. Light blue" in text
     _, wrong = plan(_ctx(3, decision.state, "green"))
     assert wrong.move == "reask" and wrong.item_id == "Q2"
+    assert wrong.answer is not None and wrong.answer.status == "invalid"
     _, wrong2 = plan(_ctx(4, wrong.state, "purple"))
     _, gave_up = plan(_ctx(5, wrong2.state, "orange"))
-    assert gave_up.move == "ask", "after two re-asks the answer is taken as given"
+    assert gave_up.move == "ask", "after two re-asks the item is moved past"
+    assert gave_up.answer is not None and gave_up.answer.status == "unresolved"
+    assert gave_up.state["unresolved"] == ["Q2"]
     _, right = plan(_ctx(3, decision.state, "light blue please"))
     assert right.move == "ask" and right.item_id == "Q3"
+    assert right.answer is not None and (right.answer.value, right.answer.resolved_by) == (
+        "Light blue",
+        "rule",
+    )
 
 
 def test_last_item_closes() -> None:

@@ -37,8 +37,9 @@ async def test_one_message_per_turn_and_retries_are_idempotent(own_db: Database)
     sid = started.row["id"]
     with pytest.raises(Conflict, match="still responding"):
         await sessions.post_message(db, sid, "too early", "m0")
-    assert await sessions.commit_turn(db, sid, 1, "Q?", "Q1", {"index": 0}, False) == "in_progress"
-    assert await sessions.commit_turn(db, sid, 1, "Q?", "Q1", {"index": 0}, False) is None
+    turn = sessions.CommittedTurn("Q?", "Q1", "open", {"index": 0})
+    assert await sessions.commit_turn(db, sid, 1, turn) == "in_progress"
+    assert await sessions.commit_turn(db, sid, 1, turn) is None
 
     # Ten concurrent posts of one message and ten of another: exactly one turn is owed.
     results = await asyncio.gather(
