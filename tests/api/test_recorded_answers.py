@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from typing import Any
 
 import httpx
@@ -138,8 +139,15 @@ async def test_exports_carry_them_in_json_and_csv(
 async def test_pdf_says_what_was_recorded(
     client: httpx.AsyncClient, server: Server, recorded: dict[str, Any]
 ) -> None:
-    text = await pdftotext(await _rendered(client, server, recorded["who"].id))
+    pdf = await _rendered(client, server, recorded["who"].id)
+    text = await pdftotext(pdf)
     assert text.count("Recorded: Pro") == 1
     assert text.count(NO_VALUE.capitalize()) == 1
     # Nothing under an open-ended answer, nor under one asked again.
     assert text.count("Recorded:") == 1
+    # An export reads the messages its own way, and still finds the PDF current: it
+    # fingerprints the recorded values as the render did.
+    url = f"/v1/interviews/{recorded['interview']['id']}/transcripts"
+    response = await client.get(url, params={"include_pdf": "true"})
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert archive.read(f"pdf/{recorded['who'].id}.pdf") == pdf
