@@ -31,26 +31,26 @@ ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
 class Turn(View):
     item_id: Annotated[str | None, Meta(description="The guide item asked about")]
     question: Annotated[str | None, Meta(description="What the interviewer said")]
-    move: Annotated[
-        Move | None,
-        Meta(description="What the interviewer's turn did (null if not recorded: older turns)"),
-    ]
     asked_at: Timestamp | None
     answer: Annotated[str | None, Meta(description="The respondent's reply (null if unanswered)")]
     answered_at: Timestamp | None
+    move: Annotated[
+        Move | None,
+        Meta(description="What the interviewer's turn did (null if not recorded: older turns)"),
+    ] = None
     answer_kind: Annotated[
         AnswerKind | None,
         Meta(description="The reply answered the item's question, a probe or a re-ask"),
-    ]
+    ] = None
     value: Annotated[
         str | int | None,
         Meta(description="The option or number recorded from the reply (choice and rating)"),
-    ]
+    ] = None
     value_status: Annotated[
         ValueStatus | None,
         Meta(description="resolved, invalid (asked again) or unresolved; null if none applies"),
-    ]
-    confidence: Annotated[float | None, Meta(description="How sure the mapping to value is")]
+    ] = None
+    confidence: Annotated[float | None, Meta(description="How sure the mapping to value is")] = None
 
 
 def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
@@ -66,10 +66,6 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                     asked_at=message["created_at"],
                     answer=None,
                     answered_at=None,
-                    answer_kind=None,
-                    value=None,
-                    value_status=None,
-                    confidence=None,
                 )
             )
         elif out and out[-1].answer is None:
@@ -88,14 +84,9 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                 Turn(
                     item_id=message["item_id"],
                     question=None,
-                    move=None,
                     asked_at=None,
                     answer=message["content"],
                     answered_at=message["created_at"],
-                    answer_kind=None,
-                    value=None,
-                    value_status=None,
-                    confidence=None,
                 )
             )
             _record(out[-1], answer_of(message))
