@@ -12,6 +12,8 @@ from runtime.stores import schema
 from runtime.stores.database import Database
 
 START = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+# What issue 11 added to a message's metadata.
+RECORDED_KEYS = ("move", "revisit", "answer")
 
 
 def answer(
@@ -97,3 +99,12 @@ async def record(db: Database, session_id: str, metadata: list[dict[str, Any]]) 
         for row, more in zip(stored, metadata, strict=True):
             values = {"metadata": {**(row.metadata or {}), **more}}
             await conn.execute(update(m).where(m.c.id == row.id).values(**values))
+
+
+async def unrecord(db: Database, session_id: str) -> None:
+    """Make the session's messages as they were stored before moves and answers were."""
+    m = schema.messages
+    async with db.begin() as conn:
+        for row in await sessions.messages(conn, session_id):
+            kept = {k: v for k, v in (row.metadata or {}).items() if k not in RECORDED_KEYS}
+            await conn.execute(update(m).where(m.c.id == row.id).values(metadata=kept))

@@ -19,7 +19,7 @@ from runtime.stores.database import Database
 from tests.api.test_pdf import _rendered, pdftotext
 from tests.conftest import Server
 from tests.helpers import converse, published_interview
-from tests.recorded import answer, record
+from tests.recorded import answer, record, unrecord
 
 # Answers to the helpers' guide (Q1 open-ended, Q2 Free/Pro/Team, Q3 a rating) that the
 # scripted engine takes as: enough for Q1, no plan then plan 2, no number three times.
@@ -133,6 +133,26 @@ async def test_exports_carry_them_in_json_and_csv(
         assert all(r["answer_kind"] == r["value"] == "" for r in rows if r["role"] == "interviewer")
         assert ("respondent_email" in rows[0]) is not anonymize
         assert rows[0]["respondent_name"] == ("Participant 1" if anonymize else "Ada")
+
+
+async def test_sessions_stored_before_answers_were_recorded_export_empty_cells(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database
+) -> None:
+    interview = await published_interview(client)
+    who = await converse(anon, interview["share_token"], ANSWERS[:3])
+    await unrecord(db, who.id)
+    url = f"/v1/interviews/{interview['id']}/transcripts"
+    [session] = json.loads((await client.get(url)).content)["sessions"]
+    assert all(m["move"] is m["answer"] is None for m in session["messages"])
+    assert all(t["move"] is t["value"] is None for t in session["turns"])
+    content = (await client.get(url, params={"format": "csv"})).content
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(rows) == len(session["messages"])
+    assert {(r["move"], r["answer_kind"], r["value"], r["value_status"]) for r in rows} == {
+        ("", "", "", "")
+    }
+    text = (await client.get(f"/v1/sessions/{who.id}/transcript", params={"format": "txt"})).text
+    assert "→" not in text and "  2\n" in text
 
 
 @pytest.mark.usefixtures("job_worker")
