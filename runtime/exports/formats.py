@@ -15,6 +15,7 @@ from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 from runtime.exports.source import Entry, Source
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
+from runtime.sessions.answers import answer_of, move_of
 from runtime.stores.blobs import BlobStore
 from runtime.transcripts import neutralize
 
@@ -23,7 +24,7 @@ MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "a
 CSV_COLUMNS = (
     "session_id", "interview_id", "interview_title", "session_status", "respondent_name",
     "respondent_email", "external_id", "session_created_at", "seq", "role", "item_id",
-    "content", "message_created_at",
+    "content", "message_created_at", "move", "answer_kind", "value", "value_status",
 )  # fmt: skip
 ANONYMOUS_DROPPED = ("respondent_email", "external_id")
 FLUSH_BYTES = 256 * 1024
@@ -80,6 +81,7 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                 "session_created_at": iso(entry.session["created_at"]),
             }
             for msg in entry.messages:
+                answer = answer_of(msg)
                 row = {
                     **session,
                     "seq": msg["seq"],
@@ -87,6 +89,10 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                     "item_id": msg["item_id"] or "",
                     "content": msg["content"],
                     "message_created_at": iso(msg["created_at"]),
+                    "move": move_of(msg) or "",
+                    "answer_kind": answer.kind if answer else "",
+                    "value": "" if answer is None or answer.value is None else answer.value,
+                    "value_status": (answer.value_status if answer else None) or "",
                 }
                 # No cell a spreadsheet would evaluate, no control character obeyed.
                 writer.writerow([neutralize.csv_cell(row[c]) for c in columns])

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 
 from runtime.platform.clock import utcnow
+from runtime.sessions.answers import answer_of, move_of
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.schema import real_sessions
@@ -21,8 +22,12 @@ a = schema.artifacts
 iv = schema.interviews
 # What an export writes, and no more: decoding the JSON columns it never shows costs time.
 SESSION_COLUMNS = [c for c in s.c if c.name not in ("state", "token_hash")]
-MESSAGE_COLUMNS = [m.c[n] for n in ("id", "session_id", "seq", "role", "content", "item_id")]
-MESSAGE_COLUMNS.append(m.c.created_at)
+# Of a message's metadata only what an export shows (the accounting stays behind).
+SHOWN_METADATA = ("move", "answer")
+MESSAGE_COLUMNS: list[Any] = [
+    *(m.c[n] for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at")),
+    *(m.c.metadata[key].label(key) for key in SHOWN_METADATA),
+]
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class Entry:
                     "content": msg["content"],
                     "item_id": msg["item_id"],
                     "created_at": msg["created_at"],
+                    "move": move_of(msg),
+                    "answer": answer_of(msg),
                 }
                 for msg in self.messages
             ],
@@ -210,7 +217,11 @@ class Source:
             .order_by(m.c.session_id, m.c.seq)
         )
         for msg in found:
-            by_session[msg.session_id].append(dict(msg._mapping))
+            row = dict(msg._mapping)
+            # Shaped as a stored message's metadata, which the transcript readers take.
+            shown = {key: row.pop(key) for key in SHOWN_METADATA}
+            row["metadata"] = {key: value for key, value in shown.items() if value is not None}
+            by_session[msg.session_id].append(row)
         files: dict[tuple[str, str], Mapping[str, Any]] = {
             (f.session_id, f.kind): dict(f._mapping)
             for f in await conn.execute(select(a).where(a.c.session_id.in_(ids)))

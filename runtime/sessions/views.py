@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,11 +11,12 @@ from sqlalchemy import Row, select
 
 from runtime.interviews import service as interviews
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.sessions.answers import Answer, answer_of, move_of
 from runtime.sessions.store import messages, s
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
-from runtime.vocabulary import Role, SessionStatus
+from runtime.vocabulary import Move, Role, SessionStatus
 
 
 class Respondent(View):
@@ -57,13 +59,27 @@ class Message(View):
     created_at: Timestamp
     item_id: Annotated[str | None, Meta(description="The guide item the message belongs to")]
     turn_id: Annotated[str | None, Meta(description="The interviewer turn (t1, t2, …)")]
+    move: Annotated[
+        Move | None,
+        Meta(
+            description="Interviewer turns: what the turn does (open, ask, probe, reask, "
+            "close); null for respondent messages and turns stored before moves were recorded"
+        ),
+    ]
+    answer: Annotated[
+        Answer | None,
+        Meta(
+            description="Respondent messages: the turn answered and the value recorded; null "
+            "for interviewer turns and messages stored before answers were recorded"
+        ),
+    ]
     # Left out for respondents: the accounting is the researcher's.
     metadata: Annotated[
         dict[str, Any] | UnsetType,
         Meta(
             description="Interviewer turns: engine, model, prompt_tokens, completion_tokens, "
-            "ttft_ms, total_ms, attempts, move, fallback, fallback_reason, overruled (see "
-            "docs/llm.md); empty for respondent messages"
+            "ttft_ms, total_ms, attempts, move, revisit, fallback, fallback_reason, overruled "
+            "(see docs/llm.md); respondent messages: answer (as `answer` shows it)"
         ),
     ] = UNSET
 
@@ -102,16 +118,15 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> Session:
     )
 
 
-def message_view(r: Row[Any], with_metadata: bool = True) -> Message:
-    """A stored message; respondents get it without the accounting metadata."""
-    return Message(
-        id=r.id,
-        role=r.role,
-        content=r.content,
-        created_at=r.created_at,
-        item_id=r.item_id,
-        turn_id=r.turn_id,
-        metadata=(r.metadata or {}) if with_metadata else UNSET,
+def message_view(r: Row[Any] | Mapping[str, Any], with_metadata: bool = True) -> Message:
+    """A stored message; respondents get it without the accounting metadata (the turns'
+    moves, and the record of their own answers, they see)."""
+    row = r._mapping if isinstance(r, Row) else r
+    return Message.from_row(
+        row,
+        move=move_of(row),
+        answer=answer_of(row),
+        metadata=(row["metadata"] or {}) if with_metadata else UNSET,
     )
 
 

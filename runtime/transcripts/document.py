@@ -10,7 +10,9 @@ from typing import Annotated, Any
 
 from runtime.platform.clock import iso, parse, readable
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.sessions.answers import Answer, answer_of, move_of, recorded
 from runtime.transcripts import neutralize
+from runtime.vocabulary import AnswerKind, Move, ValueStatus
 
 
 def _stamp(value: datetime | str) -> str:
@@ -21,7 +23,8 @@ FORMATS = ("json", "txt", "md")
 INDENT = "  "  # what was said, in the plain-text transcript
 # Goes up whenever txt or md render differently: stored renderings are kept by transcript
 # fingerprint, so a new one makes every session's files render again (artifacts.py).
-RENDERING = 2
+RENDERING = 3  # 3: a recorded value beside its answer
+RECORDED = "→"  # before the value recorded from an answer, in txt and md
 ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
 
 
@@ -31,6 +34,23 @@ class Turn(View):
     asked_at: Timestamp | None
     answer: Annotated[str | None, Meta(description="The respondent's reply (null if unanswered)")]
     answered_at: Timestamp | None
+    move: Annotated[
+        Move | None,
+        Meta(description="What the interviewer's turn did (null if not recorded: older turns)"),
+    ] = None
+    answer_kind: Annotated[
+        AnswerKind | None,
+        Meta(description="The reply answered the item's question, a probe or a re-ask"),
+    ] = None
+    value: Annotated[
+        str | int | None,
+        Meta(description="The option or number recorded from the reply (choice and rating)"),
+    ] = None
+    value_status: Annotated[
+        ValueStatus | None,
+        Meta(description="resolved, invalid (asked again) or unresolved; null if none applies"),
+    ] = None
+    confidence: Annotated[float | None, Meta(description="How sure the mapping to value is")] = None
 
 
 def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
@@ -42,6 +62,7 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                 Turn(
                     item_id=message["item_id"],
                     question=message["content"],
+                    move=move_of(message),
                     asked_at=message["created_at"],
                     answer=None,
                     answered_at=None,
@@ -50,9 +71,14 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
         elif out and out[-1].answer is None:
             out[-1].answer = message["content"]
             out[-1].answered_at = message["created_at"]
+            _record(out[-1], answer_of(message))
         elif out:
-            # A second reply before the next question joins the first.
+            # A second reply before the next question joins the first; a value read from
+            # it is the one the turn records.
             out[-1].answer = f"{out[-1].answer}\n\n{message['content']}"
+            found = answer_of(message)
+            if found is not None and (found.value_status or out[-1].answer_kind is None):
+                _record(out[-1], found)
         else:
             out.append(
                 Turn(
@@ -63,7 +89,15 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                     answered_at=message["created_at"],
                 )
             )
+            _record(out[-1], answer_of(message))
     return out
+
+
+def _record(turn: Turn, answer: Answer | None) -> None:
+    if answer is not None:
+        turn.answer_kind = answer.kind
+        turn.value, turn.value_status = answer.value, answer.value_status
+        turn.confidence = answer.confidence
 
 
 def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[Any]) -> str:
@@ -71,7 +105,12 @@ def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
     digest = hashlib.sha256()
     digest.update(json.dumps([title, list(fields)], ensure_ascii=False).encode())
     for m in messages:
-        digest.update(json.dumps([m["id"], m["role"], m["content"], iso(m["created_at"])]).encode())
+        shown = [m["id"], m["role"], m["content"], iso(m["created_at"])]
+        # Only when there is one, so that a transcript stored before values were recorded
+        # keeps its fingerprint (and its rendered files).
+        if (value := recorded(answer_of(m))) is not None:
+            shown.append(value)
+        digest.update(json.dumps(shown).encode())
     return digest.hexdigest()
 
 
@@ -108,6 +147,9 @@ def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[An
         lines += [
             f"{INDENT}{line}" if line else "" for line in neutralize.plain(m["content"]).split("\n")
         ]
+        # Not indented: no line of what was said can pass for the recorded value.
+        if (value := recorded(answer_of(m))) is not None:
+            lines.append(f"{RECORDED} {_one_line(value)}")
     return "\n".join(lines) + "\n"
 
 
@@ -120,6 +162,9 @@ def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
         # Quoted line by line and escaped: nothing typed can end the quote or become a
         # heading, list, link, image, HTML or a turn of its own.
         lines += neutralize.md_quote(m["content"])
+        # Outside the quote, which nothing typed can end: it cannot be forged either.
+        if (value := recorded(answer_of(m))) is not None:
+            lines += ["", f"{RECORDED} {neutralize.md_inline(value)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from saq.job import Status
 
 from runtime.platform.errors import ConfigurationError
+from runtime.sessions.answers import NO_VALUE, answer_of, recorded
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
@@ -40,7 +41,7 @@ async def render(
     doc = PdfTranscript(
         title,
         list(fields),
-        [PdfMessage(m["role"], m["content"], m["created_at"]) for m in messages],
+        [PdfMessage(m["role"], m["content"], m["created_at"], _note(m)) for m in messages],
     )
 
     def draw() -> bytes:
@@ -48,6 +49,15 @@ async def render(
 
     # CPU-bound: a thread, so the loop keeps serving while fpdf2 lays out the pages.
     return await asyncio.to_thread(draw)
+
+
+def _note(message: Mapping[str, Any]) -> str:
+    """The line under an answer that says what was recorded from it (none if nothing was)."""
+    answer = answer_of(message)
+    value = recorded(answer)
+    if answer is None or value is None:
+        return ""
+    return NO_VALUE.capitalize() if answer.value_status == "unresolved" else f"Recorded: {value}"
 
 
 async def current(db: Database, blobs: BlobStore, session_id: str, fingerprint: str) -> Any:

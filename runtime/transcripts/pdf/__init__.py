@@ -37,6 +37,7 @@ class PdfMessage:
     role: str  # "interviewer" | "respondent"
     text: str
     at: datetime  # tz-aware UTC
+    note: str = ""  # drawn under the text: what was recorded from an answer
 
 
 @dataclass(frozen=True)
@@ -138,16 +139,18 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
     book = book or font_book()
     title = clean(doc.title)
     fields = [(clean(label), clean(value)) for label, value in doc.fields]
-    messages = [(m, clean(m.text)) for m in doc.messages]
+    messages = [(m, clean(m.text), clean(m.note)) for m in doc.messages]
     texts = [title, *(label + value for label, value in fields)]
-    texts += [m.role + text for m, text in messages]
+    texts += [m.role + text + note for m, text, note in messages]
     codes = {ord(char) for text in texts for char in text}
     undrawn = _undrawn(codes, book)
     metadata_title = title  # document metadata needs no font
     if undrawn:
         title = title.translate(undrawn)
         fields = [(label.translate(undrawn), value.translate(undrawn)) for label, value in fields]
-        messages = [(m, text.translate(undrawn)) for m, text in messages]
+        messages = [
+            (m, text.translate(undrawn), note.translate(undrawn)) for m, text, note in messages
+        ]
         codes = (codes - undrawn.keys()) | {ord(UNDRAWN)} | set(map(ord, UNDRAWN_NOTE))
     coverage, families = _coverage(codes, book)
     # Bold: the title, the field labels and the turn headings.
@@ -206,7 +209,7 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
     pdf.line(left, pdf.get_y(), left + width, pdf.get_y())
     pdf.ln(5)
 
-    for message, text in messages:
+    for message, text, note in messages:
         # Keep a turn's heading with at least the first line of its text.
         writer.space_for(_BODY_LEADING * 2 + 1)
         role = _ROLE_LABELS.get(message.role, clean(message.role).capitalize())
@@ -215,5 +218,10 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
             leading=_BODY_LEADING, style="B", colour=_ROLE_COLOURS.get(message.role, MUTED),
         )  # fmt: skip
         writer.paragraph(text, x=left, width=width, size=_BODY_SIZE, leading=_BODY_LEADING)
+        if note:
+            pdf.ln(1)
+            writer.paragraph(
+                note, x=left, width=width, size=_LABEL_SIZE, leading=_BODY_LEADING, colour=MUTED
+            )
         pdf.ln(3.5)
     return bytes(pdf.output())

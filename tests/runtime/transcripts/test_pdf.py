@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import subprocess
@@ -86,6 +87,22 @@ def test_title_metadata_turns_and_page_numbers(tmp_path: Path) -> None:
     assert centre == pytest.approx(595.28 / 2, abs=2)
     info = poppler("pdfinfo", path)
     assert "Title:           Onboarding study, wave 2" in info
+
+
+def test_an_answer_shows_what_was_recorded_from_it(tmp_path: Path) -> None:
+    doc = transcript("Which plan?", "The middle one", "And your team?", "不知道", "Thanks!")
+    notes = ["", "Recorded: Pro", "", "Recorded: 专业版", ""]
+    messages = [dataclasses.replace(m, note=n) for m, n in zip(doc.messages, notes, strict=True)]
+    text = text_of(write(tmp_path, dataclasses.replace(doc, messages=messages)))
+    # Under its answer, before the next turn; in whichever font draws the label.
+    assert text.index("The middle one") < text.index("Recorded: Pro") < text.index("And your")
+    assert text.index("不知道") < text.index("Recorded: 专业版") < text.index("Thanks!")
+    assert text.count("Recorded:") == 2
+    # A character no font draws is marked in a note as anywhere else.
+    book = fonts.font_book(only_dejavu(tmp_path))
+    path = tmp_path / "dejavu.pdf"
+    path.write_bytes(render_transcript(dataclasses.replace(doc, messages=messages), book))
+    assert "Recorded: \ufffd\ufffd\ufffd" in text_of(path)
 
 
 def test_long_transcript_breaks_across_pages_and_numbers_every_page(tmp_path: Path) -> None:
