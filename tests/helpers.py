@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,32 @@ GUIDE = [
     },
     {"text": "How likely are you to recommend us?", "question_type": "rating"},
 ]
+
+
+# "?", and the full-width and Arabic question marks: a turn with two of them asks two things.
+QUESTION_MARKS = re.compile("[?\uff1f\u061f]")
+
+
+def questions_in(text: str) -> int:
+    return len(QUESTION_MARKS.findall(text))
+
+
+def recorded_answer(transcript: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The answer fields stored for respondent message `index` of a transcript (kind, value,
+    value_status, confidence, resolved_by): `messages[].answer` or the turn's fields when the
+    transcript has them, else the message's `metadata["answer"]`."""
+    messages = transcript["messages"]
+    message = messages[index]
+    if isinstance(message.get("answer"), dict):
+        return dict(message["answer"])
+    fields = dict((message.get("metadata") or {}).get("answer") or {})
+    turn = sum(1 for m in messages[:index] if m["role"] == "interviewer") - 1
+    turns = transcript.get("turns") or []
+    if 0 <= turn < len(turns):
+        for key in ("kind", "value", "value_status", "confidence", "resolved_by"):
+            if key in turns[turn]:
+                fields[key] = turns[turn][key]
+    return fields
 
 
 async def published_interview(

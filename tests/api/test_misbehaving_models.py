@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,8 @@ from tests.helpers import (
     SeenTurn,
     Transport,
     published_interview,
+    questions_in,
+    recorded_answer,
     start_session,
     talking,
 )
@@ -47,8 +48,6 @@ SCRIPT = {
     "Q4": ["I would make inviting people simpler, half my team got lost in the permissions."],
 }
 MAX_ANSWERS = 10  # the script needs 6; a few re-asks or revisits fit, a loop does not
-# "?", and the full-width and Arabic question marks.
-QUESTION_MARKS = re.compile("[?\uff1f\u061f]")
 # What the protocol writes around a reply: seen in a turn, the model's JSON reached the screen.
 PROTOCOL = ('"move"', '"message"', "```")
 # The kind of answer a turn's move asks for (docs/coverage.md, the answer contract).
@@ -102,23 +101,6 @@ async def interview(
     return Run(turns, status, transcript)
 
 
-def recorded(transcript: dict[str, Any], index: int) -> dict[str, Any]:
-    """The answer fields stored for respondent message `index`: `messages[].answer` or the
-    turn's `value`/`value_status` when the transcript has them, else `metadata["answer"]`."""
-    messages = transcript["messages"]
-    message = messages[index]
-    if isinstance(message.get("answer"), dict):
-        return dict(message["answer"])
-    fields = dict((message.get("metadata") or {}).get("answer") or {})
-    turn = sum(1 for m in messages[:index] if m["role"] == "interviewer") - 1
-    turns = transcript.get("turns") or []
-    if 0 <= turn < len(turns):
-        for key in ("kind", "value", "value_status", "confidence", "resolved_by"):
-            if key in turns[turn]:
-                fields[key] = turns[turn][key]
-    return fields
-
-
 def valid(item_id: str | None, value: Any) -> bool:
     item = ITEMS.get(item_id or "")
     if item is None or value is None:
@@ -140,11 +122,11 @@ def violations(run: Run) -> list[str]:
     for n, turn in enumerate(run.turns):
         if turn.streamed != turn.content:
             out.append(f"turn {n}: streamed {turn.streamed!r} but committed {turn.content!r}")
-        if len(QUESTION_MARKS.findall(turn.content)) > 1:
+        if questions_in(turn.content) > 1:
             out.append(f"turn {n} asks more than one question: {turn.content!r}")
         if any(mark in turn.content for mark in PROTOCOL):
             out.append(f"turn {n} shows the model's JSON: {turn.content!r}")
-    if run.status == "completed" and said and QUESTION_MARKS.search(said[-1]["content"]):
+    if run.status == "completed" and said and questions_in(said[-1]["content"]):
         out.append(f"the closing turn asks a question: {said[-1]['content']!r}")
     previous: dict[str, Any] | None = None
     resolved: dict[str, Any] = {}
@@ -162,7 +144,7 @@ def violations(run: Run) -> list[str]:
         if message["item_id"] != asked:
             out.append(f"answer {message['content']!r} filed under {message['item_id']}, "
                        f"the turn before asked {asked}")  # fmt: skip
-        answer = recorded(run.transcript, index)
+        answer = recorded_answer(run.transcript, index)
         move = ((previous or {}).get("metadata") or {}).get("move")
         if answer.get("kind") != KIND_OF.get(move):
             kind = answer.get("kind")
@@ -190,7 +172,7 @@ def dump(run: Run) -> str:
     lines = []
     for index, m in enumerate(run.transcript["messages"]):
         move = (m.get("metadata") or {}).get("move", "")
-        extra = "" if m["role"] == "interviewer" else f" {recorded(run.transcript, index)}"
+        extra = "" if m["role"] == "interviewer" else f" {recorded_answer(run.transcript, index)}"
         lines.append(f"  {m['role'][:4]} {m['item_id']} {move}: {m['content']!r}{extra}")
     return "\n".join(lines)
 
