@@ -187,24 +187,59 @@ async def test_whatever_the_model_does_the_respondent_is_asked_one_thing_at_a_ti
     assert not broken, "\n".join([*broken, "transcript:", dump(run)])
 
 
+def m(role: str, item: str | None, content: str, move: str = "", **answer: Any) -> Any:
+    """A transcript message as the contract stores it."""
+    meta = {"move": move} if role == "interviewer" else {"answer": answer}
+    return {"role": role, "item_id": item, "content": content, "metadata": meta}
+
+
+def faked(messages: list[dict[str, Any]], status: str = "completed") -> Run:
+    said = [x for x in messages if x["role"] == "interviewer"]
+    turns = [SeenTurn(x["content"], x["content"], x["item_id"]) for x in said]
+    return Run(turns, status, {"messages": messages, "turns": []})
+
+
+def test_the_invariants_hold_for_the_interview_the_issue_asks_for() -> None:
+    # The checks themselves, on the run a right engine gives: nothing is reported.
+    q1, q2 = ITEMS["Q1"]["text"], ITEMS["Q2"]["text"]
+    resolved = {"value_status": "resolved", "confidence": 1.0, "resolved_by": "model"}
+    run = faked([
+        m("interviewer", "Q1", f"Hi, thanks for joining!\n\n{q1}", "open"),
+        m("respondent", "Q1", "ok", kind="question"),
+        m("interviewer", "Q1", ITEMS["Q1"]["follow_up"], "probe"),
+        m("respondent", "Q1", SCRIPT["Q1"][1], kind="probe"),
+        m("interviewer", "Q2", f"Thank you. {q2}\n1. Free\n2. Pro\n3. Team", "ask"),
+        m("respondent", "Q2", SCRIPT["Q2"][0], kind="question", value=None,
+          value_status="invalid"),
+        m("interviewer", "Q2", "Sorry, which of these fits best: 1. Free; 2. Pro; 3. Team?",
+          "reask"),
+        m("respondent", "Q2", "2", kind="reask", value="Pro", **resolved),
+        m("interviewer", "Q3", f"Thank you. {ITEMS['Q3']['text']}", "ask"),
+        m("respondent", "Q3", "4", kind="question", value=4, **resolved),
+        m("interviewer", "Q4", f"Thank you. {ITEMS['Q4']['text']}", "ask"),
+        m("respondent", "Q4", SCRIPT["Q4"][0], kind="question", value=None, value_status=None),
+        m("interviewer", None, "Thank you, that is really helpful.\n\nThat's all, thank you!",
+          "close"),
+    ])  # fmt: skip
+    assert violations(run) == []
+    # The respondent takes each turn to be about the item filed with it.
+    item = None
+    for turn in run.turns[:-1]:
+        item = asked_item(turn.content, item)
+        assert item == turn.item_id, turn.content
+
+
 def test_the_invariants_catch_what_the_issue_saw() -> None:
     # The checks themselves: a run with the issue's faults breaks each of them.
-    def m(role: str, item: str | None, content: str, move: str = "", answer: Any = None) -> Any:
-        meta = {"move": move} if role == "interviewer" else {"answer": answer or {}}
-        return {"role": role, "item_id": item, "content": content, "metadata": meta}
-
-    question = {"kind": "question"}
-    platinum = {"kind": "question", "value": "Platinum", "value_status": "resolved"}
-    messages = [
+    run = faked([
         m("interviewer", "Q1", "Hi!\n\nWhat do you use the app for?", "open"),
-        m("respondent", "Q1", "ok", answer=question),
+        m("respondent", "Q1", "ok", kind="question"),
         m("interviewer", "Q2", "Could you tell me more? Which plan are you on?", "ask"),
-        m("respondent", "Q3", "mostly the permissions step", answer=platinum),
+        m("respondent", "Q3", "mostly the permissions step", kind="question", value="Platinum",
+          value_status="resolved"),
         m("interviewer", None, 'Anything else? {"move": "close"}', "close"),
-    ]
-    turns = [SeenTurn(x["content"], x["content"], x["item_id"]) for x in messages[::2]]
-    turns[0].streamed = "Hi!"
-    run = Run(turns, "completed", {"messages": messages, "turns": []})
+    ])  # fmt: skip
+    run.turns[0].streamed = "Hi!"
     found = "\n".join(violations(run))
     assert "streamed 'Hi!'" in found
     assert "turn 1 asks more than one question" in found
@@ -213,6 +248,5 @@ def test_the_invariants_catch_what_the_issue_saw() -> None:
     assert "filed under Q3, the turn before asked Q2" in found
     assert "closed with the required Q2 unresolved" in found
     assert "Q3 answer 'mostly the permissions step' recorded as 'Platinum'" in found
-    assert asked_item(messages[2]["content"], "Q1") == "Q2"
     assert asked_item("Could you tell me a bit more about that?", "Q1") == "Q1"
     assert asked_item("Sorry, please pick one: 1. Free; 2. Pro; 3. Team", "Q2") == "Q2"

@@ -70,6 +70,34 @@ def test_the_rates_count_what_breaks_the_rules() -> None:
     assert invariants(transcript, closed=False)["required_open"] == 0, "only closes count"
 
 
+def test_a_clean_session_counts_nothing() -> None:
+    resolved = {"kind": "question", "value_status": "resolved"}
+    transcript = {
+        "messages": [
+            message("interviewer", "Q1", "What do you mainly use the app for?"),
+            message("respondent", "Q1", "Planning"),
+            message("interviewer", "Q2", "What almost made you stop using it?"),
+            message("respondent", "Q2", "The price"),
+            message("interviewer", "Q3", "Which plan are you on?"),
+            message("respondent", "Q3", "2", value="Pro", **resolved),
+            message("interviewer", "Q4", "How likely are you to recommend it?"),
+            message("respondent", "Q4", "4", value=4, **resolved),
+            message("interviewer", None, "That's everything — thank you!"),
+        ],
+        "turns": [],
+    }
+    counts = invariants(transcript, closed=True)
+    assert counts == {
+        "multi_question_turns": 0,
+        "choice_answers": 2,
+        "bad_values": 0,
+        "answers": 4,
+        "misfiled": 0,
+        "required_open": 0,
+        "required_unresolved": 0,
+    }
+
+
 async def test_no_engine_or_model_behaviour_breaks_the_rules(server: Server, api_key: str) -> None:
     # The acceptance test of issue 11: every rate that must be 0 is 0, for the scripted
     # engine and the LLM engine against every behaviour of the test server's model.

@@ -73,7 +73,8 @@ class Position:
 
     @property
     def question_type(self) -> str:
-        found = re.search(r"\((\w+)\)", self.current)
+        # The first word in brackets: "(multiple_choice)" or "(multiple_choice, required)".
+        found = re.search(r"\((\w+)", self.current)
         return found.group(1) if found else ""
 
     @property

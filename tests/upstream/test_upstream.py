@@ -150,6 +150,7 @@ async def test_a_stream_writes_the_reply_inside_the_arguments_a_token_at_a_time(
     ("system", "answer", "value", "confidence"),
     [
         (CHOICE, "2", "Pro", 1.0),
+        (CHOICE.replace("(multiple_choice)", "(multiple_choice, required)"), "2", "Pro", 1.0),
         (CHOICE, "team", "Team", 1.0),
         (CHOICE, "Pro, for the whole company", "Pro", 0.7),
         (FREQUENCY, "we use it every week", "Weekly", 0.7),
