@@ -6,9 +6,10 @@ directly with the openai client, in the same run, with many sessions answering a
 Both paths reach the same test upstream (tests/upstream, its own uvicorn process). Through
 Rapport: from the moment the respondent's POST /messages is written to the moment the first
 `turn.delta` of the next turn arrives on that respondent's SSE stream. Directly: from
-`chat.completions.create(stream=True)` to the first content chunk, with the same system
-prompt and conversation the engine sends. Each round, every session posts at once; the
-direct calls go out at once too, in a separate phase (they alternate which goes first).
+`chat.completions.create(stream=True)` to the reply's first word (content, or the move's
+`message` in the tool call's arguments), with the same system prompt and conversation the
+engine sends. Each round, every session posts at once; the direct calls go out at once too,
+in a separate phase (they alternate which goes first).
 """
 
 from __future__ import annotations
@@ -115,9 +116,17 @@ async def direct_round(
             stream=True,
             stream_options={"include_usage": True},
         )
-        first = 0.0
+        first, arguments = 0.0, ""
         async for chunk in stream:
-            if not first and chunk.choices and chunk.choices[0].delta.content:
+            if first or not chunk.choices:
+                continue
+            delta = chunk.choices[0].delta
+            for call in delta.tool_calls or []:
+                arguments += (call.function.arguments or "") if call.function else ""
+            # The reply's first word, as content or inside the move's `message` (the protocol
+            # the test model writes: value, confidence, move, item_id, then message).
+            said = arguments.partition('"message": "')[2]
+            if delta.content or said:
                 first = time.perf_counter()
         return (first - began) * 1000
 
