@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from tests.upstream import model
 
-# The behaving model writes the protocol of docs/llm.md: when tools are offered, one
+# The behaving model writes the protocol of issue 11: when tools are offered, one
 # record_move call whose arguments are, in order, value, confidence, move, item_id,
 # covered_item_ids (when any) and message (the reply), and no text. `in-arguments` is the
 # same (its name from before, when the behaving model wrote text first).
