@@ -127,12 +127,15 @@ async def ws_events(url: str) -> AsyncIterator[Event]:
             yield event
 
 
-async def ws_frames(ws: websockets.ClientConnection) -> AsyncIterator[Event]:
-    """The events of an open WebSocket, until the server closes it."""
+async def ws_frames(ws: websockets.ClientConnection, refused: bool = False) -> AsyncIterator[Event]:
+    """The events of an open WebSocket, until the server closes it; `refused`: an error frame
+    (a message the server would not take) fails the test rather than being skipped."""
     async for raw in ws:
         frame = json.loads(raw)
         if "event" in frame:
             yield Event(frame["id"], frame["event"], frame["data"])
+        elif refused and frame.get("type") == "error":
+            raise AssertionError(f"the server refused a frame: {frame}")
 
 
 class Respondent:
@@ -231,7 +234,7 @@ async def talking(transport: Transport, respondent: Respondent) -> AsyncIterator
             frame = {"type": "message", "content": content, "client_message_id": uuid.uuid4().hex}
             await ws.send(json.dumps(frame))
 
-        frames = ws_frames(ws)
+        frames = ws_frames(ws, refused=True)
         try:
             yield Talk(frames, send)
         finally:
