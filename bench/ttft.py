@@ -64,6 +64,7 @@ def direct_messages(questions: int, round_index: int) -> list[dict[str, Any]]:
     """The messages the engine sends for this round's turn, built by the engine's own code."""
     from runtime.engines import prompt
     from runtime.engines.base import TranscriptEntry, TurnContext
+    from runtime.engines.course import Position
     from runtime.interviews import guide as guides
 
     study, section = guides.add_section(guides.empty_guide(), "Main")
@@ -89,7 +90,7 @@ def direct_messages(questions: int, round_index: int) -> list[dict[str, Any]]:
         started_at=now,
         now=now,
     )
-    position = prompt.Position.of(ctx)
+    position = Position.of(ctx)
     return prompt.messages(ctx, position)
 
 

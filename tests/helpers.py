@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import websockets
@@ -30,7 +32,35 @@ GUIDE = [
 ]
 
 
-async def published_interview(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+# "?", and the full-width and Arabic question marks: a turn with two of them asks two things.
+QUESTION_MARKS = re.compile("[?\uff1f\u061f]")
+
+
+def questions_in(text: str) -> int:
+    return len(QUESTION_MARKS.findall(text))
+
+
+def recorded_answer(transcript: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The answer fields stored for respondent message `index` of a transcript (kind, value,
+    value_status, confidence, resolved_by): `messages[].answer` or the turn's fields when the
+    transcript has them, else the message's `metadata["answer"]`."""
+    messages = transcript["messages"]
+    message = messages[index]
+    if isinstance(message.get("answer"), dict):
+        return dict(message["answer"])
+    fields = dict((message.get("metadata") or {}).get("answer") or {})
+    turn = sum(1 for m in messages[:index] if m["role"] == "interviewer") - 1
+    turns = transcript.get("turns") or []
+    if 0 <= turn < len(turns):
+        for key in ("kind", "value", "value_status", "confidence", "resolved_by"):
+            if key in turns[turn]:
+                fields[key] = turns[turn][key]
+    return fields
+
+
+async def published_interview(
+    client: httpx.AsyncClient, guide: list[dict[str, Any]] | None = None, **fields: Any
+) -> dict[str, Any]:
     body = {
         "title": "Onboarding study",
         "goal": "Understand first-week experience",
@@ -48,7 +78,7 @@ async def published_interview(client: httpx.AsyncClient, **fields: Any) -> dict[
         f"/v1/interviews/{interview['id']}/sections", json={"title": "Main"}
     )
     assert section.status_code == 201, section.text
-    for item in GUIDE:
+    for item in GUIDE if guide is None else guide:
         added = await client.post(
             f"/v1/interviews/{interview['id']}/sections/S1/questions", json=item
         )
@@ -97,12 +127,15 @@ async def ws_events(url: str) -> AsyncIterator[Event]:
             yield event
 
 
-async def ws_frames(ws: websockets.ClientConnection) -> AsyncIterator[Event]:
-    """The events of an open WebSocket, until the server closes it."""
+async def ws_frames(ws: websockets.ClientConnection, refused: bool = False) -> AsyncIterator[Event]:
+    """The events of an open WebSocket, until the server closes it; `refused`: an error frame
+    (a message the server would not take) fails the test rather than being skipped."""
     async for raw in ws:
         frame = json.loads(raw)
         if "event" in frame:
             yield Event(frame["id"], frame["event"], frame["data"])
+        elif refused and frame.get("type") == "error":
+            raise AssertionError(f"the server refused a frame: {frame}")
 
 
 class Respondent:
@@ -136,6 +169,76 @@ async def next_turn(events: AsyncIterator[Event]) -> tuple[list[Event], str]:
         if event.event == "turn.completed":
             return seen, event.data["content"]
     raise AssertionError(f"stream ended before turn.completed: {[e.event for e in seen]}")
+
+
+TURN_TIMEOUT_S = 20.0
+
+
+@dataclass
+class SeenTurn:
+    """One interviewer turn as a respondent's client saw it."""
+
+    content: str  # what turn.completed says the turn is
+    streamed: str  # its turn.delta texts, joined (from the last restart)
+    item_id: str | None
+
+
+class Talk:
+    """A respondent's side of a live session over one transport: read turns, answer."""
+
+    def __init__(
+        self, events: AsyncIterator[Event], send: Callable[[str], Awaitable[None]]
+    ) -> None:
+        self.events = events
+        self._send = send
+
+    async def turn(self) -> SeenTurn:
+        # Bounded: an engine that never finishes its turn fails the test instead of hanging.
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            seen, content = await next_turn(self.events)
+        streamed = ""
+        for event in seen:
+            if event.event == "turn.started" and event.data.get("restart"):
+                streamed = ""
+            elif event.event == "turn.delta":
+                streamed += event.data["text"]
+        return SeenTurn(content, streamed, seen[-1].data.get("item_id"))
+
+    async def say(self, content: str) -> None:
+        await self._send(content)
+
+
+Transport = Literal["sse", "ws"]
+TRANSPORTS: tuple[Transport, ...] = ("sse", "ws")
+
+
+@contextlib.asynccontextmanager
+async def talking(transport: Transport, respondent: Respondent) -> AsyncIterator[Talk]:
+    """The respondent's conversation over SSE (answers posted) or one WebSocket (answers as
+    `message` frames)."""
+    if transport == "sse":
+
+        async def post(content: str) -> None:
+            said = await respondent.say(content)
+            assert said.status_code == 202, said.text
+
+        events = sse_events(respondent.http, respondent.session["events_url"])
+        try:
+            yield Talk(events, post)
+        finally:
+            await events.aclose()
+        return
+    async with websockets.connect(respondent.session["ws_url"]) as ws:
+
+        async def send(content: str) -> None:
+            frame = {"type": "message", "content": content, "client_message_id": uuid.uuid4().hex}
+            await ws.send(json.dumps(frame))
+
+        frames = ws_frames(ws, refused=True)
+        try:
+            yield Talk(frames, send)
+        finally:
+            await frames.aclose()
 
 
 async def first_event(

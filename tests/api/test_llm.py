@@ -137,7 +137,7 @@ async def test_deltas_reach_the_respondent_before_the_upstream_finishes(
             assert RICH in json.dumps(request.messages)
             assert request.finished_at is None, "the first delta arrived after the upstream ended"
             break
-    seen, content = await next_turn(events)
+    _, content = await next_turn(events)
     # The model's acknowledgement streams; the item's question follows in the guide's words.
     assert content.startswith("Thank you. Which plan are you on?")
     assert upstream.requests_for(interview["marker"])[-1].finished_at is not None

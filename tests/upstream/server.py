@@ -1,6 +1,6 @@
 """The OpenAI-compatible HTTP server: chat completions (streamed or not), models, failure modes.
 
-The failure mode is chosen per request through the model name: `mock` behaves, and
+The behaviour is chosen per request through the model name: `mock` behaves, and
 `mock:<mode>` misbehaves in one of MODES; `mock:<mode>*N` misbehaves on the first N attempts
 at the same conversation and then behaves (a retry sends the same messages). A suffix
 `@<ms>` sets the delay between tokens for that request (`mock@40`, `mock:cut*1@20`).
@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -26,13 +26,30 @@ from starlette.routing import Route
 
 from tests.upstream import model
 
-MODES = (
-    "400", "500", "429", "stall-first", "stall-mid", "cut", "malformed", "truncated",
-    "unstorable", "in-arguments",
+# The behaving model writes the protocol of issue 11: when tools are offered, one
+# record_move call whose arguments are, in order, value, confidence, move, item_id,
+# covered_item_ids (when any) and message (the reply), and no text. `in-arguments` is the
+# same (its name from before, when the behaving model wrote text first).
+FAILURES = (
+    "400", "500", "429",  # the HTTP error at once
+    "stall-first",  # no first chunk for STALL_SECONDS
+    "stall-mid", "cut", "malformed", "truncated",  # halfway: stall, drop, bad chunk, stop
+    "unstorable",  # NUL and lone surrogates in the reply and the move (no store holds them)
 )  # fmt: skip
-# `in-arguments` is not a failure: the model writes its reply inside the tool call's
-# arguments (`message`, after the move) and no text, streamed a few characters at a time.
-# What `unstorable` slips into the text and the move: what no store can hold.
+MISBEHAVIOURS = (
+    "in-arguments",  # as `mock`
+    "no-tool",  # the reply as plain content, no tool call at all
+    "content-then-tool",  # the reply as content, then the call without `message` (old protocol)
+    "both",  # the reply as content and again in the arguments' `message`
+    "unknown-item",  # every `next` names item Q99, which the guide does not have
+    "close-early",  # `close` at the first answer, saying goodbye with a question (GOODBYE)
+    "json-content",  # no call: the arguments as JSON content, in ```json fences every other turn
+    "wrong-move",  # a probe's words ("Could you tell me…?") with `next` to the next item
+    "message-first",  # the arguments with `message` written before `move`
+    "bad-value",  # on choice/rating items a value off the options/scale, confidence 0.95, next
+)  # fmt: skip
+MODES = FAILURES + MISBEHAVIOURS
+# What `unstorable` slips into the reply and the move: what no store can hold.
 UNSTORABLE = ("\x00", "\ud800")
 STALL_SECONDS = 60.0
 RETRY_AFTER_MS = 300
@@ -81,19 +98,21 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
         if mode == "429":
             headers = {"retry-after-ms": str(RETRY_AFTER_MS), "retry-after": "1"}
             return _error(429, "rate limited", "rate_limit_exceeded", headers)
-        text, move = model.reply(messages, body.get("tools"))
-        if mode in (None, "in-arguments") and move is not None:
-            text, move = "", {**move, "message": text}
+        written = model.reply(messages, body.get("tools"), mode)
+        if mode == "unstorable":
+            written = _unstorable(written)
+        pieces = _pieces(written)
         usage = {
             "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in messages),
-            "completion_tokens": len(model.tokens(text)) + (8 if move else 0),
+            "completion_tokens": len(pieces),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if not body.get("stream"):
             seen.finished_at = time.monotonic()
-            return JSONResponse(_completion(name, text, move, usage))
+            return JSONResponse(_completion(name, written, usage))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        chunks = _stream(seen, token_delay, text, move, usage if include_usage else None)
+        called = written.arguments is not None
+        chunks = _stream(seen, token_delay, pieces, called, usage if include_usage else None)
         return StreamingResponse(chunks, media_type="text/event-stream")
 
     app = Starlette(
@@ -130,26 +149,22 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _completion(
-    name: str, text: str, move: dict[str, Any] | None, usage: dict[str, int]
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": text}
-    if move is not None:
-        message["tool_calls"] = [_tool_call(move)]
+def _completion(name: str, written: model.Reply, usage: dict[str, int]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": written.content}
+    if written.arguments is not None:
+        message["tool_calls"] = [_tool_call(json.dumps(written.arguments))]
+    finish = "tool_calls" if written.arguments is not None else "stop"
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": name,
-        "choices": [
-            {"index": 0, "message": message, "finish_reason": "tool_calls" if move else "stop"}
-        ],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }
 
 
-def _tool_call(move: dict[str, Any]) -> dict[str, Any]:
-    arguments = json.dumps(move)
+def _tool_call(arguments: str) -> dict[str, Any]:
     return {
         "id": "call_move",
         "type": "function",
@@ -157,11 +172,51 @@ def _tool_call(move: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unstorable(written: model.Reply) -> model.Reply:
+    """The reply's words each followed by a NUL or a lone surrogate, and both in the move."""
+
+    def spoiled(text: str) -> str:
+        return "".join(p + UNSTORABLE[i % 2] for i, p in enumerate(model.tokens(text)))
+
+    arguments = written.arguments
+    if arguments is not None:
+        arguments = {**arguments, "move": f"{arguments['move']}\x00"}
+        arguments["covered_item_ids"] = list(UNSTORABLE)
+        if "message" in arguments:
+            arguments["message"] = spoiled(str(arguments["message"]))
+    return model.Reply(spoiled(written.content), arguments)
+
+
+Piece = tuple[Literal["content", "arguments"], str]
+
+
+def _pieces(written: model.Reply) -> list[Piece]:
+    """What the stream carries, in order: the content's tokens, then the tool call's arguments
+    as a model writes them, a field at a time and the message a token at a time."""
+    pieces: list[Piece] = [("content", token) for token in model.tokens(written.content)]
+    if written.arguments is None:
+        return pieces
+    opening = "{"
+    for key, value in written.arguments.items():
+        opening += json.dumps(key) + ": "
+        if key == "message" and isinstance(value, str):
+            pieces.append(("arguments", opening + '"'))
+            # Each token encoded alone: JSON escapes are per character, so they join back.
+            pieces += [("arguments", json.dumps(t)[1:-1]) for t in model.tokens(value)]
+            opening = '"'
+        else:
+            pieces.append(("arguments", opening + json.dumps(value)))
+            opening = ""
+        opening += ", "
+    pieces.append(("arguments", opening.removesuffix(", ") + "}"))
+    return pieces
+
+
 async def _stream(
     seen: Seen,
     token_delay: float,
-    text: str,
-    move: dict[str, Any] | None,
+    pieces: list[Piece],
+    called: bool,
     usage: dict[str, int] | None,
 ) -> AsyncIterator[bytes]:
     mode = seen.mode
@@ -179,14 +234,9 @@ async def _stream(
     if mode == "stall-first":
         await asyncio.sleep(STALL_SECONDS)
     yield chunk({"role": "assistant", "content": ""})
-    pieces = model.tokens(text)
-    if mode == "unstorable":
-        pieces = [piece + UNSTORABLE[i % 2] for i, piece in enumerate(pieces)]
-        if move is not None:
-            unstorable = "".join(pieces)
-            move = {**move, "covered_item_ids": list(UNSTORABLE), "message": unstorable}
     half = max(1, len(pieces) // 2)
-    for index, piece in enumerate(pieces):
+    opened = False
+    for index, (kind, piece) in enumerate(pieces):
         if index == half and mode in ("stall-mid", "cut", "malformed", "truncated"):
             if mode == "stall-mid":
                 await asyncio.sleep(STALL_SECONDS)
@@ -199,21 +249,15 @@ async def _stream(
                 return
         if index and token_delay:
             await asyncio.sleep(token_delay)
-        yield chunk({"content": piece})
-    if move is not None:
-        call = _tool_call(move)
-        arguments = call["function"]["arguments"]
-        opening = {**call, "index": 0, "function": {"name": "record_move", "arguments": ""}}
-        yield chunk({"tool_calls": [opening]})
-        middle = len(arguments) // 2
-        parts = [arguments[:middle], arguments[middle:]]
-        if mode in (None, "in-arguments"):  # as a model writes them: a few characters per token
-            parts = [arguments[i : i + 6] for i in range(0, len(arguments), 6)]
-        for index, part in enumerate(parts):
-            if index and token_delay and mode in (None, "in-arguments"):
-                await asyncio.sleep(token_delay)
-            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
-    yield chunk({}, "tool_calls" if move else "stop")
+        if kind == "content":
+            yield chunk({"content": piece})
+            continue
+        if not opened:
+            opening = {**_tool_call(""), "index": 0}
+            yield chunk({"tool_calls": [opening]})
+            opened = True
+        yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+    yield chunk({}, "tool_calls" if called else "stop")
     if usage is not None:
         yield b"data: " + json.dumps({**base, "choices": [], "usage": usage}).encode() + b"\n\n"
     yield b"data: [DONE]\n\n"
