@@ -146,7 +146,9 @@ def score(
         thin += 1
         following = next((m for m in messages[index + 1 :] if m["role"] == "interviewer"), None)
         probed += bool(following and following["item_id"] == message["item_id"])
-    contents = [" ".join(m["content"].split()).casefold() for m in said]
+    # A re-ask, and a required item asked once more before closing, repeat by design.
+    meant = [m for m in said if m.get("move") != "reask" and not m["metadata"].get("revisit")]
+    contents = [" ".join(m["content"].split()).casefold() for m in meant]
     answers = invariants(transcript, session["status"] == "completed")
     return SessionResult(
         persona=persona.name,

@@ -70,3 +70,10 @@ def test_arguments_unreadable_as_they_stream_are_read_whole_at_the_end() -> None
     reading.tool_args[0] = ['{"move": "probe", "message": "Hm?"}']
     reading.arguments = None  # as after a PartialJsonError mid-stream
     assert summary(reading.after_stream()) == ({"move": "probe"}, "Hm?", "")
+
+
+def test_what_no_store_holds_becomes_a_replacement_character() -> None:
+    reading = Reading()
+    outputs = reading.from_arguments('{"move": "probe", "message": "Why\\u0000 so\ud800?"}')
+    assert summary(outputs)[1] == "Why\ufffd so\ufffd?"
+    assert summary(Reading().from_content("Hi\x00"))[2] == "Hi\ufffd"
