@@ -313,8 +313,8 @@ async def commit_turn(
             return None
         if values.get("status") == "completed":
             await announce(conn, session_id, "session.completed")
-        if turn.answer is not None:
-            await _record_answer(conn, session_id, turn.answer)
+        if seq > 1:
+            await _record_answer(conn, session_id, turn.answer or _NO_VALUE)
         await conn.execute(
             insert(m).values(
                 id=new_id("msg"),
@@ -350,6 +350,10 @@ class CommittedTurn:
     # The value read from the answer that owed the turn (answers.Resolution.stored()).
     answer: dict[str, Any] | None = None
     revisit: bool = False
+
+
+# What an answer to an open-ended item (or a turn that read no value) records.
+_NO_VALUE = {"value": None, "value_status": None, "confidence": None, "resolved_by": None}
 
 
 async def _record_answer(conn: AsyncConnection, session_id: str, answer: dict[str, Any]) -> None:

@@ -346,7 +346,8 @@ async def test_what_no_store_can_hold_from_the_model_is_kept_as_replacement_char
         assert "\x00" not in message["content"] and "\ud800" not in message["content"]
         assert message["metadata"]["fallback"] is False, message["metadata"]
     # The move it spoiled is no move: the runtime says the turn, and the overrule quotes it.
-    assert "\ufffd" in said[1]["metadata"]["overruled"] and said[1]["metadata"]["words"] == "runtime"
+    meta = said[1]["metadata"]
+    assert "\ufffd" in meta["overruled"] and meta["words"] == "runtime"
     assert said[1]["item_id"] == "Q2"
     row = await sessions.load(db, respondent.id)
     assert row.status == "in_progress"

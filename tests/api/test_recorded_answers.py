@@ -14,6 +14,7 @@ import pytest
 from runtime.access import keys
 from runtime.exports.formats import csv_chunks
 from runtime.exports.source import Selection, Source
+from runtime.sessions import store as sessions
 from runtime.sessions.answers import NO_VALUE
 from runtime.stores.database import Database
 from tests.api.test_pdf import _rendered, pdftotext
@@ -21,10 +22,11 @@ from tests.conftest import Server
 from tests.helpers import converse, published_interview
 from tests.recorded import answer, record, unrecord
 
-# Answers to the helpers' guide (Q1 open-ended, Q2 Free/Pro/Team, Q3 a rating) that the
-# scripted engine takes as: enough for Q1, no plan then plan 2, no number three times.
-ANSWERS = ["We plan every sprint with it", "the cheap one", "2", "dunno", "hmm", "no idea"]
-MOVES = ["open", "ask", "reask", "ask", "reask", "reask", "close"]
+# Answers to the helpers' guide (Q1 open-ended, Q2 Free/Pro/Team, Q3 a required rating)
+# that the scripted engine takes as: enough for Q1, no plan then plan 2, no number three
+# times (Q3 unresolved), then 4 when Q3 is asked once more before closing.
+ANSWERS = ["We plan every sprint with it", "the cheap one", "2", "dunno", "hmm", "no idea", "4"]
+MOVES = ["open", "ask", "reask", "ask", "reask", "reask", "ask", "close"]
 RECORDED = [
     answer("question"),
     answer("question", None, "invalid"),
@@ -32,6 +34,7 @@ RECORDED = [
     answer("question", None, "invalid"),
     answer("reask", None, "invalid"),
     answer("reask", None, "unresolved"),
+    answer("question", 4, "resolved", 1.0, "rule"),
 ]
 
 
@@ -42,10 +45,11 @@ async def recorded(
     """A finished session of real turns, its moves and answers recorded as issue 11 says."""
     interview = await published_interview(client)
     who = await converse(anon, interview["share_token"], ANSWERS, name="Ada", email="a@x.io")
-    metadata: list[dict[str, Any]] = [{"move": MOVES[0]}]
-    for move, said in zip(MOVES[1:], RECORDED, strict=True):
-        metadata += [{"answer": said}, {"move": move}]
-    await record(db, who.id, metadata)  # until the engine writes it
+    # The engine recorded them as it went: each turn's move, each answer's kind and value.
+    async with db.connect() as conn:
+        stored = await sessions.messages(conn, who.id)
+    assert [(r.metadata or {}).get("move") for r in stored[::2]] == MOVES
+    assert [(r.metadata or {}).get("answer") for r in stored[1::2]] == RECORDED
     return {"interview": interview, "who": who}
 
 
@@ -67,6 +71,7 @@ async def test_transcript_messages_and_turns_carry_them(
         ("ask", "question", None, "invalid"),
         ("reask", "reask", None, "invalid"),
         ("reask", "reask", None, "unresolved"),
+        ("ask", "question", 4, "resolved"),
         ("close", None, None, None),
     ]
     assert body["turns"][2]["confidence"] == 1.0 and body["turns"][2]["answer"] == "2"
@@ -78,7 +83,7 @@ async def test_transcript_messages_and_turns_carry_them(
     assert "→ Pro" in await _stored_txt(client, recorded["who"].id)
     changed: list[dict[str, Any]] = [{} for _ in messages]
     changed[5] = {"answer": answer("reask", "Team", "resolved", 0.7, "model")}
-    await record(db, recorded["who"].id, changed)  # until the engine writes it
+    await record(db, recorded["who"].id, changed)  # as if read differently since
     stored = await _stored_txt(client, recorded["who"].id)
     assert "  2\n→ Team\n" in stored and "→ Pro" not in stored
 
@@ -129,6 +134,7 @@ async def test_exports_carry_them_in_json_and_csv(
             ("question", "", "invalid"),
             ("reask", "", "invalid"),
             ("reask", "", "unresolved"),
+            ("question", "4", "resolved"),
         ]
         assert all(r["answer_kind"] == r["value"] == "" for r in rows if r["role"] == "interviewer")
         assert ("respondent_email" in rows[0]) is not anonymize
@@ -161,10 +167,10 @@ async def test_pdf_says_what_was_recorded(
 ) -> None:
     pdf = await _rendered(client, server, recorded["who"].id)
     text = await pdftotext(pdf)
-    assert text.count("Recorded: Pro") == 1
+    assert text.count("Recorded: Pro") == 1 and text.count("Recorded: 4") == 1
     assert text.count(NO_VALUE.capitalize()) == 1
     # Nothing under an open-ended answer, nor under one asked again.
-    assert text.count("Recorded:") == 1
+    assert text.count("Recorded:") == 2
     # An export reads the messages its own way, and still finds the PDF current: it
     # fingerprints the recorded values as the render did.
     url = f"/v1/interviews/{recorded['interview']['id']}/transcripts"
