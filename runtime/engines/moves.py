@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from runtime.engines import course, texts
+from runtime.engines import course, scripted, texts
 from runtime.engines.answers import Resolution, resolve
 from runtime.engines.base import TurnContext
 
@@ -28,15 +29,14 @@ def decide(
     wanted: course.Wanted = move if move in _WANTED else None
     target = fields.get("item_id")
     claimed = fields.get("covered_item_ids")
+    claimed_ids = {i for i in claimed if isinstance(i, str)} if isinstance(claimed, list) else None
     taken = course.step(
-        position,
-        resolution,
-        wanted,
-        target if isinstance(target, str) else None,
-        {i for i in claimed if isinstance(i, str)} if isinstance(claimed, list) else None,
+        position, resolution, wanted, target if isinstance(target, str) else None, claimed_ids
     )
-    if taken.overruled and isinstance(move, str) and move and wanted is None:
-        taken = course.Step(
-            taken.move, taken.item, taken.state, taken.revisit, f"unknown move {move}"
-        )
+    if taken.overruled and taken.move != "reask":
+        # What the model wanted cannot be: the turn is the scripted engine's choice (probe a
+        # thin answer, else move on), and says why.
+        why = f"unknown move {move}" if isinstance(move, str) and move and not wanted else None
+        ruled = course.step(position, resolution, scripted.wanted(ctx, position), None, claimed_ids)
+        taken = dataclasses.replace(ruled, overruled=why or taken.overruled)
     return taken, resolution

@@ -34,16 +34,20 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
     """The whole next turn; deterministic, so a recovered turn repeats the same words."""
     position = course.Position.of(ctx)
     item = position.current
-    answer = texts.last_answer(ctx)
     resolution = None
     if item is not None:
-        resolution = resolve(item, answer, position.reasks)
+        resolution = resolve(item, texts.last_answer(ctx), position.reasks)
     if item is not None and ending.out_of_time(ctx) is not None:
         return ending.closing_message(ctx), forced_close(ctx, position, resolution)
-    thin = item is not None and not has_value(item) and is_thin(answer, item.text)
-    wanted: course.Wanted = "probe" if thin else "next"
-    taken = course.step(position, resolution, wanted)
+    taken = course.step(position, resolution, wanted(ctx, position))
     return texts.words(ctx, position, taken), decision_of(taken, resolution)
+
+
+def wanted(ctx: TurnContext, position: course.Position) -> course.Wanted:
+    """The scripted engine's choice: probe an answer thin for its question, else move on."""
+    item = position.current
+    thin = item is not None and not has_value(item) and is_thin(texts.last_answer(ctx), item.text)
+    return "probe" if thin else "next"
 
 
 def decision_of(taken: course.Step, answer: Resolution | None) -> Decision:

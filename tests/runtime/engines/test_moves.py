@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,7 +50,7 @@ def ctx(state: dict[str, Any], seq: int = 3, **interview: Any) -> TurnContext:
         seq=seq,
         transcript=[
             TranscriptEntry("interviewer", "q", "Q1"),
-            TranscriptEntry("respondent", "a", "Q1"),
+            TranscriptEntry("respondent", "We plan the whole sprint with it on Mondays", "Q1"),
         ],
         started_at=now,
         now=now,
@@ -129,3 +130,15 @@ def test_after_a_whole_sentence_no_bridge_is_needed() -> None:
     splice = Splice("Thank you.", REPHRASE)
     splice.feed("Great. Next one?")
     assert splice.text == "Thank you. Great. Next one?"
+
+
+def test_an_overruled_move_is_the_scripted_engines_choice() -> None:
+    c = ctx({"index": 0, "probes": 0})
+    thin = dataclasses.replace(
+        c, transcript=[*c.transcript[:1], TranscriptEntry("respondent", "ok", "Q1")]
+    )
+    taken, _ = decide(thin, Position.of(thin), {"move": "close"})
+    assert (taken.move, taken.item_id) == ("probe", "Q1"), "a thin answer is probed"
+    assert taken.overruled == "close before required items"
+    nothing, _ = decide(thin, Position.of(thin), {})
+    assert nothing.move == "probe" and nothing.overruled == "no move recorded"
