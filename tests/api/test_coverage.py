@@ -13,6 +13,7 @@ from runtime.stores import schema
 from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import (
+    Event,
     Respondent,
     converse,
     next_turn,
@@ -179,3 +180,55 @@ async def test_an_interview_coverage_adds_its_sessions_up(
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "validation_error"
     assert bad.json()["error"]["field"] == "include_test"
+
+
+async def _until(events: Any, wanted: str) -> list[Event]:
+    seen: list[Event] = []
+    async for event in events:
+        seen.append(event)
+        if event.event == wanted:
+            return seen
+    raise AssertionError(f"no {wanted} in {[e.event for e in seen]}")
+
+
+async def test_each_turn_is_followed_by_its_coverage_on_the_stream(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    who = await start_session(anon, interview["share_token"])
+    url = who.session["events_url"]
+    events = sse_events(anon, url)
+    try:
+        first = await _until(events, "coverage.updated")
+        assert [e.event for e in first[-2:]] == ["turn.completed", "coverage.updated"]
+        opened = first[-1].data
+        assert (opened["turn_id"], opened["answered"], opened["total"]) == ("t1", 0, 3)
+        assert [(i["item_id"], i["status"]) for i in opened["items"]] == [
+            ("Q1", "asked"),
+            ("Q2", "not_started"),
+            ("Q3", "not_started"),
+        ]
+        said = await who.say("We plan every week's customer research in it.")
+        assert said.status_code == 202
+        second = await _until(events, "coverage.updated")
+    finally:
+        await events.aclose()
+    assert [e.event for e in second[-2:]] == ["turn.completed", "coverage.updated"]
+    after = second[-1].data
+    assert after["turn_id"] == "t2" and after["answered"] == 1
+    assert [i["status"] for i in after["items"]] == ["answered", "asked", "not_started"]
+    # The compact form of what GET …/coverage answers.
+    full = (await client.get(f"/v1/sessions/{who.id}/coverage")).json()
+    summary = ("answered", "total", "share", "required_open")
+    assert {k: after[k] for k in summary} == {k: full[k] for k in summary}
+    assert after["items"] == [
+        {"item_id": i["item_id"], "status": i["status"], "value": i["value"]} for i in full["items"]
+    ]
+    # Resumed after the first turn.completed, the stream gives its coverage again, by id.
+    completed = first[-2]
+    resumed = sse_events(anon, url, headers={"last-event-id": completed.id})
+    try:
+        again = await anext(resumed)
+    finally:
+        await resumed.aclose()
+    assert (again.id, again.event, again.data) == (first[-1].id, "coverage.updated", opened)
