@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.coverage.session import session_coverage
+from runtime.coverage.session import of_session, session_coverage
 from runtime.coverage.tally import Tally
 from runtime.coverage.views import InterviewCoverage, SessionCoverage
 from runtime.interviews import guide as guides
@@ -38,14 +38,8 @@ async def for_session(db: Database, workspace_id: str, session_id: str) -> Sessi
 async def of_row(conn: AsyncConnection, row: Row[Any]) -> SessionCoverage:
     """The coverage of a sessions row, against its own frozen guide version."""
     guide = await interviews.frozen_guide(conn, row.interview_id, row.guide_version)
-    return session_coverage(
-        row.id,
-        row.interview_id,
-        guides.items_in_order(guide),
-        row.state,
-        row.status,
-        await sessions.messages(conn, row.id),
-    )
+    rows = await sessions.messages(conn, row.id)
+    return of_session(row._mapping, guides.items_in_order(guide), rows)
 
 
 async def for_interview(
@@ -62,7 +56,8 @@ async def for_interview(
                 .order_by(_s.c.id)
             )
         )
-        items = await _versions(conn, interview_id, {r.guide_version for r in rows})
+        versions = await guide_items(conn, {(interview_id, r.guide_version) for r in rows})
+        items = {version: found for (_, version), found in versions.items()}
         tally = Tally(
             interview_id, guides.items_in_order(guides.stored(interview.guide)), include_test
         )
@@ -90,20 +85,27 @@ async def for_interview(
     return tally.view()
 
 
-async def _versions(
-    conn: AsyncConnection, interview_id: str, versions: set[int]
-) -> dict[int, list[guides.Item]]:
-    """The items of each frozen guide version asked for, in one query."""
+async def guide_items(
+    conn: AsyncConnection, versions: set[tuple[str, int]]
+) -> dict[tuple[str, int], list[guides.Item]]:
+    """The items of each frozen guide version asked for (interview id, version), in one
+    query; NotFound when one is missing."""
     if not versions:
         return {}
     gv = schema.guide_versions
     found = await conn.execute(
-        select(gv.c.version, gv.c.guide).where(
-            gv.c.interview_id == interview_id, gv.c.version.in_(sorted(versions))
+        select(gv.c.interview_id, gv.c.version, gv.c.guide).where(
+            gv.c.interview_id.in_(sorted({i for i, _ in versions})),
+            gv.c.version.in_(sorted({v for _, v in versions})),
         )
     )
-    out = {r.version: guides.items_in_order(guides.stored(r.guide)) for r in found}
+    out = {
+        (r.interview_id, r.version): guides.items_in_order(guides.stored(r.guide))
+        for r in found
+        if (r.interview_id, r.version) in versions
+    }
     missing = versions - set(out)
     if missing:
-        raise NotFound(f"guide version {min(missing)} of {interview_id} is missing")
+        interview_id, version = min(missing)
+        raise NotFound(f"guide version {version} of {interview_id} is missing")
     return out

@@ -84,6 +84,15 @@ def session_coverage(
     )
 
 
+def of_session(
+    session: Mapping[Any, Any], items: Sequence[Item], rows: Iterable[MessageRow]
+) -> SessionCoverage:
+    """The coverage of a sessions row (as a mapping: id, interview_id, state, status)."""
+    return session_coverage(
+        session["id"], session["interview_id"], items, session["state"], session["status"], rows
+    )
+
+
 def _record_answer(trail: _Trail, answer: Any) -> None:
     trail.answers += 1
     if not isinstance(answer, Mapping):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import uuid
+import zipfile
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from runtime.access import keys
 from runtime.stores import schema
 from runtime.stores.database import Database
+from tests.api.test_pdf import pdftotext, rendered
 from tests.conftest import Server, new_key
 from tests.helpers import (
     Event,
@@ -232,3 +238,39 @@ async def test_each_turn_is_followed_by_its_coverage_on_the_stream(
     finally:
         await resumed.aclose()
     assert (again.id, again.event, again.data) == (first[-1].id, "coverage.updated", opened)
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_coverage_is_in_the_pdf_and_the_exports(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server, db: Database
+) -> None:
+    interview = await published_interview(client)
+    who = await converse(anon, interview["share_token"], ["We plan every week's research.", "2"])
+    answers = [answer(), answer(value="Pro", status="resolved")]
+    await record_contract(db, who.id, ["open", "ask", "ask"], answers)
+    text = await pdftotext(await rendered(client, server, who.id))
+    coverage = text[text.index("Coverage") :]
+    # Q3 was asked, and the respondent ended the session before answering it.
+    for label in ("Q1", "answered", "Q2", "answered · Pro", "Q3", "asked"):
+        assert label in coverage, (label, coverage)
+
+    exported = f"/v1/interviews/{interview['id']}/transcripts"
+    session = json.loads((await client.get(exported)).content)["sessions"][0]
+    assert session["coverage"] == (await client.get(f"/v1/sessions/{who.id}/coverage")).json()
+    assert [i["status"] for i in session["coverage"]["items"]] == [
+        "answered",
+        "answered",
+        "asked",
+    ]
+
+    zipped = await client.get(exported, params={"format": "csv", "include_pdf": "true"})
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        rows = list(csv.reader(io.StringIO(archive.read("coverage.csv").decode("utf-8-sig"))))
+        # The PDF rendered above is current: the recorded values are in its fingerprint.
+        assert f"pdf/{who.id}.pdf" in archive.namelist()
+    assert rows == [
+        ["session_id", "item_id", "status", "value"],
+        [who.id, "Q1", "answered", ""],
+        [who.id, "Q2", "answered", "Pro"],
+        [who.id, "Q3", "asked", ""],
+    ]
