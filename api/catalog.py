@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.endpoints import Endpoint
 from api.routes import (
     blobs,
+    coverage,
     docs,
     exports,
     files,
@@ -26,6 +27,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.endpoints,
     *guide.endpoints,
     *sessions.endpoints,
+    *coverage.endpoints,
     *files.endpoints,
     *blobs.endpoints,
     *public.endpoints,

@@ -7,8 +7,9 @@ import types
 import typing
 from typing import Any
 
-from api.openapi.schemas import Schema, obj, string
+from api.openapi.schemas import Schema, array, enum, obj, string
 from runtime.live import events
+from runtime.vocabulary import COVERAGE_STATUSES
 
 STREAM_ID = "^[0-9]+-[0-9]+$"
 # Where a reader may resume: an event id, or "0" (the default) for the whole log.
@@ -23,6 +24,10 @@ EVENT_NOTES = {
     "its content",
     "turn.completed": "the turn is complete and durable (it is in the transcript); the "
     "respondent may answer now",
+    "coverage.updated": "where the session stands on its guide after the turn, right after "
+    "its `turn.completed`: the summary (`answered`, `total`, `share`, `required_open`) and "
+    "each item's `{item_id, status, value}` (the full view: GET /v1/sessions/{id}/coverage; "
+    "see docs/coverage.md); a client may ignore it",
     "respondent.message": "a respondent message was stored; the interviewer's turn is owed",
     "session.state": "the session's status changed without an interviewer turn, e.g. "
     "`abandoned` after `idle_timeout`; the stream ends after a terminal status",
@@ -30,6 +35,23 @@ EVENT_NOTES = {
     "the stream ends after it",
     "session.deleted": "the session was erased (DELETE /v1/sessions/{id}, or retention): "
     "its log is gone and the stream ends after it; the session now answers 404",
+}
+
+# Fields whose Python type says too little for a schema: what they hold.
+FIELD_SCHEMAS: dict[tuple[str, str], Schema] = {
+    ("coverage.updated", "items"): array(
+        obj(
+            {
+                "item_id": string(),
+                "status": enum(COVERAGE_STATUSES),
+                "value": {
+                    "type": ["string", "integer", "null"],
+                    "description": "The resolved option label or number; null otherwise",
+                },
+            }
+        ),
+        "Every item of the session's guide version, in guide order",
+    )
 }
 
 
@@ -55,7 +77,12 @@ def event_schemas() -> dict[str, Schema]:
     mapping: dict[str, str] = {}
     for cls in event_classes():
         hints = typing.get_type_hints(cls)
-        data = obj({f.name: _python_type(hints[f.name]) for f in dataclasses.fields(cls)})
+        data = obj(
+            {
+                f.name: FIELD_SCHEMAS.get((cls.type, f.name)) or _python_type(hints[f.name])
+                for f in dataclasses.fields(cls)
+            }
+        )
         name = f"{cls.__name__}Event"
         out[name] = obj(
             {

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 
+from runtime.exports import coverage_csv
 from runtime.exports.source import Entry, Source
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
@@ -117,7 +118,8 @@ def _call(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
 
 
 class ZipExport:
-    """transcripts.<fmt>, audio/<session>.<ext>, pdf/<session>.pdf and manifest.json."""
+    """transcripts.<fmt>, coverage.csv, audio/<session>.<ext>, pdf/<session>.pdf and
+    manifest.json."""
 
     def __init__(
         self,
@@ -166,6 +168,8 @@ class ZipExport:
         text = json_chunks(self.source) if self.fmt == "json" else csv_chunks(self.source)
         name = f"transcripts.{self.fmt}"
         yield name, now, 0o600, ZIP_64, self._counted(name, None, _blocking(text, loop))
+        rows = _blocking(coverage_csv.coverage_chunks(self.source), loop)
+        yield coverage_csv.NAME, now, 0o600, ZIP_64, self._counted(coverage_csv.NAME, None, rows)
         for page in _blocking(self.source.pages(), loop):
             for entry in page:
                 self.sessions += 1

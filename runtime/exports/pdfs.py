@@ -8,6 +8,7 @@ from runtime.exports.source import Entry
 from runtime.platform.errors import ConfigurationError
 from runtime.stores.blobs import BlobStore
 from runtime.transcripts import document, pdf_files
+from runtime.transcripts.coverage import coverage_rows, fingerprinted
 
 
 async def for_export(
@@ -17,7 +18,8 @@ async def for_export(
     anonymised export, whose metadata differs), else rendered now if `render_missing` and
     there is a font to draw it with (the manifest lists the entries left without)."""
     title, fields = str(entry.interview["title"]), entry.transcript_fields()
-    fingerprint = document.fingerprint(title, fields, entry.messages)
+    rows = coverage_rows(entry.coverage())
+    fingerprint = document.fingerprint(title, fingerprinted(fields, rows), entry.messages)
     if entry.pdf is not None and entry.pdf["fingerprint"] == fingerprint:
         key = str(entry.pdf["blob_key"])
         if await blobs.info(key) is not None:
@@ -26,7 +28,7 @@ async def for_export(
         return None
     try:
         return await pdf_files.render(
-            str(entry.interview["title"]), fields, entry.messages, font_dirs
+            str(entry.interview["title"]), fields, entry.messages, font_dirs, rows
         )
     except ConfigurationError:
         return None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
+from runtime.coverage.reads import guide_items
+from runtime.coverage.session import of_session
+from runtime.coverage.views import SessionCoverage
+from runtime.interviews.guide import Item
 from runtime.platform.clock import utcnow
 from runtime.sessions.answers import answer_of, move_of
 from runtime.stores import schema
@@ -21,7 +25,9 @@ m = schema.messages
 a = schema.artifacts
 iv = schema.interviews
 # What an export writes, and no more: decoding the JSON columns it never shows costs time.
-SESSION_COLUMNS = [c for c in s.c if c.name not in ("state", "token_hash")]
+# The session's state is what its coverage is computed from (with the messages' moves and
+# answers); the token hash never leaves the database.
+SESSION_COLUMNS = [c for c in s.c if c.name != "token_hash"]
 # Of a message's metadata only what an export shows (the accounting stays behind).
 SHOWN_METADATA = ("move", "answer")
 MESSAGE_COLUMNS: list[Any] = [
@@ -54,6 +60,8 @@ class Entry:
     pdf: Mapping[str, Any] | None
     participant: int
     anonymize: bool
+    # The session's guide version: what its coverage is measured against.
+    items: Sequence[Item] = ()
 
     @property
     def id(self) -> str:
@@ -82,6 +90,9 @@ class Entry:
             session.update(respondent_name=f"Participant {self.participant}")
             session.update(respondent_email=None, external_id=None)
         return transcripts.metadata_fields(self.interview, session, self.hides_respondent)
+
+    def coverage(self) -> SessionCoverage:
+        return of_session(self.session, self.items, self.messages)
 
     def audio_path(self) -> str | None:
         if self.audio is None:
@@ -121,6 +132,7 @@ class Entry:
                 for msg in self.messages
             ],
             "turns": transcripts.turns(self.messages),
+            "coverage": self.coverage(),
         }
 
 
@@ -150,6 +162,7 @@ class Source:
     # the page may hold (runtime.exports.members.record: erased ones are left out).
     admit: Callable[[list[str]], Awaitable[set[str]]] | None = None
     _interviews: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    _guides: dict[tuple[str, int], list[Item]] = field(default_factory=dict)
 
     def _query(self) -> Any:
         return sessions_query(self.selection, self.cutoff, *SESSION_COLUMNS)
@@ -201,6 +214,7 @@ class Source:
                         files.get((r["id"], "pdf")),
                         participant,
                         self.selection.anonymize,
+                        self._guides[(r["interview_id"], r["guide_version"])],
                     )
                 )
             yield entries
@@ -227,6 +241,9 @@ class Source:
             for f in await conn.execute(select(a).where(a.c.session_id.in_(ids)))
         }
         await self._load_interviews(conn, {r["interview_id"] for r in rows})
+        # Frozen versions never change: each is read once per export.
+        versions = {(r["interview_id"], r["guide_version"]) for r in rows} - set(self._guides)
+        self._guides.update(await guide_items(conn, versions))
         return by_session, files
 
     async def _load_interviews(self, conn: Any, ids: set[str]) -> None:

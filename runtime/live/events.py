@@ -13,6 +13,7 @@ EventType = Literal[
     "turn.started",
     "turn.delta",
     "turn.completed",
+    "coverage.updated",
     "respondent.message",
     "session.state",
     "session.completed",
@@ -65,6 +66,20 @@ class TurnCompleted(SessionEvent):
 
 
 @dataclass(frozen=True)
+class CoverageUpdated(SessionEvent):
+    """Where the session stands on its guide after a turn, in compact form: the summary of
+    runtime.coverage's SessionCoverage and each item's {item_id, status, value}."""
+
+    type: ClassVar[EventType] = "coverage.updated"
+    turn_id: str
+    answered: int
+    total: int
+    share: float
+    required_open: int
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class RespondentMessage(SessionEvent):
     type: ClassVar[EventType] = "respondent.message"
     message_id: str
@@ -101,6 +116,7 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         TurnStarted,
         TurnDelta,
         TurnCompleted,
+        CoverageUpdated,
         RespondentMessage,
         SessionState,
         SessionCompleted,

@@ -11,12 +11,21 @@ from datetime import timedelta
 import structlog
 from redis.exceptions import RedisError
 
+from runtime.coverage import live as coverage
 from runtime.engines.base import Engine, TurnContext
+from runtime.interviews.guide import items_in_order
 from runtime.live import delta_writer, ending, fallbacks, lease
 from runtime.live.context import Contexts, Prior
 from runtime.live.early_turns import EarlyStarts, EarlyTurn
 from runtime.live.eventlog import EventLog, LeaseLost
-from runtime.live.events import RespondentMessage, TurnCompleted, TurnDelta, TurnStarted
+from runtime.live.events import (
+    CoverageUpdated,
+    RespondentMessage,
+    SessionEvent,
+    TurnCompleted,
+    TurnDelta,
+    TurnStarted,
+)
 from runtime.live.lease import Leases
 from runtime.platform import metrics
 from runtime.platform.clock import utcnow
@@ -235,11 +244,16 @@ class TurnRunner:
             if not prior.started:
                 await self._events.append(session_id, TurnStarted(turn_id, item_id, restart), fence)
         if not prior.completed:
+            tail: list[SessionEvent] = []
             if content.startswith(said) and len(content) > len(said):
-                await self._events.append(
-                    session_id, TurnDelta(turn_id, content[len(said) :]), fence
-                )
-            await self._events.append(session_id, TurnCompleted(turn_id, content, item_id), fence)
+                tail.append(TurnDelta(turn_id, content[len(said) :]))
+            tail.append(TurnCompleted(turn_id, content, item_id))
+            # Read once the turn is committed (never on the way to its first token), and
+            # appended with turn.completed in one step: no stream has one without the other.
+            now = await coverage.after_turn(self._db, session_id, items_in_order(ctx.guide))
+            if now is not None:
+                tail.append(CoverageUpdated(turn_id, **now))
+            await self._events.append_all(session_id, tail, fence)
         await ending.after_turn(self._db, self._leases, self._events, session_id, fence)
 
     async def _write(

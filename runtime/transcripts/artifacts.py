@@ -12,6 +12,10 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.coverage.session import of_session
+from runtime.coverage.views import SessionCoverage
+from runtime.interviews import service as interviews
+from runtime.interviews.guide import Item, items_in_order
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.ids import new_id
@@ -22,6 +26,7 @@ from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.transcripts import audio
 from runtime.transcripts import document as transcripts
+from runtime.transcripts.coverage import coverage_rows, fingerprinted
 
 a = schema.artifacts
 PDF_CONTENT_TYPE = "application/pdf"
@@ -51,6 +56,8 @@ class SessionTranscript:
     interview: Mapping[str, Any]
     session: Mapping[str, Any]
     messages: Sequence[Mapping[str, Any]]
+    # The session's guide version: what its coverage is measured against.
+    items: Sequence[Item] = ()
 
     @property
     def anonymous(self) -> bool:
@@ -65,8 +72,17 @@ class SessionTranscript:
         return transcripts.metadata_fields(self.interview, self.session, self.anonymous)
 
     @property
+    def coverage(self) -> SessionCoverage:
+        return of_session(self.session, self.items, self.messages)
+
+    @property
+    def coverage_rows(self) -> list[tuple[str, str]]:
+        return coverage_rows(self.coverage)
+
+    @property
     def fingerprint(self) -> str:
-        return transcripts.fingerprint(self.title, self.fields, self.messages)
+        fields = fingerprinted(self.fields, self.coverage_rows)
+        return transcripts.fingerprint(self.title, fields, self.messages)
 
     def render(self, fmt: str) -> str:
         if fmt == "md":
@@ -88,8 +104,12 @@ async def load_transcript(
             )
         ).one()
         rows = await sessions.messages(conn, session_id)
+        guide = await interviews.frozen_guide(conn, found.interview_id, found.guide_version)
     return SessionTranscript(
-        dict(interview._mapping), dict(found._mapping), [dict(r._mapping) for r in rows]
+        dict(interview._mapping),
+        dict(found._mapping),
+        [dict(r._mapping) for r in rows],
+        items_in_order(guide),
     )
 
 

@@ -32,8 +32,10 @@ async def render(
     fields: Sequence[tuple[str, str]],
     messages: Sequence[Mapping[str, Any]],
     font_dirs: tuple[Path, ...],
+    coverage: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """The PDF, in the fonts found under `font_dirs`; ConfigurationError if none draws text."""
+    """The PDF, in the fonts found under `font_dirs`, ending with the coverage rows (item,
+    status and value); ConfigurationError if no font draws text."""
     # Imported on first use: fpdf2, HarfBuzz and the fonts are ~30 MB an API node that never
     # renders (the workers do) should not carry.
     from runtime.transcripts.pdf import PdfMessage, PdfTranscript, font_book, render_transcript
@@ -42,6 +44,7 @@ async def render(
         title,
         list(fields),
         [PdfMessage(m["role"], m["content"], m["created_at"], _note(m)) for m in messages],
+        list(coverage),
     )
 
     def draw() -> bytes:
@@ -94,7 +97,7 @@ async def ensure(
     async with db.connect() as conn:
         previous = await artifacts.get(conn, session_id, "pdf")
     try:
-        data = await render(doc.title, doc.fields, doc.messages, font_dirs)
+        data = await render(doc.title, doc.fields, doc.messages, font_dirs, doc.coverage_rows)
     except ConfigurationError as exc:
         return {"session_id": session_id, "rendered": False, "failed": str(exc)}
     key = artifacts.pdf_key(session_id, fingerprint)

@@ -267,8 +267,9 @@ async def test_open_streams_end_when_the_session_is_erased(
     who = await start_session(anon, interview["share_token"], name="Streamer")
     sse = sse_events(anon, who.session["events_url"])
     await next_turn(sse)
+    assert (await anext(sse)).event == "coverage.updated"  # the turn's last event
     async with websockets.connect(who.session["ws_url"]) as ws:
-        while json.loads(await ws.recv()).get("event") != "turn.completed":
+        while json.loads(await ws.recv()).get("event") != "coverage.updated":
             pass
 
         erased = await client.delete(f"/v1/sessions/{who.id}")

@@ -110,7 +110,7 @@ async def test_zip_with_audio_and_manifest(
             sid: archive.read(f"audio/{sid}.{ext}") for sid, ext in study["with_audio"].items()
         }
     expected_audio = [f"audio/{sid}.{ext}" for sid, ext in study["with_audio"].items()]
-    assert names == ["transcripts.json", *expected_audio, "manifest.json"]
+    assert names == ["transcripts.json", "coverage.csv", *expected_audio, "manifest.json"]
     assert [f["path"] for f in manifest["files"]] == names
     sizes = {f["path"]: f["bytes"] for f in manifest["files"] if "bytes" in f}
     assert all(
@@ -128,7 +128,7 @@ async def test_streamed_zip_lists_pdfs_not_rendered_yet(
     response = await client.get(_url(study), params={"include_pdf": "true"})
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        assert archive.namelist() == ["transcripts.json", "manifest.json"]
+        assert archive.namelist() == ["transcripts.json", "coverage.csv", "manifest.json"]
     assert manifest["pdf_missing"] == study["ids"] and manifest["audio_missing"] == []
 
 
@@ -214,7 +214,7 @@ async def test_async_workspace_export_csv_with_filters(
     done = (await client.get(f"/v1/exports/{export['id']}")).json()
     assert done["interview_id"] is None and done["counts"]["sessions_total"] == 3
     members = await _zip_members(client, done["url"])
-    assert sorted(members) == ["manifest.json", "transcripts.csv"]
+    assert sorted(members) == ["coverage.csv", "manifest.json", "transcripts.csv"]
     rows = list(csv.DictReader(io.StringIO(members["transcripts.csv"].decode("utf-8-sig"))))
     assert {r["session_id"] for r in rows} == set(study["ids"])
     later = {"created_from": "2999-01-01T00:00:00Z", "include_audio": False}

@@ -49,7 +49,8 @@ async def test_full_interview_over_sse(client: httpx.AsyncClient, anon: httpx.As
     seen, closing = await next_turn(events)
     assert closing == "That's all, thank you!"
     rest = [e async for e in events]
-    assert [e.event for e in rest] == ["session.completed"]
+    assert [e.event for e in rest] == ["coverage.updated", "session.completed"]
+    assert (rest[0].data["answered"], rest[0].data["required_open"]) == (3, 0)
 
     transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
     assert transcript["session_id"] == respondent.id
@@ -93,7 +94,8 @@ async def test_full_interview_over_websocket(
             last = await turn()
         assert last == "That's all, thank you!"
         frames = [json.loads(f) async for f in ws]
-        assert [f["event"] for f in frames if "event" in f] == ["session.completed"]
+        told = [f["event"] for f in frames if "event" in f]
+        assert told == ["coverage.updated", "session.completed"]
     transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
     assert [m["content"] for m in transcript["messages"] if m["role"] == "respondent"] == answers
 

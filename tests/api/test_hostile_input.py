@@ -389,8 +389,8 @@ async def test_websocket_paths_and_frames(server: Server, world: World) -> None:
     interview = await published_interview(world.http)
     respondent = await start_session(world.anon, interview["share_token"])
     async with websockets.connect(respondent.session["ws_url"]) as ws:
-        while json.loads(await ws.recv()).get("event") != "turn.completed":
-            pass
+        while json.loads(await ws.recv()).get("event") != "coverage.updated":
+            pass  # until the turn's last event
         for raw, expected_field in [
             ('{"type": "message", "content": "a\\u0000b", "client_message_id": "m1"}', "content"),
             ('{"type": "message", "content": "a\\ud800", "client_message_id": "m1"}', "content"),

@@ -87,7 +87,7 @@ async def test_an_owed_turn_redis_forgot_is_written_and_then_the_end_told(
     seen = await _read_to_end(who)
     kinds = [e.event for e in seen]
     assert kinds[0] == "turn.started" and seen[0].data["restart"] is True
-    assert kinds[-2:] == ["turn.completed", "session.completed"], kinds
+    assert kinds[-3:] == ["turn.completed", "coverage.updated", "session.completed"], kinds
     assert seen[-1].data == {"reason": "ended_by_respondent"}
     transcript = (await client.get(f"/v1/sessions/{who.id}/transcript")).json()
     assert [m["turn_id"] for m in transcript["messages"]] == ["t1"]

@@ -75,7 +75,7 @@ async def test_an_llm_interview_runs_end_to_end_over_sse(
     await respondent.say("I would say a solid 4 out of 5")
     seen, closing = await next_turn(events)
     assert closing.endswith("That's all, thank you!"), "the runtime adds the closing message"
-    assert [e.event async for e in events] == ["session.completed"]
+    assert [e.event async for e in events] == ["coverage.updated", "session.completed"]
 
     requests = upstream.requests_for(interview["marker"])
     assert requests and all(r.stream for r in requests)
@@ -310,7 +310,7 @@ async def test_max_turns_closes_without_asking_the_model(
     await respondent.say(RICH)
     _, closing = await next_turn(events)
     assert closing == "That's all, thank you!"
-    assert [e.event async for e in events] == ["session.completed"]
+    assert [e.event async for e in events] == ["coverage.updated", "session.completed"]
     assert len(upstream.requests_for(interview["marker"])) == 1
     transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
     assert transcript["messages"][-1]["metadata"]["forced_close"] == "max_turns"

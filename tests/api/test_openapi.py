@@ -386,6 +386,10 @@ async def test_real_responses_match_the_document(
     await c.call(client, "post", preview, 201, ids, body={"name": "Tester"})
     with_tests = {"include_test": "true"}
     await c.call(client, "get", sessions_path, 200, ids, query=with_tests)
+    await c.call(client, "get", "/v1/sessions/{id}/coverage", 200, sid)
+    interview_coverage = "/v1/interviews/{id}/coverage"
+    await c.call(client, "get", interview_coverage, 200, ids, query=with_tests)
+    await c.call(client, "get", interview_coverage, 400, ids, query={"include_test": "yes"})
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)
@@ -452,6 +456,8 @@ async def test_real_responses_match_the_document(
     await c.call(anon, "get", "/v1/interviews/{id}/guide", 404, ids, headers=other)
     await c.call(anon, "get", sessions_path, 404, ids, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}", 404, sid, headers=other)
+    await c.call(anon, "get", "/v1/sessions/{id}/coverage", 404, sid, headers=other)
+    await c.call(anon, "get", "/v1/interviews/{id}/coverage", 404, ids, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/transcript", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/files", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/transcripts", 404, ids, headers=other)

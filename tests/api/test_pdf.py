@@ -35,7 +35,7 @@ async def pdftotext(data: bytes) -> str:
     return out.decode()
 
 
-async def _rendered(client: httpx.AsyncClient, server: Server, session_id: str) -> bytes:
+async def rendered(client: httpx.AsyncClient, server: Server, session_id: str) -> bytes:
     first = await client.get(f"/v1/sessions/{session_id}/pdf")
     assert first.status_code == 202, first.text
     assert first.headers["retry-after"] == "2" and first.json()["status"] == "rendering"
@@ -62,7 +62,7 @@ async def test_pdf_renders_scripts_and_follows_the_transcript(
     await next_turn(events)
     assert (await who.say(CJK)).status_code == 202
     await next_turn(events)
-    text = await pdftotext(await _rendered(client, server, who.id))
+    text = await pdftotext(await rendered(client, server, who.id))
     assert "Étude 研究" in text and "Dana Levi" in text and CJK in text
     assert "What do you use our app for?" in text
     again = await client.get(f"/v1/sessions/{who.id}/pdf")
@@ -73,7 +73,7 @@ async def test_pdf_renders_scripts_and_follows_the_transcript(
     assert (await who.say(ARABIC)).status_code == 202
     await next_turn(events)
     await events.aclose()
-    text = await pdftotext(await _rendered(client, server, who.id))
+    text = await pdftotext(await rendered(client, server, who.id))
     # pdftotext writes right-to-left runs in visual order; the words are all there.
     assert all(word in text for word in ARABIC.split()) and CJK in text
 
@@ -87,7 +87,7 @@ async def test_pdf_of_an_anonymous_interview_hides_the_respondent(
     events = sse_events(anon, who.session["events_url"])
     await next_turn(events)
     await events.aclose()
-    text = await pdftotext(await _rendered(client, server, who.id))
+    text = await pdftotext(await rendered(client, server, who.id))
     assert "Dana Levi" not in text and "Onboarding study" in text
 
 
@@ -134,7 +134,7 @@ async def test_with_only_dejavu_the_pdf_marks_what_it_cannot_draw(
 ) -> None:
     async with server_with_fonts(settings, db, only_dejavu(tmp_path)) as (client, server):
         session_id = await _one_answer(client, server, f"Mostly in English, some {CJK}.")
-        text = await pdftotext(await _rendered(client, server, session_id))
+        text = await pdftotext(await rendered(client, server, session_id))
     assert "Mostly in English, some " + "\ufffd" * len(CJK) + "." in text
     assert "could not be drawn with the fonts installed on the server" in text
 

@@ -54,8 +54,9 @@ async def _watching(
     auth = {"authorization": f"Bearer {key}"}
     stream = sse_events(http, f"{url}/events", auth)
     await next_turn(stream)
+    assert (await anext(stream)).event == "coverage.updated"  # the turn's last event
     ws = await websockets.connect(f"{url.replace('http', 'ws', 1)}/ws", additional_headers=auth)
-    while json.loads(await ws.recv()).get("event") != "turn.completed":
+    while json.loads(await ws.recv()).get("event") != "coverage.updated":
         pass
     return stream, ws
 

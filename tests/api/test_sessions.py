@@ -36,7 +36,7 @@ async def test_resume_with_session_token(
     assert view["respondent"]["external_id"] == "crm-7"
     assert view["current_item_id"] == "Q2"
     assert view["live"]["turn_in_progress"] is False
-    assert view["live"]["last_event"] == "turn.completed"
+    assert view["live"]["last_event"] == "coverage.updated"  # right after turn.completed
 
 
 async def _until_quiet(events, completed: int):  # type: ignore[no-untyped-def]
@@ -57,8 +57,8 @@ async def test_end_early(client: httpx.AsyncClient, anon: httpx.AsyncClient) -> 
     ended = await anon.post(f"/v1/sessions/{respondent.id}/end", headers=respondent.auth)
     assert ended.json() == {"session_id": respondent.id, "status": "completed"}
     last = [e async for e in events]
-    assert [e.event for e in last] == ["session.completed"]
-    assert last[0].data == {"reason": "ended_by_respondent"}
+    assert [e.event for e in last] == ["coverage.updated", "session.completed"]
+    assert last[-1].data == {"reason": "ended_by_respondent"}
     late = await respondent.say("one more thing")
     assert late.status_code == 409 and "completed" in late.json()["error"]["message"]
     again = await anon.post(f"/v1/sessions/{respondent.id}/end", headers=respondent.auth)

@@ -221,7 +221,11 @@ async def test_with_redis_down_researchers_read_from_sql_and_respondents_get_503
                 },
             )
             assert told[1][0] == "turn.started" and told[1][1]["restart"] is True
-            assert [kind for kind, _ in told[-2:]] == ["turn.completed", "session.completed"]
+            assert [kind for kind, _ in told[-3:]] == [
+                "turn.completed",
+                "coverage.updated",
+                "session.completed",
+            ]
             # Ending again (what a client does after a 503) tells the end, once.
             again = await client.post(f"/v1/sessions/{other.id}/end", headers=other.auth)
             assert again.json() == {"session_id": other.id, "status": "completed"}

@@ -28,10 +28,11 @@ async def test_resume_frame_replays_after_the_given_id(
     interview = await published_interview(client)
     respondent = await start_session(anon, interview["share_token"])
     async with websockets.connect(respondent.session["ws_url"]) as ws:
-        frames = await _until(ws, "turn.completed")
+        # A turn's last event is its coverage.updated, and a resume replays it too.
+        frames = await _until(ws, "coverage.updated")
         started = next(f for f in frames if f["event"] == "turn.started")
         await ws.send(json.dumps({"type": "resume", "last_event_id": started["id"]}))
-        replay = await _until(ws, "turn.completed")
+        replay = await _until(ws, "coverage.updated")
         after_started = frames[frames.index(started) + 1 :]
         assert [f["id"] for f in replay] == [f["id"] for f in after_started]
         await ws.send(json.dumps({"type": "ping"}))
@@ -44,7 +45,7 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
     interview = await published_interview(client)
     respondent = await start_session(anon, interview["share_token"])
     async with websockets.connect(respondent.session["ws_url"]) as ws:
-        await _until(ws, "turn.completed")
+        await _until(ws, "coverage.updated")  # the turn's last event
         for raw, code, field in [
             ("not json", "validation_error", None),
             (json.dumps({"type": "dance"}), "validation_error", "type"),
@@ -69,7 +70,7 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
             "client_message_id": "c1",
         }
         await ws.send(json.dumps(message))
-        frames = await _until(ws, "turn.completed")
+        frames = await _until(ws, "coverage.updated")
         acks = [f for f in frames if f.get("type") == "ack"]
         assert acks and acks[0]["client_message_id"] == "c1" and acks[0]["duplicate"] is False
         await ws.send(json.dumps(message))
@@ -85,7 +86,7 @@ async def test_researchers_watch_but_cannot_speak(
     url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
     headers = {"authorization": f"Bearer {api_key}"}
     async with websockets.connect(url, additional_headers=headers) as ws:
-        await _until(ws, "turn.completed")
+        await _until(ws, "coverage.updated")  # the turn's last event
         await ws.send(json.dumps({"type": "message", "content": "hi", "client_message_id": "r"}))
         reply = json.loads(await ws.recv())
         assert reply["error"]["code"] == "unauthorized"
@@ -177,7 +178,7 @@ async def test_a_read_only_key_watches_but_cannot_post_or_end(
     respondent, reader = await _watched_by_a_reader(client, anon)
     url = f"{server.ws_url}/v1/sessions/{respondent.id}/ws"
     async with websockets.connect(url, additional_headers=reader) as ws:
-        await _until(ws, "turn.completed")
+        await _until(ws, "coverage.updated")  # the turn's last event
         for frame in (
             {"type": "message", "content": "Forged answer", "client_message_id": "f2"},
             {"type": "end"},

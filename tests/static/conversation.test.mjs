@@ -72,6 +72,13 @@ test("unknown event types change nothing, not even the resume point", () => {
   assert.equal(run(s, ev("voice.something", {})), s);
 });
 
+test("coverage.updated after a turn is ignored: the turn stays done, the answer is owed", () => {
+  const s = run(live(), ev("turn.completed", { turn_id: "t1", content: "Q?", item_id: "Q1" }));
+  const coverage = { turn_id: "t1", answered: 0, total: 1, share: 0, required_open: 1, items: [] };
+  assert.equal(run(s, ev("coverage.updated", coverage)), s);
+  assert.equal(canSend(s), true);
+});
+
 test("a sent answer waits as pending until the stream shows it, matched by client id", () => {
   let s = run(live(), ev("turn.completed", { turn_id: "t1", content: "Q?" }));
   s = run(s, { type: "send", content: "Mine", clientId: "c1" });

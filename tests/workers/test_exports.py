@@ -125,5 +125,6 @@ async def test_killed_worker_export_completes_once(
         names = archive.namelist()
         assert archive.read(f"audio/{ids[0]}.webm") == recording
     assert manifest["sessions"] == SESSIONS and manifest["audio_missing"] == []
-    assert names == ["transcripts.json", *(f"audio/{i}.webm" for i in ids), "manifest.json"]
+    audio = [f"audio/{i}.webm" for i in ids]
+    assert names == ["transcripts.json", "coverage.csv", *audio, "manifest.json"]
     await store.close()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from runtime.platform.clock import readable
+from runtime.transcripts.coverage import HEADING as COVERAGE_HEADING
 from runtime.transcripts.pdf.fonts import (
     CJK,
     CJK_JAPANESE,
@@ -45,6 +46,8 @@ class PdfTranscript:
     title: str
     fields: Sequence[tuple[str, str]]  # metadata rows in order
     messages: Sequence[PdfMessage]
+    # After the messages: per guide item, its id and "status · value" (transcripts.coverage).
+    coverage: Sequence[tuple[str, str]] = ()
 
 
 _PAGE_MARGIN = 20.0  # mm
@@ -140,7 +143,9 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
     title = clean(doc.title)
     fields = [(clean(label), clean(value)) for label, value in doc.fields]
     messages = [(m, clean(m.text), clean(m.note)) for m in doc.messages]
-    texts = [title, *(label + value for label, value in fields)]
+    items = [(clean(label), clean(value)) for label, value in doc.coverage]
+    heading = COVERAGE_HEADING if items else ""
+    texts = [title, heading, *(label + value for label, value in [*fields, *items])]
     texts += [m.role + text + note for m, text, note in messages]
     codes = {ord(char) for text in texts for char in text}
     undrawn = _undrawn(codes, book)
@@ -151,10 +156,12 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
         messages = [
             (m, text.translate(undrawn), note.translate(undrawn)) for m, text, note in messages
         ]
+        items = [(label.translate(undrawn), value.translate(undrawn)) for label, value in items]
         codes = (codes - undrawn.keys()) | {ord(UNDRAWN)} | set(map(ord, UNDRAWN_NOTE))
     coverage, families = _coverage(codes, book)
-    # Bold: the title, the field labels and the turn headings.
-    bold_codes = {ord(char) for text in (title, *(label for label, _ in fields)) for char in text}
+    # Bold: the title, the field and item labels, the turn and coverage headings.
+    labels = (label for label, _ in [*fields, *items])
+    bold_codes = {ord(char) for text in (title, heading, *labels) for char in text}
     bold = {PRIMARY} | {book.families[coverage[code]] for code in bold_codes}
 
     pdf = TranscriptPdf()
@@ -183,20 +190,7 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
         title, x=left, width=width, size=_TITLE_SIZE, leading=_TITLE_LEADING, style="B"
     )
     pdf.ln(3)
-    for label, value in fields:
-        writer.space_for(_BODY_LEADING)
-        top = pdf.get_y()
-        writer.paragraph(
-            label, x=left, width=_FIELD_LABEL_WIDTH - 3, size=_LABEL_SIZE, leading=_BODY_LEADING,
-            style="B", colour=MUTED,
-        )  # fmt: skip
-        below_label = pdf.get_y()
-        pdf.set_y(top)
-        writer.paragraph(
-            value, x=left + _FIELD_LABEL_WIDTH, width=width - _FIELD_LABEL_WIDTH,
-            size=_BODY_SIZE - 0.5, leading=_BODY_LEADING,
-        )  # fmt: skip
-        pdf.set_y(max(below_label, pdf.get_y()))
+    _rows(writer, fields)
     if undrawn:
         pdf.ln(1)
         writer.paragraph(
@@ -224,4 +218,33 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
                 note, x=left, width=width, size=_LABEL_SIZE, leading=_BODY_LEADING, colour=MUTED
             )
         pdf.ln(3.5)
+    if items:
+        writer.space_for(_BODY_LEADING * 3)
+        pdf.line(left, pdf.get_y(), left + width, pdf.get_y())
+        pdf.ln(4)
+        writer.paragraph(
+            heading, x=left, width=width, size=_BODY_SIZE, leading=_BODY_LEADING, style="B"
+        )
+        pdf.ln(1)
+        _rows(writer, items)
     return bytes(pdf.output())
+
+
+def _rows(writer: Writer, rows: Sequence[tuple[str, str]]) -> None:
+    """Label and value rows: the metadata, the coverage."""
+    pdf = writer.pdf
+    width, left = pdf.epw, pdf.l_margin
+    for label, value in rows:
+        writer.space_for(_BODY_LEADING)
+        top = pdf.get_y()
+        writer.paragraph(
+            label, x=left, width=_FIELD_LABEL_WIDTH - 3, size=_LABEL_SIZE, leading=_BODY_LEADING,
+            style="B", colour=MUTED,
+        )  # fmt: skip
+        below_label = pdf.get_y()
+        pdf.set_y(top)
+        writer.paragraph(
+            value, x=left + _FIELD_LABEL_WIDTH, width=width - _FIELD_LABEL_WIDTH,
+            size=_BODY_SIZE - 0.5, leading=_BODY_LEADING,
+        )  # fmt: skip
+        pdf.set_y(max(below_label, pdf.get_y()))

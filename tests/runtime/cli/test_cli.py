@@ -100,7 +100,8 @@ async def test_two_api_processes_serve_one_session_alternately(
                 respondent.http = node
                 assert (await respondent.say(answer)).status_code == 202
                 await next_turn(events_on_b)
-            assert [e.event async for e in events_on_b] == ["session.completed"]
+            told = [e.event async for e in events_on_b]
+            assert told == ["coverage.updated", "session.completed"]
             transcript = (await on_b.get(f"/v1/sessions/{respondent.id}/transcript")).json()
             assert transcript["status"] == "completed"
             assert [
@@ -161,7 +162,8 @@ async def test_sigterm_with_open_streams_exits_within_the_grace_period(
         interview = await published_interview(http)
         respondent = await start_session(http, interview["share_token"])
         events = sse_events(http, respondent.session["events_url"])
-        await next_turn(events)  # the stream is open and idle now
+        await next_turn(events)
+        assert (await anext(events)).event == "coverage.updated"  # the stream is idle now
         assert node.proc is not None
         node.proc.terminate()
         async with asyncio.timeout(15):

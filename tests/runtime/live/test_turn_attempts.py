@@ -60,7 +60,8 @@ async def test_the_scripted_engine_takes_over_after_max_attempts(quiet: Quiet) -
     await runner.run(session_id)
     assert broken.calls == 2, "the failing engine is not tried a third time"
     types, deltas = await _turn_log(events, session_id)
-    assert types.count("turn.started") == 1 and types[-1] == "turn.completed"
+    assert types.count("turn.started") == 1
+    assert types[-2:] == ["turn.completed", "coverage.updated"]
     async with db.connect() as conn:
         message = await sessions.committed_turn(conn, session_id, "t1")
     assert message is not None
@@ -78,7 +79,7 @@ async def test_a_turn_nothing_can_write_ends_the_session_politely(quiet: Quiet) 
     for _ in range(3):
         await runner.run(session_id)
     types, deltas = await _turn_log(events, session_id)
-    assert types[-2:] == ["turn.completed", "session.completed"]
+    assert types[-3:] == ["turn.completed", "coverage.updated", "session.completed"]
     assert deltas == "Hello wor" + BRIDGE + APOLOGY
     status, reason = await sessions.status(db, session_id)
     assert (status, reason) == ("completed", "interviewer_failed")

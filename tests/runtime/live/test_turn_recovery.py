@@ -79,8 +79,8 @@ async def test_a_turn_redis_keeps_forgetting_ends_the_session_politely(quiet: Qu
     await runner.recover_lost(older_than_ms=0)
     await runner.drain()
     log = await events.all(session_id)
-    assert [e.type for e in log][-2:] == ["turn.completed", "session.completed"]
-    assert log[-2].data["content"] == APOLOGY
+    assert [e.type for e in log][-3:] == ["turn.completed", "coverage.updated", "session.completed"]
+    assert log[-3].data["content"] == APOLOGY
     assert await sessions.status(db, session_id) == ("completed", "interviewer_failed")
 
 

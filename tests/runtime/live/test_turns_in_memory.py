@@ -10,7 +10,13 @@ from runtime.engines.scripted import ScriptedEngine
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
 from runtime.live.early_turns import EarlyStarts
-from runtime.live.events import RespondentMessage, SessionEvent, TurnCompleted, TurnDelta
+from runtime.live.events import (
+    CoverageUpdated,
+    RespondentMessage,
+    SessionEvent,
+    TurnCompleted,
+    TurnDelta,
+)
 from runtime.live.hub import Subscription
 from runtime.live.memory import MemoryEventLog, MemoryHub, MemoryLeases
 from runtime.live.turns import TurnRunner
@@ -31,9 +37,10 @@ async def _session(db: Database) -> str:
 
 
 async def _until_completed(subscription: Subscription) -> list[SessionEvent]:
+    """Up to the turn's last event: its coverage, appended with turn.completed."""
     read: list[SessionEvent] = []
     async with asyncio.timeout(10):
-        while not read or not isinstance(read[-1], TurnCompleted):
+        while not read or not isinstance(read[-1], CoverageUpdated):
             read += [e.event for e in await subscription.next()]
     return read
 
@@ -56,9 +63,10 @@ async def test_a_welcome_then_an_early_started_answer_turn(own_db: Database) -> 
         runner.start(session_id, fresh=True)
         welcome = await _until_completed(subscription)
         assert welcome[0].type == "turn.started"
-        completed = welcome[-1]
+        completed = welcome[-2]
         assert isinstance(completed, TurnCompleted) and completed.turn_id == "t1"
         assert completed.content == _text(welcome) and completed.content.startswith("Hi!")
+        assert isinstance(welcome[-1], CoverageUpdated) and welcome[-1].turn_id == "t1"
         await runner.drain()
         assert not await leases.owes(session_id)
 
@@ -76,7 +84,7 @@ async def test_a_welcome_then_an_early_started_answer_turn(own_db: Database) -> 
         second = await _until_completed(subscription)
         assert isinstance(second[0], RespondentMessage)
         assert second[1].type == "turn.started"
-        completed = second[-1]
+        completed = second[-2]
         assert isinstance(completed, TurnCompleted) and completed.turn_id == "t2"
         assert completed.content == _text(second) and "What would you change?" in completed.content
         await runner.drain()
@@ -99,4 +107,7 @@ async def test_a_turn_whose_lease_another_holds_is_left_to_it(own_db: Database) 
     assert await events.all(session_id) == [], "nothing written without the lease"
     await leases.release(session_id, elsewhere)
     await runner.run(session_id)
-    assert [e.type for e in await events.all(session_id)][-1] == "turn.completed"
+    assert [e.type for e in await events.all(session_id)][-2:] == [
+        "turn.completed",
+        "coverage.updated",
+    ]

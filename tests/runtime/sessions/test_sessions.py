@@ -123,7 +123,7 @@ async def test_ending_mid_turn_completes_the_turn_then_the_session(
     finally:
         await services.close()
     kinds = [kind for kind, _ in events]
-    assert kinds[-2:] == ["turn.completed", "session.completed"]
+    assert kinds[-3:] == ["turn.completed", "coverage.updated", "session.completed"]
     assert events[-1][1] == {"reason": "ended_by_respondent"}
     assert kinds.count("session.completed") == 1
     row = await sessions.load(db, sid)

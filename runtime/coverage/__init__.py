@@ -1,0 +1,1 @@
+"""Coverage: where each session, and each interview, stands on every guide item."""
