@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from runtime.access import keys
 from runtime.stores import schema
@@ -31,26 +31,22 @@ from tests.helpers import (
 _m = schema.messages
 
 
-async def record_contract(
+async def assert_stored(
     db: Database, session_id: str, moves: list[str], answers: list[dict[str, Any]]
 ) -> None:
-    """Writes metadata.move on the interviewer messages and metadata.answer on the respondent
-    ones, in order, as docs/coverage.md says the engines store them. To be removed once the
-    engines write them (issue 11): the lead switches these tests to the real conversations."""
-    async with db.begin() as conn:
+    """What the engine stored as it went: each interviewer message's metadata.move and each
+    respondent message's metadata.answer, in order (docs/coverage.md reads them)."""
+    async with db.connect() as conn:
         rows = list(
             await conn.execute(
-                select(_m.c.id, _m.c.role, _m.c.metadata)
+                select(_m.c.role, _m.c.metadata)
                 .where(_m.c.session_id == session_id)
                 .order_by(_m.c.seq)
             )
         )
-        said = iter(answers)
-        told = iter(moves)
-        for row in rows:
-            more = {"move": next(told)} if row.role == "interviewer" else {"answer": next(said)}
-            metadata = {**(row.metadata or {}), **more}
-            await conn.execute(update(_m).where(_m.c.id == row.id).values(metadata=metadata))
+    said = [(r.metadata or {}).get("answer") for r in rows if r.role == "respondent"]
+    told = [(r.metadata or {}).get("move") for r in rows if r.role == "interviewer"]
+    assert (told, said) == (moves, answers)
 
 
 def answer(kind: str = "question", value: Any = None, status: str | None = None) -> dict[str, Any]:
@@ -84,7 +80,7 @@ async def test_a_session_coverage_follows_its_messages(
     interview = await published_interview(client)
     who = await _on_the_rating(anon, interview["share_token"])
     answers = [answer(), answer("probe"), answer(value="Pro", status="resolved")]
-    await record_contract(db, who.id, ["open", "probe", "ask", "ask"], answers)
+    await assert_stored(db, who.id, ["open", "probe", "ask", "ask"], answers)
     got = await client.get(f"/v1/sessions/{who.id}/coverage")
     assert got.status_code == 200, got.text
     body = got.json()
@@ -131,14 +127,14 @@ async def test_an_interview_coverage_adds_its_sessions_up(
     interview = await published_interview(client)
     token = interview["share_token"]
     live = await _on_the_rating(anon, token)
-    await record_contract(
+    await assert_stored(
         db,
         live.id,
         ["open", "probe", "ask", "ask"],
         [answer(), answer("probe"), answer(value="Pro", status="resolved")],
     )
     done = await converse(anon, token, ["We plan each week's customer research in it.", "3", "4"])
-    await record_contract(
+    await assert_stored(
         db,
         done.id,
         ["open", "ask", "ask", "close"],
@@ -247,7 +243,7 @@ async def test_coverage_is_in_the_pdf_and_the_exports(
     interview = await published_interview(client)
     who = await converse(anon, interview["share_token"], ["We plan every week's research.", "2"])
     answers = [answer(), answer(value="Pro", status="resolved")]
-    await record_contract(db, who.id, ["open", "ask", "ask"], answers)
+    await assert_stored(db, who.id, ["open", "ask", "ask"], answers)
     text = await pdftotext(await rendered(client, server, who.id))
     coverage = text[text.index("Coverage") :]
     # Q3 was asked, and the respondent ended the session before answering it.

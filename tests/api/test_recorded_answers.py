@@ -17,7 +17,7 @@ from runtime.exports.source import Selection, Source
 from runtime.sessions import store as sessions
 from runtime.sessions.answers import NO_VALUE
 from runtime.stores.database import Database
-from tests.api.test_pdf import _rendered, pdftotext
+from tests.api.test_pdf import pdftotext, rendered
 from tests.conftest import Server
 from tests.helpers import converse, published_interview
 from tests.recorded import answer, record, unrecord
@@ -165,7 +165,7 @@ async def test_sessions_stored_before_answers_were_recorded_export_empty_cells(
 async def test_pdf_says_what_was_recorded(
     client: httpx.AsyncClient, server: Server, recorded: dict[str, Any]
 ) -> None:
-    pdf = await _rendered(client, server, recorded["who"].id)
+    pdf = await rendered(client, server, recorded["who"].id)
     text = await pdftotext(pdf)
     assert text.count("Recorded: Pro") == 1 and text.count("Recorded: 4") == 1
     assert text.count(NO_VALUE.capitalize()) == 1
