@@ -121,6 +121,8 @@ class Entry:
             },
             "messages": [
                 {
+                    # The id, so the coverage's message_ids point at messages listed here.
+                    "id": msg["id"],
                     "seq": msg["seq"],
                     "role": msg["role"],
                     "content": msg["content"],
