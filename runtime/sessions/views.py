@@ -78,8 +78,8 @@ class Message(View):
         dict[str, Any] | UnsetType,
         Meta(
             description="Interviewer turns: engine, model, prompt_tokens, completion_tokens, "
-            "ttft_ms, total_ms, attempts, move, revisit, words, fallback, fallback_reason, overruled "
-            "(see docs/llm.md); respondent messages: answer (as `answer` shows it)"
+            "ttft_ms, total_ms, attempts, move, revisit, words, fallback, fallback_reason, "
+            "overruled (see docs/llm.md); respondent messages: answer (as `answer` shows it)"
         ),
     ] = UNSET
 
