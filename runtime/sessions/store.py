@@ -212,6 +212,7 @@ def _store_message(
             raise Conflict(f"this session is {current.status}; it takes no more messages")
         raise Conflict("the interviewer is still responding; send after the turn completes")
     message_id = new_id("msg")
+    state = updated.state or {}
     conn.execute(
         insert(m).values(
             id=message_id,
@@ -219,10 +220,10 @@ def _store_message(
             seq=_next_seq(session_id),
             role="respondent",
             content=content,
-            item_id=(updated.state or {}).get("item_id"),
+            item_id=state.get("item_id"),
             turn_id=None,
             client_message_id=client_message_id,
-            metadata={"answer": {"kind": answer_kind((updated.state or {}).get("move"))}},
+            metadata={"answer": {"kind": ANSWER_KIND.get(state.get("move"), "question")}},
             created_at=now,
         )
     )
@@ -243,14 +244,9 @@ def _interview_updated_at() -> Any:
     return latest.label("interview_updated_at")
 
 
-def answer_kind(move: str | None) -> AnswerKind:
-    """What an answer answers, from the move of the turn before it (sessions stored before
-    moves were kept: the question)."""
-    if move == "probe":
-        return "probe"
-    if move == "reask":
-        return "reask"
-    return "question"
+# What an answer answers, from the move of the turn before it: a probe, a re-ask, or else
+# (open, ask, and sessions stored before moves were kept) the question.
+ANSWER_KIND: dict[str | None, AnswerKind] = {"probe": "probe", "reask": "reask"}
 
 
 async def _by_client_id(
