@@ -1,0 +1,1 @@
+"""Voice mode: listening, speech to text, text to speech."""

@@ -1,0 +1,62 @@
+"""Real speech for the voice tests: espeak-ng speaks, ffmpeg resamples to 16 kHz PCM frames."""
+
+from __future__ import annotations
+
+import array
+import functools
+import random
+import subprocess
+
+from runtime.voice.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
+
+
+@functools.cache
+def spoken(text: str) -> bytes:
+    """`text` spoken by espeak-ng (22.05 kHz WAV) as 16-bit PCM, 16 kHz mono, cut to whole
+    frames; cached for the test session, since every test speaks the same few sentences."""
+    wav = subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True).stdout
+    resample = ["ffmpeg", "-loglevel", "error", "-i", "pipe:0", "-ar", str(SAMPLE_RATE)]
+    pcm = subprocess.run(
+        [*resample, "-ac", "1", "-f", "s16le", "pipe:1"],
+        input=wav,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return pcm[: len(pcm) // FRAME_BYTES * FRAME_BYTES]
+
+
+def silence(ms: int) -> bytes:
+    return bytes(ms // FRAME_MS * FRAME_BYTES)
+
+
+def noise(ms: int, amplitude: int, seed: int = 0) -> bytes:
+    """White noise of peak `amplitude` (of 32767), the same for the same seed."""
+    rng = random.Random(seed)
+    samples = array.array("h", (rng.randint(-amplitude, amplitude) for _ in range(ms * 16)))
+    return samples.tobytes()
+
+
+def click(amplitude: int = 20_000) -> bytes:
+    """A 10 ms square click padded to one frame: a knock on the microphone."""
+    burst = array.array("h", [amplitude, -amplitude] * 80).tobytes()
+    return burst + bytes(FRAME_BYTES - len(burst))
+
+
+def frames(pcm: bytes) -> list[bytes]:
+    return [pcm[i : i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)]
+
+
+def leading_silence_ms(pcm: bytes, level: int = 300) -> int:
+    """Where espeak's own audio starts: its first frame with a sample above `level`."""
+    for index, frame in enumerate(frames(pcm)):
+        if max(map(abs, array.array("h", frame))) > level:
+            return index * FRAME_MS
+    return len(pcm) // FRAME_BYTES * FRAME_MS
+
+
+def trailing_silence_ms(pcm: bytes, level: int = 300) -> int:
+    chunks = frames(pcm)
+    for index, frame in enumerate(reversed(chunks)):
+        if max(map(abs, array.array("h", frame))) > level:
+            return index * FRAME_MS
+    return len(chunks) * FRAME_MS
