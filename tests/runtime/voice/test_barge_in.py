@@ -7,7 +7,7 @@ import pytest
 from runtime.voice.barge_in import BargeInDecision, BargeInGate, Hold, Interrupt, Resume, decide
 from runtime.voice.listening import Listener, ListeningPolicy
 from runtime.voice.vad import SileroVad
-from tests.runtime.voice.speech import click, frames, leading_silence_ms, silence, spoken
+from tests.runtime.voice.speech import click, frames, leading_silence_ms, noise, silence, spoken
 
 SENTENCE = "I would say that it was mostly about the price, and then the delivery times."
 
@@ -57,9 +57,10 @@ def test_a_short_word_is_a_false_interruption_and_the_interviewer_resumes() -> N
     assert isinstance(resume, Resume) and 200 <= resume.speech_ms < 500
 
 
-def test_clicks_never_reach_the_gate() -> None:
+def test_clicks_and_noise_bursts_never_reach_the_gate() -> None:
     knocks = b"".join(click() + silence(100) for _ in range(20))
-    assert while_speaking(silence(200) + knocks) == []
+    bursts = b"".join(noise(160, 8000, seed) + silence(300) for seed in range(5))
+    assert while_speaking(silence(200) + knocks + bursts) == []
 
 
 def test_two_recognized_words_interrupt_before_half_a_second() -> None:

