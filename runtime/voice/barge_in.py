@@ -70,6 +70,11 @@ class BargeInGate:
         self._speech_ms = 0
         self._words = 0
 
+    def reset(self) -> None:
+        """The interviewer stopped (or starts a new turn): what was being weighed is dropped."""
+        self._open = self._interrupted = False
+        self._speech_ms = self._words = 0
+
     def update(
         self, *, in_speech: bool, speech_ms: int, words: int | None = None
     ) -> BargeInDecision | None:

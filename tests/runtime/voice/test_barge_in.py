@@ -77,6 +77,14 @@ def test_the_gate_weighs_each_utterance_afresh() -> None:
     assert [type(d) for d in while_speaking(pcm)] == [Hold, Resume, Hold, Interrupt]
 
 
+def test_reset_drops_what_was_being_weighed() -> None:
+    gate = BargeInGate()
+    assert gate.update(in_speech=True, speech_ms=300, words=1) == Hold(300, 1)
+    gate.reset()  # the interviewer finished its turn meanwhile
+    assert gate.update(in_speech=False, speech_ms=0) is None
+    assert gate.update(in_speech=True, speech_ms=220) == Hold(220, 0)
+
+
 @pytest.mark.parametrize(
     ("speech_ms", "words", "ended", "expected"),
     [
