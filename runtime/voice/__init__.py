@@ -1,0 +1,1 @@
+"""Voice mode (issue 12): speech in and out behind one interface each, and listening."""
