@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +35,12 @@ class SphinxSpeechToText:
                 "set RAPPORT_STT_ENGINE=openai and an endpoint (docs/voice.md)"
             )
         pcm = await decoding.to_pcm(audio, content_type, RATE, self._ffmpeg)
-        with self._decoder() as decoder:
-            text = await asyncio.to_thread(_decode, decoder, pcm.data)
-        return Transcript(text, LANGUAGE, pcm.duration)
-
-    @contextlib.contextmanager
-    def _decoder(self) -> Iterator[Any]:
-        decoder = self._idle.pop() if self._idle else self._new()
-        yield decoder
-        # Not on an error: a cancelled caller's thread may still be decoding with it.
+        # Loading a decoder takes as long as decoding: in the thread too, off the event loop.
+        decoder = self._idle.pop() if self._idle else await asyncio.to_thread(self._new)
+        text = await asyncio.to_thread(_decode, decoder, pcm.data)
+        # Not kept after an error: a cancelled caller's thread may still be decoding with it.
         self._idle.append(decoder)
+        return Transcript(text, LANGUAGE, pcm.duration)
 
     def _new(self) -> Any:
         try:

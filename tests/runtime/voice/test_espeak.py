@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from runtime.voice.espeak import EspeakTextToSpeech
@@ -47,3 +49,20 @@ async def test_a_missing_binary_or_voice_says_what_to_install() -> None:
         await speak(EspeakTextToSpeech(16_000, ffmpeg="/nonexistent/ffmpeg"))
     with pytest.raises(SpeechUnavailable, match="no voice 'xx-nowhere'"):
         await speak(EspeakTextToSpeech(16_000), voice="xx-nowhere")
+
+
+def children() -> set[int]:
+    """This process's child processes, from /proc."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+async def test_a_listener_that_stops_early_leaves_no_process_behind() -> None:
+    before = children()
+    stream = EspeakTextToSpeech(16_000).stream(SENTENCE * 20)
+    assert await anext(stream)
+    assert children() - before, "espeak-ng and ffmpeg run while it streams"
+    await stream.aclose()
+    assert children() - before == set()
