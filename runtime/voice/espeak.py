@@ -87,7 +87,8 @@ class EspeakTextToSpeech:
                 if proc.returncode is None:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
-                    await proc.wait()
+                    # Reading its pipes to their end closes them, not only the process.
+                    await proc.communicate()
 
 
 async def _reads(stdout: asyncio.StreamReader) -> AsyncIterator[bytes]:

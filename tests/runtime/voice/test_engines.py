@@ -33,3 +33,5 @@ async def test_local_by_default_and_openai_when_set(upstream: Upstream) -> None:
     assert upstream.audio.requests[-1].fields["voice"] == "nova"
     heard = await stt.transcribe(bytes(3200), "audio/L16")
     assert heard.text == "" and upstream.audio.requests[-1].model == "mock"
+    await stt.close()
+    await tts.close()

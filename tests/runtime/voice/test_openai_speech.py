@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from runtime.voice import decoding
@@ -14,13 +16,27 @@ from tests.upstream.audio import CHAR_SECONDS, SPEECH_RATE
 TEXT = "Hello, world. Which plan are you on?"
 
 
+OPENED: list[OpenAISpeechToText | OpenAITextToSpeech] = []
+
+
+@pytest.fixture(autouse=True)
+async def closed() -> AsyncIterator[None]:
+    """Every engine a test opens is closed after it (their connection pools)."""
+    yield
+    while OPENED:
+        await OPENED.pop().close()
+
+
 def speaker(upstream: Upstream, model: str = "mock", first_byte: float = 2.0) -> OpenAITextToSpeech:
     endpoint = Endpoint(upstream.base_url, "sk-tts-secret", model)
-    return OpenAITextToSpeech(endpoint, "", SPEECH_RATE, first_byte, 1.0)
+    OPENED.append(OpenAITextToSpeech(endpoint, "", SPEECH_RATE, first_byte, 1.0))
+    return OPENED[-1]  # type: ignore[return-value]
 
 
 def listener(upstream: Upstream, model: str = "mock", timeout: float = 2.0) -> OpenAISpeechToText:
-    return OpenAISpeechToText(Endpoint(upstream.base_url, "sk-stt-secret", model), timeout)
+    endpoint = Endpoint(upstream.base_url, "sk-stt-secret", model)
+    OPENED.append(OpenAISpeechToText(endpoint, timeout))
+    return OPENED[-1]  # type: ignore[return-value]
 
 
 async def spoken(tts: OpenAITextToSpeech, text: str = TEXT) -> list[bytes]:
@@ -111,9 +127,11 @@ async def test_transcription_failures(
 
 async def test_an_endpoint_nobody_answers_fails() -> None:
     endpoint = Endpoint(f"http://127.0.0.1:{free_port()}/v1", "", "mock")
-    with pytest.raises(SpeechFailed) as failed:
-        await OpenAISpeechToText(endpoint, 2.0).transcribe(bytes(3200), "audio/L16")
-    assert failed.value.reason == "connection"
+    stt = OpenAISpeechToText(endpoint, 2.0)
     tts = OpenAITextToSpeech(endpoint, "", SPEECH_RATE, 2.0, 1.0)
+    OPENED.extend([stt, tts])
+    with pytest.raises(SpeechFailed) as failed:
+        await stt.transcribe(bytes(3200), "audio/L16")
+    assert failed.value.reason == "connection"
     with pytest.raises(SpeechFailed):
         [chunk async for chunk in tts.stream("Hi.")]
