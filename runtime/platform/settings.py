@@ -75,6 +75,18 @@ def _float(name: str, raw: str) -> float:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _one_of(*choices: str) -> Parse[str]:
+    def parse(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
+SPEECH_ENGINES = ("local", "openai")
+
+
 def _origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(o.strip() for o in raw.split(",") if o.strip())
 
@@ -154,6 +166,28 @@ class Settings:
     llm_first_token_timeout_ms: int = setting("RAPPORT_LLM_FIRST_TOKEN_TIMEOUT_MS", 10_000)
     llm_token_timeout_ms: int = setting("RAPPORT_LLM_TOKEN_TIMEOUT_MS", 5_000)
     llm_turn_deadline_ms: int = setting("RAPPORT_LLM_TURN_DEADLINE_MS", 20_000)
+    # Speech (docs/voice.md): `local` engines need no network; `openai` is any
+    # OpenAI-compatible endpoint, configured apart for recognition and for synthesis.
+    stt_engine: str = setting(
+        "RAPPORT_STT_ENGINE", "local", _one_of(*SPEECH_ENGINES), blank_is_default=True
+    )
+    stt_base_url: str = setting("RAPPORT_STT_BASE_URL", "", _url)
+    stt_api_key: str = setting("RAPPORT_STT_API_KEY", "", secret=True)
+    stt_model: str = setting("RAPPORT_STT_MODEL", "whisper-1", blank_is_default=True)
+    stt_timeout_ms: int = setting("RAPPORT_STT_TIMEOUT_MS", 15_000)
+    tts_engine: str = setting(
+        "RAPPORT_TTS_ENGINE", "local", _one_of(*SPEECH_ENGINES), blank_is_default=True
+    )
+    tts_base_url: str = setting("RAPPORT_TTS_BASE_URL", "", _url)
+    tts_api_key: str = setting("RAPPORT_TTS_API_KEY", "", secret=True)
+    tts_model: str = setting("RAPPORT_TTS_MODEL", "tts-1", blank_is_default=True)
+    # Unset: the engine's own default (`alloy` for openai, `en-us` for espeak-ng).
+    tts_voice: str = setting("RAPPORT_TTS_VOICE", "")
+    # The rate of the PCM the TTS endpoint sends (OpenAI's and Kokoro's pcm: 24 kHz); the
+    # local engine resamples to it.
+    tts_sample_rate: int = setting("RAPPORT_TTS_SAMPLE_RATE", 24_000)
+    tts_first_byte_timeout_ms: int = setting("RAPPORT_TTS_FIRST_BYTE_TIMEOUT_MS", 10_000)
+    tts_chunk_timeout_ms: int = setting("RAPPORT_TTS_CHUNK_TIMEOUT_MS", 5_000)
     run_worker_in_process: bool = setting("RAPPORT_IN_PROCESS_WORKER", True)
     # Background jobs (saq).
     worker_concurrency: int = setting("RAPPORT_WORKER_CONCURRENCY", 4)

@@ -1,1 +1,1 @@
-"""Voice mode: listening, speech to text, text to speech."""
+"""Voice mode (issue 12): listening, and speech in and out behind one interface each."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from runtime.platform.errors import ValidationError
+from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH
 
-SAMPLE_RATE = 16_000
 FRAME_MS = 20
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
-SAMPLE_BYTES = 2
-FRAME_BYTES = FRAME_SAMPLES * SAMPLE_BYTES
+FRAME_BYTES = FRAME_SAMPLES * SAMPLE_WIDTH
 
 
 class FrameSizeError(ValidationError):

@@ -9,7 +9,8 @@ from typing import Literal, Protocol
 import structlog
 
 from runtime.platform.errors import ConfigurationError
-from runtime.voice.frames import SAMPLE_RATE, check_frame
+from runtime.voice.frames import check_frame
+from runtime.voice.types import SAMPLE_RATE
 
 log = structlog.get_logger(__name__)
 

@@ -3,7 +3,8 @@
 The behaviour is chosen per request through the model name: `mock` behaves, and
 `mock:<mode>` misbehaves in one of MODES; `mock:<mode>*N` misbehaves on the first N attempts
 at the same conversation and then behaves (a retry sends the same messages). A suffix
-`@<ms>` sets the delay between tokens for that request (`mock@40`, `mock:cut*1@20`).
+`@<ms>` sets the delay between tokens for that request (`mock@40`, `mock:cut*1@20`). The
+speech endpoints (`/v1/audio/…`) are in tests/upstream/audio.py.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.upstream import model
+from tests.upstream import audio, model
 
 # The behaving model writes the protocol of issue 11: when tools are offered, one
 # record_move call whose arguments are, in order, value, confidence, move, item_id,
@@ -115,13 +116,19 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
         chunks = _stream(seen, token_delay, pieces, called, usage if include_usage else None)
         return StreamingResponse(chunks, media_type="text/event-stream")
 
+    heard = audio.AudioState()
+    speech = [
+        Route(path, handler, methods=["POST"]) for path, handler in audio.routes(heard).items()
+    ]
     app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/chat/completions", completions, methods=["POST"]),
+            *speech,
         ]
     )
     app.state.upstream = state
+    app.state.audio = heard
     return app
 
 
@@ -283,6 +290,11 @@ class Upstream:
     def state(self) -> State:
         state: State = self.app.state.upstream
         return state
+
+    @property
+    def audio(self) -> audio.AudioState:
+        heard: audio.AudioState = self.app.state.audio
+        return heard
 
     def requests_for(self, fragment: str) -> list[Seen]:
         """The requests whose conversation mentions `fragment` (a test's own marker)."""

@@ -44,8 +44,13 @@ def test_each_variable_is_read_as_its_type(tmp_path: Path) -> None:
         "RAPPORT_LLM_MODEL": "",
         "RAPPORT_PUBLIC_URL": "https://rapport.example/",
         "DATABASE_URL": "postgres://db/rapport",
+        "RAPPORT_STT_ENGINE": "openai",
+        "RAPPORT_TTS_ENGINE": "",
     }
     got = Settings.from_env(env, persist=False)
+    assert (got.stt_engine, got.tts_engine) == ("openai", "local")
+    with pytest.raises(ConfigurationError, match="RAPPORT_TTS_ENGINE must be one of local, open"):
+        Settings.from_env({**env, "RAPPORT_TTS_ENGINE": "piper"}, persist=False)
     assert got.turn_lease_ms == 700 and got.sweep_interval_seconds == 0.25
     assert got.run_worker_in_process is False and got.s3_path_style is True
     assert got.cors_origins == ("https://a.example", "https://b.example")
@@ -57,5 +62,13 @@ def test_each_variable_is_read_as_its_type(tmp_path: Path) -> None:
 
 
 def test_secrets_stay_out_of_the_repr() -> None:
-    shown = repr(Settings(secret_key="k-secret", llm_api_key="l-secret", s3_secret_key="s-secret"))
+    shown = repr(
+        Settings(
+            secret_key="k-secret",
+            llm_api_key="l-secret",
+            s3_secret_key="s-secret",
+            stt_api_key="stt-secret",
+            tts_api_key="tts-secret",
+        )
+    )
     assert "secret_key=" not in shown and "-secret" not in shown

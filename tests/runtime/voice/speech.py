@@ -7,7 +7,8 @@ import functools
 import random
 import subprocess
 
-from runtime.voice.frames import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
+from runtime.voice.frames import FRAME_BYTES, FRAME_MS
+from runtime.voice.types import SAMPLE_RATE
 
 
 @functools.cache
