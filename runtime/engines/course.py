@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from runtime.engines.answers import MAX_REASKS, Resolution, has_value
-from runtime.engines.base import TurnContext
+from runtime.engines.base import Decision, TurnContext
 from runtime.interviews.guide import Item, items_in_order
 from runtime.vocabulary import Move
 
@@ -127,6 +127,20 @@ class Step:
     @property
     def item_id(self) -> str | None:
         return self.item.id if self.item else None
+
+    def decision(
+        self, answer: Resolution | None = None, metadata: dict[str, Any] | None = None
+    ) -> Decision:
+        """The decision an engine yields for this step, with what it read from the answer."""
+        return Decision(
+            self.move,
+            self.item_id,
+            self.state,
+            completes=self.move == "close",
+            metadata=metadata or {},
+            answer=answer,
+            revisit=self.revisit,
+        )
 
 
 def step(

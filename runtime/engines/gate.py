@@ -153,23 +153,23 @@ class Gate:
             rest = self._filter.finish()
             self._shown_words += rest
             if self.model_words:
-                return [*shown, *([rest] if rest else []), *self._complete("")]
+                return [*shown, *([rest] if rest else []), *self._complete()]
         self._done = True
         if step.move == "open":  # the welcome before it was said before the model's call
             return [*shown, texts.question(self.ctx, step)]
         return [*shown, texts.words(self.ctx, self.position, step)]
 
-    def _complete(self, rest: str) -> list[Shown]:
+    def _complete(self) -> list[Shown]:
         """The model's words are done: what the runtime adds after them, said once."""
         self._done = True
         step = self.step
         assert step is not None
         if step.move in ("open", "ask"):
             joint = "" if self._shown_words[-1:].isspace() else " "
-            rest += joint + texts.question(self.ctx, step)
-        elif step.move == "reask" and step.item is not None:
-            rest += texts.choices(step.item, self.ctx.phrases)
-        return [rest] if rest else []
+            return [joint + texts.question(self.ctx, step)]
+        if step.move == "reask" and step.item is not None:
+            return [texts.choices(step.item, self.ctx.phrases)]
+        return []
 
     @property
     def model_words(self) -> bool:
@@ -200,18 +200,9 @@ class Gate:
         if self._filter.ended and self.model_words:
             # The model's part ended early (its question): the rest is the runtime's, now,
             # not when the model stops writing.
-            shown += self._complete("")
+            shown += self._complete()
         return shown
 
     def decision(self, metadata: dict[str, Any] | None = None) -> Decision:
-        step = self.step
-        assert step is not None
-        return Decision(
-            step.move,
-            step.item_id,
-            step.state,
-            completes=step.move == "close",
-            metadata=metadata or {},
-            answer=self.answer,
-            revisit=step.revisit,
-        )
+        assert self.step is not None
+        return self.step.decision(self.answer, metadata)

@@ -17,9 +17,9 @@ from openai import AsyncOpenAI
 from runtime.engines import course, ending, prompt, texts
 from runtime.engines.answers import Resolution, resolve
 from runtime.engines.base import Decision, TextDelta, TurnContext
-from runtime.engines.gate import Gate, ModelOutput
+from runtime.engines.gate import Gate, ModelOutput, Shown
 from runtime.engines.reading import Reading
-from runtime.engines.scripted import decision_of, forced_close, plan
+from runtime.engines.scripted import forced_close, plan
 from runtime.engines.splice import Splice
 from runtime.platform.text import storable
 
@@ -84,7 +84,7 @@ class LLMEngine:
             # The opening asks the first item, whatever the model says: it is announced at
             # once, and the welcome is said before the model is called.
             fixed = course.step(position, None, "next")
-            yield decision_of(fixed, None)
+            yield fixed.decision()
             welcome = (ctx.interview.get("welcome_message") or "").strip()
             if welcome:
                 sent = f"{welcome}\n\n"
@@ -102,25 +102,21 @@ class LLMEngine:
             try:
                 async for output in self._complete(model, temperature, messages, tools, attempt):
                     for shown in gate.feed(output):
-                        if isinstance(shown, Decision):
-                            fixed, fixed_answer = gate.step, gate.answer
-                            yield shown
-                        elif out := splice.feed(shown):
-                            yield TextDelta(out)
+                        if (out := _said(shown, splice)) is not None:
+                            yield out
                 for shown in gate.finish():
-                    if isinstance(shown, Decision):
-                        fixed, fixed_answer = gate.step, gate.answer
-                        yield shown
-                    elif out := splice.feed(shown):
-                        yield TextDelta(out)
-                tail = splice.finish()
-                if tail:
+                    if (out := _said(shown, splice)) is not None:
+                        yield out
+                if tail := splice.finish():
                     yield TextDelta(tail)
                 sent = splice.text
                 result = gate
             except UpstreamFailed as exc:
                 failure = exc
             finally:
+                if fixed is None and gate.step is not None:
+                    # The gate announced its step (that is when it decides): it stands.
+                    fixed, fixed_answer = gate.step, gate.answer
                 usage[0] += attempt.prompt_tokens
                 usage[1] += attempt.completion_tokens
                 if attempt.first_token_at is not None and "ttft_ms" not in meta:
@@ -142,14 +138,13 @@ class LLMEngine:
             if fixed is not None:
                 # (For the opening these are the welcome again: the splice continues it.)
                 text = texts.words(ctx, position, fixed)
-                decision = decision_of(fixed, fixed_answer)
+                decision = fixed.decision(fixed_answer)
             else:
                 text, decision = plan(ctx)
                 yield decision
             splice = Splice(sent, ctx.phrases.rephrase())
-            out = splice.feed(text) + splice.finish()
-            if out:
-                yield TextDelta(out)
+            if continued := splice.feed(text) + splice.finish():
+                yield TextDelta(continued)
             meta.update(
                 fallback=True, fallback_reason=failure.reason, words="runtime", total_ms=_ms(began)
             )
@@ -240,6 +235,15 @@ class LLMEngine:
             raise UpstreamFailed("truncated_stream")
         for output in attempt.after_stream():
             yield output
+
+
+def _said(shown: Shown, splice: Splice) -> TextDelta | Decision | None:
+    """What the respondent is sent of what the gate shows: its decision as it is, its text
+    once the splice has continued what earlier attempts sent (None: nothing new)."""
+    if isinstance(shown, Decision):
+        return shown
+    text = splice.feed(shown)
+    return TextDelta(text) if text else None
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:

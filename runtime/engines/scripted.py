@@ -40,7 +40,7 @@ def plan(ctx: TurnContext) -> tuple[str, Decision]:
     if item is not None and ending.out_of_time(ctx) is not None:
         return ending.closing_message(ctx), forced_close(ctx, position, resolution)
     taken = course.step(position, resolution, wanted(ctx, position))
-    return texts.words(ctx, position, taken), decision_of(taken, resolution)
+    return texts.words(ctx, position, taken), taken.decision(resolution)
 
 
 def wanted(ctx: TurnContext, position: course.Position) -> course.Wanted:
@@ -48,17 +48,6 @@ def wanted(ctx: TurnContext, position: course.Position) -> course.Wanted:
     item = position.current
     thin = item is not None and not has_value(item) and is_thin(texts.last_answer(ctx), item.text)
     return "probe" if thin else "next"
-
-
-def decision_of(taken: course.Step, answer: Resolution | None) -> Decision:
-    return Decision(
-        taken.move,
-        taken.item_id,
-        taken.state,
-        completes=taken.move == "close",
-        answer=answer,
-        revisit=taken.revisit,
-    )
 
 
 def forced_close(
