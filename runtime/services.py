@@ -31,6 +31,9 @@ from runtime.platform.settings import Settings
 from runtime.stores.blobs import BlobStore, open_store
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
+from runtime.voice import engines as speech
+from runtime.voice.stt import SpeechToText
+from runtime.voice.tts import TextToSpeech
 from runtime.webhooks.delivery import Sender
 
 log = structlog.get_logger(__name__)
@@ -54,6 +57,8 @@ class Services:
     blobs: BlobStore
     metrics: Exposition
     llm_upstream: UpstreamProbe
+    stt: SpeechToText
+    tts: TextToSpeech
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -101,6 +106,8 @@ class Services:
             blobs=blobs,
             metrics=metrics,
             llm_upstream=UpstreamProbe(settings),
+            stt=speech.speech_to_text(settings),
+            tts=speech.text_to_speech(settings),
         )
 
     async def close(self) -> None:
@@ -117,6 +124,8 @@ class Services:
             ("db", self.db.close),
             ("llm_client", self.llm_client.close),
             ("llm_upstream", self.llm_upstream.close),
+            ("stt", partial(speech.close, self.stt)),
+            ("tts", partial(speech.close, self.tts)),
         ]
         for name, close in parts:
             try:

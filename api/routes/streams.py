@@ -23,6 +23,7 @@ from runtime.access import keys
 from runtime.live import conversation, ending
 from runtime.live.eventlog import is_valid_id
 from runtime.live.hub import Subscription
+from runtime.live.voice_channel import VoiceChannel, open_channel
 from runtime.platform import json_input, metrics
 from runtime.platform.errors import DomainError, Unauthorized, ValidationError
 from runtime.services import Services
@@ -101,6 +102,7 @@ async def websocket(ws: WebSocket) -> None:
     await ws.accept()
     metrics.OPEN_STREAMS.labels("websocket").inc()
     writer: asyncio.Task[None] | None = None
+    voice = _Voice(ws)
 
     async def pump(from_id: str) -> None:
         try:
@@ -118,11 +120,18 @@ async def websocket(ws: WebSocket) -> None:
         subscription, replay_only = await _open(services, reader, session, from_id)
         try:
             while True:
-                for event in await subscription.next(wait=not replay_only):
+                batch = await subscription.next(wait=not replay_only)
+                for event in batch:
                     await ws.send_json({"id": event.id, "event": event.type, "data": event.data})
                     if event.ends_stream:
+                        if voice.channel is not None:
+                            # The closing turn is heard before the socket closes.
+                            voice.channel.events(batch)
+                            await voice.channel.drain(VOICE_DRAIN_SECONDS)
                         await ws.close(code=1000)
                         return
+                if voice.channel is not None:
+                    voice.channel.events(batch)
                 if subscription.closed:
                     if subscription.revoked:
                         await ws.close(code=4401, reason=keys.REVOKED)
@@ -143,8 +152,13 @@ async def websocket(ws: WebSocket) -> None:
     restart(last_id)
     try:
         while True:
-            incoming = await ws.receive_text()
-            reply = await _handle(ws, reader, incoming, restart)
+            incoming = await ws.receive()
+            if incoming["type"] == "websocket.disconnect":
+                break
+            if incoming.get("bytes") is not None:
+                reply = await voice.frame(incoming["bytes"])
+            else:
+                reply = await _handle(ws, reader, incoming.get("text") or "", restart, voice)
             if reply is not None:
                 await ws.send_json(reply)
     except WebSocketDisconnect:
@@ -152,6 +166,7 @@ async def websocket(ws: WebSocket) -> None:
     except RuntimeError:
         pass  # the writer closed the socket after session.completed
     finally:
+        await voice.stop()
         metrics.OPEN_STREAMS.labels("websocket").dec()
         if writer is not None:
             writer.cancel()
@@ -159,8 +174,49 @@ async def websocket(ws: WebSocket) -> None:
                 await writer
 
 
+class _Voice:
+    """The socket's voice channel, when the respondent has started one: the Outlet that
+    serializes its output onto this WebSocket (binary frames for audio)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._ws = ws
+        self.channel: VoiceChannel | None = None
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self._ws.send_json(message)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self._ws.send_bytes(pcm)
+
+    async def start(self, reader: StreamReader, message: dict[str, Any]) -> None:
+        if self.channel is not None:
+            raise ValidationError("voice is already started on this socket", field="type")
+        self.channel = await open_channel(services_of(self._ws), reader.session.id, self, message)
+
+    async def frame(self, data: bytes) -> dict[str, Any] | None:
+        if self.channel is None:
+            return _error(ValidationError("audio frames come after voice.start", field="frame"))
+        try:
+            await self.channel.frame(data)
+        except DomainError as exc:
+            return _error(exc)
+        return None
+
+    async def stop(self) -> None:
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            await channel.close()
+
+
+VOICE_TYPES = ("voice.start", "voice.stop", "voice.end_turn", "playback")
+# How long the closing turn's audio may play before the socket closes after the session ends.
+VOICE_DRAIN_SECONDS = 60.0
+
+
 async def _handle(
-    ws: WebSocket, reader: StreamReader, raw: str, restart: Any
+    ws: WebSocket, reader: StreamReader, raw: str, restart: Any, voice: _Voice
 ) -> dict[str, Any] | None:
     services = services_of(ws)
     session_id = reader.session.id
@@ -170,9 +226,9 @@ async def _handle(
         if not isinstance(message, dict):
             raise ValidationError("a frame must be a JSON object")
         kind = message.get("type")
-        if kind in ("message", "end") and not reader.may_post:
+        if kind in ("message", "end", *VOICE_TYPES) and not reader.may_post:
             raise Unauthorized("only the respondent may post to this session")
-        if kind in ("resume", "message", "end"):
+        if kind in ("resume", "message", "end", "voice.start"):
             # Frames that cost what a request costs count like one (pings are free).
             await by_reader(ws, reader)
         if kind == "resume":
@@ -199,7 +255,21 @@ async def _handle(
             return {"type": "ack", "ended": True}
         if kind == "ping":
             return {"type": "pong"}
-        raise ValidationError("type must be one of: resume, message, end, ping", field="type")
+        if kind == "voice.start":
+            await voice.start(reader, message)
+            return None
+        if kind == "voice.stop":
+            await voice.stop()
+            return {"type": "voice.stopped"}
+        if kind in VOICE_TYPES:
+            if voice.channel is None:
+                raise ValidationError(f"{kind} comes after voice.start", field="type")
+            await voice.channel.control(message)
+            return None
+        raise ValidationError(
+            "type must be one of: resume, message, end, ping, " + ", ".join(VOICE_TYPES),
+            field="type",
+        )
     except DomainError as exc:
         return _error(exc)
 

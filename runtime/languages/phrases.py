@@ -82,6 +82,10 @@ class Phrases:
         """The closing turn of an interview that has no closing message of its own."""
         return self._("Thank you for your time — that's everything I wanted to ask.")
 
+    def reprompt(self) -> str:
+        """Spoken (voice mode) when the respondent has been silent a while after a question."""
+        return self._("Take your time. I'm listening whenever you're ready.")
+
     def apology(self) -> str:
         """The turn that ends a session the interviewer could not go on with."""
         return self._(

@@ -28,3 +28,10 @@ def text_to_speech(settings: Settings) -> TextToSpeech:
             settings.tts_chunk_timeout_ms / 1000,
         )
     return EspeakTextToSpeech(settings.tts_sample_rate, settings.tts_voice)
+
+
+async def close(engine: object) -> None:
+    """Close an engine's connections, if it keeps any (the OpenAI-compatible ones do)."""
+    closing = getattr(engine, "close", None)
+    if closing is not None:
+        await closing()

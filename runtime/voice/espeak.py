@@ -39,6 +39,11 @@ class EspeakTextToSpeech:
     def sample_rate(self) -> int:
         return self._sample_rate
 
+    def voice_for(self, language: str) -> str | None:
+        # espeak-ng names voices by language tag, in lower case; its bare "en" is British.
+        tag = language.lower()
+        return DEFAULT_VOICE if tag in ("en", "en-us") else tag
+
     async def stream(
         self, text: str, voice: str | None = None, rate: float = 1.0
     ) -> AsyncIterator[bytes]:

@@ -114,6 +114,9 @@ class OpenAITextToSpeech:
     def sample_rate(self) -> int:
         return self._sample_rate
 
+    def voice_for(self, language: str) -> str | None:
+        return None  # OpenAI's voices (alloy, …) speak every language
+
     async def stream(
         self, text: str, voice: str | None = None, rate: float = 1.0
     ) -> AsyncIterator[bytes]:

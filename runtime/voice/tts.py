@@ -19,3 +19,8 @@ class TextToSpeech(Protocol):
         are made (each an even number of bytes). `voice` None: the engine's configured one;
         `rate` 1.0 is the voice's normal pace. Raises SpeechUnavailable or SpeechFailed."""
         ...
+
+    def voice_for(self, language: str) -> str | None:
+        """The engine's voice for a BCP 47 language tag, when its voices are named by
+        language; None: its configured voice speaks every language."""
+        ...

@@ -12,10 +12,15 @@ from runtime.voice.types import SAMPLE_RATE
 
 
 @functools.cache
-def spoken(text: str) -> bytes:
+def spoken(text: str, voice: str | None = None) -> bytes:
     """`text` spoken by espeak-ng (22.05 kHz WAV) as 16-bit PCM, 16 kHz mono, cut to whole
-    frames; cached for the test session, since every test speaks the same few sentences."""
-    wav = subprocess.run(["espeak-ng", "--stdout", text], check=True, capture_output=True).stdout
+    frames; cached for the test session, since every test speaks the same few sentences.
+    `voice`: an espeak-ng voice (its default, British English, when None); pocketsphinx
+    hears `en-us` best."""
+    speaker = ["-v", voice] if voice else []
+    wav = subprocess.run(
+        ["espeak-ng", *speaker, "--stdout", text], check=True, capture_output=True
+    ).stdout
     resample = ["ffmpeg", "-loglevel", "error", "-i", "pipe:0", "-ar", str(SAMPLE_RATE)]
     pcm = subprocess.run(
         [*resample, "-ac", "1", "-f", "s16le", "pipe:1"],
