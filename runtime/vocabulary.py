@@ -1,4 +1,4 @@
-"""The words the domain packages share, importing nothing: statuses, roles, moves, answers."""
+"""The words the domain packages share, importing nothing: statuses, roles, moves, modalities."""
 
 from __future__ import annotations
 
@@ -26,3 +26,7 @@ ResolvedBy = Literal["rule", "model"]
 # Where a session stands on one guide item (see docs/coverage.md).
 CoverageStatus = Literal["not_started", "asked", "answered", "probed", "skipped", "unresolved"]
 COVERAGE_STATUSES: tuple[CoverageStatus, ...] = get_args(CoverageStatus)
+# How a message was said, and how a respondent may take part (an interview's `modes`):
+# typed, or spoken (voice mode keeps the audio beside the text).
+Modality = Literal["voice", "text"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)

@@ -16,6 +16,8 @@ from runtime.live.events import RespondentMessage, SessionStarted
 from runtime.live.turns import TurnRunner
 from runtime.platform.errors import ValidationError
 from runtime.sessions import store as sessions
+from runtime.vocabulary import Modality
+from runtime.voice.clips import AudioRef
 
 MAX_CLIENT_MESSAGE_ID = 200
 
@@ -58,7 +60,12 @@ async def _begin(services: ConversationParts, started: sessions.StartedSession) 
 
 
 async def say(
-    services: ConversationParts, session_id: str, content: str, client_message_id: str
+    services: ConversationParts,
+    session_id: str,
+    content: str,
+    client_message_id: str,
+    modality: Modality = "text",
+    audio: AudioRef | None = None,
 ) -> sessions.PostedMessage:
     content = content.strip()
     if not content:
@@ -77,7 +84,9 @@ async def say(
     # it is handed over below, once the message is committed and logged (docs/live-sessions.md).
     early = services.early.begin(session_id, content)
     try:
-        posted = await sessions.post_message(services.db, session_id, content, client_message_id)
+        posted = await sessions.post_message(
+            services.db, session_id, content, client_message_id, modality, audio
+        )
         if not posted.created:
             return posted  # a retry: its turn was owed when it was first stored
         await services.events.append(

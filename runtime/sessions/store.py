@@ -17,7 +17,8 @@ from runtime.platform.ids import hash_secret, new_id, new_secret
 from runtime.platform.views import Meta, View
 from runtime.stores import schema
 from runtime.stores.database import Database
-from runtime.vocabulary import AnswerKind, Move, Role
+from runtime.vocabulary import MODALITIES, AnswerKind, Modality, Move, Role
+from runtime.voice.clips import AudioRef
 from runtime.webhooks import outbox
 
 s = schema.sessions
@@ -163,12 +164,19 @@ async def for_workspace(db: Database, workspace_id: str, session_id: str) -> Row
 
 
 async def post_message(
-    db: Database, session_id: str, content: str, client_message_id: str
+    db: Database,
+    session_id: str,
+    content: str,
+    client_message_id: str,
+    modality: Modality = "text",
+    audio: AudioRef | None = None,
 ) -> PostedMessage:
-    """Store a respondent message and make the next turn owed; a retried id changes nothing."""
+    """Store a respondent message and make the next turn owed; a retried id changes nothing
+    (nor references `audio`: the caller deletes a clip a duplicate did not keep)."""
+    metadata = message_metadata(modality, audio)
     try:
         return await db.write(
-            lambda conn: _store_message(conn, session_id, content, client_message_id)
+            lambda conn: _store_message(conn, session_id, content, client_message_id, metadata)
         )
     except IntegrityError:
         # A retry of a message stored earlier, whose turn has completed since: the unique
@@ -180,8 +188,25 @@ async def post_message(
         return existing
 
 
+def message_metadata(modality: Modality, audio: AudioRef | None) -> dict[str, Any]:
+    """How a message was said, as its metadata records it (`modality`, and a voice
+    message's `audio`)."""
+    if modality not in MODALITIES:
+        raise ValueError(f"modality is one of {MODALITIES}")
+    if (audio is not None) != (modality == "voice"):
+        raise ValueError("a voice message has its audio, and only a voice message")
+    stored: dict[str, Any] = {"modality": modality}
+    if audio is not None:
+        stored["audio"] = audio.stored()
+    return stored
+
+
 def _store_message(
-    conn: Connection, session_id: str, content: str, client_message_id: str
+    conn: Connection,
+    session_id: str,
+    content: str,
+    client_message_id: str,
+    said: dict[str, Any],
 ) -> PostedMessage:
     # Optimistic: the session's update comes first (no read before it). Retries are rare and
     # found after it: still waiting for their turn (the update matches nothing) or refused
@@ -223,7 +248,7 @@ def _store_message(
             item_id=state.get("item_id"),
             turn_id=None,
             client_message_id=client_message_id,
-            metadata={"answer": {"kind": ANSWER_KIND.get(state.get("move"), "question")}},
+            metadata={"answer": {"kind": ANSWER_KIND.get(state.get("move"), "question")}, **said},
             created_at=now,
         )
     )
@@ -272,10 +297,11 @@ def _next_seq(session_id: str) -> ScalarSelect[int]:
     return latest.scalar_subquery()
 
 
-async def committed_turn(conn: AsyncConnection, session_id: str, turn_id: str) -> Row[Any] | None:
-    return (
-        await conn.execute(select(m).where(m.c.session_id == session_id, m.c.turn_id == turn_id))
-    ).first()
+async def committed_turn(
+    conn: AsyncConnection, session_id: str, turn_id: str, for_update: bool = False
+) -> Row[Any] | None:
+    query = select(m).where(m.c.session_id == session_id, m.c.turn_id == turn_id)
+    return (await conn.execute(query.with_for_update() if for_update else query)).first()
 
 
 async def commit_turn(
@@ -368,6 +394,33 @@ async def _record_answer(conn: AsyncConnection, session_id: str, answer: dict[st
     stored = dict(last.metadata or {})
     stored["answer"] = {**(stored.get("answer") or {"kind": "question"}), **answer}
     await conn.execute(update(m).where(m.c.id == last.id).values(metadata=stored))
+
+
+async def attach_turn_audio(
+    db: Database,
+    session_id: str,
+    turn_id: str,
+    audio: AudioRef,
+    heard: str | None = None,
+    heard_ms: int | None = None,
+) -> None:
+    """The interviewer turn's audio, once it has played: the message becomes a voice one.
+    Cut by a barge-in (`heard` differs from what was written), the stored turn becomes what
+    the respondent heard, with the full text kept as `written`. NotFound when the turn is
+    not stored (or the session was erased): the caller deletes the clip."""
+    async with db.begin() as conn:
+        found = await committed_turn(conn, session_id, turn_id, for_update=True)
+        if found is None or found.role != "interviewer":
+            raise NotFound(f"no interviewer turn {turn_id} in session {session_id}")
+        metadata = {**(found.metadata or {}), **message_metadata("voice", audio)}
+        content = found.content
+        if heard is not None and heard.strip() != found.content.strip():
+            metadata.update(interrupted=True, written=metadata.get("written", found.content))
+            metadata["heard_ms"] = heard_ms
+            content = heard.strip()
+        await conn.execute(
+            update(m).where(m.c.id == found.id).values(content=content, metadata=metadata)
+        )
 
 
 async def end(db: Database, session_id: str, reason: str) -> Awaiting | None:
