@@ -121,6 +121,7 @@ class StrList:
     item: Str
     min_items: int = 0
     nullable: bool = True
+    unique: bool = False
 
     def check(self, name: str, value: Any) -> Any:
         if value is None and self.nullable:
@@ -129,7 +130,10 @@ class StrList:
             raise ValidationError(
                 f"{name} must be a list of {self.min_items} to {self.max_items}", field=name
             )
-        return [self.item.check(name, v) for v in value]
+        items = [self.item.check(name, v) for v in value]
+        if self.unique and len(set(items)) != len(items):
+            raise ValidationError(f"{name} must not name the same value twice", field=name)
+        return items
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -139,7 +143,23 @@ class StrList:
         }
         if self.min_items:
             out["minItems"] = self.min_items
+        if self.unique:
+            out["uniqueItems"] = True
         return out
+
+
+@dataclass(frozen=True)
+class Described:
+    """Another check, with a description for the document."""
+
+    inner: Any
+    description: str
+
+    def check(self, name: str, value: Any) -> Any:
+        return self.inner.check(name, value)
+
+    def schema(self) -> dict[str, Any]:
+        return {**self.inner.schema(), "description": self.description}
 
 
 @dataclass(frozen=True)

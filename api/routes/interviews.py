@@ -13,16 +13,51 @@ from api.auth import services_of
 from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
-from api.validation import Bool, Int, Language, Num, Str
+from api.validation import Bool, Described, Int, Language, Num, Str, StrList
 from runtime.access import keys
 from runtime.engines import readiness as engine_readiness
 from runtime.erasure import erase as erasure
 from runtime.erasure import retention
 from runtime.interviews import service as interviews
+from runtime.interviews import voice
 from runtime.platform.views import Meta
+from runtime.vocabulary import MODALITIES
 
 _ENGINE = Str(20, enum=interviews.ENGINES)
 _RETENTION = Int(retention.MIN_DAYS, retention.MAX_DAYS, nullable=True)
+_MODES = Described(
+    StrList(len(MODALITIES), Str(10, enum=MODALITIES), min_items=1, nullable=False, unique=True),
+    'How respondents may take part: ["text"] (the default), ["voice"] or ["text", "voice"]',
+)
+_VOICE = Described(
+    Str(
+        voice.VOICE_NAME_CHARS,
+        1,
+        nullable=True,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+/-]*$",
+        pattern_says="a voice name: letters, digits and . _ + / -",
+    ),
+    "The interviewer's voice: a voice of the deployment's synthesizer (espeak-ng: en-us, fr, "
+    "de, …; OpenAI-compatible: alloy, af_bella, …); null: the deployment's default",
+)
+_RATE = Described(
+    Num(*voice.SPEAKING_RATE), "The interviewer's pace: 1.0 normal (the default), 0.5 to 2.0"
+)
+_EAGERNESS = Described(
+    Str(20, enum=voice.EAGERNESS),
+    "How soon silence ends the respondent's spoken turn: relaxed (1.2 s), normal (0.7 s, "
+    "the default), brisk (0.4 s)",
+)
+_IDLE = Described(
+    Int(*voice.IDLE_REPROMPT_SECONDS, nullable=True),
+    "Seconds of silence before the interviewer prompts a quiet respondent again (default "
+    "15); null: never",
+)
+_RECORD = Described(
+    Bool(),
+    "Keep a stereo recording of the whole voice session (default false); each turn's own "
+    "audio is kept either way",
+)
 
 
 class InterviewUpdate(Fields):
@@ -42,6 +77,12 @@ class InterviewUpdate(Fields):
     model: Annotated[str | UnsetType | None, Str(200, 1, nullable=True)] = UNSET
     temperature: Annotated[float | UnsetType | None, Num(0, 2, nullable=True)] = UNSET
     retention_days: Annotated[int | UnsetType | None, _RETENTION] = UNSET
+    modes: Annotated[list[str] | UnsetType, _MODES] = UNSET
+    voice: Annotated[str | UnsetType | None, _VOICE] = UNSET
+    speaking_rate: Annotated[float | UnsetType, _RATE] = UNSET
+    eagerness: Annotated[str | UnsetType, _EAGERNESS] = UNSET
+    idle_reprompt_seconds: Annotated[int | UnsetType | None, _IDLE] = UNSET
+    record_session: Annotated[bool | UnsetType, _RECORD] = UNSET
 
 
 class InterviewCreate(InterviewUpdate, kw_only=True):

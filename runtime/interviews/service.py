@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.interviews import guide as guides
+from runtime.interviews import voice
 
 # The views and their words, re-exported: callers know them as interviews.X.
 from runtime.interviews.views import ENGINES as ENGINES
@@ -41,6 +42,7 @@ COLUMN_FIELDS = (
     "closing_message",
     "engine",
     "retention_days",
+    *voice.FIELDS,
 )
 # What a closed interview still lets a researcher change.
 CLOSED_EDITABLE = ("retention_days",)
@@ -63,8 +65,15 @@ def _new_share_token() -> str:
 
 def to_view(row: Mapping[Any, Any], counts: Mapping[str, int]) -> Interview:
     settings = row["settings"] or {}
+    spoken = voice.settings_of(row)
     return Interview(
-        **{name: row[name] for name in ("id", *COLUMN_FIELDS)},
+        **{name: row[name] for name in ("id", *COLUMN_FIELDS) if name not in voice.FIELDS},
+        modes=list(spoken.modes),
+        voice=spoken.voice,
+        speaking_rate=spoken.speaking_rate,
+        eagerness=spoken.eagerness,
+        idle_reprompt_seconds=spoken.idle_reprompt_seconds,
+        record_session=spoken.record_session,
         max_duration_minutes=settings.get("max_duration_minutes"),
         max_turns=settings.get("max_turns"),
         anonymous=bool(settings.get("anonymous", False)),
@@ -92,6 +101,8 @@ def public_view(row: Mapping[Any, Any]) -> PublicInterview:
         status=row["status"],
         accepting_sessions=row["status"] == "active",
         anonymous=bool((row["settings"] or {}).get("anonymous")),
+        modes=list(voice.modes_of(row)),
+        eagerness=voice.settings_of(row).eagerness,
     )
 
 
@@ -118,6 +129,7 @@ async def create(
         "closing_message": "",
         "engine": "scripted",
         "retention_days": None,
+        **voice.DEFAULTS,
         **columns,
         "id": new_id("int"),
         "workspace_id": workspace_id,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
+from runtime.interviews.voice import IDLE_REPROMPT_SECONDS, SPEAKING_RATE
 from runtime.languages.tags import Direction
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.vocabulary import Modality
+from runtime.voice.listening import Eagerness
 
 InterviewStatus = Literal["draft", "active", "paused", "closed"]
 STATUSES: tuple[InterviewStatus, ...] = get_args(InterviewStatus)
@@ -58,6 +61,52 @@ class Interview(View):
         Annotated[float, Meta(ge=0, le=2)] | None,
         Meta(description="LLM engine: sampling temperature (null: RAPPORT_LLM_TEMPERATURE)"),
     ]
+    modes: Annotated[
+        list[Modality],
+        Meta(
+            description="How respondents may take part: text, voice, or both (they may "
+            'switch at any time when both are on); non-empty, no repeats; default ["text"]',
+            min_length=1,
+            max_length=2,
+        ),
+    ]
+    voice: Annotated[
+        str | None,
+        Meta(
+            description="Voice mode: the interviewer's voice name (null: the deployment's "
+            "RAPPORT_TTS_VOICE, or for the local engine the espeak-ng voice of the "
+            "interview's language)"
+        ),
+    ]
+    speaking_rate: Annotated[
+        float,
+        Meta(
+            description="Voice mode: the interviewer's pace (1.0 normal, 2.0 twice as fast)",
+            ge=SPEAKING_RATE[0],
+            le=SPEAKING_RATE[1],
+        ),
+    ]
+    eagerness: Annotated[
+        Eagerness,
+        Meta(
+            description="Voice mode: how soon silence ends the respondent's turn: relaxed "
+            "1.2 s, normal 0.7 s, brisk 0.4 s"
+        ),
+    ]
+    idle_reprompt_seconds: Annotated[
+        Annotated[int, Meta(ge=IDLE_REPROMPT_SECONDS[0], le=IDLE_REPROMPT_SECONDS[1])] | None,
+        Meta(
+            description="Voice mode: seconds of the respondent's silence before the "
+            "interviewer prompts again (null: never)"
+        ),
+    ]
+    record_session: Annotated[
+        bool,
+        Meta(
+            description="Voice mode: keep a stereo recording of the whole session "
+            "(respondent left, interviewer right) beside each turn's own audio"
+        ),
+    ]
     status: InterviewStatus
     share_token: Annotated[str, Meta(description="The token in the respondent link")]
     guide_version: Annotated[
@@ -79,3 +128,11 @@ class PublicInterview(View):
     status: InterviewStatus
     accepting_sessions: Annotated[bool, Meta(description="True when the interview is active")]
     anonymous: bool
+    modes: Annotated[
+        list[Modality],
+        Meta(description="How the respondent may take part: text, voice, or both"),
+    ]
+    eagerness: Annotated[
+        Eagerness,
+        Meta(description="Voice mode: how soon silence ends the respondent's turn"),
+    ]

@@ -57,7 +57,10 @@ def settings_of(interview: Mapping[str, Any]) -> VoiceSettings:
         voice=interview.get("voice"),
         speaking_rate=float(interview.get("speaking_rate") or DEFAULTS["speaking_rate"]),
         eagerness=interview.get("eagerness") or DEFAULTS["eagerness"],
-        idle_reprompt_seconds=interview.get("idle_reprompt_seconds"),
+        # Absent (a dict without the column) is the default; a stored null is off.
+        idle_reprompt_seconds=interview.get(
+            "idle_reprompt_seconds", DEFAULTS["idle_reprompt_seconds"]
+        ),
         record_session=bool(interview.get("record_session")),
     )
 

@@ -1,4 +1,4 @@
-"""What a stored message says it was: an interviewer turn's move, a respondent answer's value."""
+"""What a stored message says it was: a turn's move, an answer's value, how it was said."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 
 from runtime.platform.views import Meta, View
-from runtime.vocabulary import MOVES, AnswerKind, Move, ResolvedBy, ValueStatus
+from runtime.vocabulary import MOVES, AnswerKind, Modality, Move, ResolvedBy, ValueStatus
 
 # What a transcript shows beside an unresolved answer (no option or number after the re-asks).
 NO_VALUE = "no valid answer recorded"
@@ -82,3 +82,45 @@ def recorded(answer: Answer | None) -> str | None:
     if answer.value_status == "unresolved":
         return NO_VALUE
     return None
+
+
+class MessageAudio(View):
+    """A voice message's stored audio (Ogg Opus, mono); its signed download link is the
+    `voice` item of `GET /v1/sessions/{id}/files` with this message's id"""
+
+    content_type: str
+    duration_ms: Annotated[int, Meta(ge=0)]
+    offset_ms: Annotated[
+        int, Meta(description="Where the clip begins, in ms after the session started", ge=0)
+    ]
+    size_bytes: Annotated[int, Meta(ge=0)]
+
+
+def modality_of(message: Mapping[Any, Any]) -> Modality:
+    """How the message was said; "text" for messages stored before voice mode."""
+    return "voice" if (message.get("metadata") or {}).get("modality") == "voice" else "text"
+
+
+def audio_of(message: Mapping[Any, Any]) -> MessageAudio | None:
+    """A voice message's audio, from metadata["audio"]; None for text (or malformed) ones."""
+    found = (message.get("metadata") or {}).get("audio")
+    if modality_of(message) != "voice" or not isinstance(found, dict):
+        return None
+    try:
+        return msgspec.convert(found, MessageAudio)
+    except msgspec.ValidationError:
+        return None
+
+
+def interrupted_of(message: Mapping[Any, Any]) -> bool:
+    """Whether an interviewer turn was cut by a barge-in (its content is what was heard)."""
+    return message.get("role") == "interviewer" and bool(
+        (message.get("metadata") or {}).get("interrupted")
+    )
+
+
+def audio_key_of(message: Mapping[Any, Any]) -> str | None:
+    """The blob key of a voice message's clip."""
+    found = (message.get("metadata") or {}).get("audio")
+    key = found.get("key") if isinstance(found, dict) else None
+    return key if isinstance(key, str) and modality_of(message) == "voice" else None

@@ -11,12 +11,20 @@ from sqlalchemy import Row, select
 
 from runtime.interviews import service as interviews
 from runtime.platform.views import Meta, Timestamp, View
-from runtime.sessions.answers import Answer, answer_of, move_of
+from runtime.sessions.answers import (
+    Answer,
+    MessageAudio,
+    answer_of,
+    audio_of,
+    interrupted_of,
+    modality_of,
+    move_of,
+)
 from runtime.sessions.store import messages, s
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
-from runtime.vocabulary import Move, Role, SessionStatus
+from runtime.vocabulary import Modality, Move, Role, SessionStatus
 
 
 class Respondent(View):
@@ -73,13 +81,34 @@ class Message(View):
             "for interviewer turns and messages stored before answers were recorded"
         ),
     ]
+    modality: Annotated[
+        Modality,
+        Meta(description="How it was said: voice (spoken, its audio kept) or text (typed)"),
+    ] = "text"
+    audio: Annotated[
+        MessageAudio | None, Meta(description="Voice messages: the stored audio; null for text")
+    ] = None
+    interrupted: Annotated[
+        bool,
+        Meta(
+            description="Interviewer voice turns cut by the respondent (barge-in): content "
+            "is what was heard before the cut"
+        ),
+    ] = False
+    # Researchers only, like metadata.
+    written: Annotated[
+        str | UnsetType | None,
+        Meta(description="Interrupted turns: the whole text the interviewer wrote"),
+    ] = UNSET
     # Left out for respondents: the accounting is the researcher's.
     metadata: Annotated[
         dict[str, Any] | UnsetType,
         Meta(
             description="Interviewer turns: engine, model, prompt_tokens, completion_tokens, "
             "ttft_ms, total_ms, attempts, move, revisit, words, fallback, fallback_reason, "
-            "overruled (see docs/llm.md); respondent messages: answer (as `answer` shows it)"
+            "overruled (see docs/llm.md); respondent messages: answer (as `answer` shows it); "
+            "voice messages: modality, audio (with its blob key), and for interrupted turns "
+            "written and heard_ms, for re-transcribed answers final (see docs/voice.md)"
         ),
     ] = UNSET
 
@@ -122,11 +151,17 @@ def message_view(r: Row[Any] | Mapping[str, Any], with_metadata: bool = True) ->
     """A stored message; respondents get it without the accounting metadata (the turns'
     moves, and the record of their own answers, they see)."""
     row = r._mapping if isinstance(r, Row) else r
+    metadata = row["metadata"] or {}
+    interrupted = interrupted_of(row)
     return Message.from_row(
         row,
         move=move_of(row),
         answer=answer_of(row),
-        metadata=(row["metadata"] or {}) if with_metadata else UNSET,
+        modality=modality_of(row),
+        audio=audio_of(row),
+        interrupted=interrupted,
+        written=(metadata.get("written") if interrupted else None) if with_metadata else UNSET,
+        metadata=metadata if with_metadata else UNSET,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -105,6 +107,15 @@ interviews = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     # Finished sessions are erased this many days after they ended; null keeps them.
     Column("retention_days", Integer, nullable=True),
+    # Voice mode (docs/voice.md, "Interview settings"): how respondents may take part, and
+    # how the interviewer speaks and listens.
+    Column("modes", Json, nullable=False, server_default='["text"]'),
+    Column("voice", String(100), nullable=True),
+    Column("speaking_rate", Float, nullable=False, server_default="1.0"),
+    Column("eagerness", String(20), nullable=False, server_default="normal"),
+    # Seconds of the respondent's silence before a re-prompt; null: never.
+    Column("idle_reprompt_seconds", Integer, nullable=True, server_default="15"),
+    Column("record_session", Boolean, nullable=False, server_default=false()),
     Index("ix_interviews_workspace_created", "workspace_id", "created_at", "id"),
 )
 

@@ -10,9 +10,16 @@ from typing import Annotated, Any
 
 from runtime.platform.clock import iso, parse, readable
 from runtime.platform.views import Meta, Timestamp, View
-from runtime.sessions.answers import Answer, answer_of, move_of, recorded
+from runtime.sessions.answers import (
+    Answer,
+    answer_of,
+    interrupted_of,
+    modality_of,
+    move_of,
+    recorded,
+)
 from runtime.transcripts import neutralize
-from runtime.vocabulary import AnswerKind, Move, ValueStatus
+from runtime.vocabulary import AnswerKind, Modality, Move, ValueStatus
 
 
 def _stamp(value: datetime | str) -> str:
@@ -51,6 +58,26 @@ class Turn(View):
         Meta(description="resolved, invalid (asked again) or unresolved; null if none applies"),
     ] = None
     confidence: Annotated[float | None, Meta(description="How sure the mapping to value is")] = None
+    question_modality: Annotated[
+        Modality | None,
+        Meta(description="How the interviewer's turn was given: voice (spoken) or text"),
+    ] = None
+    answer_modality: Annotated[
+        Modality | None,
+        Meta(description="How the reply was given: voice if any of it was spoken, else text"),
+    ] = None
+    interrupted: Annotated[
+        bool,
+        Meta(description="The respondent cut the spoken turn short: question is what was heard"),
+    ] = False
+
+
+def said(message: Mapping[str, Any]) -> str:
+    """How a rendered transcript labels the way a message was said: "" when typed (as every
+    message was before voice mode), "voice", or "voice, interrupted"."""
+    if modality_of(message) != "voice":
+        return ""
+    return "voice, interrupted" if interrupted_of(message) else "voice"
 
 
 def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
@@ -66,16 +93,21 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                     asked_at=message["created_at"],
                     answer=None,
                     answered_at=None,
+                    question_modality=modality_of(message),
+                    interrupted=interrupted_of(message),
                 )
             )
         elif out and out[-1].answer is None:
             out[-1].answer = message["content"]
             out[-1].answered_at = message["created_at"]
+            out[-1].answer_modality = modality_of(message)
             _record(out[-1], answer_of(message))
         elif out:
             # A second reply before the next question joins the first; a value read from
             # it is the one the turn records.
             out[-1].answer = f"{out[-1].answer}\n\n{message['content']}"
+            if modality_of(message) == "voice":
+                out[-1].answer_modality = "voice"
             found = answer_of(message)
             if found is not None and (found.value_status or out[-1].answer_kind is None):
                 _record(out[-1], found)
@@ -87,6 +119,7 @@ def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
                     asked_at=None,
                     answer=message["content"],
                     answered_at=message["created_at"],
+                    answer_modality=modality_of(message),
                 )
             )
             _record(out[-1], answer_of(message))
@@ -110,6 +143,9 @@ def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
         # keeps its fingerprint (and its rendered files).
         if (value := recorded(answer_of(m))) is not None:
             shown.append(value)
+        # Likewise only for voice messages: text ones keep the fingerprint they had.
+        if label := said(m):
+            shown.append(label)
         digest.update(json.dumps(shown).encode())
     return digest.hexdigest()
 
@@ -143,7 +179,9 @@ def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[An
     lines = [title, "=" * len(title), ""]
     lines += [f"{name}: {_one_line(value)}" for name, value in fields]
     for m in messages:
-        lines += ["", f"[{_stamp(m['created_at'])}] {ROLE_LABEL.get(m['role'], m['role'])}:"]
+        role = ROLE_LABEL.get(m["role"], m["role"])
+        label = f" ({label})" if (label := said(m)) else ""
+        lines += ["", f"[{_stamp(m['created_at'])}] {role}{label}:"]
         lines += [
             f"{INDENT}{line}" if line else "" for line in neutralize.plain(m["content"]).split("\n")
         ]
@@ -157,8 +195,9 @@ def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
     lines = [f"# {neutralize.md_inline(title)}", ""]
     lines += [f"- **{name}:** {neutralize.md_inline(value)}" for name, value in fields]
     for m in messages:
-        label = ROLE_LABEL.get(m["role"], m["role"])
-        lines += ["", f"**{label}** · {_stamp(m['created_at'])}", ""]
+        role = ROLE_LABEL.get(m["role"], m["role"])
+        label = f" · {label}" if (label := said(m)) else ""
+        lines += ["", f"**{role}**{label} · {_stamp(m['created_at'])}", ""]
         # Quoted line by line and escaped: nothing typed can end the quote or become a
         # heading, list, link, image, HTML or a turn of its own.
         lines += neutralize.md_quote(m["content"])

@@ -15,6 +15,7 @@ from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
 from runtime.transcripts import artifacts
+from runtime.transcripts.document import said
 
 JOB_FUNCTION = "render_pdf"
 # A failed render is remembered this long (its job's ttl), then asking again renders again:
@@ -43,7 +44,7 @@ async def render(
     doc = PdfTranscript(
         title,
         list(fields),
-        [PdfMessage(m["role"], m["content"], m["created_at"], _note(m)) for m in messages],
+        [PdfMessage(m["role"], m["content"], m["created_at"], _note(m), said(m)) for m in messages],
         list(coverage),
     )
 

@@ -39,6 +39,7 @@ class PdfMessage:
     text: str
     at: datetime  # tz-aware UTC
     note: str = ""  # drawn under the text: what was recorded from an answer
+    label: str = ""  # beside the role: how it was said ("voice", "voice, interrupted")
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
     items = [(clean(label), clean(value)) for label, value in doc.coverage]
     heading = COVERAGE_HEADING if items else ""
     texts = [title, heading, *(label + value for label, value in [*fields, *items])]
-    texts += [m.role + text + note for m, text, note in messages]
+    texts += [m.role + m.label + text + note for m, text, note in messages]
     codes = {ord(char) for text in texts for char in text}
     undrawn = _undrawn(codes, book)
     metadata_title = title  # document metadata needs no font
@@ -207,6 +208,8 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
         # Keep a turn's heading with at least the first line of its text.
         writer.space_for(_BODY_LEADING * 2 + 1)
         role = _ROLE_LABELS.get(message.role, clean(message.role).capitalize())
+        if message.label:
+            role = f"{role} · {clean(message.label)}"
         writer.paragraph(
             f"{role} · {readable(message.at)}", x=left, width=width, size=_LABEL_SIZE,
             leading=_BODY_LEADING, style="B", colour=_ROLE_COLOURS.get(message.role, MUTED),
