@@ -134,6 +134,9 @@ class Operation:
     upload: tuple[str, ...] = ()
     # The body's content is held to the deployment's RAPPORT_MAX_MESSAGE_CHARS too.
     message_limit: bool = False
+    # Error codes an endpoint answers at a status beside that status's own (a 400 that may
+    # be not_audio or no_speech as well as validation_error).
+    codes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def path_params(self) -> tuple[tuple[str, str], ...]:

@@ -42,12 +42,15 @@ DOCS_CSP = (
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 PUBLIC_PATHS = re.compile(
-    r"^/v1/public/|^/v1/sessions/[^/]+/(messages|end|events|ws|tickets|audio)$"
+    r"^/v1/public/|^/v1/sessions/[^/]+/(messages|utterances|end|events|ws|tickets|audio)$"
     r"|^/v1/sessions/[^/]+$"
 )
 # Uploads stream to disk under their own, larger limit, enforced by the route: the method
 # and path of each (any other method on such a path has the JSON limit, or is refused).
-UPLOADS = (("PUT", re.compile(r"^/v1/sessions/[^/]+/audio$")),)
+UPLOADS = (
+    ("PUT", re.compile(r"^/v1/sessions/[^/]+/audio$")),
+    ("POST", re.compile(r"^/v1/sessions/[^/]+/utterances$")),
+)
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 access_log = structlog.get_logger("rapport.access")
 

@@ -105,6 +105,17 @@ async def sse_events(
             yield event
 
 
+async def turn_written(http: httpx.AsyncClient, session: dict[str, Any]) -> str:
+    """Wait on the session's stream for its first turn to be written; returns its text."""
+    events = sse_events(http, session["events_url"])
+    try:
+        async with asyncio.timeout(TURN_TIMEOUT_S):
+            _, content = await next_turn(events)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    return content
+
+
 async def parse_sse(response: httpx.Response) -> AsyncIterator[Event]:
     """The events of an open SSE response, until it ends."""
     assert response.headers["content-type"].startswith("text/event-stream")

@@ -28,6 +28,7 @@ from runtime.platform.errors import (
     RateLimited,
     Unauthorized,
     Unavailable,
+    UpstreamFailed,
     ValidationError,
 )
 from runtime.platform.json_input import MAX_DEPTH
@@ -54,6 +55,12 @@ ERROR_RESPONSES: dict[int, tuple[str, type[DomainError] | None, str]] = {
     413: ("PayloadTooLarge", PayloadTooLarge, "The body is over the size limit"),
     429: ("RateLimited", RateLimited, "Over the rate limit; retry after Retry-After seconds"),
     500: ("InternalError", None, "Unexpected server error, logged with the request id"),
+    502: (
+        "BadGateway",
+        UpstreamFailed,
+        "A provider the request needed (speech recognition) failed or timed out "
+        "(upstream_failed, or the code the endpoint names)",
+    ),
     503: (
         "Unavailable",
         Unavailable,
@@ -111,12 +118,13 @@ def _parameters(endpoints: tuple[Endpoint, ...], limits: PageLimits) -> dict[str
     }
 
 
-def _error_schema(cls: type[DomainError] | None) -> Schema:
+def _error_schema(cls: type[DomainError] | None, more: tuple[str, ...] = ()) -> Schema:
     code = cls.code if cls is not None else "internal_error"
+    codes: Schema = {"enum": [code, *more]} if more else {"const": code}
     return {
         "allOf": [
             ref("Error"),
-            {"properties": {"error": {"properties": {"code": {"const": code}}}}},
+            {"properties": {"error": {"properties": {"code": codes}}}},
         ]
     }
 
@@ -132,12 +140,12 @@ def _response_headers(status: int) -> dict[str, Any]:
     return headers
 
 
-def _error_response(status: int, description: str) -> dict[str, Any]:
+def _error_response(status: int, description: str, more: tuple[str, ...] = ()) -> dict[str, Any]:
     _, cls, _ = ERROR_RESPONSES[status]
     return {
         "description": description,
         "headers": _response_headers(status),
-        "content": {"application/json": {"schema": _error_schema(cls)}},
+        "content": {"application/json": {"schema": _error_schema(cls, more)}},
     }
 
 
@@ -240,7 +248,7 @@ def _operation(op: Operation, max_body_bytes: int, max_message_chars: int) -> di
         if status == 413 and not op.upload:
             specific = f"The body is over {max_body_bytes} bytes (payload_too_large)"
         if specific:
-            responses[str(status)] = _error_response(status, specific)
+            responses[str(status)] = _error_response(status, specific, op.codes.get(status, ()))
         else:
             responses[str(status)] = {
                 "$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"

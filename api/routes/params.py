@@ -23,6 +23,12 @@ LIMIT: Query[int] = Query(
     },
     lambda limits: f"Page size, 1 to {limits.maximum}",
 )
+CLIENT_MESSAGE_ID = text(
+    "ClientMessageId",
+    "client_message_id",
+    "Makes the request idempotent within the session (1 to 200 characters): sent again, "
+    "nothing new is stored",
+)
 CURSOR = text("Cursor", "cursor", "next_cursor from the previous page")
 INTERVIEW_STATUS = choice(
     "InterviewStatus", "status", interviews.STATUSES, "Only interviews with this status"

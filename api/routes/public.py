@@ -13,9 +13,11 @@ from api import ratelimit
 from api.auth import respondent_check, services_of
 from api.endpoints import Call, Fields, Group, Reply
 from api.responses import Json
+from api.routes import params
 from api.validation import Str
 from runtime.interviews import service as interviews
-from runtime.live import conversation, ending, tickets
+from runtime.live import conversation, ending, tickets, utterances
+from runtime.platform.errors import PayloadTooLarge
 from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions import store as sessions
 from runtime.sessions import tokens as session_tokens
@@ -204,6 +206,82 @@ async def post_message(call: Call[MessageCreate]) -> Response:
         services_of(call.request), session_id, body.content, body.client_message_id
     )
     return Json(posted.receipt(), status_code=202)
+
+
+class UtteranceAccepted(View):
+    """A recorded answer, recognized and stored as the respondent's voice message"""
+
+    message_id: str
+    client_message_id: str
+    duplicate: Annotated[
+        bool, Meta(description="True when client_message_id was sent before: nothing new stored")
+    ]
+    text: Annotated[str, Meta(description="What was recognized: the message's content")]
+
+
+@op(
+    "POST /v1/sessions/{id}/utterances",
+    "postUtterance",
+    "Answer with one recorded utterance (voice without streaming)",
+    Reply(
+        201,
+        "Recognized and stored; the interviewer's turn follows on the stream",
+        UtteranceAccepted,
+    ),
+    errors={
+        400: "The Content-Type is not one of the audio types, the body is empty or not audio "
+        "(not_audio), no speech was heard in it (no_speech), or the interview does not take "
+        "voice (mode_not_enabled)",
+        **_NOT_THIS_SESSION,
+        409: "The session has ended, or the interviewer is still responding",
+        413: "The body is over RAPPORT_MAX_UTTERANCE_BYTES, or the utterance is longer than "
+        f"{utterances.MAX_UTTERANCE_MS // 1000} s (payload_too_large)",
+        502: "The speech recognizer failed or timed out (speech_failed): nothing was stored; "
+        "send it again or type",
+        503: "No speech recognizer is available (speech_unavailable)",
+    },
+    upload=utterances.CONTENT_TYPES,
+    codes={
+        400: ("not_audio", "no_speech", "mode_not_enabled"),
+        502: ("speech_failed",),
+        503: ("speech_unavailable",),
+    },
+    query=(params.CLIENT_MESSAGE_ID,),
+    description="The body is the recording's bytes (WebM/Opus as browsers record it, Ogg, "
+    "WAV, MP3), with its Content-Type. The recognized text becomes the respondent's "
+    "message (modality voice, the audio kept as Opus), exactly as a streamed voice turn; "
+    "the interviewer's next turn streams on the session's stream as usual, spoken on a "
+    "WebSocket that has started voice. `client_message_id` makes it idempotent.",
+)
+async def post_utterance(call: Call[None]) -> Response:
+    session_id = call.path["id"]
+    request = call.request
+    await respondent_check(request, session_id)
+    services = services_of(request)
+    limit = services.settings.max_utterance_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"an utterance is limited to {limit} bytes")
+    audio = bytearray()
+    async for chunk in request.stream():
+        audio += chunk
+        if len(audio) > limit:
+            raise PayloadTooLarge(f"an utterance is limited to {limit} bytes")
+    posted, text = await utterances.say_recorded(
+        services,
+        session_id,
+        bytes(audio),
+        request.headers.get("content-type", ""),
+        call.query(params.CLIENT_MESSAGE_ID) or "",
+    )
+    receipt = posted.receipt()
+    accepted = UtteranceAccepted(
+        message_id=receipt.message_id,
+        client_message_id=receipt.client_message_id,
+        duplicate=receipt.duplicate,
+        text=text if posted.created else posted.content,
+    )
+    return Json(accepted, status_code=201)
 
 
 @op(

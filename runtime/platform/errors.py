@@ -10,6 +10,8 @@ RapportError
     ├── Conflict            409 conflict
     ├── PayloadTooLarge     413 payload_too_large
     ├── RateLimited         429 rate_limited
+    ├── UpstreamFailed      502 upstream_failed (a provider the request needed, such as
+    │                       speech recognition, failed or timed out)
     └── Unavailable         503 unavailable (a store timed out or is unreachable; with
                             Retry-After)
 """
@@ -68,6 +70,13 @@ class PayloadTooLarge(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
+
+
+class UpstreamFailed(DomainError):
+    """A provider the request needed (a speech recognizer) failed or timed out."""
+
+    code = "upstream_failed"
+    status = 502
 
 
 class Unavailable(DomainError):

@@ -225,6 +225,8 @@ class Settings:
     s3_public_url: str = setting("RAPPORT_S3_PUBLIC_URL", "", _url)
     signed_url_ttl_seconds: int = setting("RAPPORT_SIGNED_URL_TTL_SECONDS", 3600)
     max_audio_bytes: int = setting("RAPPORT_MAX_AUDIO_BYTES", 200 * 1024 * 1024)
+    # One recorded utterance (POST /v1/sessions/{id}/utterances): a minute of 48 kHz WAV fits.
+    max_utterance_bytes: int = setting("RAPPORT_MAX_UTTERANCE_BYTES", 10 * 1024 * 1024)
     export_page_size: int = setting("RAPPORT_EXPORT_PAGE_SIZE", 200)
     export_page_pause_ms: int = setting("RAPPORT_EXPORT_PAGE_PAUSE_MS", 0)
     job_heartbeat_seconds: int = setting("RAPPORT_JOB_HEARTBEAT_SECONDS", 15)

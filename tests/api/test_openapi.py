@@ -23,9 +23,19 @@ from api.catalog import ENDPOINTS
 from runtime.exports import records as exports
 from runtime.stores.database import Database
 from runtime.transcripts import pdf_files as transcript_pdf
+from runtime.voice import decoding
+from runtime.voice.types import Pcm
 from tests.conftest import Server, new_key
-from tests.helpers import GUIDE, Event, audio_bytes, published_interview, sse_events
+from tests.helpers import (
+    GUIDE,
+    Event,
+    audio_bytes,
+    published_interview,
+    sse_events,
+    turn_written,
+)
 from tests.receiver import receiver
+from tests.runtime.voice.speech import spoken
 
 URI = "urn:rapport:openapi"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -421,6 +431,23 @@ async def test_real_responses_match_the_document(
     shown = await c.call(client, "get", sessions_path, 200, {"id": hidden["id"]})
     assert shown.json()["items"][0]["respondent"] is None
     await c.call(client, "post", "/v1/interviews/{id}/close", 200, {"id": hidden["id"]})
+
+    # A recorded utterance answers a voice interview; garbage is refused as documented.
+    voiced = await published_interview(client, modes=["voice"])
+    said_aloud = (
+        await c.call(anon, "post", start, 201, {"share_token": voiced["share_token"]}, body={})
+    ).json()
+    spoken_auth = {"authorization": f"Bearer {said_aloud['session_token']}"}
+    utterances = f"/v1/sessions/{said_aloud['session_id']}/utterances"
+    wav = {**spoken_auth, "content-type": "audio/wav"}
+    garbage = await anon.post(utterances, content=b"not audio", headers=wav)
+    c.check(garbage, "post", "/v1/sessions/{id}/utterances")
+    assert garbage.status_code == 400 and garbage.json()["error"]["code"] == "not_audio"
+    recording = decoding.wav(Pcm(spoken("yes I would like to answer the question", "en-us"), 16000))
+    await turn_written(anon, said_aloud)
+    heard = await anon.post(utterances, content=recording, headers=wav)
+    c.check(heard, "post", "/v1/sessions/{id}/utterances")
+    assert heard.status_code == 201 and heard.json()["text"], heard.text
 
     # 400: bodies and queries the server refuses, and the document refuses too.
     bad_bodies: list[Any] = [{"title": ""}, {"title": "ok", "colour": "red"}, {"title": 7}, []]
