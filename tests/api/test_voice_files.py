@@ -23,6 +23,7 @@ from runtime.sessions import store as sessions
 from runtime.transcripts import artifacts
 from runtime.voice import clips
 from runtime.voice.types import SAMPLE_RATE, Pcm
+from tests.api.test_exports import _finished, _zip_members
 from tests.conftest import Server
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 from tests.runtime.voice.opus import probe
@@ -192,6 +193,27 @@ async def test_streamed_zip_holds_every_clip_ffprobe_opens(
         ("voice", ""),
         ("text", ""),
     ]
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_an_export_job_holds_the_clips_too(
+    server: Server, client: httpx.AsyncClient, voiced: VoiceSession
+) -> None:
+    created = await client.post("/v1/exports", json={"interview_id": voiced.interview["id"]})
+    assert created.status_code == 202, created.text
+    await _finished(server, created.json()["id"])
+    done = (await client.get(f"/v1/exports/{created.json()['id']}")).json()
+    assert done["status"] == "succeeded", done
+    # Two clips and the stereo recording, all under audio/.
+    assert (done["counts"]["audio_files"], done["counts"]["audio_missing"]) == (3, 0)
+    members = await _zip_members(client, done["url"])
+    clip = members[f"audio/{voiced.id}/{voiced.answer_id}.ogg"]
+    found = probe(clip)
+    assert found.codec == "opus"
+    assert found.duration_ms == pytest.approx(voiced.answer.duration_ms, abs=60)
+    assert members[f"captions/{voiced.id}.srt"].decode() == SRT
+    manifest = json.loads(members["manifest.json"])
+    assert sorted(members) == sorted(f["path"] for f in manifest["files"])
 
 
 async def test_a_clip_gone_from_the_store_is_listed_missing(
