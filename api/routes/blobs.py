@@ -9,7 +9,7 @@ from api.endpoints import BINARY, Call, Group, Reply
 from api.routes import params
 from runtime.platform.errors import NotFound
 from runtime.stores.blobs.local import verify_signature
-from runtime.transcripts import audio
+from runtime.transcripts import artifacts, audio
 
 public = Group("sessions", "public")
 
@@ -30,6 +30,7 @@ public = Group("sessions", "public")
             "application/zip",
             "application/json",
             *(kind for kind, _ in audio.FORMATS.values()),
+            *artifacts.CAPTION_FORMATS.values(),
         ),
     ),
     errors={

@@ -199,7 +199,13 @@ async def _render_later(services: Services, session_id: str, fingerprint: str) -
     "GET /v1/sessions/{id}/files",
     "listSessionFiles",
     "The session's files with signed download links",
-    Reply(200, "Transcript (txt, md), the PDF once rendered and current, audio", artifacts.Files),
+    Reply(
+        200,
+        "Transcript (txt, md), the PDF once rendered and current, the uploaded audio; for "
+        "voice sessions each voice message's clip, and the stereo recording and captions "
+        "once made",
+        artifacts.Files,
+    ),
     errors=_404,
 )
 async def files(call: Call[None]) -> Response:

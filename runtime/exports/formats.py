@@ -16,9 +16,9 @@ from runtime.exports import coverage_csv
 from runtime.exports.source import Entry, Source
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
-from runtime.sessions.answers import answer_of, move_of
+from runtime.sessions.answers import answer_of, interrupted_of, modality_of, move_of
 from runtime.stores.blobs import BlobStore
-from runtime.transcripts import neutralize
+from runtime.transcripts import artifacts, neutralize
 
 FORMATS = ("json", "csv")
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip"}
@@ -26,6 +26,7 @@ CSV_COLUMNS = (
     "session_id", "interview_id", "interview_title", "session_status", "respondent_name",
     "respondent_email", "external_id", "session_created_at", "seq", "role", "item_id",
     "content", "message_created_at", "move", "answer_kind", "value", "value_status",
+    "modality", "interrupted",
 )  # fmt: skip
 ANONYMOUS_DROPPED = ("respondent_email", "external_id")
 FLUSH_BYTES = 256 * 1024
@@ -94,6 +95,8 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                     "answer_kind": answer.kind if answer else "",
                     "value": "" if answer is None or answer.value is None else answer.value,
                     "value_status": (answer.value_status if answer else None) or "",
+                    "modality": modality_of(msg),
+                    "interrupted": "true" if interrupted_of(msg) else "",
                 }
                 # No cell a spreadsheet would evaluate, no control character obeyed.
                 writer.writerow([neutralize.csv_cell(row[c]) for c in columns])
@@ -118,7 +121,8 @@ def _call(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
 
 
 class ZipExport:
-    """transcripts.<fmt>, coverage.csv, audio/<session>.<ext>, pdf/<session>.pdf and
+    """transcripts.<fmt>, coverage.csv, audio/<session>.<ext>, audio/<session>/<message>.ogg
+    and audio/<session>/recording.ogg, captions/<session>.vtt|srt, pdf/<session>.pdf and
     manifest.json."""
 
     def __init__(
@@ -141,6 +145,7 @@ class ZipExport:
         self.on_session = on_session
         self.files: list[dict[str, Any]] = []
         self.audio_missing: list[str] = []
+        self.voice_missing: list[dict[str, str]] = []
         self.pdf_missing: list[str] = []
         self.sessions = 0
 
@@ -175,6 +180,8 @@ class ZipExport:
                 self.sessions += 1
                 if self.include_audio:
                     yield from self._audio(entry, now, loop)
+                if entry.has_voice():
+                    yield from self._voice_files(entry, now)
                 if self.include_pdf:
                     yield from self._pdf(entry, now, loop)
                 if self.on_session is not None:
@@ -182,16 +189,38 @@ class ZipExport:
         yield "manifest.json", now, 0o600, ZIP_64, (self.manifest().encode(),)
 
     def _audio(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+        """The uploaded recording and each voice message's clip; a session with none of
+        them is listed in audio_missing, a clip whose blob is gone in voice_missing."""
+        found = False
         path = entry.audio_path()
         # Already in the ZIP's thread: ask the store directly, no round trip through the loop.
         info = self.blobs.stat(str(entry.audio["blob_key"])) if entry.audio else None
-        if path is None or info is None:
+        if path is not None and info is not None:
+            found = True
+            key = str(entry.audio["blob_key"])  # type: ignore[index]
+            chunks = self._counted(path, entry.id, self.blobs.chunks(key))
+            # Recordings are compressed already: store them, deflating them again costs for
+            # nothing.
+            yield path, now, 0o600, ZIP_AUTO(info.size, level=0), chunks
+        for message_id, key, clip_path in entry.clips():
+            clip = self.blobs.stat(key)
+            if clip is None:
+                self.voice_missing.append({"session_id": entry.id, "message_id": message_id})
+                continue
+            found = True
+            chunks = self._counted(clip_path, entry.id, self.blobs.chunks(key), message_id)
+            yield clip_path, now, 0o600, ZIP_AUTO(clip.size, level=0), chunks
+        if not found:
             self.audio_missing.append(entry.id)
-            return
-        key = str(entry.audio["blob_key"])  # type: ignore[index]
-        chunks = self._counted(path, entry.id, self.blobs.chunks(key))
-        # Recordings are compressed already: store them, deflating them again costs for nothing.
-        yield path, now, 0o600, ZIP_AUTO(info.size, level=0), chunks
+
+    def _voice_files(self, entry: Entry, now: datetime) -> Iterator[Any]:
+        """A voice session's stereo recording (with the audio) and captions, when made."""
+        for found in artifacts.voice_files(entry.id, (), self.blobs.stat):
+            if found.kind == "recording" and not self.include_audio:
+                continue
+            chunks = self._counted(found.path, entry.id, self.blobs.chunks(found.key))
+            level = 0 if found.kind == "recording" else 6
+            yield found.path, now, 0o600, ZIP_AUTO(found.size_bytes, level=level), chunks
 
     def _pdf(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
         path = f"pdf/{entry.id}.pdf"
@@ -202,13 +231,20 @@ class ZipExport:
         yield path, now, 0o600, ZIP_64, self._counted(path, entry.id, iter((data,)))
 
     def _counted(
-        self, path: str, session_id: str | None, chunks: Iterator[bytes]
+        self,
+        path: str,
+        session_id: str | None,
+        chunks: Iterator[bytes],
+        message_id: str | None = None,
     ) -> Iterator[bytes]:
         size = 0
         for chunk in chunks:
             size += len(chunk)
             yield chunk
-        self.files.append({"path": path, "session_id": session_id, "bytes": size})
+        listed: dict[str, Any] = {"path": path, "session_id": session_id, "bytes": size}
+        if message_id is not None:
+            listed["message_id"] = message_id
+        self.files.append(listed)
 
     def manifest(self) -> str:
         sel = self.source.selection
@@ -221,6 +257,7 @@ class ZipExport:
                 "sessions": self.sessions,
                 "files": [*self.files, {"path": "manifest.json", "session_id": None}],
                 "audio_missing": self.audio_missing if self.include_audio else [],
+                "voice_missing": self.voice_missing if self.include_audio else [],
                 "pdf_missing": self.pdf_missing if self.include_pdf else [],
             }
         )

@@ -14,10 +14,18 @@ from runtime.coverage.session import of_session
 from runtime.coverage.views import SessionCoverage
 from runtime.interviews.guide import Item
 from runtime.platform.clock import utcnow
-from runtime.sessions.answers import answer_of, move_of
+from runtime.sessions.answers import (
+    answer_of,
+    audio_key_of,
+    audio_of,
+    interrupted_of,
+    modality_of,
+    move_of,
+)
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.schema import real_sessions
+from runtime.transcripts import artifacts
 from runtime.transcripts import document as transcripts
 
 s = schema.sessions
@@ -29,7 +37,7 @@ iv = schema.interviews
 # answers); the token hash never leaves the database.
 SESSION_COLUMNS = [c for c in s.c if c.name != "token_hash"]
 # Of a message's metadata only what an export shows (the accounting stays behind).
-SHOWN_METADATA = ("move", "answer")
+SHOWN_METADATA = ("move", "answer", "modality", "audio", "interrupted", "written")
 MESSAGE_COLUMNS: list[Any] = [
     *(m.c[n] for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at")),
     *(m.c.metadata[key].label(key) for key in SHOWN_METADATA),
@@ -62,6 +70,8 @@ class Entry:
     anonymize: bool
     # The session's guide version: what its coverage is measured against.
     items: Sequence[Item] = ()
+    # Its artifact rows of a voice session's recording and captions (any kind).
+    voice_artifacts: Sequence[Mapping[str, Any]] = ()
 
     @property
     def id(self) -> str:
@@ -99,6 +109,48 @@ class Entry:
             return None
         return f"audio/{self.id}.{str(self.audio['blob_key']).rsplit('.', 1)[-1]}"
 
+    def clip_path(self, message: Mapping[str, Any]) -> str:
+        """Where a voice message's clip is in the ZIP."""
+        return f"audio/{self.id}/{message['id']}.ogg"
+
+    def clips(self) -> list[tuple[str, str, str]]:
+        """(message id, blob key, ZIP path) of each voice message's clip."""
+        return [
+            (str(msg["id"]), key, self.clip_path(msg))
+            for msg in self.messages
+            if (key := audio_key_of(msg)) is not None
+        ]
+
+    def has_voice(self) -> bool:
+        return artifacts.has_voice(self.messages)
+
+    def _message(self, msg: Mapping[str, Any]) -> dict[str, Any]:
+        audio = audio_of(msg)
+        interrupted = interrupted_of(msg)
+        return {
+            # The id, so the coverage's message_ids point at messages listed here.
+            "id": msg["id"],
+            "seq": msg["seq"],
+            "role": msg["role"],
+            "content": msg["content"],
+            "item_id": msg["item_id"],
+            "created_at": msg["created_at"],
+            "move": move_of(msg),
+            "answer": answer_of(msg),
+            "modality": modality_of(msg),
+            "audio": None
+            if audio is None
+            else {
+                "path": self.clip_path(msg),
+                "content_type": audio.content_type,
+                "size_bytes": audio.size_bytes,
+                "duration_ms": audio.duration_ms,
+                "offset_ms": audio.offset_ms,
+            },
+            "interrupted": interrupted,
+            "written": (msg.get("metadata") or {}).get("written") if interrupted else None,
+        }
+
     def view(self) -> dict[str, Any]:
         r = self.session
         return {
@@ -119,20 +171,7 @@ class Entry:
                 "size_bytes": self.audio["size_bytes"],
                 "duration_ms": self.audio["duration_ms"],
             },
-            "messages": [
-                {
-                    # The id, so the coverage's message_ids point at messages listed here.
-                    "id": msg["id"],
-                    "seq": msg["seq"],
-                    "role": msg["role"],
-                    "content": msg["content"],
-                    "item_id": msg["item_id"],
-                    "created_at": msg["created_at"],
-                    "move": move_of(msg),
-                    "answer": answer_of(msg),
-                }
-                for msg in self.messages
-            ],
+            "messages": [self._message(msg) for msg in self.messages],
             "turns": transcripts.turns(self.messages),
             "coverage": self.coverage(),
         }
@@ -203,7 +242,7 @@ class Source:
                     continue
                 async with self.db.connect() as conn:
                     content = await self._content(conn, rows)
-            messages, files = content
+            messages, files, voice_files = content
             entries = []
             for r in rows:
                 participant += 1
@@ -217,14 +256,20 @@ class Source:
                         participant,
                         self.selection.anonymize,
                         self._guides[(r["interview_id"], r["guide_version"])],
+                        voice_files.get(r["id"], ()),
                     )
                 )
             yield entries
 
     async def _content(
         self, conn: Any, rows: list[dict[str, Any]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], dict[tuple[str, str], Mapping[str, Any]]]:
-        """The page's messages by session, and its files by (session, kind)."""
+    ) -> tuple[
+        dict[str, list[dict[str, Any]]],
+        dict[tuple[str, str], Mapping[str, Any]],
+        dict[str, list[Mapping[str, Any]]],
+    ]:
+        """The page's messages by session, its files by (session, kind), and the artifact
+        rows of its voice sessions' recordings and captions by session."""
         ids = [r["id"] for r in rows]
         by_session: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         found = await conn.execute(
@@ -238,15 +283,19 @@ class Source:
             shown = {key: row.pop(key) for key in SHOWN_METADATA}
             row["metadata"] = {key: value for key, value in shown.items() if value is not None}
             by_session[msg.session_id].append(row)
-        files: dict[tuple[str, str], Mapping[str, Any]] = {
-            (f.session_id, f.kind): dict(f._mapping)
-            for f in await conn.execute(select(a).where(a.c.session_id.in_(ids)))
-        }
+        files: dict[tuple[str, str], Mapping[str, Any]] = {}
+        voice_files: dict[str, list[Mapping[str, Any]]] = {}
+        for f in await conn.execute(select(a).where(a.c.session_id.in_(ids))):
+            keys = [key for _, key, *_ in artifacts.voice_file_keys(f.session_id)]
+            if f.blob_key in keys:
+                voice_files.setdefault(f.session_id, []).append(dict(f._mapping))
+            else:
+                files[(f.session_id, f.kind)] = dict(f._mapping)
         await self._load_interviews(conn, {r["interview_id"] for r in rows})
         # Frozen versions never change: each is read once per export.
         versions = {(r["interview_id"], r["guide_version"]) for r in rows} - set(self._guides)
         self._guides.update(await guide_items(conn, versions))
-        return by_session, files
+        return by_session, files, voice_files
 
     async def _load_interviews(self, conn: Any, ids: set[str]) -> None:
         missing = ids - set(self._interviews)

@@ -173,7 +173,13 @@ async def post_message(
 ) -> PostedMessage:
     """Store a respondent message and make the next turn owed; a retried id changes nothing
     (nor references `audio`: the caller deletes a clip a duplicate did not keep)."""
-    metadata = message_metadata(modality, audio)
+    # How it was said, as its metadata records it. Inline: this is the path to the first
+    # token (tests/runtime/live/test_message_path.py counts its functions).
+    if modality not in MODALITIES or (audio is not None) != (modality == "voice"):
+        raise ValueError("a voice message has its audio, and only a voice message")
+    metadata: dict[str, Any] = {"modality": modality}
+    if audio is not None:
+        metadata["audio"] = audio.stored()
     try:
         return await db.write(
             lambda conn: _store_message(conn, session_id, content, client_message_id, metadata)
@@ -186,19 +192,6 @@ async def post_message(
         if existing is None:
             raise
         return existing
-
-
-def message_metadata(modality: Modality, audio: AudioRef | None) -> dict[str, Any]:
-    """How a message was said, as its metadata records it (`modality`, and a voice
-    message's `audio`)."""
-    if modality not in MODALITIES:
-        raise ValueError(f"modality is one of {MODALITIES}")
-    if (audio is not None) != (modality == "voice"):
-        raise ValueError("a voice message has its audio, and only a voice message")
-    stored: dict[str, Any] = {"modality": modality}
-    if audio is not None:
-        stored["audio"] = audio.stored()
-    return stored
 
 
 def _store_message(
@@ -412,7 +405,7 @@ async def attach_turn_audio(
         found = await committed_turn(conn, session_id, turn_id, for_update=True)
         if found is None or found.role != "interviewer":
             raise NotFound(f"no interviewer turn {turn_id} in session {session_id}")
-        metadata = {**(found.metadata or {}), **message_metadata("voice", audio)}
+        metadata = {**(found.metadata or {}), "modality": "voice", "audio": audio.stored()}
         content = found.content
         if heard is not None and heard.strip() != found.content.strip():
             metadata.update(interrupted=True, written=metadata.get("written", found.content))

@@ -21,16 +21,22 @@ from runtime.platform.errors import NotFound
 from runtime.platform.ids import new_id
 from runtime.platform.views import Meta, View
 from runtime.sessions import store as sessions
+from runtime.sessions.answers import audio_key_of, audio_of
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.transcripts import audio
 from runtime.transcripts import document as transcripts
 from runtime.transcripts.coverage import coverage_rows, fingerprinted
+from runtime.voice.clips import clip_prefix
 
 a = schema.artifacts
 PDF_CONTENT_TYPE = "application/pdf"
-FileKind = Literal["transcript", "pdf", "audio"]
+# transcript: txt and md; pdf; audio: the uploaded recording; voice: one voice message's
+# clip; recording: the stereo recording of a voice session; captions: its WebVTT and SRT.
+FileKind = Literal["transcript", "pdf", "audio", "voice", "recording", "captions"]
+RECORDING_CONTENT_TYPE = "audio/ogg"
+CAPTION_FORMATS = {"vtt": "text/vtt", "srt": "application/x-subrip"}
 
 
 class FileLink(View, kw_only=True):
@@ -38,7 +44,16 @@ class FileLink(View, kw_only=True):
     name: Annotated[str, Meta(description="A suggested file name")]
     content_type: str
     size_bytes: int
-    duration_ms: Annotated[int | UnsetType | None, Meta(description="Audio only")] = UNSET
+    duration_ms: Annotated[
+        int | UnsetType | None, Meta(description="Audio, voice and recording only")
+    ] = UNSET
+    message_id: Annotated[
+        str | UnsetType, Meta(description="Voice only: the message the clip is the audio of")
+    ] = UNSET
+    offset_ms: Annotated[
+        int | UnsetType,
+        Meta(description="Voice only: where the clip begins, in ms after the session started"),
+    ] = UNSET
     url: Annotated[str, Meta(description="Signed download link; expires after expires_in s")]
 
 
@@ -194,9 +209,82 @@ def transcript_key(session_id: str, fingerprint: str, fmt: str) -> str:
     return f"transcript/{session_id}/{fingerprint[:16]}-r{transcripts.RENDERING}.{fmt}"
 
 
+def recording_key(session_id: str) -> str:
+    """The stereo recording of a voice session (respondent left, interviewer right)."""
+    return f"recording/{session_id}.ogg"
+
+
+def captions_key(session_id: str, fmt: str) -> str:
+    return f"captions/{session_id}.{fmt}"
+
+
 def blob_prefixes(session_id: str) -> tuple[str, ...]:
     """Every blob key of the session's files begins with one of these (and no other's)."""
-    return (f"audio/{session_id}.", f"pdf/{session_id}/", f"transcript/{session_id}/")
+    return (
+        f"audio/{session_id}.",
+        f"pdf/{session_id}/",
+        f"transcript/{session_id}/",
+        clip_prefix(session_id),
+        f"recording/{session_id}.",
+        f"captions/{session_id}.",
+    )
+
+
+@dataclass(frozen=True)
+class VoiceFile:
+    """A voice session's recording or captions file, once made (by the voice.finalize job)."""
+
+    kind: FileKind
+    key: str
+    name: str  # in /files
+    path: str  # in an export's ZIP
+    content_type: str
+    size_bytes: int
+    duration_ms: int | None = None
+
+
+def voice_file_keys(session_id: str) -> list[tuple[FileKind, str, str, str, str]]:
+    """(kind, blob key, file name, ZIP path, content type) of each file a voice session may
+    have beside its clips."""
+    out: list[tuple[FileKind, str, str, str, str]] = [
+        (
+            "recording",
+            recording_key(session_id),
+            f"{session_id}-recording.ogg",
+            f"audio/{session_id}/recording.ogg",
+            RECORDING_CONTENT_TYPE,
+        )
+    ]
+    for fmt, content_type in CAPTION_FORMATS.items():
+        key = captions_key(session_id, fmt)
+        name = f"{session_id}.{fmt}"
+        out.append(("captions", key, name, f"captions/{name}", content_type))
+    return out
+
+
+def voice_files(
+    session_id: str, registered: Sequence[Mapping[str, Any]], stat: Any
+) -> list[VoiceFile]:
+    """The session's recording and captions that exist: as their artifact rows describe
+    them (any kind), else as the blob store does (`stat`: BlobStore.stat, or a lookup)."""
+    rows = {str(r["blob_key"]): r for r in registered}
+    found = []
+    for kind, key, name, path, content_type in voice_file_keys(session_id):
+        row = rows.get(key)
+        if row is not None:
+            size, duration = int(row["size_bytes"]), row["duration_ms"]
+            content_type = str(row["content_type"])
+        else:
+            info = stat(key)
+            if info is None:
+                continue
+            size, duration = info.size, None
+        found.append(VoiceFile(kind, key, name, path, content_type, size, duration))
+    return found
+
+
+def has_voice(messages: Sequence[Mapping[str, Any]]) -> bool:
+    return any(audio_key_of(m) for m in messages)
 
 
 async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Path) -> audio.Audio:
@@ -260,18 +348,57 @@ async def files(services: Any, session_id: str, workspace_id: str) -> Files:
             raise NotFound(f"no session {session_id}")
         pdf = await get(conn, session_id, "pdf")
         recording = await get(conn, session_id, "audio")
+        registered = await voice_artifacts(conn, session_id)
     if pdf is not None and pdf.fingerprint == doc.fingerprint:
         out.append(
             (_file("pdf", f"{session_id}.pdf", PDF_CONTENT_TYPE, pdf.size_bytes), pdf.blob_key)
         )
-    if recording is not None:
+    if recording is not None and str(recording.blob_key).startswith("audio/"):
         ext = str(recording.blob_key).rsplit(".", 1)[-1]
         item = _file("audio", f"{session_id}.{ext}", recording.content_type, recording.size_bytes)
         item.duration_ms = recording.duration_ms
         out.append((item, recording.blob_key))
+    out += await _voice_links(blobs, session_id, doc.messages, registered)
     for item, key in out:
         item.url = await blobs.signed_url(key, ttl, filename=item.name)
     return Files(items=[item for item, _ in out], expires_in=ttl)
+
+
+async def voice_artifacts(conn: AsyncConnection, session_id: str) -> list[Mapping[str, Any]]:
+    """The session's artifact rows of its recording and captions (whatever their kind)."""
+    keys = [key for _, key, *_ in voice_file_keys(session_id)]
+    rows = await conn.execute(select(a).where(a.c.session_id == session_id, a.c.blob_key.in_(keys)))
+    return [dict(r._mapping) for r in rows]
+
+
+async def _voice_links(
+    blobs: BlobStore,
+    session_id: str,
+    messages: Sequence[Mapping[str, Any]],
+    registered: Sequence[Mapping[str, Any]],
+) -> list[tuple[FileLink, str]]:
+    """Each voice message's clip, then the recording and captions when they exist."""
+    out = []
+    for message in messages:
+        audio, key = audio_of(message), audio_key_of(message)
+        if audio is None or key is None:
+            continue
+        name = f"{session_id}-{message['id']}.ogg"
+        item = _file("voice", name, audio.content_type, audio.size_bytes)
+        item.duration_ms, item.offset_ms = audio.duration_ms, audio.offset_ms
+        item.message_id = str(message["id"])
+        out.append((item, key))
+    if not out:
+        return out  # a text session: no need to look for what only voice sessions have
+    known = {str(r["blob_key"]) for r in registered}
+    keys = [key for _, key, *_ in voice_file_keys(session_id) if key not in known]
+    infos = {key: await blobs.info(key) for key in keys}
+    for found in voice_files(session_id, registered, infos.get):
+        item = _file(found.kind, found.name, found.content_type, found.size_bytes)
+        if found.kind == "recording":
+            item.duration_ms = found.duration_ms
+        out.append((item, found.key))
+    return out
 
 
 def _file(kind: FileKind, name: str, content_type: str, size: int) -> FileLink:

@@ -32,8 +32,13 @@ class AudioRef(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.structs.asdict(self)
 
 
+def clip_prefix(session_id: str) -> str:
+    """Every clip of the session is under it (and no other session's)."""
+    return f"voice/{session_id}/"
+
+
 def clip_key(session_id: str, clip_id: str) -> str:
-    return f"voice/{session_id}/{clip_id}.ogg"
+    return f"{clip_prefix(session_id)}{clip_id}.ogg"
 
 
 async def encode_opus(pcm: Pcm, ffmpeg: str = "ffmpeg") -> bytes:

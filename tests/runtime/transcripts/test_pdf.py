@@ -414,3 +414,25 @@ def test_a_second_reader_mupdf_draws_and_reads_every_script(tmp_path: Path) -> N
     assert "مرحبا"[::-1] in text or "مرحبا" in text
     assert "שלום"[::-1] in text
     assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+async def test_voice_turns_are_marked_beside_their_role(tmp_path: Path) -> None:
+    from runtime.platform.settings import DEFAULT_FONT_DIRS
+    from runtime.transcripts import pdf_files
+
+    spoken = {"modality": "voice", "audio": {"key": "voice/s/c.ogg"}}
+    messages = [
+        {"role": "interviewer", "content": "Hi, thanks for", "created_at": START,
+         "metadata": {**spoken, "interrupted": True, "written": "Hi, thanks for joining!"}},
+        {"role": "respondent", "content": "Sure", "created_at": START, "metadata": spoken},
+        {"role": "interviewer", "content": "Which plan?", "created_at": START,
+         "metadata": {"modality": "text"}},
+        {"role": "respondent", "content": "Pro", "created_at": START, "metadata": {}},
+    ]  # fmt: skip
+    path = tmp_path / "voice.pdf"
+    path.write_bytes(await pdf_files.render("Voice", [], messages, DEFAULT_FONT_DIRS))
+    text = text_of(path)
+    assert "Interviewer · voice, interrupted · " in text
+    assert "Respondent · voice · " in text
+    assert text.count("voice") == 2, "typed turns carry no mark"
+    assert "joining" not in text, "what was heard is the turn"
