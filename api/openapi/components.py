@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from api import errors as api_errors
+from api.openapi import voice_frames
 from api.openapi.schemas import (
     Schema,
     boolean,
@@ -78,6 +79,7 @@ def response_schemas() -> dict[str, Schema]:
                     "properties": {"type": {"const": "ping"}},
                     "required": ["type"],
                 },
+                *voice_frames.client_frames(),
             ],
         },
         "WsServerFrame": {
@@ -96,6 +98,7 @@ def response_schemas() -> dict[str, Schema]:
                 obj({"type": {"const": "ack"}, "ended": {"const": True}}, "The session ended"),
                 obj({"type": {"const": "pong"}}),
                 obj({"type": {"const": "error"}, "error": error_body}, "A frame was refused"),
+                *voice_frames.server_frames(),
             ],
         },
     }

@@ -154,5 +154,13 @@ def ws_description() -> str:
         "key first. resume, message and end frames count against the rate limit of the "
         "credential that opened the socket, like requests (over it: a rate_limited error "
         "frame). The 101 response carries X-Request-Id, the security headers and the "
-        "X-RateLimit-* headers of the limit the handshake counted against."
+        "X-RateLimit-* headers of the limit the handshake counted against. "
+        "Voice mode (docs/voice.md): a respondent connection sends "
+        '`{"type": "voice.start"}`, then binary frames of microphone PCM (640 bytes: 20 ms, '
+        "16-bit, 16 kHz mono); the server answers with voice.* / speech.* / transcript.* / "
+        "audio.* / playback.stop JSON frames and the interviewer's speech as binary frames "
+        "at the rate voice.ready announces (WsClientFrame and WsServerFrame list each). The "
+        "turn's text still streams as turn.delta events: the captions. A bad audio frame (any "
+        "size but 640 bytes, before voice.start, faster than real time) gets an error frame "
+        "(field `frame`) and is not counted."
     )

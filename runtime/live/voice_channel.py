@@ -403,6 +403,7 @@ class VoiceChannel:
                     audio=clip,
                 )
             except DomainError as exc:
+                await self._parts.blobs.delete(clip.key)  # not stored: nothing references it
                 await self._send(_error_frame(exc.code, exc.message))
                 await self._set_state("listening")
                 return
@@ -588,6 +589,7 @@ class VoiceChannel:
             return
         written = turn.text if turn is not None else spoken.text
         heard = spoken.heard(played_ms) if interrupted else None
+        clip = None
         try:
             clip = await clips.store_clip(
                 self._parts.blobs,
@@ -604,7 +606,11 @@ class VoiceChannel:
                 heard_ms=played_ms if interrupted else None,
             )
         except Exception:
+            # The turn is kept as text (the session may have been erased meanwhile).
             log.exception("voice.turn_audio_failed", session_id=self._session_id)
+            if clip is not None:
+                with contextlib.suppress(Exception):
+                    await self._parts.blobs.delete(clip.key)
 
     def _stop_speaking(self) -> None:
         if self._speaking_task is not None and not self._speaking_task.done():

@@ -14,6 +14,7 @@ import websockets
 from runtime.voice import decoding
 from runtime.voice.openai_speech import Endpoint, OpenAISpeechToText
 from runtime.voice.types import Pcm
+from tests.api.test_openapi import Contract
 from tests.conftest import Server
 from tests.helpers import published_interview, start_session, turn_written
 from tests.runtime.voice.speech import frames, noise, silence, spoken
@@ -33,6 +34,7 @@ class Socket:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.seen: list[dict[str, Any] | bytes] = []
+        self.sent: list[dict[str, Any]] = []
 
     async def until(self, test: Any) -> dict[str, Any]:
         """The first frame, seen already or still to come, that passes `test`."""
@@ -52,6 +54,7 @@ class Socket:
                     return item
 
     async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
         await self.ws.send(json.dumps(message))
 
     async def speak(self, pcm: bytes) -> None:
@@ -96,6 +99,22 @@ async def test_a_voice_turn_over_the_websocket(
         message = await s.until(kind("respondent.message"))
         assert message["data"]["message_id"] == final["message_id"]
         await s.until(lambda m: m.get("type") == "audio.started" and m["turn_id"] == "t2")
+    # Every frame either way is one the document describes.
+    c = Contract((await anon.get("/v1/openapi.json")).json())
+    for frame in [m for m in s.seen if isinstance(m, dict)]:
+        assert not c.problems("/components/schemas/WsServerFrame", frame), frame
+    for frame in s.sent:
+        assert not c.problems("/components/schemas/WsClientFrame", frame), frame
+    assert {m.get("type") for m in s.seen if isinstance(m, dict)} >= {
+        "voice.ready",
+        "voice.state",
+        "speech.started",
+        "speech.stopped",
+        "transcript.partial",
+        "transcript.final",
+        "audio.started",
+        "audio.ended",
+    }
     listed = await client.get(f"/v1/sessions/{respondent.id}/transcript")
     stored = next(m for m in listed.json()["messages"] if m["id"] == final["message_id"])
     assert stored["modality"] == "voice" and stored["content"] == final["text"]
