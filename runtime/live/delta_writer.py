@@ -99,12 +99,15 @@ async def stream(
     fence: str,
     rephrase: str,
     first_token: tuple[str, float] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> tuple[str, Decision]:
     """Stream an engine's outputs into the log, continuing the `said` text an earlier
     attempt left (see Splice); returns the turn's whole text and the engine's decision.
     `opening`: the turn's `turn.started` (its item filled in here), None if already logged;
     `rephrase`: what bridges a retry that departs from `said` (in the interview's language);
-    `first_token`: (engine, when the turn could start), to time a turn's first text."""
+    `first_token`: (engine, when the turn could start), to time a turn's first text;
+    `stop`: set when the respondent interrupts (voice barge-in): the engine is closed at
+    its next output and the turn is what it wrote so far."""
     splice = Splice(said, rephrase)
     decision: Decision | None = None
     writer = DeltaWriter(events, session_id, turn_id, fence, opening, first_token)
@@ -116,6 +119,13 @@ async def stream(
             fresh = splice.feed(output.text)
             if fresh:
                 writer.write(fresh, decision.item_id if decision else None)
+            if stop is not None and stop.is_set() and decision is not None:
+                # Closing the generator cancels the model's request (its HTTP stream).
+                await outputs.aclose()  # type: ignore[attr-defined]
+                decision = dataclasses.replace(
+                    decision, metadata={**decision.metadata, "stopped": "barge_in"}
+                )
+                break
         tail = splice.finish()
         if tail:
             writer.write(tail, decision.item_id if decision else None)

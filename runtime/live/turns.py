@@ -59,6 +59,8 @@ class TurnRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         # Per session, the newest turn task here, and for a task the one it follows.
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Per session, the turn being written here and what stops it (a voice barge-in).
+        self._stops: dict[str, tuple[str, asyncio.Event]] = {}
         self._prior: dict[asyncio.Task[None], asyncio.Task[None]] = {}
 
     def start(
@@ -101,6 +103,17 @@ class TurnRunner:
             return None
         await asyncio.wait([prior])
         return await self._leases.take(session_id)
+
+    def interrupt(self, session_id: str, turn_id: str) -> bool:
+        """Stop writing the turn, if this process is writing it: the respondent spoke over it
+        (runtime/live/voice_channel.py). It is committed as far as it was written. False when
+        another process writes it (it then runs to its end; the stored turn is cut to what
+        was heard all the same)."""
+        found = self._stops.get(session_id)
+        if found is None or found[0] != turn_id:
+            return False
+        found[1].set()
+        return True
 
     async def drain(self) -> None:
         """Wait for the turns this process is writing to finish."""
@@ -284,6 +297,8 @@ class TurnRunner:
         outputs = (
             early.outputs() if early is not None and engine is early.engine else engine.respond(ctx)
         )
+        stop = asyncio.Event()
+        self._stops[session_id] = (turn_id, stop)
         try:
             content, decision = await delta_writer.stream(
                 self._events,
@@ -295,6 +310,7 @@ class TurnRunner:
                 fence,
                 ctx.phrases.rephrase(),
                 None if prior.started or prior.said else (name, began),
+                stop,
             )
             said = content if len(content) >= len(prior.said) else prior.said
             turn = sessions.CommittedTurn(
@@ -325,3 +341,6 @@ class TurnRunner:
         except Exception:
             metrics.turn_finished(name, "failed")
             raise
+        finally:
+            if self._stops.get(session_id, (None,))[0] == turn_id:
+                del self._stops[session_id]

@@ -564,7 +564,17 @@ class VoiceChannel:
         self._late_report = None
         await self._send({"type": "playback.stop", "turn_id": spoken.turn_id, "reason": "barge_in"})
         await self._set_state("listening")
-        log.info("voice.barge_in", session_id=self._session_id, turn_id=spoken.turn_id, by=reason)
+        # Still being written here: the engine stops now (elsewhere, it runs to its end).
+        stopped = spoken.kind == "turn" and self._parts.turns.interrupt(
+            self._session_id, spoken.turn_id
+        )
+        log.info(
+            "voice.barge_in",
+            session_id=self._session_id,
+            turn_id=spoken.turn_id,
+            by=reason,
+            generation_stopped=stopped,
+        )
         if spoken.kind == "turn":
             self._settling = self._spawn(self._settle_interrupted(spoken, estimate))
 

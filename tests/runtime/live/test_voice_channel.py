@@ -103,10 +103,14 @@ class Live:
 
 @contextlib.asynccontextmanager
 async def live(
-    settings: Settings, own_db: Database, channel_settings: ChannelSettings | None = None
+    settings: Settings,
+    own_db: Database,
+    channel_settings: ChannelSettings | None = None,
+    delay_ms: int = 0,
 ) -> AsyncIterator[Live]:
     url = own_db.engine.url.render_as_string(hide_password=False)
-    app = create_app(dataclasses.replace(settings, database_url=url, scripted_delta_delay_ms=0))
+    own = dataclasses.replace(settings, database_url=url, scripted_delta_delay_ms=delay_ms)
+    app = create_app(own)
     async with serving(app, lifespan="on") as base_url:
         auth = {"authorization": f"Bearer {await new_key(own_db)}"}
         async with httpx.AsyncClient(base_url=base_url, headers=auth) as client:
@@ -199,6 +203,24 @@ async def test_speaking_over_the_interviewer_stops_it_and_the_turn_is_what_was_h
         assert t1.metadata["audio"]["duration_ms"] == pytest.approx(900, abs=5)
         assert [r.role for r in rows][:2] == ["interviewer", "respondent"]
         assert rows[1].id == final["message_id"]
+
+
+async def test_speaking_over_a_turn_still_being_written_stops_its_engine(
+    settings: Settings, own_db: Database
+) -> None:
+    # The scripted engine writes a word every 400 ms: the first sentence is spoken while the
+    # rest is still to come.
+    async with live(settings, own_db, delay_ms=400) as v:
+        await v.outlet.until(lambda m: m.get("type") == "audio.started")
+        await v.say(answer()[: 16000 * 2])
+        await v.outlet.until(lambda m: m.get("type") == "playback.stop")
+        await v.channel.control({"type": "playback", "turn_id": "t1", "played_ms": 50})
+        await v.channel.drain(WAIT_S)
+        t1 = next(r for r in await v.messages() if r.turn_id == "t1")
+        assert t1.metadata["stopped"] == "barge_in"
+        full = "Hi, thanks for joining!\n\nWhat do you use our app for?"
+        assert len(t1.metadata.get("written", t1.content)) < len(full)
+        assert t1.metadata["audio"]["duration_ms"] == pytest.approx(50, abs=5)
 
 
 async def test_a_click_or_a_short_sound_does_not_interrupt_nor_answer(
