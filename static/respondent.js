@@ -10,6 +10,9 @@
  * Options (or the root's data attributes): `apiOrigin` / data-api-origin, the API's origin
  * (default: this page's); `shareToken` / data-share-token (default: from /i/<token>);
  * `ownDocument`, whether the view also sets the document's title and language.
+ *
+ * Voice mode (respondent/voice-control.js) comes with the interview's `modes`: it speaks over
+ * the same session WebSocket and shows the conversation in the same log.
  */
 
 import {
@@ -23,6 +26,9 @@ import {
 } from "./respondent/conversation.js";
 import { Stream } from "./respondent/transport.js";
 import { createView } from "./respondent/view.js";
+import { composerShown } from "./respondent/voice.js";
+import { createVoice } from "./respondent/voice-control.js";
+import { createVoiceView } from "./respondent/voice-view.js";
 
 const FALLBACK_AFTER_MS = 2000; // stream silent this long: show the messages we were given
 const SEND_RETRIES = 5;
@@ -69,6 +75,13 @@ export function mount(root, options = {}) {
     onEnd: () => endConversation(),
     ownDocument: Boolean(options.ownDocument),
   });
+  const render = () => view.render(state, { typing: composerShown(voice.state()) });
+  const voice = createVoice({
+    env: win,
+    stream: () => stream,
+    view: createVoiceView(root),
+    onChange: () => !unmounted && render(),
+  });
 
   function dispatch(action) {
     if (unmounted) return;
@@ -85,7 +98,9 @@ export function mount(root, options = {}) {
       // The send we thought had failed arrived: drop the copy waiting in the box.
       if (view.draft().trim() === before.unsent.content) view.setDraft("");
     }
-    view.render(state);
+    if (action.type === "event" && state !== before) voice.event(action);
+    if (state.ended && !before.ended) voice.ended();
+    render();
   }
 
   // ---------------------------------------------------------------- the API
@@ -212,20 +227,29 @@ export function mount(root, options = {}) {
 
   // ---------------------------------------------------------------- start
 
-  function begin(started) {
+  function begin(started, info) {
     if (unmounted) return;
     session = { id: started.session_id, token: started.session_token };
     store(started.session_id, started.session_token);
     dispatch({ type: "begin", session: started });
+    if (!state.ended) voice.offer(info); // talking or typing: asked once there is a session
     stream = new Stream({
       apiOrigin,
       tickets,
       lastEventId: () => state.lastEventId,
       on: {
         event: (event) => dispatch({ type: "event", ...event }),
-        open: () => dispatch({ type: "connected" }),
+        frame: (frame) => voice.frame(frame),
+        audio: (data) => voice.audio(data),
+        open: () => {
+          dispatch({ type: "connected" });
+          voice.opened();
+        },
         trouble: () => dispatch({ type: "trouble" }),
-        dropped: () => dispatch({ type: "fallback" }),
+        dropped: () => {
+          dispatch({ type: "fallback" });
+          voice.dropped();
+        },
         lost: () => dispatch({ type: "lost" }),
       },
       env: win,
@@ -278,7 +302,7 @@ export function mount(root, options = {}) {
     } catch {
       return dispatch({ type: "failed", message: TEXT.failed });
     }
-    begin(started);
+    begin(started, info);
   }
 
   const online = () => stream && stream.resume();
@@ -292,7 +316,7 @@ export function mount(root, options = {}) {
   win.addEventListener("pagehide", pagehide);
   win.addEventListener("pageshow", pageshow);
 
-  view.render(state);
+  render();
   start();
 
   return {
@@ -303,6 +327,7 @@ export function mount(root, options = {}) {
       win.removeEventListener("online", online);
       win.removeEventListener("pagehide", pagehide);
       win.removeEventListener("pageshow", pageshow);
+      voice.destroy();
       view.destroy();
     },
   };
