@@ -11,8 +11,9 @@
  * (default: this page's); `shareToken` / data-share-token (default: from /i/<token>);
  * `ownDocument`, whether the view also sets the document's title and language.
  *
- * Voice mode (respondent/voice-control.js) comes with the interview's `modes`: it speaks over
- * the same session WebSocket and shows the conversation in the same log.
+ * Voice mode (respondent/voice-control.js) comes with the interview's `modes`, loaded only
+ * for an interview that has it (a text interview's page loads what it always did): it speaks
+ * over the same session WebSocket and the conversation shows in the same log.
  */
 
 import {
@@ -26,9 +27,19 @@ import {
 } from "./respondent/conversation.js";
 import { Stream } from "./respondent/transport.js";
 import { createView } from "./respondent/view.js";
-import { composerShown } from "./respondent/voice.js";
-import { createVoice } from "./respondent/voice-control.js";
-import { createVoiceView } from "./respondent/voice-view.js";
+
+// Until voice mode is loaded (and in a text interview, for good): typing, no voice frames.
+const NO_VOICE = {
+  typing: () => true,
+  offer() {},
+  event() {},
+  frame() {},
+  audio() {},
+  opened() {},
+  dropped() {},
+  ended() {},
+  destroy() {},
+};
 
 const FALLBACK_AFTER_MS = 2000; // stream silent this long: show the messages we were given
 const SEND_RETRIES = 5;
@@ -75,13 +86,8 @@ export function mount(root, options = {}) {
     onEnd: () => endConversation(),
     ownDocument: Boolean(options.ownDocument),
   });
-  const render = () => view.render(state, { typing: composerShown(voice.state()) });
-  const voice = createVoice({
-    env: win,
-    stream: () => stream,
-    view: createVoiceView(root),
-    onChange: () => !unmounted && render(),
-  });
+  let voice = NO_VOICE;
+  const render = () => view.render(state, { typing: voice.typing() });
 
   function dispatch(action) {
     if (unmounted) return;
@@ -232,7 +238,7 @@ export function mount(root, options = {}) {
     session = { id: started.session_id, token: started.session_token };
     store(started.session_id, started.session_token);
     dispatch({ type: "begin", session: started });
-    if (!state.ended) voice.offer(info); // talking or typing: asked once there is a session
+    if (!state.ended) offerVoice(info);
     stream = new Stream({
       apiOrigin,
       tickets,
@@ -261,6 +267,30 @@ export function mount(root, options = {}) {
     }, FALLBACK_AFTER_MS);
     // Even an ended session's stream is read, once: it replays the conversation.
     stream.start(started, { replayOnly: state.ended });
+  }
+
+  /** Talking or typing: asked once there is a session, of an interview that has voice. */
+  async function offerVoice(info) {
+    if (!Array.isArray(info.modes) || !info.modes.includes("voice")) return;
+    voice = { ...NO_VOICE, typing: () => false }; // the choice comes first: no composer flash
+    render();
+    let createVoice;
+    try {
+      ({ createVoice } = await import("./respondent/voice-control.js"));
+    } catch {
+      voice = NO_VOICE; // the modules did not load: the page stays a typed conversation
+      render();
+      return;
+    }
+    if (unmounted || state.ended) return;
+    voice = createVoice({
+      root,
+      env: win,
+      stream: () => stream,
+      onChange: () => !unmounted && render(),
+    });
+    voice.offer(info);
+    render();
   }
 
   async function start() {

@@ -1,16 +1,20 @@
 /* Voice mode run for one conversation: the voice state (voice.js), the microphone and player
  * (voice-io.js), the session's WebSocket (transport.js Stream) and the voice view together.
  *
- * `createVoice({env, stream, view, onChange})` returns the hooks respondent.js calls: `offer`
- * (the interview's modes), `event` (each stream event: captions), `frame` / `audio` (the
- * socket's voice frames and binary audio), `opened` / `dropped` (the socket came and went),
- * `ended` and `destroy`. `stream()` gives the conversation's Stream, or null before there is
- * one. The protocol is docs/voice.md's. Browser APIs come in through `env`.
+ * `createVoice({root, env, stream, onChange})` returns the hooks respondent.js calls: `offer`
+ * (the interview's modes), `typing()` (whether the composer is shown), `event` (each stream
+ * event: captions), `frame` / `audio` (the socket's voice frames and binary audio),
+ * `opened` / `dropped` (the socket came and went), `ended` and `destroy`. `stream()` gives
+ * the conversation's Stream, or null before there is one. The view is voice-view.js's in
+ * `root` (tests pass their own as `view`). The protocol is docs/voice.md's. Browser APIs
+ * come in through `env`.
  */
 
 import { FRAME_MS, INPUT_RATE } from "./audio.js";
 import { VoiceIO, support } from "./voice-io.js";
+import { createVoiceView } from "./voice-view.js";
 import {
+  composerShown,
   isLive,
   modesOf,
   PlaybackLog,
@@ -29,7 +33,7 @@ const START = {
   talk: "open", // the server's listener ends turns; releasing the talk control ends one too
 };
 
-export function createVoice({ env, stream, view, onChange }) {
+export function createVoice({ root, env, stream, onChange, view = createVoiceView(root) }) {
   let state = voiceInitial();
   let log = new PlaybackLog();
   let io = null;
@@ -69,6 +73,7 @@ export function createVoice({ env, stream, view, onChange }) {
       },
       onLevel: (value) => io === mine && view.level(sending(state) ? value : 0),
       onPlayer: (report) => io === mine && player(report),
+      onFailure: () => io === mine && dispatch({ type: "refused", reason: "failed" }),
     });
     io = mine;
     mine.start().then(
@@ -157,6 +162,7 @@ export function createVoice({ env, stream, view, onChange }) {
   view.render(state);
   return {
     state: () => state,
+    typing: () => composerShown(state),
     offer(info) {
       // Without the voice markup (an embedding page's own), or in a browser that cannot
       // record, an interview that also takes text is simply typed.

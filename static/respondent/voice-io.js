@@ -4,7 +4,8 @@
  * `VoiceIO.start()` must be called from the respondent's click (browsers only open the
  * microphone and play audio after a gesture); it rejects with the browser's error when the
  * microphone is refused (voice.js refusalOf names it). Capture comes out as 640-byte frames
- * (`onFrame`) and a level 0..1 (`onLevel`); the player's reports come out of `onPlayer`.
+ * (`onFrame`) and a level 0..1 (`onLevel`); the player's reports come out of `onPlayer`;
+ * `onFailure` says a processor broke (the audio stopped).
  * Browser APIs come in through `env` (the window), so node tests pass fakes.
  */
 
@@ -37,9 +38,9 @@ export function support(env) {
 }
 
 export class VoiceIO {
-  constructor(env, { onFrame, onLevel, onPlayer }) {
+  constructor(env, { onFrame, onLevel, onPlayer, onFailure }) {
     this.env = env;
-    this.on = { frame: onFrame, level: onLevel, player: onPlayer };
+    this.on = { frame: onFrame, level: onLevel, player: onPlayer, failure: onFailure };
     this.media = null;
     this.context = null;
     this.capture = null;
@@ -70,6 +71,9 @@ export class VoiceIO {
     this.capture.port.onmessage = ({ data }) => this.captured(data);
     this.player = new Node(context, "rapport-playback", { numberOfInputs: 0, outputChannelCount: [1] });
     this.player.port.onmessage = ({ data }) => this.on.player(data);
+    // A processor that threw is dead for good: say so rather than go quiet.
+    this.capture.onprocessorerror = () => !this.closed && this.on.failure();
+    this.player.onprocessorerror = () => !this.closed && this.on.failure();
     context.createMediaStreamSource(this.media).connect(this.capture);
     // A processor is only run while something pulls on it: the capture node writes silence.
     this.capture.connect(context.destination);
