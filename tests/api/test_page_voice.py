@@ -29,6 +29,7 @@ from playwright.async_api import (
     expect,
 )
 
+from tests.api.test_page import Tab, watch
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Server
 from tests.helpers import published_interview
 
@@ -128,7 +129,7 @@ async def with_modes(page: Page, modes: list[str]) -> None:
 
 async def new_page(
     browser: Browser, server: Server, microphone: bool
-) -> tuple[BrowserContext, Page, list[str]]:
+) -> tuple[BrowserContext, Page, Tab]:
     context = await browser.new_context(
         base_url=server.url,
         viewport={"width": 390, "height": 800},
@@ -136,24 +137,13 @@ async def new_page(
     )
     context.set_default_timeout(WAIT_S * 1000)
     page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error"
-            and ("Content Security Policy" in msg.text or "Refused" in msg.text)
-            else None
-        ),
-    )
-    return context, page, errors
+    return context, page, watch(page)
 
 
 async def test_talking_listening_speaking_barge_in_and_switching(
     media_browser: Browser, server: Server, client: httpx.AsyncClient
 ) -> None:
-    context, page, errors = await new_page(media_browser, server, microphone=True)
+    context, page, tab = await new_page(media_browser, server, microphone=True)
     voice = VoiceServer()
     await page.route_web_socket("**/v1/sessions/*/ws*", voice.handle)
     interview = await published_interview(client)
@@ -290,14 +280,14 @@ async def test_talking_listening_speaking_barge_in_and_switching(
     await expect(page.locator("[data-part=voice-retry]")).to_be_visible()
     await expect(page.locator("[data-part=voice-live]")).to_be_hidden()
     assert not [f for f in voice.frames[after:] if f["type"] == "voice.start"]
-    assert errors == [], errors
+    tab.assert_clean()
     await context.close()
 
 
 async def test_a_refused_microphone_says_how_to_fix_it_and_typing_stays(
     media_browser: Browser, server: Server, client: httpx.AsyncClient
 ) -> None:
-    context, page, errors = await new_page(media_browser, server, microphone=False)
+    context, page, tab = await new_page(media_browser, server, microphone=False)
     interview = await published_interview(client)
     await with_modes(page, ["text", "voice"])
     await page.goto(f"/i/{interview['share_token']}")
@@ -312,14 +302,14 @@ async def test_a_refused_microphone_says_how_to_fix_it_and_typing_stays(
     await expect(page.locator("[data-part=voice-retry]")).to_be_focused()
     await expect(page.locator("#composer")).to_be_visible()  # typing is allowed: it stays
     await expect(page.locator("[data-part=voice-live]")).to_be_hidden()
-    assert errors == [], errors
+    tab.assert_clean()
     await context.close()
 
 
 async def test_voice_only_starts_with_the_microphone_step_and_text_only_shows_none(
     media_browser: Browser, server: Server, client: httpx.AsyncClient
 ) -> None:
-    context, page, errors = await new_page(media_browser, server, microphone=False)
+    context, page, tab = await new_page(media_browser, server, microphone=False)
     spoken = await published_interview(client)
     await with_modes(page, ["voice"])
     await page.goto(f"/i/{spoken['share_token']}")
@@ -337,5 +327,5 @@ async def test_voice_only_starts_with_the_microphone_step_and_text_only_shows_no
     await expect(page.locator("#input")).to_be_enabled()
     await expect(page.locator("section[data-part=voice]")).to_be_hidden()
     await expect(page.locator("[data-part=to-voice]")).to_be_hidden()
-    assert errors == [], errors
+    tab.assert_clean()
     await context.close()
