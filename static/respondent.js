@@ -290,6 +290,8 @@ export function mount(root, options = {}) {
       onChange: () => !unmounted && render(),
     });
     voice.offer(info);
+    const last = state.messages.filter((m) => m.role === "interviewer").pop();
+    if (last) voice.caption(last.turnId, last.text);
     render();
   }
 

@@ -2,8 +2,8 @@
  * (voice-io.js), the session's WebSocket (transport.js Stream) and the voice view together.
  *
  * `createVoice({root, env, stream, onChange})` returns the hooks respondent.js calls: `offer`
- * (the interview's modes), `typing()` (whether the composer is shown), `event` (each stream
- * event: captions), `frame` / `audio` (the socket's voice frames and binary audio),
+ * (the interview's modes), `typing()` (whether the composer is shown), `caption` (the turn
+ * already shown when voice came) and `event` (each stream event after it: captions), `frame` / `audio` (the socket's voice frames and binary audio),
  * `opened` / `dropped` (the socket came and went), `ended` and `destroy`. `stream()` gives
  * the conversation's Stream, or null before there is one. The view is voice-view.js's in
  * `root` (tests pass their own as `view`). The protocol is docs/voice.md's. Browser APIs
@@ -171,6 +171,9 @@ export function createVoice({ root, env, stream, onChange, view = createVoiceVie
       if (missing && modes.includes("text")) modes = ["text"];
       dispatch({ type: "modes", modes });
       if (missing && modes.includes("voice")) dispatch({ type: "unavailable", reason: missing });
+    },
+    caption(turnId, text) {
+      dispatch({ type: "caption", turnId, text });
     },
     event(event) {
       dispatch({ type: "event", event: event.event, data: event.data });

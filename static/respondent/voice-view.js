@@ -107,7 +107,11 @@ export function createVoiceView(root) {
       if (!spaceFor(event) || !spaceDown) return;
       event.preventDefault();
       spaceDown = false;
-      if (event.target === ui.talk) swallowClick = true;
+      if (event.target === ui.talk) {
+        // The button's own activation on this keyup, if the browser makes one, comes now.
+        swallowClick = true;
+        doc.defaultView.setTimeout(() => (swallowClick = false), 0);
+      }
       if (on) on.hold(false);
     },
     true,

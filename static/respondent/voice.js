@@ -234,6 +234,11 @@ const ACTIONS = {
   ended(state) {
     return { ...stopVoice(state), ended: true };
   },
+  /** The interviewer's turn on screen when voice mode came: its caption until the next. */
+  caption(state, { turnId, text }) {
+    if (state.captions.turnId) return state; // the stream has said more since
+    return { ...state, captions: { turnId, interviewer: text, respondent: "" } };
+  },
   frame(state, { frame }) {
     const handle = frame && FRAMES[frame.type];
     return handle ? handle(state, frame) : state;

@@ -29,7 +29,7 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.api.test_page import Tab, watch
+from tests.api.test_page import OPENING, Tab, watch
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Server
 from tests.helpers import published_interview
 
@@ -179,6 +179,7 @@ async def test_talking_listening_speaking_barge_in_and_switching(
         }
     )
     await expect(status).to_have_text("Listening…")
+    await expect(page.locator("[data-part=caption-interviewer]")).to_have_text(OPENING)
     await expect(talk).to_have_attribute("aria-pressed", "true")
     await expect(talk).to_be_focused()  # the control that had focus went away: the talk one
     # The fake microphone's beep, resampled from the context's rate: 20 ms frames of 640 bytes.
@@ -212,6 +213,14 @@ async def test_talking_listening_speaking_barge_in_and_switching(
     await page.keyboard.up("Space")
     await expect(talk).to_have_attribute("aria-pressed", "false")
     await voice.next("voice.end_turn", after=before)
+    # Held on the talk control itself: the same, and the release does not also toggle it.
+    await talk.focus()
+    before = len(voice.frames)
+    await page.keyboard.down("Space")
+    await expect(talk).to_have_attribute("aria-pressed", "true")
+    await page.keyboard.up("Space")
+    await voice.next("voice.end_turn", after=before)
+    await expect(talk).to_have_attribute("aria-pressed", "false")
     await talk.click()
     await expect(talk).to_have_attribute("aria-pressed", "true")
 

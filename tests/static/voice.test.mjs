@@ -175,6 +175,13 @@ test("captions: the interviewer's turn as it streams, the respondent's partial t
   assert.equal(state.captions.interviewer, "Hi");
 });
 
+test("the turn already on screen when voice came is the caption until the stream says more", () => {
+  let state = run([{ type: "caption", turnId: "t1", text: "Hi! What do you use it for?" }], listening());
+  assert.deepEqual(state.captions, { turnId: "t1", interviewer: "Hi! What do you use it for?", respondent: "" });
+  state = run([{ type: "event", event: "turn.started", data: { turn_id: "t2" } }], state);
+  assert.equal(run([{ type: "caption", turnId: "t1", text: "old" }], state).captions.turnId, "t2");
+});
+
 test("voice.error: voice stops, the respondent is told to type, and can", () => {
   const error = frame("voice.error", {
     error: { code: "speech_failed", message: "recognition failed" },
