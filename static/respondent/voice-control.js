@@ -195,7 +195,7 @@ export function createVoice({ root, env, stream, onChange, view = createVoiceVie
     dropped() {
       started = false;
       log = new PlaybackLog(); // the server starts afresh on the next socket
-      if (io) io.flush("");
+      if (io) io.reset();
       dispatch({ type: "disconnected" });
     },
     ended() {

@@ -106,6 +106,11 @@ export class VoiceIO {
     return true;
   }
 
+  /** Drop all queued audio and forget every turn's counts (a new socket starts afresh). */
+  reset() {
+    if (this.player) this.player.port.postMessage({ type: "reset" });
+  }
+
   stop() {
     this.closed = true;
     if (this.capture) this.capture.port.postMessage({ type: "stop" });

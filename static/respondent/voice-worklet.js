@@ -9,7 +9,8 @@
  * PlaybackLog keeps the accounting).
  *
  * Messages to the playback port: {type: "play", turnId, pcm: ArrayBuffer, rate},
- * {type: "end", turnId} (the turn's audio is all sent), {type: "flush", turnId}.
+ * {type: "end", turnId} (the turn's audio is all sent), {type: "flush", turnId}, and
+ * {type: "reset"} (everything dropped and forgotten: the socket was replaced).
  * From it: {type: "progress", turnId, played_ms, received, idle} and
  * {type: "flushed", turnId, played_ms}.
  */
@@ -85,6 +86,10 @@ class Playback extends AudioWorkletProcessor {
       if (turn.resampler) this.enqueue(data.turnId, turn.resampler.end());
       turn.resampler = null;
       if (!this.queue.some((item) => item.turnId === data.turnId)) this.report(data.turnId, true);
+    } else if (data.type === "reset") {
+      // A new socket: the server starts its accounting afresh, and so does the player.
+      this.queue = [];
+      this.turns.clear();
     } else if (data.type === "flush") {
       this.queue = [];
       for (const turn of this.turns.values()) turn.resampler = null;

@@ -281,6 +281,7 @@ test("voice.error stops voice without a voice.stop; a dropped socket starts it a
   h.socket.open = false;
   h.voice.dropped();
   assert.equal(h.view.state.phase, "connecting");
+  assert.deepEqual(h.node("rapport-playback").posted.at(-1), { type: "reset" });
   h.socket.open = true;
   h.voice.opened();
   assert.equal(h.json("voice.start").length, 2, "asked again on the new socket");

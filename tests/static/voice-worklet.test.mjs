@@ -129,3 +129,17 @@ test("playback follows a change of the announced rate", () => {
   const last = player.port.sent[player.port.sent.length - 1];
   assert.ok(last.idle && Math.abs(last.played_ms - 100) < 1, JSON.stringify(last));
 });
+
+test("a reset drops the queue and forgets the turns' counts (a new socket starts afresh)", () => {
+  const player = new processors["rapport-playback"]();
+  player.port.deliver({ type: "play", turnId: "t6", pcm: pcm(tone(440, 24000, 2400)), rate: 24000 });
+  render(player, 10);
+  player.port.deliver({ type: "reset" });
+  const [after] = render(player, 2);
+  assert.ok(after.every((v) => v === 0));
+  player.port.sent.length = 0;
+  player.port.deliver({ type: "end", turnId: "t6" });
+  assert.deepEqual(player.port.sent, [
+    { type: "progress", turnId: "t6", played_ms: 0, received: 1, idle: true },
+  ]);
+});
