@@ -56,12 +56,14 @@ class VoiceServer:
 
     def __init__(self) -> None:
         self.route: WebSocketRoute | None = None
+        self.sockets = 0
         self.frames: list[dict[str, Any]] = []
         self.audio: list[int] = []  # the size of every binary frame
         self.changed = asyncio.Event()
 
     async def handle(self, ws: WebSocketRoute) -> None:
         self.route = ws
+        self.sockets += 1
         server = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:
@@ -336,5 +338,38 @@ async def test_voice_only_starts_with_the_microphone_step_and_text_only_shows_no
     await expect(page.locator("#input")).to_be_enabled()
     await expect(page.locator("section[data-part=voice]")).to_be_hidden()
     await expect(page.locator("[data-part=to-voice]")).to_be_hidden()
+    tab.assert_clean()
+    await context.close()
+
+
+async def test_a_dropped_socket_asks_for_voice_again_on_the_next(
+    media_browser: Browser, server: Server, client: httpx.AsyncClient
+) -> None:
+    """Voice is per socket: after a drop the page reconnects (a fresh ticket, after the last
+    event), asks for voice again, and sends no audio until the server is ready."""
+    context, page, tab = await new_page(media_browser, server, microphone=True)
+    voice = VoiceServer()
+    await page.route_web_socket("**/v1/sessions/*/ws*", voice.handle)
+    interview = await published_interview(client)
+    await with_modes(page, ["voice"])
+    await page.goto(f"/i/{interview['share_token']}")
+    await page.locator("[data-part=voice-allow]").click()
+    start = await voice.next("voice.start")
+    voice.send({"type": "voice.ready", "input": start["input"], "output": {"sample_rate": 24000}})
+    status = page.locator("[data-part=voice-status]")
+    await expect(status).to_have_text("Listening…")
+    await voice.until(lambda: len(voice.audio) >= 5)
+
+    assert voice.route is not None
+    after = len(voice.frames)
+    await voice.route.close(code=1013, reason="try again later")
+    await voice.next("voice.start", after=after)
+    assert voice.sockets == 2
+    await expect(status).to_have_text("Connecting…")
+    sent = len(voice.audio)
+    voice.send({"type": "voice.ready", "input": start["input"], "output": {"sample_rate": 24000}})
+    await expect(status).to_have_text("Listening…")
+    await voice.until(lambda: len(voice.audio) >= sent + 5)
+    await expect(page.locator("#composer")).to_be_hidden()
     tab.assert_clean()
     await context.close()
