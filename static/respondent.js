@@ -10,6 +10,10 @@
  * Options (or the root's data attributes): `apiOrigin` / data-api-origin, the API's origin
  * (default: this page's); `shareToken` / data-share-token (default: from /i/<token>);
  * `ownDocument`, whether the view also sets the document's title and language.
+ *
+ * Voice mode (respondent/voice-control.js) comes with the interview's `modes`, loaded only
+ * for an interview that has it (a text interview's page loads what it always did): it speaks
+ * over the same session WebSocket and the conversation shows in the same log.
  */
 
 import {
@@ -23,6 +27,19 @@ import {
 } from "./respondent/conversation.js";
 import { Stream } from "./respondent/transport.js";
 import { createView } from "./respondent/view.js";
+
+// Until voice mode is loaded (and in a text interview, for good): typing, no voice frames.
+const NO_VOICE = {
+  typing: () => true,
+  offer() {},
+  event() {},
+  frame() {},
+  audio() {},
+  opened() {},
+  dropped() {},
+  ended() {},
+  destroy() {},
+};
 
 const FALLBACK_AFTER_MS = 2000; // stream silent this long: show the messages we were given
 const SEND_RETRIES = 5;
@@ -69,6 +86,8 @@ export function mount(root, options = {}) {
     onEnd: () => endConversation(),
     ownDocument: Boolean(options.ownDocument),
   });
+  let voice = NO_VOICE;
+  const render = () => view.render(state, { typing: voice.typing() });
 
   function dispatch(action) {
     if (unmounted) return;
@@ -85,7 +104,9 @@ export function mount(root, options = {}) {
       // The send we thought had failed arrived: drop the copy waiting in the box.
       if (view.draft().trim() === before.unsent.content) view.setDraft("");
     }
-    view.render(state);
+    if (action.type === "event" && state !== before) voice.event(action);
+    if (state.ended && !before.ended) voice.ended();
+    render();
   }
 
   // ---------------------------------------------------------------- the API
@@ -212,20 +233,29 @@ export function mount(root, options = {}) {
 
   // ---------------------------------------------------------------- start
 
-  function begin(started) {
+  function begin(started, info) {
     if (unmounted) return;
     session = { id: started.session_id, token: started.session_token };
     store(started.session_id, started.session_token);
     dispatch({ type: "begin", session: started });
+    if (!state.ended) offerVoice(info);
     stream = new Stream({
       apiOrigin,
       tickets,
       lastEventId: () => state.lastEventId,
       on: {
         event: (event) => dispatch({ type: "event", ...event }),
-        open: () => dispatch({ type: "connected" }),
+        frame: (frame) => voice.frame(frame),
+        audio: (data) => voice.audio(data),
+        open: () => {
+          dispatch({ type: "connected" });
+          voice.opened();
+        },
         trouble: () => dispatch({ type: "trouble" }),
-        dropped: () => dispatch({ type: "fallback" }),
+        dropped: () => {
+          dispatch({ type: "fallback" });
+          voice.dropped();
+        },
         lost: () => dispatch({ type: "lost" }),
       },
       env: win,
@@ -237,6 +267,32 @@ export function mount(root, options = {}) {
     }, FALLBACK_AFTER_MS);
     // Even an ended session's stream is read, once: it replays the conversation.
     stream.start(started, { replayOnly: state.ended });
+  }
+
+  /** Talking or typing: asked once there is a session, of an interview that has voice. */
+  async function offerVoice(info) {
+    if (!Array.isArray(info.modes) || !info.modes.includes("voice")) return;
+    voice = { ...NO_VOICE, typing: () => false }; // the choice comes first: no composer flash
+    render();
+    let createVoice;
+    try {
+      ({ createVoice } = await import("./respondent/voice-control.js"));
+    } catch {
+      voice = NO_VOICE; // the modules did not load: the page stays a typed conversation
+      render();
+      return;
+    }
+    if (unmounted || state.ended) return;
+    voice = createVoice({
+      root,
+      env: win,
+      stream: () => stream,
+      onChange: () => !unmounted && render(),
+    });
+    voice.offer(info);
+    const last = state.messages.filter((m) => m.role === "interviewer").pop();
+    if (last) voice.caption(last.turnId, last.text);
+    render();
   }
 
   async function start() {
@@ -278,7 +334,7 @@ export function mount(root, options = {}) {
     } catch {
       return dispatch({ type: "failed", message: TEXT.failed });
     }
-    begin(started);
+    begin(started, info);
   }
 
   const online = () => stream && stream.resume();
@@ -292,7 +348,7 @@ export function mount(root, options = {}) {
   win.addEventListener("pagehide", pagehide);
   win.addEventListener("pageshow", pageshow);
 
-  view.render(state);
+  render();
   start();
 
   return {
@@ -303,6 +359,7 @@ export function mount(root, options = {}) {
       win.removeEventListener("online", online);
       win.removeEventListener("pagehide", pagehide);
       win.removeEventListener("pageshow", pageshow);
+      voice.destroy();
       view.destroy();
     },
   };

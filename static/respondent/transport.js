@@ -6,6 +6,9 @@
  * itself, and `on.closed({opened})` when it has given up. `Stream` chooses one, reconnects
  * with back-off and keeps the tickets fresh. Messages and the end are posted over HTTP
  * (their answers' statuses drive the retries; a WebSocket error frame names no request).
+ * Voice mode (respondent/voice-control.js) speaks over the same WebSocket: `send` and
+ * `sendBinary` write to it, its other JSON frames go to `on.frame` and its binary frames to
+ * `on.audio`; `wantSocket()` moves a page that fell back to SSE onto a socket again.
  * Browser APIs come in through `env`, so node tests pass fakes.
  */
 
@@ -73,6 +76,7 @@ export function openSse(url, on, env) {
   return {
     renewsTicket: true,
     isOpen: () => live && source.readyState === env.EventSource.OPEN,
+    send: () => false, // SSE only listens
     close() {
       live = false;
       source.close();
@@ -95,8 +99,10 @@ export function openWebSocket(url, on, env) {
     socket = new env.WebSocket(url);
   } catch {
     env.setTimeout(gone, 0); // refused outright (a policy): report it like a failed open
-    return { renewsTicket: false, isOpen: () => false, close: () => (live = false) };
+    const none = () => false;
+    return { renewsTicket: false, isOpen: none, send: none, close: () => (live = false) };
   }
+  socket.binaryType = "arraybuffer"; // the interviewer's audio, as PCM bytes
   socket.addEventListener("open", () => {
     if (!live) return;
     opened = true;
@@ -104,16 +110,29 @@ export function openWebSocket(url, on, env) {
   });
   socket.addEventListener("message", (message) => {
     if (!live) return;
+    if (typeof message.data !== "string") {
+      if (on.audio) on.audio(message.data);
+      return;
+    }
     const frame = parse(message.data);
-    // Events carry an id; acks, errors and pongs answer frames this page does not send.
+    // Events carry an id; the rest (voice mode's frames, acks, errors, pongs) are frames.
     if (frame && typeof frame.event === "string" && frame.id) {
       on.event({ id: String(frame.id), event: frame.event, data: frame.data });
+    } else if (frame && typeof frame.type === "string" && on.frame) {
+      on.frame(frame);
     }
   });
   socket.addEventListener("close", gone);
+  const isOpen = () => live && socket.readyState === env.WebSocket.OPEN;
   return {
     renewsTicket: false,
-    isOpen: () => live && socket.readyState === env.WebSocket.OPEN,
+    isOpen,
+    /** Whether `data` (a JSON value, or bytes as they are) was handed to an open socket. */
+    send(data) {
+      if (!isOpen()) return false;
+      socket.send(data instanceof ArrayBuffer ? data : JSON.stringify(data));
+      return true;
+    },
     close() {
       live = false;
       socket.close(1000);
@@ -161,6 +180,8 @@ export class Stream {
     let transport;
     const handlers = {
       event: (event) => transport === this.transport && this.on.event(event),
+      frame: (frame) => transport === this.transport && this.on.frame && this.on.frame(frame),
+      audio: (data) => transport === this.transport && this.on.audio && this.on.audio(data),
       open: () => {
         if (transport !== this.transport) return;
         if (kind === "websocket") this.socketsWork = true;
@@ -225,6 +246,26 @@ export class Stream {
     } finally {
       this.reopening = false;
     }
+  }
+
+  /** Whether a JSON frame, or an ArrayBuffer as a binary frame, went out on an open socket. */
+  send(data) {
+    return Boolean(this.transport && this.transport.send(data));
+  }
+
+  /** Whether the stream is, or may become, a WebSocket; one on SSE because sockets failed
+   * earlier tries one again (voice needs it), resuming after the last event. */
+  wantSocket() {
+    if (typeof this.env.WebSocket !== "function" || this.stopped || this.replayOnly) return false;
+    if (this.kind === "websocket") return true;
+    if (this.socketsWork === false) {
+      this.socketsWork = null;
+      if (this.transport) {
+        this.close();
+        this.reopen(false);
+      }
+    }
+    return true;
   }
 
   /** Reconnect now if nothing is connected (the network is back, the page is shown again). */

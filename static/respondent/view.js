@@ -139,11 +139,11 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
     else if (ui.notice.dataset.state !== notice.kind) ui.notice.dataset.state = notice.kind;
   }
 
-  function renderComposer(state) {
+  function renderComposer(state, typing) {
     const enabled = canSend(state);
     const focused = root.getRootNode().activeElement === ui.input;
     if (!enabled && focused) refocus = true;
-    ui.composer.hidden = !state.live;
+    ui.composer.hidden = !state.live || !typing;
     ui.input.disabled = !enabled;
     ui.send.disabled = !enabled;
     const placeholder = state.ended
@@ -164,7 +164,8 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
   }
 
   return {
-    render(state) {
+    /** `typing` false: the respondent talks (voice mode), the composer is put away. */
+    render(state, { typing = true } = {}) {
       setText(ui.title, state.title);
       if (state.language && root.lang !== state.language) root.lang = state.language;
       if (root.dir !== state.direction) root.dir = state.direction;
@@ -187,7 +188,7 @@ export function createView(root, { onSend, onEnd, ownDocument = false }) {
       const stick = nearBottom();
       const changed = renderMessages(state.messages);
       if (changed && stick) win.scrollTo(0, doc.documentElement.scrollHeight);
-      renderComposer(state);
+      renderComposer(state, typing);
     },
     draft: () => ui.input.value,
     setDraft(value) {

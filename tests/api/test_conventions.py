@@ -62,7 +62,10 @@ async def test_only_the_respondent_page_may_be_framed(
         assert served.status_code == 200 and served.headers["x-frame-options"] == "DENY"
         assert _policy(served)["frame-ancestors"] == "'none'", asset
     # A module script must come as JavaScript: with nosniff, the browser refuses anything else.
-    for module in ("respondent.js", "respondent/conversation.js", "respondent/view.js"):
+    # …and so must voice mode's, the AudioWorklet's module included (addModule is as strict).
+    modules = ("respondent.js", "respondent/conversation.js", "respondent/view.js")
+    voice = ("respondent/voice-control.js", "respondent/voice-worklet.js", "respondent/audio.js")
+    for module in (*modules, *voice):
         served = await anon.get(f"/static/{module}")
         kind = served.headers["content-type"].split(";")[0]
         assert kind in ("text/javascript", "application/javascript"), (module, kind)

@@ -65,11 +65,8 @@ class Tab:
         assert self.errors == [], self.errors
 
 
-@pytest.fixture
-async def tab(browser: Browser, server: Server) -> AsyncIterator[Tab]:
-    context = await browser.new_context(base_url=server.url, viewport={"width": 390, "height": 800})
-    context.set_default_timeout(10_000)
-    page = await context.new_page()
+def watch(page: Page) -> Tab:
+    """The page, with its script errors and CSP refusals recorded as they happen."""
     tab = Tab(page)
     page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
     page.on(
@@ -81,6 +78,15 @@ async def tab(browser: Browser, server: Server) -> AsyncIterator[Tab]:
             else None
         ),
     )
+    return tab
+
+
+@pytest.fixture
+async def tab(browser: Browser, server: Server) -> AsyncIterator[Tab]:
+    context = await browser.new_context(base_url=server.url, viewport={"width": 390, "height": 800})
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    tab = watch(page)
     await page.add_init_script(TEXT_RECORDER)
     yield tab
     await context.close()

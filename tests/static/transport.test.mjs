@@ -101,7 +101,12 @@ function fakeWebSocket() {
       this.emit("open");
     }
     frame(value) {
-      this.emit("message", { data: typeof value === "string" ? value : JSON.stringify(value) });
+      const data = typeof value === "string" || value instanceof ArrayBuffer ? value : JSON.stringify(value);
+      this.emit("message", { data });
+    }
+    send(data) {
+      if (this.readyState !== WebSocket.OPEN) throw new Error("InvalidStateError");
+      (this.sent ||= []).push(data);
     }
     drop(code = 1006) {
       this.readyState = WebSocket.CLOSED;
@@ -156,6 +161,8 @@ function harness({ socket = true, answers = [] } = {}) {
         told.push(["event", e.id, e.event, e.data]);
         lastId = e.id;
       },
+      frame: (f) => told.push(["frame", f]),
+      audio: (data) => told.push(["audio", data.byteLength]),
       open: () => told.push(["open"]),
       trouble: () => told.push(["trouble"]),
       dropped: () => told.push(["dropped"]),
@@ -200,9 +207,51 @@ test("the WebSocket is used when there is one; its event frames become events", 
   assert.deepEqual(h.told, [
     ["open"],
     ["event", "1-0", "turn.started", { turn_id: "t1" }],
+    ["frame", { type: "pong" }],
     ["event", "1-1", "turn.delta", { turn_id: "t1", text: "Hi" }],
   ]);
   assert.deepEqual(h.clock.pending(), [], "a socket's ticket is checked once: no renewal");
+});
+
+test("voice over the socket: JSON and binary frames both ways, nothing sent when it is not open", () => {
+  const h = harness();
+  assert.equal(h.stream.send({ type: "voice.start" }), false, "no transport yet");
+  h.stream.start(links());
+  const socket = h.ws.opened[0];
+  assert.equal(socket.binaryType, "arraybuffer", "the interviewer's audio as bytes");
+  assert.equal(h.stream.send({ type: "voice.start" }), false, "still connecting");
+  socket.open();
+  const frame = new ArrayBuffer(640);
+  assert.equal(h.stream.send({ type: "voice.start", talk: "open" }), true);
+  assert.equal(h.stream.send(frame), true);
+  assert.deepEqual(socket.sent, ['{"type":"voice.start","talk":"open"}', frame]);
+  socket.frame({ type: "voice.ready", output: { sample_rate: 24000 } });
+  socket.frame(new ArrayBuffer(4800));
+  assert.deepEqual(h.told.slice(1), [
+    ["frame", { type: "voice.ready", output: { sample_rate: 24000 } }],
+    ["audio", 4800],
+  ]);
+  assert.equal(h.stream.wantSocket(), true, "already one");
+  socket.drop(1006);
+  assert.equal(h.stream.send({ type: "playback" }), false, "dropped: nothing goes out");
+});
+
+test("voice on a page that fell back to SSE tries a socket again, resuming after the last event", async () => {
+  const h = harness();
+  h.stream.start(links());
+  h.ws.opened[0].drop(1006); // never connected: SSE
+  h.sse.opened[0].open();
+  h.sse.opened[0].send("3-0", "turn.started", { turn_id: "t1" });
+  assert.equal(h.stream.send({ type: "voice.start" }), false, "SSE only listens");
+  assert.equal(h.stream.wantSocket(), true);
+  assert.ok(h.sse.opened[0].closed);
+  await h.clock.advance(0);
+  assert.equal(h.ticketCalls.length, 1, "a fresh ticket for the socket");
+  assert.equal(h.stream.kind, "websocket");
+  assert.equal(param(h.ws.opened[1].url, "last_event_id"), "3-0");
+  const none = harness({ socket: false });
+  none.stream.start(links());
+  assert.equal(none.stream.wantSocket(), false, "no WebSocket in this browser");
 });
 
 test("a dropped WebSocket gets a fresh ticket and resumes after the last event, backing off", async () => {
