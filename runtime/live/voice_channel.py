@@ -125,17 +125,21 @@ class _Turn:
 @dataclass
 class _Utterance:
     stopped: SpeechStopped
-    recognized: asyncio.Task[str | None]
+    heard_at: float  # perf_counter() when the listener decided it had stopped
+    asked: float = 0.0  # when the recognizer was asked, and when it answered
+    answered: float = 0.0
+    recognized: asyncio.Task[str | None] = field(init=False)
 
 
 @dataclass
 class TurnTimings:
-    """perf_counter() marks along one voice turn (bench.voice reads them)."""
+    """perf_counter() marks along one voice turn, of its last utterance (bench.voice)."""
 
-    end_of_turn: float = 0.0
+    speech_end: float = 0.0  # the listener decided the speech had stopped
     stt_request: float = 0.0
     stt_done: float = 0.0
-    said: float = 0.0
+    end_of_turn: float = 0.0
+    said: float = 0.0  # the answer handed to the conversation (the next turn starts)
 
 
 class VoiceChannel:
@@ -185,7 +189,6 @@ class VoiceChannel:
         self._commits = asyncio.Lock()
         self._state: VoiceState | None = None
         self._last_event: tuple[int, int] = (-1, -1)
-        self._last_stt = (0.0, 0.0)  # when the latest recognition was asked for, and answered
         self._late_report: int | None = None  # played_ms reported after a stop
         self.timings: list[TurnTimings] = []
         self.closed = False
@@ -329,8 +332,9 @@ class VoiceChannel:
             if self._weighing:
                 self._weighing = False  # heard over the interviewer and not an interruption
                 return
-            task = self._spawn(self._recognize(event))
-            self._utterances.append(_Utterance(event, task))
+            utterance = _Utterance(event, time.perf_counter())
+            utterance.recognized = self._spawn(self._recognize(utterance))
+            self._utterances.append(utterance)
         elif isinstance(event, EndOfTurn):
             if self._talk == "push" and event.reason == "silence":
                 return  # the respondent says when they are done
@@ -338,18 +342,17 @@ class VoiceChannel:
         elif isinstance(event, Idle):
             self._reprompt()
 
-    async def _recognize(self, stopped: SpeechStopped) -> str | None:
-        audio = stopped.pcm
-        started = time.perf_counter()
+    async def _recognize(self, utterance: _Utterance) -> str | None:
+        utterance.asked = time.perf_counter()
         try:
             transcript = await self._parts.stt.transcribe(
-                audio, f"audio/L16;rate={SAMPLE_RATE}", self._settings.language
+                utterance.stopped.pcm, f"audio/L16;rate={SAMPLE_RATE}", self._settings.language
             )
         except SpeechError as exc:
             await self._speech_error("recognition", exc)
             return None
         finally:
-            self._last_stt = (started, time.perf_counter())
+            utterance.answered = time.perf_counter()
         await self._send(
             {"type": "transcript.partial", "text": self._heard_so_far(transcript.text)}
         )
@@ -371,44 +374,65 @@ class VoiceChannel:
         self._spawn(self._commit(utterances, timings))
 
     async def _commit(self, utterances: list[_Utterance], timings: TurnTimings) -> None:
-        async with self._commits:
-            await self._set_state("thinking")
-            texts = [await u.recognized for u in utterances]
-            timings.stt_request, timings.stt_done = self._last_stt
-            if any(t is None for t in texts):
-                await self._set_state("listening")
-                return  # the respondent was told (voice.error) and can say it again or type
-            text = " ".join(t for t in texts if t)
-            if not text:
-                await self._set_state("listening")
-                return  # noise the recognizer made nothing of
-            if self._settling is not None:
-                await asyncio.wait([self._settling])
-            await self._await_turn_stored()
-            first = utterances[0].stopped
-            clip = await clips.store_clip(
+        # The audio is encoded while the recognizer finishes: off the answer's way.
+        first = utterances[0].stopped
+        storing = self._spawn(
+            clips.store_clip(
                 self._parts.blobs,
                 self._session_id,
                 Pcm(_joined(utterances), SAMPLE_RATE),
                 self._offset_ms + first.pcm_start_ms,
             )
-            timings.said = time.perf_counter()
-            try:
-                posted = await conversation.say(
-                    self._parts,
-                    self._session_id,
-                    text,
-                    f"voice-{uuid.uuid4().hex}",
-                    modality="voice",
-                    audio=clip,
+        )
+        kept = False
+        try:
+            async with self._commits:
+                await self._set_state("thinking")
+                texts = [await u.recognized for u in utterances]
+                last = utterances[-1]
+                timings.speech_end, timings.stt_request = last.heard_at, last.asked
+                timings.stt_done = last.answered
+                text = " ".join(t for t in texts if t)
+                if any(t is None for t in texts) or not text:
+                    # Told (voice.error) and can say it again or type; or noise the
+                    # recognizer made nothing of.
+                    await self._set_state("listening")
+                    return
+                if self._settling is not None:
+                    await asyncio.wait([self._settling])
+                await self._await_turn_stored()
+                clip = await storing
+                timings.said = time.perf_counter()
+                try:
+                    posted = await conversation.say(
+                        self._parts,
+                        self._session_id,
+                        text,
+                        f"voice-{uuid.uuid4().hex}",
+                        modality="voice",
+                        audio=clip,
+                    )
+                except DomainError as exc:
+                    await self._send(_error_frame(exc.code, exc.message))
+                    await self._set_state("listening")
+                    return
+                kept = posted.created
+                self.timings.append(timings)
+                await self._send(
+                    {"type": "transcript.final", "text": text, "message_id": posted.id}
                 )
-            except DomainError as exc:
-                await self._parts.blobs.delete(clip.key)  # not stored: nothing references it
-                await self._send(_error_frame(exc.code, exc.message))
-                await self._set_state("listening")
-                return
-            self.timings.append(timings)
-            await self._send({"type": "transcript.final", "text": text, "message_id": posted.id})
+        finally:
+            # Not stored (refused, failed, cancelled): nothing references the clip.
+            if not kept:
+                await self._discard(storing)
+
+    async def _discard(self, storing: asyncio.Task[clips.AudioRef]) -> None:
+        if not storing.done():
+            storing.cancel()
+            return
+        if not storing.cancelled() and storing.exception() is None:
+            with contextlib.suppress(Exception):
+                await self._parts.blobs.delete(storing.result().key)
 
     async def _await_turn_stored(self) -> None:
         turn = self._latest
