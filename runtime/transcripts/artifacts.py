@@ -31,6 +31,10 @@ from runtime.transcripts.coverage import coverage_rows, fingerprinted
 a = schema.artifacts
 PDF_CONTENT_TYPE = "application/pdf"
 FileKind = Literal["transcript", "pdf", "audio"]
+# A voice session's files, made by its final pass (runtime/transcripts/final.py): the
+# stereo recording (when its interview records sessions) and its captions.
+RECORDING_KIND = "recording"
+CAPTIONS_KINDS = {"vtt": "captions_vtt", "srt": "captions_srt"}
 
 
 class FileLink(View, kw_only=True):
@@ -196,7 +200,14 @@ def transcript_key(session_id: str, fingerprint: str, fmt: str) -> str:
 
 def blob_prefixes(session_id: str) -> tuple[str, ...]:
     """Every blob key of the session's files begins with one of these (and no other's)."""
-    return (f"audio/{session_id}.", f"pdf/{session_id}/", f"transcript/{session_id}/")
+    return (
+        f"audio/{session_id}.",
+        f"pdf/{session_id}/",
+        f"transcript/{session_id}/",
+        f"voice/{session_id}/",
+        f"recording/{session_id}.",
+        f"captions/{session_id}.",
+    )
 
 
 async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Path) -> audio.Audio:
