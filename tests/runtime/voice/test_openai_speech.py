@@ -155,4 +155,3 @@ async def test_segments_come_from_the_verbose_answer(upstream: Upstream) -> None
         (second, 1000 + 100 * len(first), 1000 + 100 * (len(first) + len(second))),
     ]
     assert heard.text == f"{first} {second}"
-
