@@ -214,16 +214,7 @@ async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Pa
     """Store an uploaded recording (a file on disk) as the session's audio."""
     info = await audio.probe(path)
     key = audio_key(session_id, info.extension)
-    size = (await asyncio.to_thread(path.stat)).st_size
-    writer = await blobs.writer(key, info.content_type)
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                await writer.write(chunk)
-        await writer.complete()
-    except BaseException:
-        await writer.abort()
-        raise
+    size = await upload_file(blobs, key, info.content_type, path)
     async with db.connect() as conn:
         previous = await get(conn, session_id, "audio")
     saved = await save_or_discard(
@@ -232,6 +223,21 @@ async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Pa
     if previous is not None and previous.blob_key != key:
         await blobs.delete(previous.blob_key)
     return audio_view(saved)
+
+
+async def upload_file(blobs: BlobStore, key: str, content_type: str, path: Path) -> int:
+    """Write a file on disk to the blob store under `key`, a MiB at a time; its size."""
+    size = (await asyncio.to_thread(path.stat)).st_size
+    writer = await blobs.writer(key, content_type)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                await writer.write(chunk)
+        await writer.complete()
+    except BaseException:
+        await writer.abort()
+        raise
+    return size
 
 
 def audio_view(r: Mapping[str, Any]) -> audio.Audio:

@@ -323,24 +323,9 @@ async def _record(
     key = recording_key(session_id)
     with tempfile.TemporaryDirectory(prefix="rapport-recording-") as workdir:
         path, duration_ms = await recording.mix(clips, Path(workdir))
-        size = await _upload(parts.blobs, key, path)
+        size = await artifacts.upload_file(parts.blobs, key, recording.CONTENT_TYPE, path)
     await artifacts.save_or_discard(
         parts.db, parts.blobs, session_id, artifacts.RECORDING_KIND, key,
         recording.CONTENT_TYPE, size, duration_ms=duration_ms,
     )  # fmt: skip
     done.files.append(key)
-
-
-async def _upload(blobs: BlobStore, key: str, path: Path) -> int:
-    writer = await blobs.writer(key, recording.CONTENT_TYPE)
-    size = 0
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                size += len(chunk)
-                await writer.write(chunk)
-        await writer.complete()
-    except BaseException:
-        await writer.abort()
-        raise
-    return size

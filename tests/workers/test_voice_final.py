@@ -317,6 +317,17 @@ async def worker_on(server: Server) -> AsyncIterator[Any]:
         await services.close()
 
 
+def on_upstream(server: Server, upstream: Upstream, model: str, **more: Any) -> Settings:
+    """The test server's settings with the final pass on the test upstream's `model`."""
+    return dataclasses.replace(
+        server.settings,
+        stt_final_engine="openai",
+        stt_final_base_url=upstream.base_url,
+        stt_final_model=model,
+        **more,
+    )
+
+
 def tones(text: str) -> bytes:
     return b"".join(tone(char) for char in text)
 
@@ -324,13 +335,7 @@ def tones(text: str) -> bytes:
 async def test_the_openai_engine_gives_segments(
     server: Server, client: httpx.AsyncClient, api_key: str, upstream: Upstream, worker_on: Any
 ) -> None:
-    settings = dataclasses.replace(
-        server.settings,
-        stt_final_engine="openai",
-        stt_final_base_url=upstream.base_url,
-        stt_final_model="mock",
-    )
-    services = await worker_on(settings)
+    services = await worker_on(on_upstream(server, upstream, "mock"))
     silence = pause(500, SPEECH_RATE)
     said = silence + tones("hello there") + silence + tones("yes") + silence
     clips = [
@@ -365,14 +370,7 @@ async def test_the_openai_engine_gives_segments(
 async def test_a_failing_provider_is_retried_then_the_live_text_is_kept(
     server: Server, client: httpx.AsyncClient, api_key: str, upstream: Upstream, worker_on: Any
 ) -> None:
-    settings = dataclasses.replace(
-        server.settings,
-        stt_final_engine="openai",
-        stt_final_base_url=upstream.base_url,
-        stt_final_model="mock:500",
-        voice_final_attempts=3,
-    )
-    services = await worker_on(settings)
+    services = await worker_on(on_upstream(server, upstream, "mock:500", voice_final_attempts=3))
     clips = [Clip("respondent", tones("no"), SPEECH_RATE, "no thanks")]
     sid, placed = await voice_session(services, client, api_key, clips, record=False)
     before = len(upstream.audio.requests)
