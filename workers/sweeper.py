@@ -12,6 +12,7 @@ import structlog
 from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
+from runtime.platform.clock import utcnow
 from runtime.services import Services
 from runtime.transcripts import final as final_transcript
 from workers import periodic
@@ -24,6 +25,9 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     recovered = await services.turns.recover_orphans(services.settings.turn_lease_ms)
     recovered += await recover_lost_turns(services)
     abandoned = await ending.abandon_idle(services)
+    # Voice sessions just ended by their last turn: their final transcript (the turn's
+    # runner has no job queue to ask).
+    await final_transcript.requeue(services, utcnow() - final_transcript.RECENT)
     return recovered, abandoned
 
 

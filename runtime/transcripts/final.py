@@ -7,6 +7,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,9 @@ CAPTION_TYPES = {"vtt": "text/vtt; charset=utf-8", "srt": "application/x-subrip;
 # The last file the job writes: once it is recorded, the session's final transcript is done.
 DONE_KIND = artifacts.CAPTIONS_KINDS["vtt"]
 BATCH = 200  # sessions the upkeep looks at per pass
+# The sweeper looks this far back at every pass for voice sessions that ended (the upkeep,
+# every export_upkeep_seconds, looks at all of them).
+RECENT = timedelta(minutes=1)
 
 
 class QueueParts(Protocol):
@@ -142,21 +146,22 @@ async def after_end(parts: QueueParts, session_id: str) -> bool:
     return False
 
 
-async def requeue(parts: QueueParts) -> int:
-    """Queue the final pass of ended voice sessions that have none yet (the enqueue at their
-    end was lost, or their session was ended by its last turn); how many were queued."""
+async def requeue(parts: QueueParts, ended_after: datetime | None = None) -> int:
+    """Queue the final pass of ended voice sessions that have none yet; how many were queued.
+    With `ended_after`, only sessions whose last activity (their end) came after it: the
+    sweeper's every pass, for sessions ended by their interviewer's last turn (which queues
+    nothing itself), cheap on ix_sessions_status_awaiting_activity. Without: all of them, at
+    once, for the upkeep (an enqueue lost with Redis, a sweeper that was down)."""
     done = exists().where(a.c.session_id == s.c.id, a.c.kind == DONE_KIND)
-    query = (
-        select(s.c.id)
-        .where(s.c.status.in_(ENDED), _voice_message(), ~done)
-        .order_by(s.c.last_activity_at)
-        .limit(BATCH)
-    )
+    query = select(s.c.id).where(s.c.status.in_(ENDED), _voice_message(), ~done)
+    if ended_after is not None:
+        query = query.where(s.c.awaiting == "respondent", s.c.last_activity_at > ended_after)
     async with parts.db.connect() as conn:
-        ids = [r.id for r in await conn.execute(query)]
+        found = await conn.execute(query.order_by(s.c.last_activity_at).limit(BATCH))
+        ids = [r.id for r in found]
     queued = 0
     for session_id in ids:
-        queued += await enqueue(parts, session_id, at_once=True)
+        queued += await enqueue(parts, session_id, at_once=ended_after is None)
     return queued
 
 

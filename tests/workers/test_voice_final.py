@@ -343,7 +343,8 @@ async def test_the_openai_engine_gives_segments(
         Clip("respondent", said, SPEECH_RATE, "hello there yes"),
     ]
     sid, placed = await voice_session(services, client, api_key, clips, record=False)
-    assert await final_transcript.enqueue(services, sid, at_once=True)
+    # (The test server's sweeper may have queued it first: the key makes it one job.)
+    await final_transcript.enqueue(services, sid, at_once=True)
     job = await finished(services, sid)
     assert job.status == "complete", job.error
     final = (await metadata_of(services, sid))[placed[1].message_id]["final"]
@@ -374,7 +375,7 @@ async def test_a_failing_provider_is_retried_then_the_live_text_is_kept(
     clips = [Clip("respondent", tones("no"), SPEECH_RATE, "no thanks")]
     sid, placed = await voice_session(services, client, api_key, clips, record=False)
     before = len(upstream.audio.requests)
-    assert await final_transcript.enqueue(services, sid, at_once=True)
+    await final_transcript.enqueue(services, sid, at_once=True)
     job = await finished(services, sid)
     assert job.status == "complete", job.error
     assert job.attempts == 3, "retried until its last attempt"
@@ -390,23 +391,40 @@ async def test_a_failing_provider_is_retried_then_the_live_text_is_kept(
     assert "<v Respondent>no thanks" in vtt
 
 
-async def test_the_upkeep_queues_ended_voice_sessions_without_one(
+async def test_the_sweeper_queues_ended_voice_sessions_without_one(
     server: Server, client: httpx.AsyncClient, api_key: str, job_worker: None
 ) -> None:
     services = server.app.state.services
     clips = [Clip("respondent", await speech(SENTENCE, 16_000), 16_000, "yes")]
-    sid, _ = await voice_session(services, client, api_key, clips, False, "in_progress")
+    just, _ = await voice_session(services, client, api_key, clips, False, "in_progress")
+    earlier, _ = await voice_session(services, client, api_key, clips, False, "in_progress")
     text_only, _ = await voice_session(services, client, api_key, [], False, "in_progress")
     s = schema.sessions
+    now = utcnow()
     async with services.db.begin() as conn:
-        # Ended by its last turn (which queues nothing) or while Redis was away.
-        ended = update(s).where(s.c.id.in_((sid, text_only)))
-        await conn.execute(ended.values(status="completed", completed_at=utcnow()))
-    assert await final_transcript.requeue(services) >= 1
-    assert await services.jobs.job(final_transcript.job_key(text_only)) is None
-    job = await finished(services, sid)
-    assert job.status == "complete" and job.result["heard"] == 1
-    # Done now: not queued again (a queued job would no longer say complete).
+        # Ended by their last turn (which queues nothing), one of them an hour ago (while
+        # the sweeper was down, say).
+        ended = update(s).values(status="completed", completed_at=now)
+        await conn.execute(ended.where(s.c.id.in_((just, text_only))))
+        hour_ago = now - timedelta(hours=1)
+        await conn.execute(ended.where(s.c.id == earlier).values(last_activity_at=hour_ago))
+
+    def job_of(sid: str) -> Any:
+        return services.jobs.job(final_transcript.job_key(sid))
+
+    # Every sweeper pass: the sessions ended within the last minute.
+    await final_transcript.requeue(services, now - final_transcript.RECENT)
+    assert await job_of(just) is not None
+    assert await job_of(earlier) is None and await job_of(text_only) is None
+    # The upkeep: all of them.
     await final_transcript.requeue(services)
-    again = await services.jobs.job(final_transcript.job_key(sid))
-    assert again is not None and (again.status, again.completed) == ("complete", job.completed)
+    assert await job_of(earlier) is not None and await job_of(text_only) is None
+    for sid in (just, earlier):
+        job = await finished(services, sid)
+        assert job.status == "complete" and job.result["heard"] == 1
+    # Done now: neither is queued again (a queued job would no longer say complete).
+    await final_transcript.requeue(services)
+    await final_transcript.requeue(services, now - final_transcript.RECENT)
+    for sid in (just, earlier):
+        again = await job_of(sid)
+        assert again is not None and again.status == "complete"
