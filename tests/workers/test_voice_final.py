@@ -29,6 +29,7 @@ from runtime.voice import decoding
 from runtime.voice.espeak import EspeakTextToSpeech
 from tests.conftest import Server
 from tests.helpers import published_interview
+from tests.runtime.voice.speech import opus
 from tests.upstream import Upstream
 from tests.upstream.audio import SPEECH_RATE, tone
 from workers import queue
@@ -70,17 +71,6 @@ async def speech(text: str, rate: int) -> bytes:
 
 def pause(ms: int, rate: int) -> bytes:
     return bytes(2 * rate * ms // 1000)
-
-
-async def opus(pcm: bytes, rate: int) -> bytes:
-    """As the contract stores clips: Ogg Opus, mono, 16 kbit/s, application voip."""
-    code, out, err = await decoding.run(
-        ["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-         "-c:a", "libopus", "-b:a", "16k", "-application", "voip", "-f", "ogg", "pipe:1"],
-        pcm,
-    )  # fmt: skip
-    assert code == 0, err
-    return out
 
 
 async def ffprobe(data: bytes, *entries: str) -> dict[str, Any]:

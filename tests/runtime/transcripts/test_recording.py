@@ -10,6 +10,7 @@ from pathlib import Path
 from runtime.transcripts import recording
 from runtime.transcripts.recording import Placed
 from runtime.voice import decoding
+from tests.runtime.voice.speech import opus
 
 RATE = 16_000
 
@@ -18,16 +19,6 @@ def sine(hz: float, ms: int, amplitude: int = 6000) -> bytes:
     count = RATE * ms // 1000
     step = 2 * math.pi * hz / RATE
     return array.array("h", (round(amplitude * math.sin(step * n)) for n in range(count))).tobytes()
-
-
-async def opus(pcm: bytes) -> bytes:
-    code, out, err = await decoding.run(
-        ["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0",
-         "-c:a", "libopus", "-b:a", "16k", "-application", "voip", "-f", "ogg", "pipe:1"],
-        pcm,
-    )  # fmt: skip
-    assert code == 0, err
-    return out
 
 
 def peaks(pcm: array.array[int], start_ms: int, end_ms: int) -> tuple[int, int]:
@@ -39,12 +30,12 @@ def peaks(pcm: array.array[int], start_ms: int, end_ms: int) -> tuple[int, int]:
 
 async def test_clips_land_in_their_channel_at_their_offset(tmp_path: Path) -> None:
     clips = [
-        Placed("right", 0, await opus(sine(440, 1000))),
-        Placed("left", 1500, await opus(sine(300, 800))),
+        Placed("right", 0, await opus(sine(440, 1000), RATE)),
+        Placed("left", 1500, await opus(sine(300, 800), RATE)),
         # A barge-in: the interviewer's next clip starts while the respondent still speaks,
         # and a second right-hand clip overlaps the first's end (summed, not cut).
-        Placed("right", 2000, await opus(sine(500, 1000))),
-        Placed("right", 2800, await opus(sine(700, 700))),
+        Placed("right", 2000, await opus(sine(500, 1000), RATE)),
+        Placed("right", 2800, await opus(sine(700, 700), RATE)),
     ]
     path, length_ms = await recording.mix(clips, tmp_path)
     assert length_ms == 3500 and path.name == "recording.ogg"
