@@ -412,6 +412,15 @@ async def test_the_sweeper_queues_ended_voice_sessions_without_one(
     for sid in (just, earlier):
         job = await finished(services, sid)
         assert job.status == "complete" and job.result["heard"] == 1
+    # Abandoned idle by the sweeper: queued as it is abandoned (by this call, or the test
+    # server's own sweeper getting there first).
+    idle, _ = await voice_session(services, client, api_key, clips, False, "in_progress")
+    async with services.db.begin() as conn:
+        long_ago = utcnow() - timedelta(seconds=services.settings.session_idle_timeout_seconds + 60)
+        await conn.execute(update(s).where(s.c.id == idle).values(last_activity_at=long_ago))
+    await ending.abandon_idle(services)
+    job = await finished(services, idle)
+    assert job.status == "complete" and job.result["heard"] == 1
     # Done now: neither is queued again (a queued job would no longer say complete).
     await final_transcript.requeue(services)
     await final_transcript.requeue(services, now - final_transcript.RECENT)
