@@ -124,6 +124,9 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         max_audio_bytes=2_000_000,
         # Jobs are enqueued by the test server: a killed worker's job is retried this soon.
         job_heartbeat_seconds=2,
+        # A voice session's final pass runs as soon as it ends, and retries at once.
+        voice_final_delay_seconds=0.0,
+        voice_final_retry_delay_seconds=0.1,
     )
     return dataclasses.replace(base, **overrides)
 

@@ -1,5 +1,5 @@
-"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports;
-and, as a pass of its own, enforces retention."""
+"""The sweeper: recovers turns whose generator died, abandons idle sessions, keeps exports and
+voice sessions' final transcripts; and, as a pass of its own, enforces retention."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import structlog
 from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
+from runtime.platform.clock import utcnow
 from runtime.services import Services
+from runtime.transcripts import final as final_transcript
 from workers import periodic
 
 log = structlog.get_logger(__name__)
@@ -23,6 +25,9 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     recovered = await services.turns.recover_orphans(services.settings.turn_lease_ms)
     recovered += await recover_lost_turns(services)
     abandoned = await ending.abandon_idle(services)
+    # Voice sessions just ended by their last turn: their final transcript (the turn's
+    # runner has no job queue to ask).
+    await final_transcript.requeue(services, utcnow() - final_transcript.RECENT)
     return recovered, abandoned
 
 
@@ -33,8 +38,9 @@ async def recover_lost_turns(services: Services) -> int:
 
 
 def _sweeper() -> periodic.Pass:
-    """One sweeper's pass; it looks after exports at its first pass, then every
-    export_upkeep_seconds (they change slowly, and each look asks Redis about every job)."""
+    """One sweeper's pass; it looks after exports and voice sessions' final transcripts at
+    its first pass, then every export_upkeep_seconds (they change slowly, and each look asks
+    Redis about every job)."""
     upkeep_due = 0.0
 
     async def one_pass(services: Services) -> None:
@@ -49,6 +55,9 @@ def _sweeper() -> periodic.Pass:
                 upkept = await export_upkeep.run(services)
                 if upkept:
                     log.info("sweeper.exports", **vars(upkept))
+                finals = await final_transcript.requeue(services)
+                if finals:
+                    log.info("sweeper.voice_finals", queued=finals)
 
     return one_pass
 

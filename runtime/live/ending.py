@@ -15,6 +15,8 @@ from runtime.platform.settings import Settings
 from runtime.sessions import store as sessions
 from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
+from runtime.stores.jobs import JobQueue
+from runtime.transcripts import final as final_transcript
 
 
 class EndingParts(Protocol):
@@ -24,6 +26,7 @@ class EndingParts(Protocol):
     db: Database
     events: EventLog
     leases: Leases
+    jobs: JobQueue  # an ended voice session's final pass is queued (final_transcript)
 
 
 # The ordering rule: `session.completed` never precedes the last `turn.completed`. A turn's
@@ -53,6 +56,8 @@ async def end(services: EndingParts, session_id: str, reason: str = "ended_by_re
         # since. Telling it again costs nothing when it was (once per log).
         await announce_end(services, await sessions.load(services.db, session_id))
         return False
+    # Queued to start a little later: the last turn's audio is stored once it is spoken.
+    await final_transcript.after_end(services, session_id)
     # A turn still owed finishes first and its runner announces the end after it (see
     # above). SQL says a turn is owed even when Redis lost track of it: then recovery
     # finishes it and announces.
@@ -87,5 +92,6 @@ async def abandon_idle(services: EndingParts) -> int:
     for session_id in await session_sweeps.idle_sessions(services.db, before):
         if await session_sweeps.abandon(services.db, session_id, before):
             await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
+            await final_transcript.after_end(services, session_id)
             count += 1
     return count

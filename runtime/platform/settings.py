@@ -175,6 +175,21 @@ class Settings:
     stt_api_key: str = setting("RAPPORT_STT_API_KEY", "", secret=True)
     stt_model: str = setting("RAPPORT_STT_MODEL", "whisper-1", blank_is_default=True)
     stt_timeout_ms: int = setting("RAPPORT_STT_TIMEOUT_MS", 15_000)
+    # The final transcript's pass over a finished voice session (docs/voice.md): may be a
+    # larger, slower model than the live one. Unset (empty): the live setting's value.
+    stt_final_engine: str = setting(
+        "RAPPORT_STT_FINAL_ENGINE", "", _one_of(*SPEECH_ENGINES), blank_is_default=True
+    )
+    stt_final_base_url: str = setting("RAPPORT_STT_FINAL_BASE_URL", "", _url)
+    stt_final_api_key: str = setting("RAPPORT_STT_FINAL_API_KEY", "", secret=True)
+    stt_final_model: str = setting("RAPPORT_STT_FINAL_MODEL", "")
+    stt_final_timeout_ms: int = setting("RAPPORT_STT_FINAL_TIMEOUT_MS", 120_000)
+    # The final pass starts this long after the session ends (its last turn's audio is
+    # stored once it has been spoken), and a failed recognition is retried after this
+    # long, doubling each time (RAPPORT_VOICE_FINAL_ATTEMPTS attempts in all).
+    voice_final_delay_seconds: float = setting("RAPPORT_VOICE_FINAL_DELAY_SECONDS", 10.0)
+    voice_final_retry_delay_seconds: float = setting("RAPPORT_VOICE_FINAL_RETRY_DELAY_SECONDS", 5.0)
+    voice_final_attempts: int = setting("RAPPORT_VOICE_FINAL_ATTEMPTS", 4)
     tts_engine: str = setting(
         "RAPPORT_TTS_ENGINE", "local", _one_of(*SPEECH_ENGINES), blank_is_default=True
     )

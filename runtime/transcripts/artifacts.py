@@ -33,10 +33,15 @@ from runtime.voice.clips import clip_prefix
 a = schema.artifacts
 PDF_CONTENT_TYPE = "application/pdf"
 # transcript: txt and md; pdf; audio: the uploaded recording; voice: one voice message's
-# clip; recording: the stereo recording of a voice session; captions: its WebVTT and SRT.
-FileKind = Literal["transcript", "pdf", "audio", "voice", "recording", "captions"]
+# clip; recording: the stereo recording of a voice session; captions: its WebVTT and SRT
+# (registered as captions_vtt and captions_srt by the final pass, runtime/transcripts/final.py).
+FileKind = Literal[
+    "transcript", "pdf", "audio", "voice", "recording", "captions", "captions_vtt", "captions_srt"
+]
 RECORDING_CONTENT_TYPE = "audio/ogg"
 CAPTION_FORMATS = {"vtt": "text/vtt", "srt": "application/x-subrip"}
+RECORDING_KIND = "recording"
+CAPTIONS_KINDS = {"vtt": "captions_vtt", "srt": "captions_srt"}
 
 
 class FileLink(View, kw_only=True):
@@ -291,16 +296,7 @@ async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Pa
     """Store an uploaded recording (a file on disk) as the session's audio."""
     info = await audio.probe(path)
     key = audio_key(session_id, info.extension)
-    size = (await asyncio.to_thread(path.stat)).st_size
-    writer = await blobs.writer(key, info.content_type)
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                await writer.write(chunk)
-        await writer.complete()
-    except BaseException:
-        await writer.abort()
-        raise
+    size = await upload_file(blobs, key, info.content_type, path)
     async with db.connect() as conn:
         previous = await get(conn, session_id, "audio")
     saved = await save_or_discard(
@@ -309,6 +305,21 @@ async def attach_audio(db: Database, blobs: BlobStore, session_id: str, path: Pa
     if previous is not None and previous.blob_key != key:
         await blobs.delete(previous.blob_key)
     return audio_view(saved)
+
+
+async def upload_file(blobs: BlobStore, key: str, content_type: str, path: Path) -> int:
+    """Write a file on disk to the blob store under `key`, a MiB at a time; its size."""
+    size = (await asyncio.to_thread(path.stat)).st_size
+    writer = await blobs.writer(key, content_type)
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                await writer.write(chunk)
+        await writer.complete()
+    except BaseException:
+        await writer.abort()
+        raise
+    return size
 
 
 def audio_view(r: Mapping[str, Any]) -> audio.Audio:

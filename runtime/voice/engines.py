@@ -17,6 +17,26 @@ def speech_to_text(settings: Settings) -> SpeechToText:
     return SphinxSpeechToText()
 
 
+def final_speech_to_text(settings: Settings) -> SpeechToText:
+    """The recognizer of the final transcript's pass: RAPPORT_STT_FINAL_*, each unset one
+    as the live recognizer's."""
+    if (settings.stt_final_engine or settings.stt_engine) == "openai":
+        endpoint = Endpoint(
+            settings.stt_final_base_url or settings.stt_base_url,
+            settings.stt_final_api_key or settings.stt_api_key,
+            settings.stt_final_model or settings.stt_model,
+        )
+        return OpenAISpeechToText(endpoint, settings.stt_final_timeout_ms / 1000)
+    return SphinxSpeechToText()
+
+
+def final_model(settings: Settings) -> str | None:
+    """The model name the final pass records beside its text (None: the local engine's)."""
+    if (settings.stt_final_engine or settings.stt_engine) == "openai":
+        return settings.stt_final_model or settings.stt_model
+    return None
+
+
 def text_to_speech(settings: Settings) -> TextToSpeech:
     if settings.tts_engine == "openai":
         endpoint = Endpoint(settings.tts_base_url, settings.tts_api_key, settings.tts_model)

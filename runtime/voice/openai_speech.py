@@ -14,7 +14,7 @@ import openai
 from openai import AsyncOpenAI
 
 from runtime.voice import decoding
-from runtime.voice.types import SAMPLE_RATE, SpeechFailed, Transcript
+from runtime.voice.types import SAMPLE_RATE, Segment, SpeechFailed, Transcript
 
 # Every transcription endpoint takes 16 kHz mono WAV, and recognizers work at that rate.
 UPLOAD_RATE = SAMPLE_RATE
@@ -69,27 +69,56 @@ class OpenAISpeechToText:
         self._client = endpoint.client(timeout)
 
     async def transcribe(
-        self, audio: bytes, content_type: str, language: str | None = None
+        self,
+        audio: bytes,
+        content_type: str,
+        language: str | None = None,
+        *,
+        segments: bool = False,
     ) -> Transcript:
         pcm = await decoding.to_pcm(audio, content_type, UPLOAD_RATE, self._ffmpeg)
         extra: dict[str, Any] = {}
         if language:
             # Endpoints take ISO 639-1: the language of a tag like `en-GB` is its first part.
             extra["language"] = language.split("-")[0].lower()
+        if segments:
+            # Whisper's verbose answer; gpt-4o-transcribe models have no segments and refuse
+            # it (400): the final pass then needs a Whisper model (docs/voice.md).
+            extra["timestamp_granularities"] = ["segment"]
         try:
             async with asyncio.timeout(self._timeout):
                 answer = await self._client.audio.transcriptions.create(
                     model=self._endpoint.model,
                     file=("utterance.wav", decoding.wav(pcm), "audio/wav"),
-                    response_format="json",
+                    response_format="verbose_json" if segments else "json",
                     **extra,
                 )
         except Exception as exc:
             raise failure(exc) from exc
-        return Transcript(answer.text.strip(), language, pcm.duration)
+        found = tuple(_segments(answer)) if segments else ()
+        return Transcript(answer.text.strip(), language, pcm.duration, found)
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _segments(answer: Any) -> list[Segment]:
+    """A verbose answer's segments (seconds, as floats) in milliseconds, in order; a segment
+    with no words is left out. SpeechFailed when the endpoint sent none or bad ones."""
+    raw = getattr(answer, "segments", None)
+    if raw is None:
+        # An endpoint that ignored verbose_json: asking again will not change it.
+        raise SpeechFailed("no_segments", retryable=False)
+    out = []
+    try:
+        for segment in raw:
+            text = str(segment.text).strip()
+            start, end = round(float(segment.start) * 1000), round(float(segment.end) * 1000)
+            if text and 0 <= start <= end:
+                out.append(Segment(start, end, text))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise SpeechFailed("malformed_segments", retryable=False) from exc
+    return sorted(out, key=lambda s: (s.start_ms, s.end_ms))
 
 
 class OpenAITextToSpeech:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.voice import decoding
-from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH, SpeechUnavailable, Transcript
+from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH, Segment, SpeechUnavailable, Transcript
 
 RATE = SAMPLE_RATE
 # Fed in 30 ms pieces: decoding the whole utterance at once (`full_utt=True`) gave garbage
@@ -15,6 +15,8 @@ RATE = SAMPLE_RATE
 CHUNK_BYTES = RATE * SAMPLE_WIDTH * 30 // 1000
 LANGUAGE = "en"
 INSTALL = "pip install pocketsphinx (its wheel ships the en-us model)"
+# A pause at least this long between words starts a new segment (about a sentence's end).
+SEGMENT_GAP_MS = 400
 
 
 class SphinxSpeechToText:
@@ -27,7 +29,12 @@ class SphinxSpeechToText:
         self._idle: list[Any] = []
 
     async def transcribe(
-        self, audio: bytes, content_type: str, language: str | None = None
+        self,
+        audio: bytes,
+        content_type: str,
+        language: str | None = None,
+        *,
+        segments: bool = False,
     ) -> Transcript:
         if language and language.split("-")[0].lower() != LANGUAGE:
             raise SpeechUnavailable(
@@ -37,10 +44,11 @@ class SphinxSpeechToText:
         pcm = await decoding.to_pcm(audio, content_type, RATE, self._ffmpeg)
         # Loading a decoder takes as long as decoding: in the thread too, off the event loop.
         decoder = self._idle.pop() if self._idle else await asyncio.to_thread(self._new)
-        text = await asyncio.to_thread(_decode, decoder, pcm.data)
+        text, words = await asyncio.to_thread(_decode, decoder, pcm.data)
         # Not kept after an error: a cancelled caller's thread may still be decoding with it.
         self._idle.append(decoder)
-        return Transcript(text, LANGUAGE, pcm.duration)
+        found = tuple(_segments(words, _frame_ms(decoder))) if segments else ()
+        return Transcript(text, LANGUAGE, pcm.duration, found)
 
     def _new(self) -> Any:
         try:
@@ -60,10 +68,43 @@ class SphinxSpeechToText:
         return pocketsphinx.Decoder(loglevel="FATAL", **{k: str(v) for k, v in parts.items()})
 
 
-def _decode(decoder: Any, data: bytes) -> str:
+Word = tuple[str, int, int]  # the word, its first and last frame
+
+
+def _decode(decoder: Any, data: bytes) -> tuple[str, list[Word]]:
     decoder.start_utt()
     for at in range(0, len(data), CHUNK_BYTES):
         decoder.process_raw(data[at : at + CHUNK_BYTES], False, False)
     decoder.end_utt()
     hypothesis = decoder.hyp()
-    return str(hypothesis.hypstr).strip() if hypothesis is not None else ""
+    if hypothesis is None:
+        return "", []
+    # Read in the thread too: the segment list belongs to this utterance of this decoder.
+    words = [(str(s.word), int(s.start_frame), int(s.end_frame)) for s in decoder.seg()]
+    return str(hypothesis.hypstr).strip(), words
+
+
+def _frame_ms(decoder: Any) -> float:
+    return 1000 / int(decoder.config["frate"])
+
+
+def _segments(words: list[Word], frame_ms: float) -> list[Segment]:
+    """The decoder's words (fillers, silences and sentence marks left out; `word(2)`, an
+    alternative pronunciation, as `word`) grouped into segments at pauses."""
+    out: list[Segment] = []
+    run: list[str] = []
+    start = end = 0
+    for word, first, last in words:
+        if word.startswith(("<", "[", "+")):
+            continue  # <s>, </s>, <sil>, [NOISE], +UH+: not words
+        begins, ends = round(first * frame_ms), round((last + 1) * frame_ms)
+        if run and begins - end >= SEGMENT_GAP_MS:
+            out.append(Segment(start, end, " ".join(run)))
+            run = []
+        if not run:
+            start = begins
+        run.append(word.split("(", 1)[0])
+        end = ends
+    if run:
+        out.append(Segment(start, end, " ".join(run)))
+    return out

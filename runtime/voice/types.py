@@ -23,10 +23,24 @@ class Pcm:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A stretch of speech: milliseconds from the start of the audio, and what was said."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+    def stored(self) -> dict[str, int | str]:
+        return {"start_ms": self.start_ms, "end_ms": self.end_ms, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Transcript:
     text: str
     language: str | None  # as recognized or as asked; None when neither is known
     duration: float  # seconds of audio heard
+    # In order, when they were asked for (`transcribe(..., segments=True)`); else empty.
+    segments: tuple[Segment, ...] = ()
 
 
 class SpeechError(Exception):

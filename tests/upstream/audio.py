@@ -5,7 +5,9 @@ streamed a character at a time: each character of the input is a sine of CHAR_SE
 frequency names it (`frequency`), so the audio's length is proportional to the text.
 `POST /v1/audio/transcriptions` takes the multipart upload the openai client sends and reads
 a WAV back the same way (`heard`): what the speech endpoint said is transcribed exactly, at
-any sample rate; silence is heard as "". The model name picks failures as for chat
+any sample rate; silence is heard as "". Asked for `verbose_json`, it answers segments too:
+each run of tones between silences of at least GAP_SECONDS is one, timed in seconds from
+the upload's start (`segments_heard`). The model name picks failures as for chat
 completions: `mock:400`, `mock:500`, `mock:stall-first` (nothing for STALL_SECONDS),
 `mock:cut` (the connection dropped halfway through the body).
 """
@@ -37,6 +39,7 @@ AMPLITUDE = 8000
 SILENT = 200  # a peak below this is silence
 FAILURES = ("400", "500", "stall-first", "cut")
 STALL_SECONDS = 60.0
+GAP_SECONDS = 0.3  # silence this long between tones ends a segment
 
 
 class CutConnection(Exception):
@@ -86,6 +89,35 @@ def heard(samples: array.array[int], rate: int) -> str:
         index = round((hz - LOWEST_HZ) / STEP_HZ)
         text.append(ALPHABET[index] if 0 <= index < len(ALPHABET) else "?")
     return "".join(text)
+
+
+def segments_heard(samples: array.array[int], rate: int) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each run of tones, in seconds from the first sample."""
+    window = round(CHAR_SECONDS * rate / 4)
+    loud = [
+        max((abs(s) for s in samples[at : at + window]), default=0) >= SILENT
+        for at in range(0, len(samples), window)
+    ]
+    gap = round(GAP_SECONDS * rate / window)
+    runs: list[tuple[int, int]] = []  # in windows
+    for index, on in enumerate(loud):
+        if not on:
+            continue
+        if runs and index - runs[-1][1] <= gap:
+            runs[-1] = (runs[-1][0], index + 1)
+        else:
+            runs.append((index, index + 1))
+    out = []
+    for first, last in runs:
+        # To the sample: where the first tone rises and the last one falls silent.
+        span = range(first * window, min(last * window, len(samples)))
+        begins = next(i for i in span if abs(samples[i]) >= SILENT)
+        ends = next(i for i in reversed(span) if abs(samples[i]) >= SILENT) + 1
+        run = samples[begins:ends]
+        chars = max(1, round(len(run) / (CHAR_SECONDS * rate)))
+        text = heard(run[: round(chars * CHAR_SECONDS * rate)], rate)
+        out.append((begins / rate, ends / rate, text))
+    return out
 
 
 def _little_endian(samples: array.array[int]) -> array.array[int]:
@@ -153,13 +185,31 @@ def routes(state: AudioState) -> dict[str, Callable[[Request], Awaitable[Respons
         if mode == "500":
             return _error(500, "transcription exploded")
         samples = _little_endian(array.array("h", frames))
-        answer = json.dumps({"text": heard(samples, rate)}).encode()
+        reply: dict[str, Any] = {"text": heard(samples, rate)}
+        if fields.get("response_format") == "verbose_json":
+            found = segments_heard(samples, rate)
+            reply = {
+                "task": "transcribe",
+                "language": fields.get("language", "english"),
+                "duration": len(samples) / rate,
+                "text": " ".join(text for _, _, text in found),
+                "segments": [_segment(n, *one) for n, one in enumerate(found)],
+            }
+        answer = json.dumps(reply).encode()
         half = len(answer) // 2
         return StreamingResponse(
             _body(mode, [answer[:half], answer[half:]]), media_type="application/json"
         )
 
     return {"/v1/audio/speech": speech, "/v1/audio/transcriptions": transcriptions}
+
+
+def _segment(index: int, start: float, end: float, text: str) -> dict[str, Any]:
+    # Every field Whisper's verbose answer has, as OpenAI sends them.
+    return {
+        "id": index, "seek": 0, "start": start, "end": end, "text": text, "tokens": [],
+        "temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.0,
+    }  # fmt: skip
 
 
 def _multipart(content_type: str, body: bytes) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import functools
 import random
 import subprocess
 
+from runtime.voice import decoding
 from runtime.voice.frames import FRAME_BYTES, FRAME_MS
 from runtime.voice.types import SAMPLE_RATE
 
@@ -66,3 +67,14 @@ def trailing_silence_ms(pcm: bytes, level: int = 300) -> int:
         if max(map(abs, array.array("h", frame))) > level:
             return index * FRAME_MS
     return len(chunks) * FRAME_MS
+
+
+async def opus(pcm: bytes, rate: int) -> bytes:
+    """As the voice contract stores clips: Ogg Opus, mono, 16 kbit/s, application voip."""
+    code, out, err = await decoding.run(
+        ["ffmpeg", "-v", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+         "-c:a", "libopus", "-b:a", "16k", "-application", "voip", "-f", "ogg", "pipe:1"],
+        pcm,
+    )  # fmt: skip
+    assert code == 0, err
+    return out

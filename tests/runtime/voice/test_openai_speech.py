@@ -135,3 +135,23 @@ async def test_an_endpoint_nobody_answers_fails() -> None:
     assert failed.value.reason == "connection"
     with pytest.raises(SpeechFailed):
         [chunk async for chunk in tts.stream("Hi.")]
+
+
+async def test_segments_come_from_the_verbose_answer(upstream: Upstream) -> None:
+    tts = speaker(upstream)
+    pause = bytes(SPEECH_RATE * 2 // 2)  # half a second
+    first, second = "Hello there.", "Yes"
+    audio = pause + b"".join(await spoken(tts, first)) + pause + b"".join(await spoken(tts, second))
+    heard = await listener(upstream).transcribe(
+        decoding.wav(Pcm(audio, SPEECH_RATE)), "audio/wav", "en", segments=True
+    )
+    asked = upstream.audio.requests[-1]
+    assert asked.fields["response_format"] == "verbose_json"
+    assert asked.fields["timestamp_granularities[]"] == "segment"
+    # Where each run of tones is, to the character's length (100 ms) at most.
+    texts = [(seg.text, seg.start_ms, seg.end_ms) for seg in heard.segments]
+    assert texts == [
+        (first, 500, 500 + 100 * len(first)),
+        (second, 1000 + 100 * len(first), 1000 + 100 * (len(first) + len(second))),
+    ]
+    assert heard.text == f"{first} {second}"

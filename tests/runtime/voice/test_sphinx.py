@@ -69,3 +69,21 @@ async def test_what_it_cannot_do_is_said() -> None:
         await SphinxSpeechToText(ffmpeg="/nonexistent/ffmpeg").transcribe(b"RIFF", "audio/wav")
     with pytest.raises(SpeechFailed, match="not_audio"):
         await SphinxSpeechToText().transcribe(b"\x01", "audio/L16")
+
+
+async def test_segments_are_timed_in_order_at_the_pauses() -> None:
+    raw = await spoken(16_000)
+    pause = bytes(16_000 * 2)  # one second
+    two = pause + raw + pause + raw
+    heard = await SphinxSpeechToText().transcribe(two, "audio/L16", segments=True)
+    length = len(two) // 2 // 16
+    assert len(heard.segments) == 2, heard.segments
+    first, second = heard.segments
+    # Each sentence's words, inside its own stretch of the audio.
+    assert 900 <= first.start_ms < first.end_ms <= 1000 + len(raw) // 32 + 100
+    assert first.end_ms + 500 <= second.start_ms < second.end_ms <= length
+    assert overlap(first.text) >= ENOUGH and overlap(second.text) >= ENOUGH, heard.segments
+    assert heard.text.split() == f"{first.text} {second.text}".split()
+    # Not asked for: none, and the same text.
+    plain = await SphinxSpeechToText().transcribe(two, "audio/L16")
+    assert plain.segments == () and plain.text == heard.text
