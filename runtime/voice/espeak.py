@@ -69,8 +69,11 @@ class EspeakTextToSpeech:
             os.close(write_end)
         try:
             assert speaking.stdin is not None and resampling.stdout is not None
-            speaking.stdin.write(text.encode())
-            await speaking.stdin.drain()
+            # espeak-ng exits at once on a voice it does not have, maybe before it has read
+            # the text: its exit status (below) says why, not the broken pipe.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                speaking.stdin.write(text.encode())
+                await speaking.stdin.drain()
             speaking.stdin.close()
             async for chunk in decoding.whole_samples(_reads(resampling.stdout)):
                 yield chunk
