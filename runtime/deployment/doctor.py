@@ -9,6 +9,7 @@ is configured).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import shutil
@@ -63,10 +64,32 @@ async def ffmpeg(ctx: Context) -> Finding:
         return Finding(
             "ffmpeg",
             "warn",
-            f"{' and '.join(missing)} not on PATH: audio uploads are refused",
+            f"{' and '.join(missing)} not on PATH: audio uploads and recorded utterances "
+            "are refused, voice turns keep no audio",
             "apt-get install ffmpeg",
         )
     return Finding("ffmpeg", "ok", str(shutil.which("ffmpeg")))
+
+
+async def speech(ctx: Context) -> Finding:
+    """Voice mode's local engines (docs/voice.md): what a voice interview cannot do here."""
+    settings = ctx.settings
+    gaps: list[str] = []
+    fixes: list[str] = []
+    if settings.tts_engine != "openai" and shutil.which("espeak-ng") is None:
+        gaps.append(
+            "espeak-ng is not on PATH: voice interviews cannot speak (the respondent "
+            "is told, reads the captions and may type)"
+        )
+        fixes.append("apt-get install espeak-ng")
+    if settings.stt_engine != "openai" and importlib.util.find_spec("pocketsphinx") is None:
+        gaps.append("pocketsphinx is not installed: voice interviews cannot hear")
+        fixes.append("pip install pocketsphinx")
+    if gaps:
+        return Finding("speech", "warn", "; ".join(gaps), " && ".join(fixes))
+    heard = "an OpenAI-compatible endpoint" if settings.stt_engine == "openai" else "pocketsphinx"
+    said = "an OpenAI-compatible endpoint" if settings.tts_engine == "openai" else "espeak-ng"
+    return Finding("speech", "ok", f"recognition by {heard}, synthesis by {said}")
 
 
 async def fonts(ctx: Context) -> Finding:
@@ -235,6 +258,7 @@ async def llm(ctx: Context) -> Finding:
 
 CHECKS: list[tuple[str, Check]] = [
     ("ffmpeg", ffmpeg),
+    ("speech", speech),
     ("fonts", fonts),
     ("redis", redis_check),
     ("database", database),

@@ -401,7 +401,12 @@ class VoiceChannel:
                 if self._settling is not None:
                     await asyncio.wait([self._settling])
                 await self._await_turn_stored()
-                clip = await storing
+                try:
+                    clip: clips.AudioRef | None = await storing
+                except Exception as exc:
+                    # The words are kept without their audio (ffmpeg missing or failing).
+                    log.warning("voice.clip_failed", session_id=self._session_id, error=str(exc))
+                    clip = None
                 timings.said = time.perf_counter()
                 try:
                     posted = await conversation.say(

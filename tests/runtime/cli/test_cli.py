@@ -440,7 +440,7 @@ def test_doctor_prints_each_check_and_its_fix(tmp_path: Path) -> None:
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     lines = fresh.stdout.splitlines()
     assert [line.split()[1] for line in lines if not line.startswith(" ")] == [
-        "ffmpeg", "fonts", "redis", "database", "blobs", "llm",
+        "ffmpeg", "speech", "fonts", "redis", "database", "blobs", "llm",
     ]  # fmt: skip
     assert "cannot draw" in fresh.stdout and "fix: apt-get install fonts-noto-cjk" in fresh.stdout
     assert "fix: set RAPPORT_LLM_BASE_URL" in fresh.stdout
@@ -461,7 +461,7 @@ async def test_serve_logs_the_checks_once_at_start_up(tmp_path: Path) -> None:
     finally:
         assert await node.stop() == 0
     checks = {entry["check"]: entry for entry in logged if entry["event"] == "doctor.check"}
-    assert list(checks) == ["ffmpeg", "fonts", "redis", "database", "blobs", "llm"]
+    assert list(checks) == ["ffmpeg", "speech", "fonts", "redis", "database", "blobs", "llm"]
     fonts = checks["fonts"]
     assert fonts["level"] == "warning" and "cannot draw" in fonts["detail"]
     assert "Chinese" in fonts["detail"] and "fonts-noto-cjk" in fonts["fix"]
@@ -500,6 +500,8 @@ async def test_serve_on_a_machine_with_no_debian_extras_says_what_degrades(
     )
     assert found["fonts"]["status"] == "warn" and "PDFs fail" in found["fonts"]["detail"]
     assert found["fonts"]["fix"] == "apt-get install fonts-noto-core"
+    assert found["speech"]["status"] == "warn" and "cannot speak" in found["speech"]["detail"]
+    assert found["speech"]["fix"] == "apt-get install espeak-ng"
     assert_clean_exit("".join(line for line in node.output if '"doctor.' not in line))
     assert leftover_redis(tmp_path / "redis.sock") == []
 

@@ -24,6 +24,7 @@ async def test_every_check_passes_on_the_test_stores(settings: Settings) -> None
     assert list(found) == [name for name, _ in doctor.CHECKS]
     assert {name: f.status for name, f in found.items()} == {
         "ffmpeg": "ok",
+        "speech": "ok",
         "fonts": "ok",
         "redis": "ok",
         "database": "ok",

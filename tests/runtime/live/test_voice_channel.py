@@ -300,3 +300,20 @@ async def test_a_recognizer_that_fails_tells_the_respondent_to_type_and_loses_no
 
         posted = await conversation.say(v.services, v.session_id, "typed instead", "c-typed")
         assert posted.created
+
+
+async def test_without_ffmpeg_and_espeak_voice_degrades_and_keeps_the_words(
+    settings: Settings, own_db: Database, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh machine with no Debian extras: nothing to speak with, nothing to encode with.
+    said = answer()  # made with espeak-ng here, before it is gone
+    monkeypatch.setenv("PATH", str(tmp_path))
+    async with live(settings, own_db) as v:
+        error = await v.outlet.until(lambda m: m.get("type") == "voice.error")
+        assert error["error"]["code"] == "speech_unavailable"
+        assert error["error"]["stage"] == "synthesis" and error["fallback"] == "text"
+        await v.say(said + silence(1500))
+        final = await v.outlet.until(lambda m: m.get("type") == "transcript.final")
+        stored = next(r for r in await v.messages() if r.id == final["message_id"])
+        assert stored.metadata["modality"] == "voice" and "audio" not in stored.metadata
+        assert stored.content == final["text"]
