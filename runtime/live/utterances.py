@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-
-from runtime.interviews import voice as interview_voice
 from runtime.live import conversation
-from runtime.live.voice_channel import VoiceParts
+from runtime.live.voice_channel import VoiceParts, voice_session
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import (
     Conflict,
@@ -19,7 +16,6 @@ from runtime.platform.errors import (
     ValidationError,
 )
 from runtime.sessions import store as sessions
-from runtime.stores import schema
 from runtime.voice import clips, decoding
 from runtime.voice.types import SAMPLE_RATE, SpeechError, SpeechFailed, SpeechUnavailable
 
@@ -76,14 +72,7 @@ async def say_recorded(
     kind = content_type_of(content_type)
     if not audio:
         raise NotAudio("the body is empty: send the recording's bytes")
-    async with parts.db.connect() as conn:
-        session = await sessions.row(conn, session_id)
-        interview = (
-            await conn.execute(
-                select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
-            )
-        ).one()
-    interview_voice.require_mode(interview, "voice")
+    session, interview = await voice_session(parts.db, session_id)
     if session.status != "in_progress":
         raise Conflict(f"the session is {session.status}: nothing more can be said")
     try:

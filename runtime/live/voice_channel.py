@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from runtime.interviews import voice as interview_voice
 from runtime.languages.phrases import for_language
@@ -34,6 +34,7 @@ from runtime.platform.errors import Conflict, DomainError, ValidationError
 from runtime.sessions import store as sessions
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
+from runtime.stores.database import Database
 from runtime.voice import clips
 from runtime.voice.barge_in import BargeInGate, Interrupt
 from runtime.voice.frames import FRAME_BYTES, FRAME_MS, check_frame
@@ -727,6 +728,19 @@ def _error_frame(code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"code": code, "message": message}}
 
 
+async def voice_session(db: Database, session_id: str) -> tuple[Row[Any], Row[Any]]:
+    """The session and its interview, refused (mode_not_enabled) unless it takes voice."""
+    async with db.connect() as conn:
+        session = await sessions.row(conn, session_id)
+        interview = (
+            await conn.execute(
+                select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
+            )
+        ).one()
+    interview_voice.require_mode(interview, "voice")
+    return session, interview
+
+
 def _input_format(start: Mapping[str, Any]) -> Talk:
     """What a voice.start asks for, refused unless it is what the server listens to."""
     given = start.get("input", {})
@@ -752,14 +766,7 @@ async def open_channel(
     """A channel for a `voice.start`: the format checked, the interview's voice mode
     required (mode_not_enabled), the session live (conflict otherwise), the log read."""
     talk = _input_format(start)
-    async with parts.db.connect() as conn:
-        session = await sessions.row(conn, session_id)
-        interview = (
-            await conn.execute(
-                select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
-            )
-        ).one()
-    interview_voice.require_mode(interview, "voice")
+    session, interview = await voice_session(parts.db, session_id)
     if session.status != "in_progress":
         raise Conflict(f"the session is {session.status}: there is nothing to say")
     offset = max(0, int((utcnow() - session.created_at).total_seconds() * 1000))

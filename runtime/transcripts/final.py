@@ -100,10 +100,8 @@ def voice_messages(rows: Sequence[Mapping[str, Any]]) -> list[VoiceMessage]:
 
 
 def records_session(interview: Mapping[str, Any]) -> bool:
-    """The interview's `record_session`: its column once it has one, else its settings'."""
-    if "record_session" in interview:
-        return bool(interview["record_session"])
-    return bool((interview.get("settings") or {}).get("record_session"))
+    """The interview's `record_session` (runtime/interviews/voice.py)."""
+    return bool(interview.get("record_session"))
 
 
 async def enqueue(parts: QueueParts, session_id: str, *, at_once: bool = False) -> bool:

@@ -130,9 +130,9 @@ async def voice_session(
     i = schema.interviews
     async with services.db.begin() as conn:
         if record:
-            found = await conn.execute(select(i.c.settings).where(i.c.id == interview["id"]))
-            settings = {**found.scalar_one(), "record_session": True}
-            await conn.execute(update(i).where(i.c.id == interview["id"]).values(settings=settings))
+            await conn.execute(
+                update(i).where(i.c.id == interview["id"]).values(record_session=True)
+            )
         await conn.execute(insert(schema.sessions).values(**session))
         if rows:
             await conn.execute(insert(schema.messages), rows)
