@@ -23,7 +23,8 @@ from runtime.access import keys
 from runtime.live import conversation, ending
 from runtime.live.eventlog import is_valid_id
 from runtime.live.hub import Subscription
-from runtime.live.voice_channel import VoiceChannel, open_channel
+from runtime.live.voice_channel import VoiceChannel
+from runtime.live.voice_open import open_channel
 from runtime.platform import json_input, metrics
 from runtime.platform.errors import DomainError, Unauthorized, ValidationError
 from runtime.services import Services

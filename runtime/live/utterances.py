@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from runtime.live import conversation
-from runtime.live.voice_channel import VoiceParts, voice_session
+from runtime.live.voice_open import voice_session
+from runtime.live.voice_parts import VoiceParts
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import (
     Conflict,

@@ -12,16 +12,13 @@ import contextlib
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import structlog
-from sqlalchemy import Row, select
 
-from runtime.interviews import voice as interview_voice
 from runtime.languages.phrases import for_language
 from runtime.live import conversation
-from runtime.live.eventlog import id_key, read_all
+from runtime.live.eventlog import id_key
 from runtime.live.events import (
     RespondentMessage,
     StoredEvent,
@@ -29,17 +26,25 @@ from runtime.live.events import (
     TurnDelta,
     TurnStarted,
 )
-from runtime.platform.clock import utcnow
-from runtime.platform.errors import Conflict, DomainError, ValidationError
+from runtime.live.voice_parts import (
+    ChannelSettings,
+    LoggedTurn,
+    Outlet,
+    Talk,
+    TurnTimings,
+    Utterance,
+    VoiceParts,
+    VoiceState,
+    error_frame,
+    joined,
+    speech_error_frame,
+)
+from runtime.platform.errors import DomainError, ValidationError
 from runtime.sessions import store as sessions
-from runtime.stores import schema
-from runtime.stores.blobs import BlobStore
-from runtime.stores.database import Database
 from runtime.voice import clips
 from runtime.voice.barge_in import BargeInGate, Interrupt
 from runtime.voice.frames import FRAME_BYTES, FRAME_MS, check_frame
 from runtime.voice.listening import (
-    Eagerness,
     EndOfTurn,
     Idle,
     Listener,
@@ -48,15 +53,10 @@ from runtime.voice.listening import (
     SpeechStopped,
 )
 from runtime.voice.speaking import SpokenTurn
-from runtime.voice.stt import SpeechToText
-from runtime.voice.tts import TextToSpeech
-from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH, Pcm, SpeechError, SpeechUnavailable
+from runtime.voice.types import SAMPLE_RATE, Pcm, SpeechError, SpeechUnavailable
 from runtime.voice.vad import Vad, load_vad
 
 log = structlog.get_logger(__name__)
-
-Talk = Literal["open", "push"]
-VoiceState = Literal["listening", "thinking", "speaking"]
 
 # Frames may run ahead of the clock by this much (a client catching up after a stall),
 # no more: faster than real time is a client flooding the recognizer.
@@ -71,76 +71,6 @@ PLAYBACK_GRACE_MS = 1_500
 TURN_SETTLE_WAIT_S = 60.0
 # Re-prompts per interviewer turn: after these, the session's own idle timeout decides.
 MAX_REPROMPTS = 2
-
-
-class Outlet(Protocol):
-    """Where the channel's output goes: a WebSocket today, a WebRTC data channel tomorrow."""
-
-    async def send_json(self, message: dict[str, Any]) -> None: ...
-
-    async def send_audio(self, pcm: bytes) -> None: ...
-
-
-class VoiceParts(conversation.ConversationParts, Protocol):
-    """What the channel needs of the process (runtime.services.Services)."""
-
-    stt: SpeechToText
-    tts: TextToSpeech
-    blobs: BlobStore
-
-
-@dataclass(frozen=True)
-class ChannelSettings:
-    """What the channel reads of its interview (runtime.interviews.voice)."""
-
-    language: str = "en"
-    eagerness: Eagerness = "normal"
-    voice: str | None = None
-    rate: float = 1.0
-    idle_ms: int | None = 15_000
-
-    @classmethod
-    def of(cls, interview: Mapping[str, Any]) -> ChannelSettings:
-        voice = interview_voice.settings_of(interview)
-        idle = voice.idle_reprompt_seconds
-        return cls(
-            language=str(interview.get("language") or "en"),
-            eagerness=voice.eagerness,
-            voice=voice.voice,
-            rate=voice.speaking_rate,
-            idle_ms=None if idle is None else idle * 1000,
-        )
-
-
-@dataclass
-class _Turn:
-    """An interviewer turn as the log tells it."""
-
-    id: str
-    text: str = ""
-    completed: bool = False
-    answered: bool = False  # a respondent message followed it
-    settled: asyncio.Event = field(default_factory=asyncio.Event)  # stored (turn.completed)
-
-
-@dataclass
-class _Utterance:
-    stopped: SpeechStopped
-    heard_at: float  # perf_counter() when the listener decided it had stopped
-    asked: float = 0.0  # when the recognizer was asked, and when it answered
-    answered: float = 0.0
-    recognized: asyncio.Task[str | None] = field(init=False)
-
-
-@dataclass
-class TurnTimings:
-    """perf_counter() marks along one voice turn, of its last utterance (bench.voice)."""
-
-    speech_end: float = 0.0  # the listener decided the speech had stopped
-    stt_request: float = 0.0
-    stt_done: float = 0.0
-    end_of_turn: float = 0.0
-    said: float = 0.0  # the answer handed to the conversation (the next turn starts)
 
 
 class VoiceChannel:
@@ -169,8 +99,8 @@ class VoiceChannel:
         self._gate = BargeInGate()
         self._began = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._turns: dict[str, _Turn] = {}
-        self._latest: _Turn | None = None
+        self._turns: dict[str, LoggedTurn] = {}
+        self._latest: LoggedTurn | None = None
         self._spoken_ids: set[str] = set()
         # The interviewer audio being sent or played, and its task.
         self._speaking: SpokenTurn | None = None
@@ -184,7 +114,7 @@ class VoiceChannel:
         self._reprompts: dict[str, int] = {}
         # The respondent's turn being heard; utterances heard while the interviewer speaks
         # are weighed by the barge-in gate first (discarded when it says Resume).
-        self._utterances: list[_Utterance] = []
+        self._utterances: list[Utterance] = []
         self._weighing = False
         self._settling: asyncio.Task[None] | None = None  # an interrupted turn being stored
         self._commits = asyncio.Lock()
@@ -280,16 +210,16 @@ class VoiceChannel:
             if isinstance(event, TurnStarted):
                 turn = self._turns.get(event.turn_id)
                 if turn is None or event.restart:
-                    turn = _Turn(event.turn_id)
+                    turn = LoggedTurn(event.turn_id)
                     self._turns[event.turn_id] = turn
                 self._latest = turn
             elif isinstance(event, TurnDelta):
-                turn = self._turns.setdefault(event.turn_id, _Turn(event.turn_id))
+                turn = self._turns.setdefault(event.turn_id, LoggedTurn(event.turn_id))
                 turn.text += event.text
                 if self._speaking is not None and self._speaking.turn_id == turn.id:
                     self._speaking.feed(event.text)
             elif isinstance(event, TurnCompleted):
-                turn = self._turns.setdefault(event.turn_id, _Turn(event.turn_id))
+                turn = self._turns.setdefault(event.turn_id, LoggedTurn(event.turn_id))
                 turn.text, turn.completed = event.content, True
                 turn.settled.set()
                 if self._speaking is not None and self._speaking.turn_id == turn.id:
@@ -333,7 +263,7 @@ class VoiceChannel:
             if self._weighing:
                 self._weighing = False  # heard over the interviewer and not an interruption
                 return
-            utterance = _Utterance(event, time.perf_counter())
+            utterance = Utterance(event, time.perf_counter())
             utterance.recognized = self._spawn(self._recognize(utterance))
             self._utterances.append(utterance)
         elif isinstance(event, EndOfTurn):
@@ -343,7 +273,7 @@ class VoiceChannel:
         elif isinstance(event, Idle):
             self._reprompt()
 
-    async def _recognize(self, utterance: _Utterance) -> str | None:
+    async def _recognize(self, utterance: Utterance) -> str | None:
         utterance.asked = time.perf_counter()
         try:
             transcript = await self._parts.stt.transcribe(
@@ -374,14 +304,14 @@ class VoiceChannel:
         timings = TurnTimings(end_of_turn=time.perf_counter())
         self._spawn(self._commit(utterances, timings))
 
-    async def _commit(self, utterances: list[_Utterance], timings: TurnTimings) -> None:
+    async def _commit(self, utterances: list[Utterance], timings: TurnTimings) -> None:
         # The audio is encoded while the recognizer finishes: off the answer's way.
         first = utterances[0].stopped
         storing = self._spawn(
             clips.store_clip(
                 self._parts.blobs,
                 self._session_id,
-                Pcm(_joined(utterances), SAMPLE_RATE),
+                Pcm(joined(utterances), SAMPLE_RATE),
                 self._offset_ms + first.pcm_start_ms,
             )
         )
@@ -419,7 +349,7 @@ class VoiceChannel:
                         audio=clip,
                     )
                 except DomainError as exc:
-                    await self._send(_error_frame(exc.code, exc.message))
+                    await self._send(error_frame(exc.code, exc.message))
                     await self._set_state("listening")
                     return
                 kept = posted.created
@@ -672,21 +602,8 @@ class VoiceChannel:
     # -- plumbing ------------------------------------------------------------------------
 
     async def _speech_error(self, stage: str, exc: SpeechError) -> None:
-        code = "speech_unavailable" if isinstance(exc, SpeechUnavailable) else "speech_failed"
         log.warning("voice.speech_error", session_id=self._session_id, stage=stage, error=str(exc))
-        what = "hear you" if stage == "recognition" else "speak"
-        await self._send(
-            {
-                "type": "voice.error",
-                "error": {
-                    "code": code,
-                    "message": f"Voice is not working right now (could not {what}); "
-                    "please type your answer instead.",
-                    "stage": stage,
-                },
-                "fallback": "text",
-            }
-        )
+        await self._send(speech_error_frame(stage, exc))
 
     async def _set_state(self, state: VoiceState) -> None:
         if state != self._state:
@@ -709,70 +626,3 @@ class VoiceChannel:
             log.error(
                 "voice.task_failed", session_id=self._session_id, error=repr(task.exception())
             )
-
-
-def _joined(utterances: list[_Utterance]) -> bytes:
-    """The turn's utterances on one timeline: the silence between them (not kept by the
-    listener) filled in, so offsets inside the clip are stream times."""
-    out = bytearray()
-    start = utterances[0].stopped.pcm_start_ms
-    for u in utterances:
-        at = (u.stopped.pcm_start_ms - start) * SAMPLE_RATE * SAMPLE_WIDTH // 1000
-        if at > len(out):
-            out.extend(bytes(at - len(out)))
-        out[at:] = u.stopped.pcm
-    return bytes(out)
-
-
-def _error_frame(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"code": code, "message": message}}
-
-
-async def voice_session(db: Database, session_id: str) -> tuple[Row[Any], Row[Any]]:
-    """The session and its interview, refused (mode_not_enabled) unless it takes voice."""
-    async with db.connect() as conn:
-        session = await sessions.row(conn, session_id)
-        interview = (
-            await conn.execute(
-                select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
-            )
-        ).one()
-    interview_voice.require_mode(interview, "voice")
-    return session, interview
-
-
-def _input_format(start: Mapping[str, Any]) -> Talk:
-    """What a voice.start asks for, refused unless it is what the server listens to."""
-    given = start.get("input", {})
-    if not isinstance(given, dict):
-        raise ValidationError("input must be an object", field="input")
-    wanted = {"sample_rate": SAMPLE_RATE, "encoding": "pcm_s16le", "frame_ms": FRAME_MS}
-    for name, value in wanted.items():
-        if given.get(name, value) != value:
-            raise ValidationError(
-                f"input.{name} must be {value!r}: the server listens to 16-bit PCM, "
-                f"{SAMPLE_RATE} Hz mono, in {FRAME_MS} ms frames",
-                field=f"input.{name}",
-            )
-    talk = start.get("talk", "open")
-    if talk not in ("open", "push"):
-        raise ValidationError("talk must be open or push", field="talk")
-    return "push" if talk == "push" else "open"
-
-
-async def open_channel(
-    parts: VoiceParts, session_id: str, outlet: Outlet, start: Mapping[str, Any]
-) -> VoiceChannel:
-    """A channel for a `voice.start`: the format checked, the interview's voice mode
-    required (mode_not_enabled), the session live (conflict otherwise), the log read."""
-    talk = _input_format(start)
-    session, interview = await voice_session(parts.db, session_id)
-    if session.status != "in_progress":
-        raise Conflict(f"the session is {session.status}: there is nothing to say")
-    offset = max(0, int((utcnow() - session.created_at).total_seconds() * 1000))
-    channel = VoiceChannel(
-        parts, session_id, ChannelSettings.of(dict(interview._mapping)), outlet, offset, talk
-    )
-    channel.prime(await read_all(parts.events, session_id))
-    await channel.start()
-    return channel

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from api.app import create_app
-from runtime.live.voice_channel import ChannelSettings, VoiceChannel
+from runtime.live.voice_channel import VoiceChannel
+from runtime.live.voice_parts import ChannelSettings
 from runtime.platform.errors import ValidationError
 from runtime.platform.settings import Settings
 from runtime.services import Services
