@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from runtime.languages.phrases import for_language
-from runtime.live import conversation
+from runtime.live import conversation, turn_audio
 from runtime.live.eventlog import id_key
 from runtime.live.events import (
     RespondentMessage,
@@ -27,6 +27,7 @@ from runtime.live.events import (
     TurnStarted,
 )
 from runtime.live.voice_parts import (
+    TURN_SETTLE_WAIT_S,
     ChannelSettings,
     LoggedTurn,
     Outlet,
@@ -40,7 +41,6 @@ from runtime.live.voice_parts import (
     speech_error_frame,
 )
 from runtime.platform.errors import DomainError, ValidationError
-from runtime.sessions import store as sessions
 from runtime.voice import clips
 from runtime.voice.barge_in import BargeInGate, Interrupt
 from runtime.voice.frames import FRAME_BYTES, FRAME_MS, check_frame
@@ -67,8 +67,6 @@ PLAYED_REPORT_WAIT_S = 0.5
 # A turn's audio counts as played this long after it should have ended, if the page never
 # says so (a page that does not report must not leave the interviewer "speaking" for ever).
 PLAYBACK_GRACE_MS = 1_500
-# How long a respondent's answer waits for the interviewer's turn it follows to be stored.
-TURN_SETTLE_WAIT_S = 60.0
 # Re-prompts per interviewer turn: after these, the session's own idle timeout decides.
 MAX_REPROMPTS = 2
 
@@ -549,38 +547,11 @@ class VoiceChannel:
         await self._keep_turn_audio(spoken, played, interrupted=True)
 
     async def _keep_turn_audio(self, spoken: SpokenTurn, played_ms: int, interrupted: bool) -> None:
+        offset = self._offset_ms + self._audio_started_ms
         turn = self._turns.get(spoken.turn_id)
-        if turn is not None and not turn.completed:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(TURN_SETTLE_WAIT_S):
-                    await turn.settled.wait()
-        pcm = spoken.played_pcm(played_ms)
-        if not pcm.data:
-            return
-        written = turn.text if turn is not None else spoken.text
-        heard = spoken.heard(played_ms) if interrupted else None
-        clip = None
-        try:
-            clip = await clips.store_clip(
-                self._parts.blobs,
-                self._session_id,
-                pcm,
-                self._offset_ms + self._audio_started_ms,
-            )
-            await sessions.attach_turn_audio(
-                self._parts.db,
-                self._session_id,
-                spoken.turn_id,
-                clip,
-                heard=heard if heard is not None and heard != written else None,
-                heard_ms=played_ms if interrupted else None,
-            )
-        except Exception:
-            # The turn is kept as text (the session may have been erased meanwhile).
-            log.exception("voice.turn_audio_failed", session_id=self._session_id)
-            if clip is not None:
-                with contextlib.suppress(Exception):
-                    await self._parts.blobs.delete(clip.key)
+        await turn_audio.keep(
+            self._parts, self._session_id, spoken, turn, played_ms, offset, interrupted
+        )
 
     def _stop_speaking(self) -> None:
         if self._speaking_task is not None and not self._speaking_task.done():

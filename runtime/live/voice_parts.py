@@ -16,6 +16,10 @@ from runtime.voice.stt import SpeechToText
 from runtime.voice.tts import TextToSpeech
 from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH, SpeechError, SpeechUnavailable
 
+# How long a respondent's answer, or a turn's audio, waits for the interviewer's turn it
+# follows to be stored.
+TURN_SETTLE_WAIT_S = 60.0
+
 Talk = Literal["open", "push"]
 VoiceState = Literal["listening", "thinking", "speaking"]
 
