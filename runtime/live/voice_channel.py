@@ -46,7 +46,7 @@ from runtime.voice.listening import (
     SpeechStarted,
     SpeechStopped,
 )
-from runtime.voice.speaking import SpokenTurn
+from runtime.voice.speaking import SpokenTurn, Timings
 from runtime.voice.stt import SpeechToText
 from runtime.voice.tts import TextToSpeech
 from runtime.voice.types import SAMPLE_RATE, SAMPLE_WIDTH, Pcm, SpeechError, SpeechUnavailable
@@ -191,6 +191,8 @@ class VoiceChannel:
         self._last_event: tuple[int, int] = (-1, -1)
         self._late_report: int | None = None  # played_ms reported after a stop
         self.timings: list[TurnTimings] = []
+        # Each interviewer turn spoken (not re-prompts), in order: its id and its timings.
+        self.spoken_timings: list[tuple[str, Timings]] = []
         self.closed = False
         self._started = False
 
@@ -476,6 +478,8 @@ class VoiceChannel:
         spoken = SpokenTurn(
             turn_id, self._parts.tts, self._send_audio, self._voice(), self._settings.rate, kind
         )
+        if kind == "turn":
+            self.spoken_timings.append((turn_id, spoken.timings))
         return spoken
 
     def _voice(self) -> str | None:

@@ -181,6 +181,17 @@ async def test_the_welcome_is_spoken_an_answer_is_heard_and_the_next_turn_spoken
         assert [r.metadata.get("modality") for r in turns] == ["voice", "voice"]
         states = [m["state"] for m in v.outlet.json("voice.state")]
         assert states[:2] == ["listening", "speaking"] and "thinking" in states
+        # Each turn spoken is timed along its first sentence's way, in order (bench.voice),
+        # and the answer's turn along its way from the end of speech to the conversation.
+        assert [turn_id for turn_id, _ in v.channel.spoken_timings] == ["t1", "t2"]
+        for _, marks in v.channel.spoken_timings:
+            assert marks.first_sentence and marks.tts_request and marks.tts_first_byte
+            assert marks.first_sentence <= marks.tts_request <= marks.tts_first_byte
+            assert marks.first_sent is not None and marks.tts_first_byte <= marks.first_sent
+        [heard] = v.channel.timings
+        assert heard.speech_end <= heard.stt_request <= heard.stt_done
+        assert heard.speech_end < heard.end_of_turn <= heard.said
+        assert heard.said < v.channel.spoken_timings[1][1].first_sentence  # type: ignore[operator]
 
 
 async def test_speaking_over_the_interviewer_stops_it_and_the_turn_is_what_was_heard(
