@@ -102,6 +102,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", default="10,25,50,75,100", help="sessions per step, 3")
     parser.add_argument("--step-turns", type=int, default=3, help="answers per session, 3")
     parser.add_argument("--token-delay-ms", type=float, default=5.0)
+    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run")
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the event loop (uvloop: what `rapport serve` runs on when it is installed)",
+    )
     return parser.parse_args(argv)
 
 
@@ -260,7 +267,7 @@ async def part_concurrency(
         f"{'sessions':>8} {'added p50':>9} {'p95 ms':>9} {'frame lag p95':>13} {'turns':>6} "
         f"{'process CPU':>11} {'ffmpeg':>7} {'upstream':>8} {'redis':>6}  (cores used)",
     ]
-    carried = 0
+    carried, used = 0, math.nan
     for count in [int(n) for n in args.steps.split(",")]:
         ids = await new_sessions(services, share, count)
         voices = [VoiceRespondent(services, s, next(NUMBERS), speech, FixedSpeech()) for s in ids]
@@ -281,12 +288,14 @@ async def part_concurrency(
         )
         if p95 > TARGET_P95_MS or len(turns) < count * args.step_turns * 0.9:
             break
-        carried = count
-    cores = os.cpu_count() or 1
+        carried, used = count, share_of[0]
+    # One process is one event loop: its Python runs on one core at a time, whatever the
+    # machine has; the target is judged on the sessions that one process carried.
+    verdict = "met" if carried >= TARGET_PER_CORE else "NOT MET"
     lines.append(
-        f"  carried with p95 <= {TARGET_P95_MS:g} ms: {carried} sessions in one process "
-        f"({cores} cores on the machine); target >= {TARGET_PER_CORE} per core of the "
-        "process's own CPU: see the process CPU column"
+        f"  carried with p95 <= {TARGET_P95_MS:g} ms: {carried} sessions in one process, "
+        f"using {used:.2f} cores of CPU ({os.cpu_count()} on the machine; ffmpeg's encoders "
+        f"are child processes); target >= {TARGET_PER_CORE} per core (one process): {verdict}"
     )
     return lines
 
@@ -378,19 +387,22 @@ async def measure(args: argparse.Namespace, env: dict[str, str], workdir: Path) 
         sentence_ms = len(canned) * 500 // services.tts.sample_rate
         out = [
             f"bench.voice, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-            f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, SQLite, LLM engine on "
+            f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.loop}, SQLite, "
+            "LLM engine on "
             f"the test upstream ({args.token_delay_ms:g} ms a token), respondent speech "
             f"{len(speech) / 32:.0f} ms, interviewer sentence {sentence_ms} ms",
             "",
         ]
-        out += await part_latency(fake, upstream, share, speech, args)
-        out.append("")
-        out += await part_local(services, share, speech, args)
-        out.append("")
-        out += await part_concurrency(fake, upstream, share, speech, args)
-        out.append("")
-        out += await part_storage(services, speech, canned, services.tts.sample_rate)
-        out.append(await stored_clips(services))
+        parts = args.parts.split(",")
+        if "1" in parts:
+            out += [*await part_latency(fake, upstream, share, speech, args), ""]
+        if "2" in parts:
+            out += [*await part_local(services, share, speech, args), ""]
+        if "3" in parts:
+            out += [*await part_concurrency(fake, upstream, share, speech, args), ""]
+        if "4" in parts:
+            out += await part_storage(services, speech, canned, services.tts.sample_rate)
+            out.append(await stored_clips(services))
     return out
 
 
@@ -404,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         with prepared_run("sqlite", "rapport-voice-", settings) as (env, workdir):
-            print("\n".join(event_loop_runner()(measure(args, env, workdir))))
+            run = event_loop_runner() if args.loop == "uvloop" else asyncio.run
+            print("\n".join(run(measure(args, env, workdir))))
     except KeyboardInterrupt:
         return 130
     return 0

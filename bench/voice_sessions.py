@@ -29,8 +29,9 @@ from tests.runtime.voice.speech import silence
 
 FRAME_S = FRAME_MS / 1000
 WAIT_S = 60.0
-# A respondent starts to answer this long after the interviewer's audio has played.
-ANSWER_AFTER_MS = 300
+# A respondent starts to answer 300 ms to 3 s after the interviewer's audio has played
+# (seeded per session): sessions in lockstep would all end their turns in the same frame.
+ANSWER_AFTER_MS = (300, 3000)
 # A text respondent reads and types for this long (and up to a second more) before answering.
 TYPING_S = 3.0
 
@@ -137,6 +138,7 @@ class VoiceRespondent:
         self.channel = VoiceChannel(parts, session_id, ChannelSettings(), self.outlet, 0)
         self.answers: list[Answered] = []
         self.lags: list[float] = []  # s, how late each frame was pushed against its schedule
+        self._random = random.Random(index)
 
     async def run(self, turns: int) -> None:
         """Frames on the clock until `turns` answers are given and the turn after the last
@@ -145,7 +147,7 @@ class VoiceRespondent:
         pending = b""
         speech_left = 0  # bytes of `pending` that are speech still to push
         silent = silence(FRAME_MS)
-        next_at = time.perf_counter() + random.random() * FRAME_S
+        next_at = time.perf_counter() + self._random.random() * FRAME_S
         deadline = time.perf_counter() + WAIT_S * (turns + 1)
         while time.perf_counter() < deadline:
             delay = next_at - time.perf_counter()
@@ -187,7 +189,7 @@ class VoiceRespondent:
                 if self.stt is not None:
                     self.stt.text = text
                 self.answers.append(Answered(marker, 0.0))
-                pending = silence(ANSWER_AFTER_MS) + self.speech
+                pending = silence(self._random.randint(*ANSWER_AFTER_MS)) + self.speech
                 speech_left = len(self.speech)
         raise TimeoutError(f"voice session {self.index} did not finish its {turns} answers")
 
