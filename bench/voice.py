@@ -294,7 +294,8 @@ async def part_concurrency(
     verdict = "met" if carried >= TARGET_PER_CORE else "NOT MET"
     lines.append(
         f"  carried with p95 <= {TARGET_P95_MS:g} ms: {carried} sessions in one process, "
-        f"using {used:.2f} cores of CPU ({os.cpu_count()} on the machine; ffmpeg's encoders "
+        f"using {'—' if math.isnan(used) else f'{used:.2f}'} cores of CPU "
+        f"({os.cpu_count()} on the machine; ffmpeg's encoders "
         f"are child processes); target >= {TARGET_PER_CORE} per core (one process): {verdict}"
     )
     return lines
