@@ -65,7 +65,7 @@ async def ffmpeg(ctx: Context) -> Finding:
             "ffmpeg",
             "warn",
             f"{' and '.join(missing)} not on PATH: audio uploads and recorded utterances "
-            "are refused, voice turns keep no audio",
+            "are refused",
             "apt-get install ffmpeg",
         )
     return Finding("ffmpeg", "ok", str(shutil.which("ffmpeg")))

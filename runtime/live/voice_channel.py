@@ -52,7 +52,7 @@ from runtime.voice.listening import (
     SpeechStarted,
     SpeechStopped,
 )
-from runtime.voice.speaking import SpokenTurn
+from runtime.voice.speaking import SpokenTurn, Timings
 from runtime.voice.types import SAMPLE_RATE, Pcm, SpeechError, SpeechUnavailable
 from runtime.voice.vad import Vad, load_vad
 
@@ -114,12 +114,15 @@ class VoiceChannel:
         # are weighed by the barge-in gate first (discarded when it says Resume).
         self._utterances: list[Utterance] = []
         self._weighing = False
+        self._storing: asyncio.Task[clips.AudioRef] | None = None  # the heard turn's clip
         self._settling: asyncio.Task[None] | None = None  # an interrupted turn being stored
         self._commits = asyncio.Lock()
         self._state: VoiceState | None = None
         self._last_event: tuple[int, int] = (-1, -1)
         self._late_report: int | None = None  # played_ms reported after a stop
         self.timings: list[TurnTimings] = []
+        # Each interviewer turn spoken (not re-prompts), in order: its id and its timings.
+        self.spoken_timings: list[tuple[str, Timings]] = []
         self.closed = False
         self._started = False
 
@@ -249,12 +252,17 @@ class VoiceChannel:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._storing is not None:  # a turn heard and never committed: its clip goes
+            await self._discard(self._storing)
+            self._storing = None
 
     # -- listening -----------------------------------------------------------------------
 
     async def _on_listening(self, event: object) -> None:
         if isinstance(event, SpeechStarted):
             self._weighing = self._audio_playing()
+            if not self._weighing:
+                self._drop_encoding()  # the turn goes on: its clip so far is stale
             await self._send({"type": "speech.started", "at_ms": event.start_ms})
         elif isinstance(event, SpeechStopped):
             await self._send({"type": "speech.stopped", "at_ms": event.end_ms})
@@ -264,6 +272,8 @@ class VoiceChannel:
             utterance = Utterance(event, time.perf_counter())
             utterance.recognized = self._spawn(self._recognize(utterance))
             self._utterances.append(utterance)
+            self._drop_encoding()
+            self._storing = self._encoding(self._utterances)
         elif isinstance(event, EndOfTurn):
             if self._talk == "push" and event.reason == "silence":
                 return  # the respondent says when they are done
@@ -297,15 +307,19 @@ class VoiceChannel:
 
     def _end_turn(self, event: EndOfTurn | None) -> None:
         utterances, self._utterances = self._utterances, []
+        storing, self._storing = self._storing, None
         if not utterances:
             return
         timings = TurnTimings(end_of_turn=time.perf_counter())
-        self._spawn(self._commit(utterances, timings))
+        self._spawn(self._commit(utterances, timings, storing or self._encoding(utterances)))
 
-    async def _commit(self, utterances: list[Utterance], timings: TurnTimings) -> None:
-        # The audio is encoded while the recognizer finishes: off the answer's way.
+    def _encoding(self, utterances: list[Utterance]) -> asyncio.Task[clips.AudioRef]:
+        """The turn's audio so far, encoded and stored. Started as each utterance stops, so
+        the end-of-turn window (400 ms past the stop at `normal`) covers ffmpeg's 100 to 250 ms
+        and the answer does not wait for it (bench.voice measured 230 ms on the answer's way
+        when it began at the end of turn); speech that resumes drops it (`_drop_encoding`)."""
         first = utterances[0].stopped
-        storing = self._spawn(
+        return self._spawn(
             clips.store_clip(
                 self._parts.blobs,
                 self._session_id,
@@ -313,6 +327,18 @@ class VoiceChannel:
                 self._offset_ms + first.pcm_start_ms,
             )
         )
+
+    def _drop_encoding(self) -> None:
+        if self._storing is not None:
+            self._spawn(self._discard(self._storing))
+            self._storing = None
+
+    async def _commit(
+        self,
+        utterances: list[Utterance],
+        timings: TurnTimings,
+        storing: asyncio.Task[clips.AudioRef],
+    ) -> None:
         kept = False
         try:
             async with self._commits:
@@ -410,6 +436,8 @@ class VoiceChannel:
         spoken = SpokenTurn(
             turn_id, self._parts.tts, self._send_audio, self._voice(), self._settings.rate, kind
         )
+        if kind == "turn":
+            self.spoken_timings.append((turn_id, spoken.timings))
         return spoken
 
     def _voice(self) -> str | None:

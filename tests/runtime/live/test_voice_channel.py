@@ -20,6 +20,7 @@ from runtime.platform.settings import Settings
 from runtime.services import Services
 from runtime.stores import schema
 from runtime.stores.database import Database
+from runtime.voice import clips
 from runtime.voice.openai_speech import Endpoint, OpenAISpeechToText
 from tests.conftest import new_key, serving
 from tests.helpers import published_interview
@@ -182,6 +183,40 @@ async def test_the_welcome_is_spoken_an_answer_is_heard_and_the_next_turn_spoken
         assert [r.metadata.get("modality") for r in turns] == ["voice", "voice"]
         states = [m["state"] for m in v.outlet.json("voice.state")]
         assert states[:2] == ["listening", "speaking"] and "thinking" in states
+        # Each turn spoken is timed along its first sentence's way, in order (bench.voice),
+        # and the answer's turn along its way from the end of speech to the conversation.
+        assert [turn_id for turn_id, _ in v.channel.spoken_timings] == ["t1", "t2"]
+        for _, marks in v.channel.spoken_timings:
+            assert marks.first_sentence and marks.tts_request and marks.tts_first_byte
+            assert marks.first_sentence <= marks.tts_request <= marks.tts_first_byte
+            assert marks.first_sent is not None and marks.tts_first_byte <= marks.first_sent
+        [heard] = v.channel.timings
+        assert heard.speech_end <= heard.stt_request <= heard.stt_done
+        assert heard.speech_end < heard.end_of_turn <= heard.said
+        assert heard.said < v.channel.spoken_timings[1][1].first_sentence  # type: ignore[operator]
+
+
+async def test_a_turn_of_two_utterances_is_stored_as_one_clip_and_no_other_is_left(
+    settings: Settings, own_db: Database
+) -> None:
+    # Each utterance's stop starts the turn's clip (off the answer's way); speech that goes
+    # on makes it stale: it is dropped, and the clip of the whole turn is the one kept.
+    async with live(settings, own_db) as v:
+        await v.played("t1")
+        mark = len(v.outlet.sent)
+        await v.say(silence(300) + answer() + silence(350) + answer() + silence(1500))
+        final = await v.outlet.until(lambda m: m.get("type") == "transcript.final", mark)
+        stops = [m for m in v.outlet.sent[mark:] if isinstance(m, dict)]
+        assert len([m for m in stops if m["type"] == "speech.stopped"]) >= 2
+        await v.played("t2", mark)
+        await v.channel.drain(WAIT_S)
+        rows = await v.messages()
+        [heard] = [r for r in rows if r.role == "respondent"]
+        assert heard.id == final["message_id"]
+        assert heard.metadata["audio"]["duration_ms"] >= 2 * len(answer()) // 32
+        kept = [r.metadata["audio"]["key"] for r in rows if "audio" in r.metadata]
+        assert len(kept) == 3  # t1, the answer, t2
+        assert await v.services.blobs.delete_prefix(clips.clip_prefix(v.session_id)) == 3
 
 
 async def test_speaking_over_the_interviewer_stops_it_and_the_turn_is_what_was_heard(
@@ -303,7 +338,7 @@ async def test_a_recognizer_that_fails_tells_the_respondent_to_type_and_loses_no
         assert posted.created
 
 
-async def test_without_ffmpeg_and_espeak_voice_degrades_and_keeps_the_words(
+async def test_without_ffmpeg_and_espeak_voice_degrades_and_keeps_the_answer(
     settings: Settings, own_db: Database, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A fresh machine with no Debian extras: nothing to speak with, nothing to encode with.
@@ -316,5 +351,6 @@ async def test_without_ffmpeg_and_espeak_voice_degrades_and_keeps_the_words(
         await v.say(said + silence(1500))
         final = await v.outlet.until(lambda m: m.get("type") == "transcript.final")
         stored = next(r for r in await v.messages() if r.id == final["message_id"])
-        assert stored.metadata["modality"] == "voice" and "audio" not in stored.metadata
+        # Its audio too: clips are encoded in-process (PyAV), not by Debian's ffmpeg.
+        assert stored.metadata["modality"] == "voice" and stored.metadata["audio"]["size_bytes"]
         assert stored.content == final["text"]
