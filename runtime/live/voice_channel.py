@@ -192,7 +192,7 @@ class VoiceChannel:
         elif kind == "voice.end_turn":
             for event in self._listener.finish():
                 await self._on_listening(event)
-            self._end_turn(None)
+            self._end_turn()
         else:
             raise ValidationError(
                 "type must be one of: voice.start, voice.stop, voice.end_turn, playback",
@@ -277,7 +277,7 @@ class VoiceChannel:
         elif isinstance(event, EndOfTurn):
             if self._talk == "push" and event.reason == "silence":
                 return  # the respondent says when they are done
-            self._end_turn(event)
+            self._end_turn()
         elif isinstance(event, Idle):
             self._reprompt()
 
@@ -305,7 +305,7 @@ class VoiceChannel:
         ]
         return " ".join(t for t in [*done, latest.strip()] if t)
 
-    def _end_turn(self, event: EndOfTurn | None) -> None:
+    def _end_turn(self) -> None:
         utterances, self._utterances = self._utterances, []
         storing, self._storing = self._storing, None
         if not utterances:
@@ -315,9 +315,9 @@ class VoiceChannel:
 
     def _encoding(self, utterances: list[Utterance]) -> asyncio.Task[clips.AudioRef]:
         """The turn's audio so far, encoded and stored. Started as each utterance stops, so
-        the end-of-turn window (400 ms past the stop at `normal`) covers ffmpeg's 100 to 250 ms
-        and the answer does not wait for it (bench.voice measured 230 ms on the answer's way
-        when it began at the end of turn); speech that resumes drops it (`_drop_encoding`)."""
+        the end-of-turn window (400 ms past the stop at `normal`) covers the encoding and the
+        answer does not wait for it (bench.voice measured 230 ms on the answer's way when it
+        began at the end of turn, with ffmpeg); speech that resumes drops it (`_drop_encoding`)."""
         first = utterances[0].stopped
         return self._spawn(
             clips.store_clip(
