@@ -291,3 +291,116 @@ erasures = Table(
     Column("plan", Json, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+# Synthesis (docs/synthesis.md): one row per run over an interview's sessions; the latest
+# completed one is what GET /v1/interviews/{id}/synthesis shows.
+syntheses = Table(
+    "syntheses",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("engine", String(20), nullable=False),
+    # What was asked for: statuses, since, include_test.
+    Column("filters", Json, nullable=False),
+    Column("session_count", Integer, nullable=True),
+    # The report: summary, themes with their verified quotes, divergent views, counts.
+    Column("result", Json, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("generated_at", UTCDateTime(), nullable=True),
+    Index("ix_syntheses_interview_created", "interview_id", "created_at", "id"),
+)
+
+# What the analysis read out of one session (its sentences, concepts, entities, summary and
+# quality), keyed by the transcript's fingerprint so an unchanged session is not read again:
+# this is what makes a re-run incremental. Erased with the session.
+session_analyses = Table(
+    "session_analyses",
+    metadata,
+    Column("session_id", String(40), ForeignKey("sessions.id"), primary_key=True),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    # The analysis code's version: a change to it reads every session again.
+    Column("version", String(20), nullable=False),
+    Column("data", Json, nullable=False),
+    # The deterministic quality index the sessions list sorts by (?sort=quality_desc).
+    Column("quality_index", Float, nullable=True),
+    # The LLM judge's block, kept apart from the deterministic numbers; null until asked.
+    Column("judged", Json, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_session_analyses_interview_quality", "interview_id", "quality_index"),
+)
+
+# An interview's knowledge graph: concept and entity nodes, co-occurrence edges, and the
+# PageRank scores and Louvain communities of the last analysis.
+interview_graphs = Table(
+    "interview_graphs",
+    metadata,
+    Column("interview_id", String(40), ForeignKey("interviews.id"), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("synthesis_id", String(40), nullable=True),
+    Column("nodes", Json, nullable=False),
+    Column("edges", Json, nullable=False),
+    # The seed and resolution of the analysis, so the same input gives the same output.
+    Column("params", Json, nullable=False),
+    Column("session_count", Integer, nullable=False, default=0),
+    Column("built_at", UTCDateTime(), nullable=False),
+    Column("analyzed_at", UTCDateTime(), nullable=True),
+)
+
+# Findings: what researchers (or synthesis, promoted) hold to be true of an interview's
+# sessions. One per normalised title and type, so a bulk upsert merges instead of repeating.
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("title_key", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("status", String(20), nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("confidence", Float, nullable=True),
+    Column("prevalence", Integer, nullable=False, default=0),
+    Column("tags", Json, nullable=False),
+    # Where it came from: a researcher, a bulk upsert, or a synthesis theme it was promoted from.
+    Column("source", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("interview_id", "type", "title_key", name="uq_findings_interview_type_title"),
+    Index("ix_findings_interview_created", "interview_id", "created_at", "id"),
+)
+
+# Verified quotes: a span of one stored respondent message, with its character offsets. A
+# quote belongs to a finding (evidence) or to a theme of a synthesis, or both.
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("session_id", String(40), ForeignKey("sessions.id"), nullable=False),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("finding_id", String(40), ForeignKey("findings.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "synthesis_id",
+        String(40),
+        ForeignKey("syntheses.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("theme_id", String(40), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_quotes_interview_created", "interview_id", "created_at", "id"),
+    Index("ix_quotes_finding", "finding_id"),
+    Index("ix_quotes_synthesis_theme", "synthesis_id", "theme_id"),
+    Index("ix_quotes_session", "session_id"),
+)

@@ -1,0 +1,1 @@
+"""Analysis of an interview's sessions: summaries, quality, themes, graph, saturation, findings."""
