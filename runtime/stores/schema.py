@@ -334,6 +334,20 @@ session_analyses = Table(
     Index("ix_session_analyses_interview_quality", "interview_id", "quality_index"),
 )
 
+# The synthesis engine's reading of one session (its sentences with their terms and
+# sentiment), kept by transcript fingerprint so a re-run reads only new or changed sessions.
+session_readings = Table(
+    "session_readings",
+    metadata,
+    Column("session_id", String(40), ForeignKey("sessions.id"), primary_key=True),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("version", String(20), nullable=False),
+    Column("data", Json, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_session_readings_interview", "interview_id"),
+)
+
 # An interview's knowledge graph: concept and entity nodes, co-occurrence edges, and the
 # PageRank scores and Louvain communities of the last analysis.
 interview_graphs = Table(

@@ -15,7 +15,14 @@ from tests.runtime.stores.test_migration_retention import scratch
 
 __all__ = ["scratch"]  # the fixture: an empty database of this test's own
 
-NEW = {"syntheses", "session_analyses", "interview_graphs", "findings", "quotes"}
+NEW = {
+    "syntheses",
+    "session_analyses",
+    "session_readings",
+    "interview_graphs",
+    "findings",
+    "quotes",
+}
 
 
 async def _differences(url: str) -> tuple[list[object], set[str]]:

@@ -1,4 +1,4 @@
-"""synthesis: syntheses, session_analyses, interview_graphs, findings and quotes
+"""synthesis: syntheses, session_analyses, session_readings, interview_graphs, findings, quotes
 
 Revision ID: 0007
 Revises: 0006
@@ -19,7 +19,14 @@ depends_on = None
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _AT = runtime.stores.schema.UTCDateTime
-TABLES = ("quotes", "findings", "interview_graphs", "session_analyses", "syntheses")
+TABLES = (
+    "quotes",
+    "findings",
+    "interview_graphs",
+    "session_readings",
+    "session_analyses",
+    "syntheses",
+)
 
 
 def _fk(
@@ -72,6 +79,19 @@ def upgrade() -> None:
         "session_analyses",
         ["interview_id", "quality_index"],
     )
+    op.create_table(
+        "session_readings",
+        sa.Column("session_id", sa.String(length=40), nullable=False),
+        sa.Column("interview_id", sa.String(length=40), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.String(length=20), nullable=False),
+        sa.Column("data", _JSON, nullable=False),
+        sa.Column("created_at", _AT(), nullable=False),
+        _fk("session_readings", "session_id", "sessions.id"),
+        _fk("session_readings", "interview_id", "interviews.id"),
+        sa.PrimaryKeyConstraint("session_id", name=op.f("pk_session_readings")),
+    )
+    op.create_index("ix_session_readings_interview", "session_readings", ["interview_id"])
     op.create_table(
         "interview_graphs",
         sa.Column("interview_id", sa.String(length=40), nullable=False),

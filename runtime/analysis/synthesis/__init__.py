@@ -1,0 +1,1 @@
+"""Cross-session synthesis: the job, its engines' drafts, the verified report and its files."""
