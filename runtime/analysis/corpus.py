@@ -168,3 +168,27 @@ async def _answers(conn: AsyncConnection, session_ids: list[str]) -> dict[str, l
         sid: [Answer(r.id, r.item_id, r.seq, r.content) for r in group]
         for sid, group in groupby(found, lambda r: r.session_id)
     }
+
+
+@dataclass(frozen=True)
+class SqlCorpus:
+    """An interview's sessions under filters, read from SQL afresh on every pass (the
+    `runtime.analysis.synthesis.drafts.Corpus` an engine reads)."""
+
+    db: Database
+    interview_id: str
+    filters: Filters
+    anonymous: bool = False
+    page_size: int = PAGE_SIZE
+
+    async def count(self) -> int:
+        return await count(self.db, self.interview_id, self.filters)
+
+    def sessions(self) -> AsyncIterator[SessionText]:
+        return sessions(
+            self.db,
+            self.interview_id,
+            self.filters,
+            anonymous=self.anonymous,
+            page_size=self.page_size,
+        )
