@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from runtime.erasure import retention
+from runtime.analysis.synthesis import upkeep as synthesis_upkeep
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
 from runtime.platform.clock import utcnow
@@ -38,9 +39,9 @@ async def recover_lost_turns(services: Services) -> int:
 
 
 def _sweeper() -> periodic.Pass:
-    """One sweeper's pass; it looks after exports and voice sessions' final transcripts at
-    its first pass, then every export_upkeep_seconds (they change slowly, and each look asks
-    Redis about every job)."""
+    """One sweeper's pass; it looks after exports, syntheses and voice sessions' final
+    transcripts at its first pass, then every export_upkeep_seconds (they change slowly, and
+    each look asks Redis about every job)."""
     upkeep_due = 0.0
 
     async def one_pass(services: Services) -> None:
@@ -58,6 +59,9 @@ def _sweeper() -> periodic.Pass:
                 finals = await final_transcript.requeue(services)
                 if finals:
                     log.info("sweeper.voice_finals", queued=finals)
+                requeued, lost = await synthesis_upkeep.requeue_lost(services)
+                if requeued or lost:
+                    log.info("sweeper.syntheses", requeued=requeued, lost=lost)
 
     return one_pass
 

@@ -57,6 +57,16 @@ EXPORT_FORMAT = choice(
     "The transcripts' format (inside the ZIP too)",
     default="json",
 )
+SYNTHESIS_FORMAT = choice(
+    "SynthesisFormat",
+    "format",
+    ("json", "md", "pdf"),
+    "json: the synthesis as data; md or pdf: its report as a document",
+    default="json",
+)
+SYNTHESIS_COMPLETED = flag(
+    "SynthesisCompleted", "completed", "true: the newest completed synthesis, not the newest run"
+)
 INCLUDE_AUDIO = flag(
     "IncludeAudio", "include_audio", "true: a ZIP with each session's recording under audio/"
 )

@@ -30,6 +30,7 @@ WebhookEvent = Literal[
     "session.abandoned",
     "session.deleted",
     "export.completed",
+    "synthesis.completed",
 ]
 EVENTS: tuple[WebhookEvent, ...] = get_args(WebhookEvent)
 TestEvent = Literal["webhook.test"]

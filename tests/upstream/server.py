@@ -4,7 +4,8 @@ The behaviour is chosen per request through the model name: `mock` behaves, and
 `mock:<mode>` misbehaves in one of MODES; `mock:<mode>*N` misbehaves on the first N attempts
 at the same conversation and then behaves (a retry sends the same messages). A suffix
 `@<ms>` sets the delay between tokens for that request (`mock@40`, `mock:cut*1@20`). The
-speech endpoints (`/v1/audio/…`) are in tests/upstream/audio.py.
+speech endpoints (`/v1/audio/…`) are in tests/upstream/audio.py; the answers to synthesis
+and judging requests in tests/upstream/synthesis.py.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.upstream import audio, model
+from tests.upstream import audio, model, synthesis
 
 # The behaving model writes the protocol of issue 11: when tools are offered, one
 # record_move call whose arguments are, in order, value, confidence, move, item_id,
@@ -99,7 +100,12 @@ def create_app(token_delay_ms: float = 0.0) -> Starlette:
         if mode == "429":
             headers = {"retry-after-ms": str(RETRY_AFTER_MS), "retry-after": "1"}
             return _error(429, "rate limited", "rate_limit_exceeded", headers)
-        written = model.reply(messages, body.get("tools"), mode)
+        if synthesis.asked(messages):
+            written = model.Reply(content=synthesis.answer(messages, mode), arguments=None)
+        elif synthesis.judging(messages):
+            written = model.Reply(content=synthesis.card(messages, mode), arguments=None)
+        else:
+            written = model.reply(messages, body.get("tools"), mode)
         if mode == "unstorable":
             written = _unstorable(written)
         pieces = _pieces(written)
