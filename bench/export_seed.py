@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,8 +26,10 @@ async def seed_sessions(
     audio_key: str | None,
     audio_size: int = 0,
     messages_per_session: int = 6,
+    answer: Callable[[int, int], str] | None = None,
 ) -> list[str]:
-    """`count` completed sessions of `interview_id`, oldest first; returns their ids."""
+    """`count` completed sessions of `interview_id`, oldest first; returns their ids.
+    `answer(session_number, question_number)` writes the respondent's words (ANSWER if not)."""
     ids: list[str] = []
     start = utcnow() - timedelta(days=1)
     for first in range(0, count, BATCH):
@@ -40,7 +43,10 @@ async def seed_sessions(
             sessions.append(_session(sid, workspace_id, interview_id, n, at))
             for seq in range(1, messages_per_session + 1):
                 role = "interviewer" if seq % 2 else "respondent"
-                text = f"Question {seq // 2 + 1}: what do you use it for?" if seq % 2 else ANSWER
+                if seq % 2:
+                    text = f"Question {seq // 2 + 1}: what do you use it for?"
+                else:
+                    text = answer(n, seq // 2) if answer is not None else ANSWER
                 messages.append(
                     {
                         "id": f"msg_{uuid.uuid4().hex[:24]}",
