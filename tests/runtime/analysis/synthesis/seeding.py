@@ -10,6 +10,15 @@ from typing import Any
 from sqlalchemy import insert
 
 from runtime.access import keys
+from runtime.analysis.synthesis.views import (
+    DivergentView,
+    Quote,
+    Synthesis,
+    SynthesisCounts,
+    SynthesisFilters,
+    Theme,
+    ViewSide,
+)
 from runtime.stores import schema
 from runtime.stores.database import Database
 
@@ -166,3 +175,53 @@ async def synthesis(
         if completed:
             await conn.execute(insert(schema.quotes), quotes)
     return synthesis_id
+
+
+def quote(n: int, text: str | None = None, *, score: float = 100.0) -> Quote:
+    """A quote of RESPONDENTS[n]'s answer, as a view (for renderers that need no database)."""
+    name, said = RESPONDENTS[n]
+    text = said if text is None else text
+    start = said.index(text)
+    return Quote(
+        id=f"quo_{n}_{start}", session_id=f"ses_{n}", message_id=f"msg_{n}", start=start,
+        end=start + len(text), text=text, participant=name or f"Participant {n + 1}",
+        score=score,
+    )  # fmt: skip
+
+
+def view(**changes: Any) -> Synthesis:
+    """RESULT as a view with its quotes, in memory."""
+    themes = [
+        Theme(
+            id="th_1", title="Pricing is confusing", description="Plans looked alike.",
+            sentiment="negative", prevalence=4, prevalence_share=0.8, mentions=5,
+            keywords=["pricing", "plans"],
+            quotes=[quote(1, "The pricing page was confusing"), quote(2), quote(3), quote(4)],
+        ),
+        Theme(
+            id="th_2", title="Support is quick", description="Answers came within minutes.",
+            sentiment="positive", prevalence=1, prevalence_share=0.2, mentions=1,
+            keywords=["support"], quotes=[quote(5)],
+        ),
+    ]  # fmt: skip
+    views = [
+        DivergentView(
+            id="dv_1", title="Is the price fair?", description="Opinions split.",
+            theme_id="th_1",
+            sides=[
+                ViewSide(stance="A joke", prevalence=1, quotes=[quote(4, "the price is a joke")]),
+                ViewSide(stance="Fair", prevalence=1, quotes=[quote(1, "called sales")]),
+            ],
+        )
+    ]  # fmt: skip
+    fields: dict[str, Any] = {
+        "id": "syn_1", "interview_id": "int_1", "status": "completed", "progress": 1.0,
+        "engine": "offline", "model": None,
+        "filters": SynthesisFilters(statuses=["completed"], since=None, include_test=False),
+        "session_count": 5, "created_at": GENERATED, "generated_at": GENERATED, "error": None,
+        "summary": RESULT["summary"], "themes": themes, "divergent_views": views,
+        "counts": SynthesisCounts(
+            quotes_shown=7, quotes_dropped=2, sessions_read=5, sessions_reused=0
+        ),
+    }  # fmt: skip
+    return Synthesis(**{**fields, **changes})
