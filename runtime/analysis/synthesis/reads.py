@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select
@@ -60,9 +61,11 @@ async def latest(
     *,
     completed_only: bool = True,
     anonymize: bool = False,
+    as_of: datetime | None = None,
 ) -> Synthesis | None:
     """The interview's newest synthesis (the newest completed one unless `completed_only`
-    is false), None when there is none; NotFound when the interview is not this workspace's."""
+    is false; of those made by `as_of`, if given), None when there is none; NotFound when
+    the interview is not this workspace's."""
     async with db.connect() as conn:
         await interviews.owned_row(conn, workspace_id, interview_id)
         query = _with_settings(select(_y)).where(
@@ -70,6 +73,8 @@ async def latest(
         )
         if completed_only:
             query = query.where(_y.c.status == "completed")
+        if as_of is not None:
+            query = query.where(_y.c.created_at <= as_of)
         newest = query.order_by(_y.c.created_at.desc(), _y.c.id.desc()).limit(1)
         found = (await conn.execute(newest)).first()
         return None if found is None else await _assemble(conn, found, anonymize)

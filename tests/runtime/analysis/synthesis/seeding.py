@@ -19,9 +19,11 @@ from runtime.analysis.synthesis.views import (
     Theme,
     ViewSide,
 )
+from runtime.interviews import guide as guides
 from runtime.stores import schema
 from runtime.stores.database import Database
 
+EMPTY_GUIDE = guides.to_json(guides.empty_guide())
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 GENERATED = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
 HOSTILE = (
@@ -89,10 +91,15 @@ async def interview(
                 id=seeded.interview_id, workspace_id=workspace_id, title=seeded.title,
                 goal="", context="", tone="", language="en", welcome_message="",
                 closing_message="", engine="scripted", settings={"anonymous": anonymous},
-                status="active", share_token=uuid.uuid4().hex, guide=[], guide_rev=0,
+                status="active", share_token=uuid.uuid4().hex, guide=EMPTY_GUIDE, guide_rev=0,
                 guide_version=1, created_at=now, updated_at=now,
             )
         )  # fmt: skip
+        await conn.execute(
+            insert(schema.guide_versions).values(
+                interview_id=seeded.interview_id, version=1, guide=EMPTY_GUIDE, created_at=now
+            )
+        )
         await conn.execute(insert(schema.sessions), sessions)
         await conn.execute(insert(schema.messages), messages)
     return seeded
