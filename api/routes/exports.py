@@ -139,7 +139,8 @@ async def transcripts(call: Call[None]) -> Response:
     body_required=False,
     body_description="Everything is optional: without interview_id the whole "
     "workspace is exported. The result is always a ZIP (transcripts in `format`, "
-    "audio unless include_audio is false, PDFs with include_pdf). anonymize replaces "
+    "audio unless include_audio is false, PDFs with include_pdf, the interview's latest "
+    "synthesis with include_synthesis). anonymize replaces "
     'respondent names with "Participant N" and drops emails and external ids '
     "everywhere, the manifest included. created_from/created_to bound the sessions' "
     "start (ISO 8601; UTC when no offset is given).",
