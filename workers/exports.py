@@ -11,6 +11,7 @@ import structlog
 from runtime.exports import members as export_members
 from runtime.exports import pdfs as export_pdfs
 from runtime.exports import records as exports
+from runtime.exports import synthesis as export_synthesis
 from runtime.exports.formats import ZipExport
 from runtime.exports.source import Source
 from runtime.platform.errors import NotFound
@@ -72,6 +73,15 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
         options["format"],
         include_audio=options["include_audio"],
         include_pdf=options["include_pdf"],
+        # Exports asked for before the option existed have no such key.
+        include_synthesis=options.get("include_synthesis", False),
+        synthesis_for=functools.partial(
+            export_synthesis.for_export,
+            db,
+            source.selection,
+            row.created_at,
+            services.settings.pdf_font_dirs,
+        ),
         on_session=on_session,
         pdf_for=functools.partial(
             export_pdfs.for_export,

@@ -15,7 +15,7 @@ from api.endpoints import Call, Fields, Group, ListOf, Reply
 from api.responses import Json, page
 from api.routes import params
 from api.routes.files import absolute
-from api.validation import Bool, Str, StrList
+from api.validation import Bool, Described, Str, StrList
 from runtime.access import keys
 from runtime.exports import formats as export_formats
 from runtime.exports import pdfs as export_pdfs
@@ -25,6 +25,14 @@ from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 
 _WHEN = Str(40, 1, nullable=True)
+_SYNTHESIS = Described(
+    Bool(),
+    "Add the interview's latest completed synthesis (default false; needs interview_id): "
+    "synthesis/synthesis.json (as GET /v1/interviews/{id}/synthesis shows it), "
+    "synthesis/synthesis.md and synthesis/synthesis.pdf. The manifest's `synthesis` names "
+    "it (id, generated_at, engine, files), or is null when the interview has none. With "
+    'anonymize, its participants are "Participant N" too.',
+)
 
 
 class ExportCreate(Fields):
@@ -34,6 +42,7 @@ class ExportCreate(Fields):
     format: Annotated[str | UnsetType, Str(10, enum=export_formats.FORMATS)] = UNSET
     include_audio: Annotated[bool | UnsetType, Bool()] = UNSET
     include_pdf: Annotated[bool | UnsetType, Bool()] = UNSET
+    include_synthesis: Annotated[bool | UnsetType, _SYNTHESIS] = UNSET
     anonymize: Annotated[bool | UnsetType, Bool()] = UNSET
     include_test: Annotated[bool | UnsetType, Bool()] = UNSET
     statuses: Annotated[
@@ -130,7 +139,8 @@ async def transcripts(call: Call[None]) -> Response:
     body_required=False,
     body_description="Everything is optional: without interview_id the whole "
     "workspace is exported. The result is always a ZIP (transcripts in `format`, "
-    "audio unless include_audio is false, PDFs with include_pdf). anonymize replaces "
+    "audio unless include_audio is false, PDFs with include_pdf, the interview's latest "
+    "synthesis with include_synthesis). anonymize replaces "
     'respondent names with "Participant N" and drops emails and external ids '
     "everywhere, the manifest included. created_from/created_to bound the sessions' "
     "start (ISO 8601; UTC when no offset is given).",

@@ -14,6 +14,7 @@ from stream_zip import ZIP_64, ZIP_AUTO, stream_zip
 
 from runtime.exports import coverage_csv
 from runtime.exports.source import Entry, Source
+from runtime.exports.synthesis import SynthesisFiles
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
 from runtime.sessions.answers import answer_of, interrupted_of, modality_of, move_of
@@ -34,9 +35,15 @@ T = TypeVar("T")
 
 # Gives one entry's PDF for the ZIP (None: it has none, and the manifest says so).
 PdfSource = Callable[[Entry], Awaitable[bytes | None]]
+# Gives the interview's synthesis files for the ZIP (None: it has none, the manifest says so).
+SynthesisSource = Callable[[], Awaitable[SynthesisFiles | None]]
 
 
 async def _no_pdf(entry: Entry) -> bytes | None:
+    return None
+
+
+async def _no_synthesis() -> SynthesisFiles | None:
     return None
 
 
@@ -122,8 +129,8 @@ def _call(loop: asyncio.AbstractEventLoop, coro: Awaitable[T]) -> T:
 
 class ZipExport:
     """transcripts.<fmt>, coverage.csv, audio/<session>.<ext>, audio/<session>/<message>.ogg
-    and audio/<session>/recording.ogg, captions/<session>.vtt|srt, pdf/<session>.pdf and
-    manifest.json."""
+    and audio/<session>/recording.ogg, captions/<session>.vtt|srt, pdf/<session>.pdf,
+    synthesis/synthesis.json|md|pdf and manifest.json."""
 
     def __init__(
         self,
@@ -134,6 +141,8 @@ class ZipExport:
         include_audio: bool = True,
         include_pdf: bool = False,
         pdf_for: PdfSource | None = None,
+        include_synthesis: bool = False,
+        synthesis_for: SynthesisSource | None = None,
         on_session: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.source = source
@@ -142,6 +151,9 @@ class ZipExport:
         self.include_audio = include_audio
         self.include_pdf = include_pdf
         self.pdf_for = pdf_for or _no_pdf
+        self.include_synthesis = include_synthesis
+        self.synthesis_for = synthesis_for or _no_synthesis
+        self.synthesis: SynthesisFiles | None = None
         self.on_session = on_session
         self.files: list[dict[str, Any]] = []
         self.audio_missing: list[str] = []
@@ -186,6 +198,10 @@ class ZipExport:
                     yield from self._pdf(entry, now, loop)
                 if self.on_session is not None:
                     _call(loop, self.on_session(self.sessions))
+        if self.include_synthesis:
+            self.synthesis = _call(loop, self.synthesis_for())
+            for path, data in self.synthesis.files if self.synthesis else ():
+                yield path, now, 0o600, ZIP_64, self._counted(path, None, iter((data,)))
         yield "manifest.json", now, 0o600, ZIP_64, (self.manifest().encode(),)
 
     def _audio(self, entry: Entry, now: datetime, loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
@@ -248,19 +264,21 @@ class ZipExport:
 
     def manifest(self) -> str:
         sel = self.source.selection
-        return dumps(
-            {
-                "generated_at": self.source.cutoff,
-                "interview_id": sel.interview_id,
-                "format": self.fmt,
-                "anonymized": sel.anonymize,
-                "sessions": self.sessions,
-                "files": [*self.files, {"path": "manifest.json", "session_id": None}],
-                "audio_missing": self.audio_missing if self.include_audio else [],
-                "voice_missing": self.voice_missing if self.include_audio else [],
-                "pdf_missing": self.pdf_missing if self.include_pdf else [],
-            }
-        )
+        listed: dict[str, Any] = {
+            "generated_at": self.source.cutoff,
+            "interview_id": sel.interview_id,
+            "format": self.fmt,
+            "anonymized": sel.anonymize,
+            "sessions": self.sessions,
+            "files": [*self.files, {"path": "manifest.json", "session_id": None}],
+            "audio_missing": self.audio_missing if self.include_audio else [],
+            "voice_missing": self.voice_missing if self.include_audio else [],
+            "pdf_missing": self.pdf_missing if self.include_pdf else [],
+        }
+        if self.include_synthesis:
+            # Which synthesis the files are of; null: the interview has no completed one.
+            listed["synthesis"] = self.synthesis.manifest() if self.synthesis else None
+        return dumps(listed)
 
 
 def _gather(generator: Iterator[bytes]) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy import Row, delete, insert, select, update
 from runtime.exports.source import Selection
 from runtime.interviews import service as interviews
 from runtime.platform.clock import parse, utcnow
-from runtime.platform.errors import Conflict, NotFound
+from runtime.platform.errors import Conflict, NotFound, ValidationError
 from runtime.platform.ids import new_id
 from runtime.platform.views import Meta, Timestamp, View
 from runtime.stores import schema
@@ -49,12 +49,18 @@ async def create(db: Database, workspace_id: str, options: dict[str, Any]) -> di
         "format": options.get("format") or "json",
         "include_audio": bool(options.get("include_audio", True)),
         "include_pdf": bool(options.get("include_pdf", False)),
+        "include_synthesis": bool(options.get("include_synthesis", False)),
         "anonymize": bool(options.get("anonymize", False)),
         "include_test": bool(options.get("include_test", False)),
         "statuses": list(options.get("statuses") or []),
         "created_from": _timestamp(options.get("created_from"), "created_from"),
         "created_to": _timestamp(options.get("created_to"), "created_to"),
     }
+    if stored["include_synthesis"] and interview_id is None:
+        raise ValidationError(
+            "include_synthesis needs interview_id: a synthesis is of one interview",
+            field="include_synthesis",
+        )
     row = {
         "id": new_id("exp"),
         "workspace_id": workspace_id,

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from runtime.platform.clock import readable
 from runtime.transcripts.coverage import HEADING as COVERAGE_HEADING
-from runtime.transcripts.pdf.fonts import (
-    CJK,
-    CJK_JAPANESE,
-    CJK_KOREAN,
-    CJK_SIMPLIFIED,
-    CJK_TRADITIONAL,
-    MAX_COLOUR_GLYPHS,
-    PRIMARY,
-    FontBook,
-    font_book,
-)
-from runtime.transcripts.pdf.layout import MUTED, TranscriptPdf, Writer, clean
+from runtime.transcripts.pdf.fonts import MAX_COLOUR_GLYPHS, FontBook, font_book
+from runtime.transcripts.pdf.layout import MUTED, Writer, clean
+from runtime.transcripts.pdf.setup import UNDRAWN, UNDRAWN_NOTE, open_document, utc
 
 __all__ = [
     "MAX_COLOUR_GLYPHS",
@@ -29,6 +19,7 @@ __all__ = [
     "PdfMessage",
     "PdfTranscript",
     "font_book",
+    "label_rows",
     "render_transcript",
 ]
 
@@ -51,7 +42,6 @@ class PdfTranscript:
     coverage: Sequence[tuple[str, str]] = ()
 
 
-_PAGE_MARGIN = 20.0  # mm
 _BODY_SIZE = 10.5  # pt
 _BODY_LEADING = 5.0  # mm between baselines
 _LABEL_SIZE = 9.0
@@ -60,79 +50,6 @@ _TITLE_LEADING = 8.5
 _FIELD_LABEL_WIDTH = 42.0  # mm
 _ROLE_COLOURS = {"interviewer": (13, 71, 161), "respondent": (27, 94, 32)}
 _ROLE_LABELS = {"interviewer": "Interviewer", "respondent": "Respondent"}
-
-
-def _utc(at: datetime) -> datetime:
-    """A naive time is taken to be UTC already, as runtime.platform.clock stores them."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def _kana(code: int) -> bool:
-    return 0x3040 <= code <= 0x30FF or 0x31F0 <= code <= 0x31FF or 0xFF66 <= code <= 0xFF9F
-
-
-def _hangul(code: int) -> bool:
-    return 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
-
-
-# Common characters written differently in Traditional and in Simplified Chinese (the
-# same words, in the same order), to tell the two apart.
-_TRADITIONAL = set(map(ord, "們這個來為說時會對國學與後開關還點發經過門問題現實體見覺讓"))
-_SIMPLIFIED = set(map(ord, "们这个来为说时会对国学与后开关还点发经过门问题现实体见觉让"))
-
-
-def _cjk_face(codes: set[int]) -> int:
-    """Japanese if the text has kana, Korean if it has more Hangul than kana, else
-    Chinese, Traditional if it has more of its own common characters than Simplified
-    has: Han characters are drawn in that locale's forms."""
-    kana = sum(1 for code in codes if _kana(code))
-    hangul = sum(1 for code in codes if _hangul(code))
-    if hangul > kana:
-        return CJK_KOREAN
-    if kana:
-        return CJK_JAPANESE
-    if len(codes & _TRADITIONAL) > len(codes & _SIMPLIFIED):
-        return CJK_TRADITIONAL
-    return CJK_SIMPLIFIED
-
-
-_PRIMARY_ONLY = bytes(0x110000)  # family index 0 for every codepoint
-
-
-def _coverage(codes: set[int], book: FontBook) -> tuple[bytes, set[str]]:
-    """Which font draws each character (the family index by codepoint), and the families
-    the document's characters need, the primary always."""
-    if codes <= book.primary:
-        return _PRIMARY_ONLY, {PRIMARY}
-    coverage, monochrome, _ = book.coverage()
-    colour = book.colour
-    if colour is not None and sum(1 for c in codes if coverage[c] == colour) > MAX_COLOUR_GLYPHS:
-        coverage = monochrome
-    families = {PRIMARY} | {book.families[coverage[code]] for code in codes}
-    return coverage, families
-
-
-# What stands for a character no font here draws: the Unicode replacement character, which
-# Noto Sans and DejaVu Sans both have (and text extraction gives back).
-UNDRAWN = "\ufffd"
-UNDRAWN_NOTE = (
-    "Some characters could not be drawn with the fonts installed on the server and are "
-    f"shown as {UNDRAWN}; the text transcript has them all."
-)
-# Invisible anyway: left as they are, never marked.
-_INVISIBLE = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
-
-
-def _undrawn(codes: set[int], book: FontBook) -> dict[int, str]:
-    """The document's characters that no font draws (a translate() table to the mark)."""
-    if codes <= book.primary:
-        return {}
-    drawn = book.coverage()[2]
-    return {
-        code: UNDRAWN
-        for code in codes
-        if not drawn[code] and unicodedata.category(chr(code)) not in _INVISIBLE
-    }
 
 
 def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes:
@@ -148,50 +65,26 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
     heading = COVERAGE_HEADING if items else ""
     texts = [title, heading, *(label + value for label, value in [*fields, *items])]
     texts += [m.role + m.label + text + note for m, text, note in messages]
-    codes = {ord(char) for text in texts for char in text}
-    undrawn = _undrawn(codes, book)
-    metadata_title = title  # document metadata needs no font
-    if undrawn:
-        title = title.translate(undrawn)
-        fields = [(label.translate(undrawn), value.translate(undrawn)) for label, value in fields]
-        messages = [
-            (m, text.translate(undrawn), note.translate(undrawn)) for m, text, note in messages
-        ]
-        items = [(label.translate(undrawn), value.translate(undrawn)) for label, value in items]
-        codes = (codes - undrawn.keys()) | {ord(UNDRAWN)} | set(map(ord, UNDRAWN_NOTE))
-    coverage, families = _coverage(codes, book)
     # Bold: the title, the field and item labels, the turn and coverage headings.
-    labels = (label for label, _ in [*fields, *items])
-    bold_codes = {ord(char) for text in (title, heading, *labels) for char in text}
-    bold = {PRIMARY} | {book.families[coverage[code]] for code in bold_codes}
-
-    pdf = TranscriptPdf()
-    # fpdf2 embeds every font it has, used or not: only those the document needs.
-    for key in book.keys(families, bold):
-        face = _cjk_face(codes) if key == CJK else None
-        pdf.fonts[key] = book.template(key, face).lend(pdf)
-    # The primary font is a fallback too, for a paragraph set in another script's font.
-    fallbacks = [family for family in book.families if family in families]
-    pdf.set_fallback_fonts(fallbacks, exact_match=False)
-    if any(getattr(font, "is_cid_keyed", False) for font in pdf.fonts.values()):
-        pdf._set_min_pdf_version("1.6")  # CID-keyed CFF (Noto Sans CJK)
-    pdf.set_margins(_PAGE_MARGIN, _PAGE_MARGIN, _PAGE_MARGIN)
-    pdf.c_margin = 0  # shaped lines (cells) start where text() lines do
-    pdf.set_auto_page_break(True, margin=_PAGE_MARGIN)
-    pdf.set_title(metadata_title)
-    pdf.set_creator("Rapport")
+    bold = [title, heading, *(label for label, _ in [*fields, *items])]
     # The file's date is the transcript's, so that the same transcript gives the same bytes.
-    last = max((_utc(m.at) for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
-    pdf.set_creation_date(last)
-    pdf.add_page()
-    writer = Writer(pdf, book.families, coverage)
+    last = max((utc(m.at) for m in doc.messages), default=datetime(2000, 1, 1, tzinfo=UTC))
+    document = open_document(title, texts, bold, book, last)
+    pdf, writer, undrawn = document.pdf, document.writer, document.undrawn
+    if undrawn:
+        title = document.drawable(title)
+        fields = [(document.drawable(label), document.drawable(value)) for label, value in fields]
+        messages = [
+            (m, document.drawable(text), document.drawable(note)) for m, text, note in messages
+        ]
+        items = [(document.drawable(label), document.drawable(value)) for label, value in items]
     width, left = pdf.epw, pdf.l_margin
 
     writer.paragraph(
         title, x=left, width=width, size=_TITLE_SIZE, leading=_TITLE_LEADING, style="B"
     )
     pdf.ln(3)
-    _rows(writer, fields)
+    label_rows(writer, fields)
     if undrawn:
         pdf.ln(1)
         writer.paragraph(
@@ -229,11 +122,11 @@ def render_transcript(doc: PdfTranscript, book: FontBook | None = None) -> bytes
             heading, x=left, width=width, size=_BODY_SIZE, leading=_BODY_LEADING, style="B"
         )
         pdf.ln(1)
-        _rows(writer, items)
+        label_rows(writer, items)
     return bytes(pdf.output())
 
 
-def _rows(writer: Writer, rows: Sequence[tuple[str, str]]) -> None:
+def label_rows(writer: Writer, rows: Sequence[tuple[str, str]]) -> None:
     """Label and value rows: the metadata, the coverage."""
     pdf = writer.pdf
     width, left = pdf.epw, pdf.l_margin
