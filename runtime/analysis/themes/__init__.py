@@ -1,0 +1,1 @@
+"""Themes: the offline engine's reading, clustering, labels and sentiment of interview answers."""
