@@ -163,11 +163,11 @@ def _f1(result: dict[str, Any], size: int, ids_by_number: dict[str, int]) -> flo
     from runtime.analysis import agreement
 
     found = [
-        {ids_by_number[s] for s in theme["session_ids"] if s in ids_by_number}
+        frozenset(str(ids_by_number[s]) for s in theme["session_ids"] if s in ids_by_number)
         for theme in result["themes"]
     ]
-    truth = list(corpus.planted(size).values())
-    return agreement.compare(found, truth).f1
+    truth = [frozenset(map(str, held)) for held in corpus.planted(size).values()]
+    return agreement.agreement(found, truth).f1
 
 
 async def _numbers(url: str, data: Path, interview_id: str) -> dict[str, int]:

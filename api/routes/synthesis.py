@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, ClassVar
 
 from msgspec import UNSET, UnsetType
@@ -133,9 +132,7 @@ async def latest(call: Call[None]) -> Response:
             media_type="text/markdown; charset=utf-8",
             headers={"content-disposition": f'inline; filename="{name}.md"'},
         )
-    document = await asyncio.to_thread(
-        report_pdf.pdf, view, interview.title, services.settings.pdf_font_dirs
-    )
+    document = await report_pdf.render(view, interview.title, services.settings.pdf_font_dirs)
     return Response(
         document,
         media_type="application/pdf",

@@ -120,6 +120,7 @@ async def _assemble(conn: AsyncConnection, row: Row[Any], anonymize: bool) -> Sy
         themes=themes,
         divergent_views=views,
         counts=None if counts is None else SynthesisCounts(**counts),
+        notes=list(result.get("notes") or ()),
     )
 
 
@@ -143,7 +144,7 @@ async def _quotes(
         select(_q, numbered.c.respondent_name, numbered.c.number)
         .join(numbered, numbered.c.id == _q.c.session_id)
         .where(_q.c.synthesis_id == synthesis_id)
-        .order_by(_q.c.theme_id, _q.c.score.desc(), _q.c.id)
+        .order_by(_q.c.theme_id, _q.c.id)
     )
     by_theme: dict[str, list[Quote]] = {}
     for q in found:
@@ -173,6 +174,7 @@ def _theme(t: Mapping[str, Any], quotes: Sequence[Quote], session_count: int | N
         prevalence_share=round(prevalence / session_count, 4) if session_count else 0.0,
         mentions=int(t["mentions"]),
         keywords=list(t["keywords"]),
+        session_ids=list(t.get("session_ids") or ()),
         quotes=list(quotes),
     )
 
@@ -182,6 +184,7 @@ def _divergent(v: Mapping[str, Any], quotes: Mapping[str, Sequence[Quote]]) -> D
         ViewSide(
             stance=side["stance"],
             prevalence=int(side["prevalence"]),
+            session_ids=list(side.get("session_ids") or ()),
             quotes=list(quotes.get(side_key(v["id"], index), ())),
         )
         for index, side in enumerate(v["sides"])

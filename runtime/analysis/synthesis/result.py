@@ -7,7 +7,6 @@ from typing import Any
 
 from runtime.analysis.synthesis.drafts import Draft
 from runtime.analysis.synthesis.verify import Verified
-from runtime.platform.ids import new_id
 
 
 def result_json(draft: Draft, verified: Verified) -> dict[str, Any]:
@@ -61,9 +60,12 @@ def result_json(draft: Draft, verified: Verified) -> dict[str, Any]:
 def quote_rows(
     verified: Verified, workspace_id: str, interview_id: str, synthesis_id: str, at: datetime
 ) -> list[dict[str, Any]]:
+    # Numbered in the order the engine ranked them (best first), so a report lists them in
+    # that order, and the same run of the same sessions gives the same rows.
+    stem = synthesis_id.removeprefix("syn_")
     return [
         {
-            "id": new_id("qt"),
+            "id": f"qt_{stem}_{index:04d}",
             "workspace_id": workspace_id,
             "interview_id": interview_id,
             "session_id": k.session_id,
@@ -77,5 +79,5 @@ def quote_rows(
             "theme_id": k.group,
             "created_at": at,
         }
-        for k in verified.kept
+        for index, k in enumerate(verified.kept)
     ]

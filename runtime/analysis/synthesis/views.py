@@ -38,12 +38,16 @@ class Theme(View):
     prevalence_share: Annotated[float, Meta(description="prevalence / session_count", ge=0, le=1)]
     mentions: Annotated[int, Meta(description="Respondent messages that carry it", ge=0)]
     keywords: list[str]
+    session_ids: Annotated[
+        list[str], Meta(description="The sessions that carry it (erased ones leave the list)")
+    ]
     quotes: list[Quote]
 
 
 class ViewSide(View):
     stance: str
     prevalence: Annotated[int, Meta(description="Participants on this side", ge=0)]
+    session_ids: list[str]
     quotes: list[Quote]
 
 
@@ -94,3 +98,7 @@ class Synthesis(View):
     themes: list[Theme]
     divergent_views: list[DivergentView]
     counts: SynthesisCounts | None
+    notes: Annotated[
+        list[str],
+        Meta(description="What the run wants known, e.g. that the LLM failed and why"),
+    ] = []

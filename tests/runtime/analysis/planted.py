@@ -249,7 +249,7 @@ async def plant(
             insert(schema.interviews).values(
                 id=interview_id, workspace_id=workspace_id, title="Planted study",
                 goal="", context="", tone="", language=language, welcome_message="",
-                closing_message="", engine="scripted", settings={}, status="published",
+                closing_message="", engine="scripted", settings={}, status="active",
                 share_token=uuid.uuid4().hex, guide=guide, guide_rev=1, guide_version=1,
                 created_at=BASE_TIME, updated_at=BASE_TIME,
             )
