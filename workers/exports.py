@@ -81,6 +81,7 @@ async def _run(ctx: JobContext, services: Services, export_id: str) -> dict[str,
             source.selection,
             row.created_at,
             services.settings.pdf_font_dirs,
+            functools.partial(export_members.record, db, export_id),
         ),
         on_session=on_session,
         pdf_for=functools.partial(

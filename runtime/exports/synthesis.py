@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from runtime.analysis.synthesis import reads, report_md
+from runtime.analysis.synthesis.views import Quote, Synthesis
 from runtime.analysis.vocabulary import EngineName
 from runtime.exports.source import Selection
 from runtime.platform.errors import ConfigurationError
@@ -43,12 +45,18 @@ class SynthesisFiles:
 
 
 async def for_export(
-    db: Database, selection: Selection, as_of: datetime, font_dirs: tuple[Path, ...]
+    db: Database,
+    selection: Selection,
+    as_of: datetime,
+    font_dirs: tuple[Path, ...],
+    admit: Callable[[list[str]], Awaitable[set[str]]] | None = None,
 ) -> SynthesisFiles | None:
     """The files of the interview's newest synthesis completed by `as_of` (the export's
     creation, so that a retry writes the same ZIP), participants anonymised if the export
     is; None when the export is not of one interview or the interview has none. Without
-    fonts to draw it, the PDF is left out (the manifest's list of files says so)."""
+    fonts to draw it, the PDF is left out (the manifest's list of files says so). `admit`
+    (runtime.exports.members.record) is told the sessions it quotes: their words are in
+    the ZIP, so erasing one of them names the export, whatever the export's filters."""
     if selection.interview_id is None:
         return None
     found = await reads.latest(
@@ -57,6 +65,8 @@ async def for_export(
     )  # fmt: skip
     if found is None:
         return None
+    if admit is not None:
+        await admit(sorted({q.session_id for q in _quotes(found)}))
     i = schema.interviews
     async with db.connect() as conn:
         title = str(await conn.scalar(select(i.c.title).where(i.c.id == selection.interview_id)))
@@ -74,3 +84,8 @@ async def for_export(
     return SynthesisFiles(
         found.id, found.generated_at, found.engine, found.model, found.session_count, tuple(files)
     )
+
+
+def _quotes(s: Synthesis) -> list[Quote]:
+    themed = [q for t in s.themes for q in t.quotes]
+    return themed + [q for v in s.divergent_views for side in v.sides for q in side.quotes]

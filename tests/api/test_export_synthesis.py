@@ -48,6 +48,12 @@ async def _name(db: Database, workspace_id: str) -> str:
 
 
 async def _export(http: httpx.AsyncClient, server: Server, **options: Any) -> dict[str, bytes]:
+    return (await _export_with_id(http, server, **options))[1]
+
+
+async def _export_with_id(
+    http: httpx.AsyncClient, server: Server, **options: Any
+) -> tuple[str, dict[str, bytes]]:
     created = await http.post("/v1/exports", json=options)
     assert created.status_code == 202, created.text
     export = created.json()
@@ -55,7 +61,7 @@ async def _export(http: httpx.AsyncClient, server: Server, **options: Any) -> di
     await _finished(server, export["id"])
     done = (await http.get(f"/v1/exports/{export['id']}")).json()
     assert done["status"] == "succeeded", done
-    return await _zip_members(http, done["url"])
+    return export["id"], await _zip_members(http, done["url"])
 
 
 @pytest.mark.usefixtures("job_worker")
@@ -64,7 +70,7 @@ async def test_the_zip_holds_the_synthesis_and_the_manifest_names_it(
 ) -> None:
     seeded = await seeding.interview(db, workspace)
     synthesis_id = await seeding.synthesis(db, seeded)
-    members = await _export(
+    export_id, members = await _export_with_id(
         researcher, server, interview_id=seeded.interview_id, include_synthesis=True,
         include_audio=False,
     )  # fmt: skip
@@ -81,6 +87,11 @@ async def test_the_zip_holds_the_synthesis_and_the_manifest_names_it(
     md = members[FILES[1]].decode()
     assert "### 1. Pricing is confusing" in md and "> The pricing page was confusing" in md
     assert "\\<script\\>" in md and "<script>" not in md
+    # The sessions it quotes are held by the export: erasing one of them names it.
+    es = schema.export_sessions
+    async with db.connect() as conn:
+        held = set(await conn.scalars(select(es.c.session_id).where(es.c.export_id == export_id)))
+    assert set(seeded.sessions[1:]) <= held, held
     text = await pdftotext(members[FILES[2]])
     assert "1. Pricing is confusing" in text and "— Ada · session" in text
     assert "价格页面让我很困惑" in text.replace(" ", "")

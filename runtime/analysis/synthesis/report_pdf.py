@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from runtime.analysis.synthesis import report_text as phrases
 from runtime.analysis.synthesis.views import Quote, Synthesis
@@ -30,11 +31,16 @@ _UNDRAWN_NOTE = (
 )
 
 
+_Kind = Literal[
+    "title", "meta", "rule", "section", "item", "rows", "body", "stance", "quote", "reference"
+]
+
+
 @dataclass(frozen=True)
 class _Block:
     """One paragraph of the report, cleaned, in the order it is drawn."""
 
-    kind: str  # title, meta, rule, section, item, rows, body, stance, quote, reference
+    kind: _Kind
     text: str = ""
     rows: tuple[tuple[str, str], ...] = ()
 
