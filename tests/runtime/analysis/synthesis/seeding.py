@@ -177,6 +177,8 @@ async def synthesis(
         _quote(seeded, 4, "dv_1/0", 95.0, HOSTILE),
         _quote(seeded, 1, "dv_1/1", 90.0, "so I gave up and called sales"),
     ]
+    for index, q in enumerate(quotes):  # numbered in the engine's order, as the job does
+        q["id"] = f"qt_{synthesis_id.removeprefix('syn_')}_{index:04d}"
     async with db.begin() as conn:
         await conn.execute(insert(schema.syntheses).values(**row))
         if completed:
@@ -202,13 +204,13 @@ def view(**changes: Any) -> Synthesis:
         Theme(
             id="th_1", title="Pricing is confusing", description="Plans looked alike.",
             sentiment="negative", prevalence=4, prevalence_share=0.8, mentions=5,
-            keywords=["pricing", "plans"],
+            keywords=["pricing", "plans"], session_ids=["ses_1", "ses_2", "ses_3", "ses_4"],
             quotes=[quote(1, "The pricing page was confusing"), quote(2), quote(3), quote(4)],
         ),
         Theme(
             id="th_2", title="Support is quick", description="Answers came within minutes.",
             sentiment="positive", prevalence=1, prevalence_share=0.2, mentions=1,
-            keywords=["support"], quotes=[quote(5)],
+            keywords=["support"], session_ids=["ses_5"], quotes=[quote(5)],
         ),
     ]  # fmt: skip
     views = [
@@ -216,8 +218,14 @@ def view(**changes: Any) -> Synthesis:
             id="dv_1", title="Is the price fair?", description="Opinions split.",
             theme_id="th_1",
             sides=[
-                ViewSide(stance="A joke", prevalence=1, quotes=[quote(4, "the price is a joke")]),
-                ViewSide(stance="Fair", prevalence=1, quotes=[quote(1, "called sales")]),
+                ViewSide(
+                    stance="A joke", prevalence=1, session_ids=["ses_4"],
+                    quotes=[quote(4, "the price is a joke")],
+                ),
+                ViewSide(
+                    stance="Fair", prevalence=1, session_ids=["ses_1"],
+                    quotes=[quote(1, "called sales")],
+                ),
             ],
         )
     ]  # fmt: skip

@@ -48,12 +48,10 @@ async def test_the_view_assembles_themes_quotes_and_named_participants(db: Datab
     pricing, support = s.themes
     assert (pricing.id, pricing.prevalence, pricing.prevalence_share) == ("th_1", 4, 0.8)
     assert (support.prevalence_share, support.sentiment) == (0.2, "positive")
-    # Best first, ties by id; participants by name, numbered among ALL sessions when unnamed.
-    assert [q.score for q in pricing.quotes] == sorted(
-        (q.score for q in pricing.quotes), reverse=True
-    )
-    tied = [q for q in pricing.quotes if q.score == 100.0]
-    assert [q.id for q in tied] == sorted(q.id for q in tied)
+    # In the engine's order (the rows' ids number it); participants by name, numbered among
+    # ALL sessions when unnamed.
+    assert [q.id for q in pricing.quotes] == sorted(q.id for q in pricing.quotes)
+    assert [q.score for q in pricing.quotes] == [100.0, 92.5, 100.0, 88.0]
     assert {q.participant for q in pricing.quotes} == {"Ada", "李小龙", "سارة", "Mallory"}
     assert [q.participant for q in support.quotes] == ["Participant 6"]
     for q in pricing.quotes + support.quotes:
