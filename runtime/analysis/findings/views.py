@@ -31,7 +31,10 @@ class Finding(View):
     description: str
     status: FindingStatus
     priority: Priority
-    confidence: Annotated[float | None, Meta(description="0 to 1; null: not assessed", ge=0, le=1)]
+    confidence: Annotated[
+        Annotated[float, Meta(ge=0, le=1)] | None,
+        Meta(description="0 to 1; null: not assessed"),
+    ]
     prevalence: Annotated[
         int, Meta(description="Participants (sessions) it holds for (docs/synthesis.md)", ge=0)
     ]
