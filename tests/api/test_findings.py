@@ -3,6 +3,7 @@ quotes list, scopes, and erasure leaving no analysis row that mentions the sessi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -491,3 +492,18 @@ async def test_deleting_a_draft_deletes_its_analysis(
                 select(table).where(table.c.interview_id == study.interview_id)
             )
             assert rows.first() is None, table.name
+
+
+async def test_an_erasure_racing_a_bulk_upsert_leaves_no_quote_of_the_session(
+    client: httpx.AsyncClient, db: Database, study: Study
+) -> None:
+    for n in range(5):
+        said = await seed.session(db, study.workspace_id, study.interview_id, [A], minutes=2 + n)
+        quote = {"session_id": said.session_id, "message_id": said.message_ids[0], "quote": A[:21]}
+        bulk = {"findings": [{"type": "theme", "title": "Raced", "evidence": [quote]}]}
+        erased, upserted = await asyncio.gather(
+            client.delete(f"/v1/sessions/{said.session_id}"),
+            client.post(f"{study.base}/findings/bulk", json=bulk),
+        )
+        assert (erased.status_code, upserted.status_code) == (200, 200), upserted.text
+        assert await _mentions(db, said.session_id) == []

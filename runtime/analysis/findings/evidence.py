@@ -84,6 +84,10 @@ async def verify(
             select(_m.c.id, _m.c.session_id, _m.c.role, _m.c.content)
             .join(_s, _s.c.id == _m.c.session_id)
             .where(_m.c.id.in_({e.message_id for e in evidence}), _s.c.interview_id == interview_id)
+            # Shared-locked (PostgreSQL): an erasure of one of these sessions either commits
+            # first, and its messages are not found here, or waits for this transaction and
+            # deletes the quotes it adds; never a quote left pointing at an erased message.
+            .with_for_update(read=True, of=_s)
         )
         rows = {r.id: r for r in found}
     spans: dict[tuple[str, int, int], Span] = {}

@@ -28,6 +28,7 @@ from runtime.stores.database import Database
 
 _y = schema.syntheses
 _q = schema.quotes
+_s = schema.sessions
 _MERGED = ("status", "priority")
 
 
@@ -63,8 +64,11 @@ async def promote(
             raise NotFound(f"no theme {theme_id} in the latest completed synthesis")
         quoted = await conn.execute(
             select(_q)
+            .join(_s, _s.c.id == _q.c.session_id)
             .where(_q.c.synthesis_id == synthesis.id, _q.c.theme_id == theme_id)
             .order_by(_q.c.created_at, _q.c.id)
+            # As evidence.verify: an erasure runs wholly before or after the copies are made.
+            .with_for_update(read=True, of=_s)
         )
         spans = tuple(
             Span(r.session_id, r.message_id, r.start, r.end, r.text, r.score) for r in quoted
