@@ -10,6 +10,8 @@ NAMED = {
     "section_id": "Section id, e.g. S1",
     "item_id": "Guide item id: Q1… for questions, T1… for tasks",
     "delivery_id": "Webhook delivery id",
+    "finding_id": "Finding id",
+    "theme_id": 'Theme id in the latest completed synthesis, e.g. "th_1"',
     "key": "The file's key in the blob store, as the signed link gives it",
 }
 # `{id}` is an id of the collection its path names just before it (/v1/exports/{id}).

@@ -212,3 +212,45 @@ async def parse(request: Request, body: Body, *, allow_empty: bool = False) -> d
     # Bounded before any schema sees it: depth, numbers, and only text a store can hold.
     value = json_input.loads(raw)
     return dict(body.shape.check("", value))
+
+
+@dataclass(frozen=True)
+class ObjList:
+    """A list of objects, each checked by `item`; an error names the item and its field
+    (`evidence[2].quote`), an unknown or missing field included."""
+
+    max_items: int
+    item: Obj
+    min_items: int = 0
+
+    def check(self, name: str, value: Any) -> Any:
+        if not isinstance(value, list) or not self.min_items <= len(value) <= self.max_items:
+            raise ValidationError(
+                f"{name} must be a list of {self.min_items} to {self.max_items}", field=name
+            )
+        out = []
+        for i, entry in enumerate(value):
+            at = f"{name}[{i}]"
+            if isinstance(entry, dict):
+                unknown = sorted(set(entry) - set(self.item.fields))
+                if unknown:
+                    raise ValidationError(
+                        f"unknown field {at}.{unknown[0]}", field=f"{at}.{unknown[0]}"
+                    )
+                missing = [key for key in self.item.required if key not in entry]
+                if missing:
+                    raise ValidationError(
+                        f"{at}.{missing[0]} is required", field=f"{at}.{missing[0]}"
+                    )
+            out.append(self.item.check(at, entry))
+        return out
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "array",
+            "maxItems": self.max_items,
+            "items": self.item.schema(),
+        }
+        if self.min_items:
+            out["minItems"] = self.min_items
+        return out

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.access.idempotency import IdempotencyStore
 from runtime.access.rate_limits import RateLimiter
+from runtime.analysis import forget as analysis
 from runtime.exports import members as export_members
 from runtime.interviews import service as interviews
 from runtime.live.early_turns import EarlyStarts
@@ -194,6 +195,8 @@ async def _forget_in_sql(
     keys = await conn.execute(select(a.c.blob_key).where(a.c.session_id == session_id))
     exports = await export_members.holding(conn, row.workspace_id, session_id)
     deliveries = await outbox.redact_session(conn, session_id)
+    # Before the messages go: its quotes point at them.
+    await analysis.forget_session(conn, session_id, row.interview_id)
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
     await export_members.forget(conn, session_id)

@@ -227,6 +227,17 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
         # A draft has never been published, so its sessions are all previews (is_test).
         s = schema.sessions
         ids = select(s.c.id).where(s.c.interview_id == interview_id)
+        # What an analysis kept of it (quotes first: they point at findings, syntheses and
+        # messages), named by table: the analysis package builds on this one.
+        for table in (
+            schema.quotes,
+            schema.findings,
+            schema.syntheses,
+            schema.session_analyses,
+            schema.session_readings,
+            schema.interview_graphs,
+        ):
+            await conn.execute(table.delete().where(table.c.interview_id == interview_id))
         for table in (schema.messages, schema.artifacts):
             await conn.execute(table.delete().where(table.c.session_id.in_(ids)))
         await conn.execute(s.delete().where(s.c.interview_id == interview_id))

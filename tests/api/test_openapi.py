@@ -16,11 +16,13 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from websockets.exceptions import ConnectionClosedError
 
 from api.catalog import ENDPOINTS
 from runtime.exports import records as exports
+from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.transcripts import pdf_files as transcript_pdf
 from runtime.voice import decoding
@@ -35,6 +37,7 @@ from tests.helpers import (
     turn_written,
 )
 from tests.receiver import receiver
+from tests.runtime.analysis.findings import seed
 from tests.runtime.voice.speech import spoken
 
 URI = "urn:rapport:openapi"
@@ -400,6 +403,7 @@ async def test_real_responses_match_the_document(
     interview_coverage = "/v1/interviews/{id}/coverage"
     await c.call(client, "get", interview_coverage, 200, ids, query=with_tests)
     await c.call(client, "get", interview_coverage, 400, ids, query={"include_test": "yes"})
+    await _findings_and_quotes(c, client, db, ids, sid)
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)
@@ -555,6 +559,51 @@ async def test_real_responses_match_the_document(
         if s.startswith("2")
     }
     assert successes - c.checked == set(), "documented successes the flow did not exercise"
+
+
+async def _findings_and_quotes(
+    c: Contract, client: httpx.AsyncClient, db: Database, ids: dict[str, str], sid: dict[str, str]
+) -> None:
+    """Findings on the session's own words, a theme of a (seeded) synthesis promoted, quotes."""
+    m = schema.messages
+    async with db.connect() as conn:
+        said = (
+            await conn.execute(
+                select(m.c.id, m.c.content).where(
+                    m.c.session_id == sid["id"], m.c.role == "respondent"
+                )
+            )
+        ).first()
+        workspace_id = await conn.scalar(
+            select(schema.interviews.c.workspace_id).where(schema.interviews.c.id == ids["id"])
+        )
+    assert said is not None and workspace_id is not None
+    quote = {"session_id": sid["id"], "message_id": said.id, "quote": said.content[:20]}
+    findings = "/v1/interviews/{id}/findings"
+    body = {"type": "insight", "title": "Sprint planning", "evidence": [quote], "confidence": 0.5}
+    made = (await c.call(client, "post", findings, 201, ids, body=body)).json()
+    await c.call(client, "post", findings, 409, ids, body=body)
+    await c.call(client, "post", findings, 400, ids, body={**body, "evidence": [{"quote": "x"}]})
+    one = {**ids, "finding_id": made["id"]}
+    await c.call(client, "get", findings, 200, ids, query={"type": "insight", "limit": 1})
+    await c.call(client, "get", findings, 400, ids, query={"status": "done"})
+    await c.call(client, "get", findings + "/{finding_id}", 200, one)
+    await c.call(client, "patch", findings + "/{finding_id}", 200, one, body={"tags": ["a"]})
+    bulk = {"findings": [{**body, "evidence": [quote, {**quote, "quote": "never said this"}]}]}
+    upserted = await c.call(client, "post", findings + "/bulk", 200, ids, body=bulk)
+    assert upserted.json()["quotes_dropped"] == 1
+    result = {"summary": "", "themes": [seed.theme("th_1", "Boards", [sid["id"]], 1)]}
+    words = seed.ThemeQuote("th_1", sid["id"], said.id, 0, 10, said.content[:10])
+    await seed.synthesis(db, workspace_id, ids["id"], result, [words])
+    promote = "/v1/interviews/{id}/synthesis/themes/{theme_id}/promote"
+    await c.call(client, "post", promote, 201, {**ids, "theme_id": "th_1"})
+    await c.call(client, "post", promote, 200, {**ids, "theme_id": "th_1"}, body={})
+    await c.call(client, "post", promote, 404, {**ids, "theme_id": "th_9"})
+    quotes = "/v1/interviews/{id}/quotes"
+    await c.call(client, "get", quotes, 200, ids, query={"theme_id": "th_1", "limit": 5})
+    await c.call(client, "get", quotes, 200, ids, query={"finding_id": made["id"]})
+    await c.call(client, "delete", findings + "/{finding_id}", 204, one)
+    await c.call(client, "get", findings + "/{finding_id}", 404, one)
 
 
 async def test_websocket_frames_match_the_document(

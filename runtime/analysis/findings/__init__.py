@@ -1,0 +1,1 @@
+"""Findings: what researchers hold true of an interview, with verified quotes as evidence."""
