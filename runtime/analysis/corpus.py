@@ -173,7 +173,7 @@ async def _answers(conn: AsyncConnection, session_ids: list[str]) -> dict[str, l
 @dataclass(frozen=True)
 class SqlCorpus:
     """An interview's sessions under filters, read from SQL afresh on every pass (the
-    `runtime.analysis.synthesis.drafts.Corpus` an engine reads)."""
+    `runtime.analysis.drafts.Corpus` an engine reads)."""
 
     db: Database
     interview_id: str

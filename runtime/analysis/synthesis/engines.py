@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openai import AsyncOpenAI
 
-from runtime.analysis.synthesis.drafts import SynthesisEngine
+from runtime.analysis.drafts import SynthesisEngine
 from runtime.analysis.synthesis.llm import LLMSynthesis
 from runtime.analysis.synthesis.pipeline import EngineFactory, InterviewFacts
 from runtime.analysis.themes.offline import OfflineEngine

@@ -20,7 +20,7 @@ import openai
 import structlog
 from openai import AsyncOpenAI
 
-from runtime.analysis.synthesis.drafts import (
+from runtime.analysis.drafts import (
     Corpus,
     Draft,
     Progress,

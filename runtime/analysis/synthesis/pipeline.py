@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.analysis.corpus import SqlCorpus
+from runtime.analysis.drafts import SynthesisEngine
+from runtime.analysis.forget import scrub
 from runtime.analysis.synthesis import records
-from runtime.analysis.synthesis.drafts import SynthesisEngine
 from runtime.analysis.synthesis.result import quote_rows, result_json
 from runtime.analysis.synthesis.verify import Verified, verify
 from runtime.analysis.vocabulary import EngineName
@@ -23,6 +25,7 @@ from runtime.webhooks import outbox
 
 y = schema.syntheses
 PROGRESS_EVERY_SECONDS = 0.5
+SESSIONS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,18 @@ async def _complete(
 ) -> None:
     now = utcnow()
     q = schema.quotes
+    rows = quote_rows(verified, row.workspace_id, row.interview_id, row.id, now)
     # The report, its quotes and its webhook in one transaction: announced exactly when, and
     # only if, this run finished it (a late duplicate of the job changes nothing).
     async with db.begin() as conn:
+        # A session erased while the run read it must not come back in its report: the
+        # sessions it names are share-locked (PostgreSQL; SQLite's writes are serial), so an
+        # erasure either finished before (they are scrubbed here) or waits, and then finds
+        # this report and scrubs it itself (runtime.analysis.forget).
+        alive = await _still_there(conn, _named(result, rows))
+        for gone in sorted(_named(result, rows) - alive):
+            result = scrub(result, gone)
+        rows = [r for r in rows if r["session_id"] in alive]
         changed = (
             await conn.execute(
                 update(y)
@@ -120,10 +132,32 @@ async def _complete(
         if changed is None:
             return
         await conn.execute(delete(q).where(q.c.synthesis_id == row.id))
-        rows = quote_rows(verified, row.workspace_id, row.interview_id, row.id, now)
         if rows:
             await conn.execute(insert(q), rows)
         await outbox.emit(conn, row.workspace_id, "synthesis.completed", completed_data(changed))
+
+
+def _named(result: dict[str, Any], rows: list[dict[str, Any]]) -> set[str]:
+    named = {r["session_id"] for r in rows}
+    for theme in result["themes"]:
+        named.update(theme["session_ids"])
+    for view in result["divergent_views"]:
+        for side in view["sides"]:
+            named.update(side["session_ids"])
+    return named
+
+
+async def _still_there(conn: AsyncConnection, session_ids: set[str]) -> set[str]:
+    s = schema.sessions
+    ids, alive = sorted(session_ids), set[str]()
+    for start in range(0, len(ids), SESSIONS_PER_QUERY):
+        found = await conn.execute(
+            select(s.c.id)
+            .where(s.c.id.in_(ids[start : start + SESSIONS_PER_QUERY]))
+            .with_for_update(read=True)
+        )
+        alive.update(r.id for r in found)
+    return alive
 
 
 async def fail(db: Database, synthesis_id: str, error: str) -> None:

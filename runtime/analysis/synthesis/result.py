@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from runtime.analysis.synthesis.drafts import Draft
+from runtime.analysis.drafts import Draft
 from runtime.analysis.synthesis.verify import Verified
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from runtime.analysis import quotes
-from runtime.analysis.synthesis.drafts import Draft, ProposedQuote
+from runtime.analysis.drafts import Draft, ProposedQuote
 from runtime.stores import schema
 from runtime.stores.database import Database
 

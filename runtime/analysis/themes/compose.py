@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from runtime.analysis.synthesis.drafts import DivergentDraft, ProposedQuote, ThemeDraft, ViewSide
+from runtime.analysis.drafts import DivergentDraft, ProposedQuote, ThemeDraft, ViewSide
 from runtime.analysis.themes import labels, sentiment
 from runtime.analysis.themes.tally import Candidate, Tally, ThemeTally, best
 

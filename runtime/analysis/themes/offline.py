@@ -14,7 +14,7 @@ import heapq
 from collections.abc import AsyncIterator
 
 from runtime.analysis.corpus import SessionText
-from runtime.analysis.synthesis.drafts import Corpus, Draft, Progress
+from runtime.analysis.drafts import Corpus, Draft, Progress
 from runtime.analysis.themes import clustering, compose, sentiment
 from runtime.analysis.themes.reading import Reading, readings
 from runtime.analysis.themes.tally import Tally

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.analysis.drafts import Draft, ProposedQuote, ThemeDraft
 from runtime.analysis.synthesis import llm
-from runtime.analysis.synthesis.drafts import Draft, ProposedQuote, ThemeDraft
 
 OFFLINE_QUOTE = ProposedQuote("ses_a", "msg_a", "the battery dies before lunch")
 BASE = Draft(
