@@ -16,11 +16,10 @@ class SaturationPoint(View):
     new_concepts: Annotated[int, Meta(description="Concepts no earlier session had", ge=0)]
     cumulative_concepts: Annotated[int, Meta(description="Concepts so far", ge=0)]
     new_information_ratio: Annotated[
-        float | None,
+        Annotated[float, Meta(ge=0)] | None,
         Meta(
             description="New concepts in the run of run_length sessions ending here / unique "
-            "concepts in the base; null inside the base and before the first full run",
-            ge=0,
+            "concepts in the base; null inside the base and before the first full run"
         ),
     ]
 
@@ -40,8 +39,8 @@ class Saturation(View):
         Meta(description="1 - new_concept_rate, clamped to [0, 1]; 0 before a run", ge=0, le=1),
     ]
     new_concept_rate: Annotated[
-        float | None,
-        Meta(description="The latest run's new-information ratio; null before a full run", ge=0),
+        Annotated[float, Meta(ge=0)] | None,
+        Meta(description="The latest run's new-information ratio; null before a full run"),
     ]
     unique_concepts: Annotated[int, Meta(description="Concepts across the sessions", ge=0)]
     base_concepts: Annotated[int, Meta(description="Unique concepts in the base", ge=0)]
@@ -58,11 +57,10 @@ class Saturation(View):
         Meta(description="The new-information ratio over the last 3 runs: last vs first"),
     ]
     saturated_at: Annotated[
-        int | None,
+        Annotated[int, Meta(ge=1)] | None,
         Meta(
             description="The index of the last session of the first run at or under the "
-            "threshold (where the paper stops); null if none is",
-            ge=1,
+            "threshold (where the paper stops); null if none is"
         ),
     ]
     curve: list[SaturationPoint]

@@ -38,12 +38,12 @@ class GraphNode(View):
     prevalence: Annotated[int, Meta(description="Participants (sessions) who mention it", ge=0)]
     mentions: Annotated[int, Meta(description="Times it is mentioned, all sessions", ge=0)]
     pagerank_score: Annotated[
-        float | None,
-        Meta(description="Weighted PageRank (damping 0.85), 6 decimals; sums to 1", ge=0, le=1),
+        Annotated[float, Meta(ge=0, le=1)] | None,
+        Meta(description="Weighted PageRank (damping 0.85), 6 decimals; sums to 1"),
     ]
     community: Annotated[
-        int | None,
-        Meta(description="Louvain community, 0 the largest (ties: by least node id)", ge=0),
+        Annotated[int, Meta(ge=0)] | None,
+        Meta(description="Louvain community, 0 the largest (ties: by least node id)"),
     ]
     quotes: Annotated[
         list[GraphQuote] | UnsetType,

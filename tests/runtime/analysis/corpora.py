@@ -106,9 +106,12 @@ def saturation_corpus(count: int = 30, introducing: int = 12, seed: int = 11) ->
     return out
 
 
-async def interview(db: Database, status: str = "active", **settings: object) -> tuple[str, str]:
-    """A new workspace and an interview in it (workspace id, interview id)."""
-    workspace_id = await keys.ensure_workspace(db, f"ws-{uuid.uuid4().hex[:8]}")
+async def interview(
+    db: Database, status: str = "active", workspace_id: str | None = None, **settings: object
+) -> tuple[str, str]:
+    """An interview in a new workspace, or the one given: (workspace id, interview id)."""
+    if workspace_id is None:
+        workspace_id = await keys.ensure_workspace(db, f"ws-{uuid.uuid4().hex[:8]}")
     created = await interviews.create(db, workspace_id, {"title": "Planted", **settings})
     i = schema.interviews
     async with db.begin() as conn:
@@ -116,6 +119,13 @@ async def interview(db: Database, status: str = "active", **settings: object) ->
             update(i).where(i.c.id == created.id).values(status=status, guide_version=1)
         )
     return workspace_id, created.id
+
+
+async def key_for(
+    db: Database, workspace_id: str, scopes: tuple[str, ...] = keys.ALL_SCOPES
+) -> str:
+    """An API key of the workspace with these scopes."""
+    return (await keys.create_key(db, workspace_id, "test", scopes, keys.DEFAULT_PLAN)).plaintext
 
 
 async def add_sessions(
