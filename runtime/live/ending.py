@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
+from runtime.analysis import autoclose
 from runtime.live.eventlog import EventLog
 from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEvent, SessionState
 from runtime.live.lease import Leases
@@ -37,8 +38,9 @@ class EndingParts(Protocol):
 
 async def after_turn(
     db: Database, leases: Leases, events: EventLog, session_id: str, fence: str
-) -> None:
-    """A turn's last step, once its `turn.completed` is in the log."""
+) -> bool:
+    """A turn's last step, once its `turn.completed` is in the log; True when the session
+    has completed."""
     await leases.settle(session_id)
     # Read after the turn left the owed set: either this sees an end that was requested
     # during the turn, or the requester sees no turn owed and announces it itself.
@@ -46,6 +48,8 @@ async def after_turn(
     if status == "completed":
         reason = ended_reason or "finished"
         await events.announce_end(session_id, SessionCompleted(reason), fence)
+        return True
+    return False
 
 
 async def end(services: EndingParts, session_id: str, reason: str = "ended_by_respondent") -> bool:
@@ -58,6 +62,7 @@ async def end(services: EndingParts, session_id: str, reason: str = "ended_by_re
         return False
     # Queued to start a little later: the last turn's audio is stored once it is spoken.
     await final_transcript.after_end(services, session_id)
+    await autoclose.after_completion(services.db, services.jobs, session_id)
     # A turn still owed finishes first and its runner announces the end after it (see
     # above). SQL says a turn is owed even when Redis lost track of it: then recovery
     # finishes it and announces.
