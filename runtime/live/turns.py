@@ -11,7 +11,6 @@ from datetime import timedelta
 import structlog
 from redis.exceptions import RedisError
 
-from runtime.analysis import autoclose
 from runtime.coverage import live as coverage
 from runtime.engines.base import Engine, TurnContext
 from runtime.interviews.guide import items_in_order
@@ -272,9 +271,7 @@ class TurnRunner:
             if now is not None:
                 tail.append(CoverageUpdated(turn_id, **now))
             await self._events.append_all(session_id, tail, fence)
-        completed = await ending.after_turn(self._db, self._leases, self._events, session_id, fence)
-        if completed and self._jobs is not None:
-            await autoclose.after_completion(self._db, self._jobs, session_id)
+        await ending.after_turn(self._db, self._leases, self._events, session_id, fence, self._jobs)
 
     async def _write(
         self,

@@ -8,7 +8,24 @@ import pytest
 
 from runtime.analysis import autoclose
 from tests.conftest import Server
-from tests.helpers import published_interview, start_session
+from tests.helpers import next_turn, published_interview, sse_events, start_session
+
+ONE_QUESTION = [{"text": "What do you use it for?", "question_type": "open_ended"}]
+
+
+async def finished(server: Server, key: str) -> dict[str, object]:
+    """The result of the job with this key, once it has run."""
+    job = await server.app.state.services.jobs.job(key)
+    assert job is not None, key
+    # Listened for a second at a time: a job that finishes between the read and the
+    # subscription (it takes milliseconds) would otherwise be waited for in vain.
+    for _ in range(30):
+        await job.refresh(until_complete=1)
+        if job.completed:
+            break
+    assert job.completed and job.status == "complete", job.error
+    result: dict[str, object] = job.result
+    return result
 
 
 async def test_the_settings_are_validated_and_shown(client: httpx.AsyncClient) -> None:
@@ -39,26 +56,35 @@ async def test_the_last_needed_session_closes_the_interview(
     interview = await published_interview(client, participants_needed=2)
     first = await start_session(anon, interview["share_token"], name="Ada")
     second = await start_session(anon, interview["share_token"], name="Grace")
-    jobs = server.app.state.services.jobs
     for respondent in (first, second):
         ended = await anon.post(f"/v1/sessions/{respondent.id}/end", headers=respondent.auth)
         assert ended.status_code == 200, ended.text
-        job = await jobs.job(autoclose.job_key(interview["id"], respondent.id))
-        assert job is not None
-        # Listened for a second at a time: a job that finishes between the read and the
-        # subscription (it takes milliseconds) would otherwise be waited for in vain.
-        for _ in range(30):
-            await job.refresh(until_complete=1)
-            if job.completed:
-                break
-        assert job.completed and job.status == "complete", job.error
+        result = await finished(server, autoclose.job_key(interview["id"], respondent.id))
         shown = (await client.get(f"/v1/interviews/{interview['id']}")).json()
         expected = "active" if respondent is first else "closed"
-        assert shown["status"] == expected, job.result
-    assert job.result == {
+        assert shown["status"] == expected, result
+    assert result == {
         "interview_id": interview["id"],
         "closed": True,
         "reason": "participants_needed",
     }
     late = await anon.post(f"/v1/public/interviews/{interview['share_token']}/sessions", json={})
     assert late.status_code == 409
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_the_turn_that_completes_a_session_queues_the_check(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
+) -> None:
+    interview = await published_interview(client, guide=ONE_QUESTION, participants_needed=1)
+    respondent = await start_session(anon, interview["share_token"])
+    events = sse_events(anon, respondent.session["events_url"])
+    await next_turn(events)
+    said = await respondent.say("I use it every week to plan our team's sprint review in detail.")
+    assert said.status_code == 202
+    await next_turn(events)  # the closing message: the interviewer ends the session
+    assert [e.event async for e in events][-1] == "session.completed"
+    result = await finished(server, autoclose.job_key(interview["id"], respondent.id))
+    assert result["reason"] == "participants_needed"
+    shown = (await client.get(f"/v1/interviews/{interview['id']}")).json()
+    assert shown["status"] == "closed"
