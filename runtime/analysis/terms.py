@@ -16,7 +16,7 @@ from runtime.stores.database import Database
 async def vocabulary(db: Database, interview_id: str, filters: corpus.Filters) -> Vocabulary:
     """Which concepts and entities occur in how many of the sessions under `filters`."""
     found = Vocabulary()
-    async for session in corpus.sessions(db, interview_id, filters):
+    async for session in corpus.sessions(db, interview_id, filters, page_size=corpus.PAGE_SIZE):
         found.add(extract(session))
     return found
 
@@ -25,5 +25,5 @@ async def mentions(
     db: Database, interview_id: str, filters: corpus.Filters
 ) -> AsyncIterator[Mentions]:
     """Each session's mentions, in the order the sessions were started."""
-    async for session in corpus.sessions(db, interview_id, filters):
+    async for session in corpus.sessions(db, interview_id, filters, page_size=corpus.PAGE_SIZE):
         yield extract(session)

@@ -113,9 +113,13 @@ class Builder:
             )
             met.update(combinations([n for n in here if n in self._nodes], 2))
         self._pairs.update(met)
-        for node_type, found in (("concept", mentions.concepts), ("entity", mentions.entities)):
+        kinds: tuple[tuple[NodeType, dict[str, list[Ref]]], ...] = (
+            ("concept", mentions.concepts),
+            ("entity", mentions.entities),
+        )
+        for node_type, found in kinds:
             for key, refs in found.items():
-                kept = self._refs.get(node_id(node_type, key))  # type: ignore[arg-type]
+                kept = self._refs.get(node_id(node_type, key))
                 if kept is not None and len(kept) < MAX_REFS:
                     kept.extend(refs[: MAX_REFS - len(kept)])
 

@@ -136,16 +136,30 @@ async def test_filters_limit_and_another_workspace(
         await get(db, other_workspace, interview_id)
 
 
-async def test_memory_reads_the_corpus_page_by_page(
-    db: Database, planted: tuple[str, str, list[str]]
+async def test_pages_of_sessions_give_the_graph_of_them_all(
+    db: Database, planted: tuple[str, str, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     workspace_id, interview_id, _ = planted
-    # Pages of 5 sessions give the same graph as one page: the build never needs them all.
-    small = corpus.PAGE_SIZE
-    corpus.PAGE_SIZE = 5
-    try:
-        paged = await graphs.build(db, workspace_id, interview_id, corpus.Filters())
-    finally:
-        corpus.PAGE_SIZE = small
     whole = await graphs.build(db, workspace_id, interview_id, corpus.Filters())
-    assert paged == whole
+    # Pages of 5 sessions: the build never needs them all at once.
+    monkeypatch.setattr(corpus, "PAGE_SIZE", 5)
+    paged = await graphs.build(db, workspace_id, interview_id, corpus.Filters())
+    assert paged == whole and paged.session_count == 32
+
+
+async def test_an_erased_message_is_no_longer_quoted(
+    db: Database, planted: tuple[str, str, list[str]]
+) -> None:
+    workspace_id, interview_id, ids = planted
+    quoting = graphs.GraphQuery(include_quotes=True)
+
+    async def quoted() -> set[str]:
+        graph = await graphs.get(db, workspace_id, interview_id, quoting)
+        return {q.session_id for n in graph.nodes for q in n.quotes or []}
+
+    assert {ids[1], ids[2]} <= await quoted()
+    m = schema.messages
+    async with db.begin() as conn:
+        await conn.execute(m.delete().where(m.c.session_id == ids[1]))
+    after = await quoted()
+    assert ids[1] not in after and ids[2] in after
