@@ -34,7 +34,7 @@ MIN_PREVALENCE = integer(
     "MinPrevalence",
     "min_prevalence",
     "Only nodes mentioned by at least this many participants (sessions)",
-    (0, 1_000_000),
+    (0, graphs.MAX_MIN_PREVALENCE),
     0,
 )
 INCLUDE_QUOTES = flag(

@@ -24,6 +24,10 @@ from runtime.stores.database import Database
 DEFAULT_LIMIT = 100
 MAX_LIMIT = MAX_NODES
 QUOTES_PER_NODE = 3
+# min_prevalence's largest value: more participants than any interview holds.
+MAX_MIN_PREVALENCE = 1_000_000
+# Messages one query reads for quotes: bounds the IN list.
+MESSAGES_PER_QUERY = 500
 # A sentence longer than this is quoted as the mention alone.
 MAX_QUOTE_CHARS = 400
 _SENTENCE = re.compile(r"[.!?\n]")
@@ -157,11 +161,10 @@ async def _quotes(conn: AsyncConnection, nodes: list[Node]) -> dict[str, list[Gr
     refs = {n.id: n.refs[:QUOTES_PER_NODE] for n in nodes}
     message_ids = sorted({r.message_id for found in refs.values() for r in found})
     texts: dict[str, str] = {}
-    for at in range(0, len(message_ids), 500):
+    for at in range(0, len(message_ids), MESSAGES_PER_QUERY):
+        chunk = message_ids[at : at + MESSAGES_PER_QUERY]
         found = await conn.execute(
-            select(_m.c.id, _m.c.content).where(
-                _m.c.id.in_(message_ids[at : at + 500]), _m.c.role == "respondent"
-            )
+            select(_m.c.id, _m.c.content).where(_m.c.id.in_(chunk), _m.c.role == "respondent")
         )
         texts.update({r.id: r.content for r in found})
     out: dict[str, list[GraphQuote]] = {}
