@@ -21,6 +21,8 @@ Schema = dict[str, Any]
 T = TypeVar("T")
 # ASCII digits only: str.isdigit() is also true of "²" and "٣", which int() then refuses.
 _COUNT = re.compile(r"[0-9]{1,6}")
+# A plain decimal (no exponent, no "nan" or "inf", which float() would take).
+_DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
 
 Word = TypeVar("Word", bound=str)
 
@@ -112,3 +114,37 @@ def limit(raw: str | None, limits: PageLimits) -> int:
     if not _COUNT.fullmatch(raw) or not 1 <= int(raw) <= limits.maximum:
         raise ValidationError(f"limit must be 1 to {limits.maximum}", field="limit")
     return int(raw)
+
+
+def integer(
+    component: str, name: str, description: str, bounds: tuple[int, int], default: int
+) -> Query[int]:
+    """A whole number within `bounds` (inclusive), or `default` when absent."""
+    low, high = bounds
+
+    def read(raw: str | None, _: PageLimits) -> int:
+        if raw is None:
+            return default
+        if not _COUNT.fullmatch(raw) or not low <= int(raw) <= high:
+            raise ValidationError(f"{name} must be an integer from {low} to {high}", field=name)
+        return int(raw)
+
+    schema = {"type": "integer", "minimum": low, "maximum": high, "default": default}
+    return _fixed(component, name, read, schema, description)
+
+
+def number(
+    component: str, name: str, description: str, bounds: tuple[float, float], default: float
+) -> Query[float]:
+    """A decimal number within `bounds` (inclusive), or `default` when absent."""
+    low, high = bounds
+
+    def read(raw: str | None, _: PageLimits) -> float:
+        if raw is None:
+            return default
+        if not _DECIMAL.fullmatch(raw) or not low <= float(raw) <= high:
+            raise ValidationError(f"{name} must be a number from {low} to {high}", field=name)
+        return float(raw)
+
+    schema = {"type": "number", "minimum": low, "maximum": high, "default": default}
+    return _fixed(component, name, read, schema, description)

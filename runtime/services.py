@@ -77,7 +77,8 @@ class Services:
             "llm": LLMEngine(llm_client, llm_config_from(settings)),
         }
         early = EarlyStarts(engines)
-        turns = TurnRunner(db, leases, events, engines, early, settings.turn_max_attempts)
+        jobs = JobQueue.from_url(settings.redis_url, settings.redis_timeout_seconds)
+        turns = TurnRunner(db, leases, events, engines, early, settings.turn_max_attempts, jobs)
         # Streams opened with an API key close when it is revoked (runtime/live/hub.py).
         hub = StreamHub(
             redis, events, settings.sse_heartbeat_seconds, partial(keys.revoked_among, db)
@@ -86,7 +87,6 @@ class Services:
         blobs = open_store(settings)
         await blobs.prepare()
         await hub.start()
-        jobs = JobQueue.from_url(settings.redis_url, settings.redis_timeout_seconds)
         metrics = Exposition(jobs)
         metrics.serve_port(settings)
         return cls(

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from runtime.erasure import retention
 from runtime.analysis.synthesis import upkeep as synthesis_upkeep
+from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
 from runtime.platform.clock import utcnow
@@ -27,7 +27,7 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     recovered += await recover_lost_turns(services)
     abandoned = await ending.abandon_idle(services)
     # Voice sessions just ended by their last turn: their final transcript (the turn's
-    # runner has no job queue to ask).
+    # runner queues only the auto-close check: runtime/analysis/autoclose.py).
     await final_transcript.requeue(services, utcnow() - final_transcript.RECENT)
     return recovered, abandoned
 

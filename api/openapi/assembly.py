@@ -396,6 +396,7 @@ def _document(
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
         "exports": "Bulk exports of transcripts, audio and PDFs, streamed or as jobs",
+        "synthesis": "Analysis across sessions: knowledge graph, saturation, themes, findings",
         "pages": "The respondent page",
         "operations": "Health, readiness and this document",
     }

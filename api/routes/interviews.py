@@ -59,6 +59,17 @@ _RECORD = Described(
     "audio is kept either way",
 )
 
+_PARTICIPANTS = Described(
+    Int(1, interviews.MAX_PARTICIPANTS_NEEDED, nullable=True),
+    "Close the interview by itself once this many non-test sessions have completed "
+    f"(1 to {interviews.MAX_PARTICIPANTS_NEEDED}); null (the default): never",
+)
+_SATURATED = Described(
+    Bool(),
+    "Close the interview by itself when a completed session makes GET …/saturation say "
+    "saturated (default false)",
+)
+
 
 class InterviewUpdate(Fields):
     """An interview's settings; PATCH changes only the fields given."""
@@ -77,6 +88,8 @@ class InterviewUpdate(Fields):
     model: Annotated[str | UnsetType | None, Str(200, 1, nullable=True)] = UNSET
     temperature: Annotated[float | UnsetType | None, Num(0, 2, nullable=True)] = UNSET
     retention_days: Annotated[int | UnsetType | None, _RETENTION] = UNSET
+    participants_needed: Annotated[int | UnsetType | None, _PARTICIPANTS] = UNSET
+    close_when_saturated: Annotated[bool | UnsetType, _SATURATED] = UNSET
     modes: Annotated[list[str] | UnsetType, _MODES] = UNSET
     voice: Annotated[str | UnsetType | None, _VOICE] = UNSET
     speaking_rate: Annotated[float | UnsetType, _RATE] = UNSET

@@ -14,7 +14,7 @@ from api.routes import params
 from api.validation import Bool, Str, StrList
 from runtime.access import keys
 from runtime.analysis.corpus import Filters
-from runtime.analysis.synthesis import engines, records, reads, report_md, report_pdf
+from runtime.analysis.synthesis import engines, reads, records, report_md, report_pdf
 from runtime.analysis.synthesis.views import Synthesis
 from runtime.analysis.vocabulary import ENGINE_NAMES, EngineName
 from runtime.interviews import service as interviews
@@ -30,7 +30,8 @@ class SynthesisCreate(Fields):
 
     engine: Annotated[str | UnsetType, Str(20, enum=ENGINE_NAMES)] = UNSET
     statuses: Annotated[
-        list[str] | UnsetType, StrList(3, Str(20, enum=SESSION_STATUSES), min_items=1, nullable=False, unique=True)
+        list[str] | UnsetType,
+        StrList(3, Str(20, enum=SESSION_STATUSES), min_items=1, nullable=False, unique=True),
     ] = UNSET
     since: Annotated[str | UnsetType | None, Str(40, 1, nullable=True)] = UNSET
     include_test: Annotated[bool | UnsetType, Bool()] = UNSET
@@ -117,7 +118,9 @@ async def latest(call: Call[None]) -> Response:
     completed_only = fmt != "json" or call.query(params.SYNTHESIS_COMPLETED)
     async with services.db.connect() as conn:
         interview = await interviews.owned_row(conn, workspace_id, interview_id)
-    view = await reads.latest(services.db, workspace_id, interview_id, completed_only=completed_only)
+    view = await reads.latest(
+        services.db, workspace_id, interview_id, completed_only=completed_only
+    )
     if view is None:
         if fmt != "json":
             raise Conflict(f"no synthesis of {interview_id} has completed yet")

@@ -15,7 +15,9 @@ from runtime.interviews import voice
 
 # The views and their words, re-exported: callers know them as interviews.X.
 from runtime.interviews.views import ENGINES as ENGINES
+from runtime.interviews.views import MAX_PARTICIPANTS_NEEDED as MAX_PARTICIPANTS_NEEDED
 from runtime.interviews.views import STATUSES as STATUSES
+from runtime.interviews.views import CloseReason as CloseReason
 from runtime.interviews.views import Interview as Interview
 from runtime.interviews.views import InterviewStatus as InterviewStatus
 from runtime.interviews.views import PublicInterview as PublicInterview
@@ -46,7 +48,16 @@ COLUMN_FIELDS = (
 )
 # What a closed interview still lets a researcher change.
 CLOSED_EDITABLE = ("retention_days",)
-SETTING_FIELDS = ("max_duration_minutes", "max_turns", "anonymous", "model", "temperature")
+SETTING_FIELDS = (
+    "max_duration_minutes",
+    "max_turns",
+    "anonymous",
+    "model",
+    "temperature",
+    # Closing by itself (runtime.analysis.autoclose).
+    "participants_needed",
+    "close_when_saturated",
+)
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[InterviewStatus, ...], InterviewStatus]] = {
@@ -79,6 +90,8 @@ def to_view(row: Mapping[Any, Any], counts: Mapping[str, int]) -> Interview:
         anonymous=bool(settings.get("anonymous", False)),
         model=settings.get("model"),
         temperature=settings.get("temperature"),
+        participants_needed=settings.get("participants_needed"),
+        close_when_saturated=bool(settings.get("close_when_saturated", False)),
         status=row["status"],
         share_token=row["share_token"],
         guide_version=row["guide_version"],
@@ -255,7 +268,15 @@ async def duplicate(db: Database, workspace_id: str, interview_id: str) -> Inter
     return await create(db, workspace_id, fields, guide=guides.stored(row["guide"]))
 
 
-async def transition(db: Database, workspace_id: str, interview_id: str, action: str) -> Interview:
+async def transition(
+    db: Database,
+    workspace_id: str,
+    interview_id: str,
+    action: str,
+    reason: CloseReason = "manual",
+) -> Interview:
+    """Move the interview along its lifecycle; `reason` says why a close happened (the
+    interview.closed webhook carries it)."""
     sources, target = TRANSITIONS[action]
     async with db.begin() as conn:
         # Locked (SQLite's writer lock already serializes): concurrent publishes of one
@@ -288,7 +309,10 @@ async def transition(db: Database, workspace_id: str, interview_id: str, action:
                 "status": view.status,
                 "guide_version": view.guide_version,
             }
-            await outbox.emit(conn, workspace_id, event, {"interview": data})
+            payload: dict[str, Any] = {"interview": data}
+            if action == "close":
+                payload["reason"] = reason
+            await outbox.emit(conn, workspace_id, event, payload)
         return view
 
 

@@ -16,6 +16,12 @@ STATUSES: tuple[InterviewStatus, ...] = get_args(InterviewStatus)
 InterviewEngine = Literal["scripted", "llm"]
 ENGINES: tuple[InterviewEngine, ...] = get_args(InterviewEngine)
 
+# Why an interview closed: a researcher closed it, or it closed by itself on reaching its
+# participants_needed or saturation (runtime.analysis.autoclose).
+CloseReason = Literal["manual", "participants_needed", "saturated"]
+# The largest participants_needed a researcher may set.
+MAX_PARTICIPANTS_NEEDED = 100_000
+
 # What retention_days may be (runtime.erasure.retention erases by it).
 RETENTION_DAYS = (1, 3650)
 
@@ -60,6 +66,20 @@ class Interview(View):
     temperature: Annotated[
         Annotated[float, Meta(ge=0, le=2)] | None,
         Meta(description="LLM engine: sampling temperature (null: RAPPORT_LLM_TEMPERATURE)"),
+    ]
+    participants_needed: Annotated[
+        Annotated[int, Meta(ge=1, le=MAX_PARTICIPANTS_NEEDED)] | None,
+        Meta(
+            description="Close by itself once this many completed (non-test) sessions are in "
+            "(interview.closed with reason participants_needed); null: never"
+        ),
+    ]
+    close_when_saturated: Annotated[
+        bool,
+        Meta(
+            description="Close by itself when a session completes and saturation "
+            "(GET …/saturation, default parameters) says saturated (reason saturated)"
+        ),
     ]
     modes: Annotated[
         list[Modality],

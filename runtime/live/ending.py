@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
+from runtime.analysis import autoclose
 from runtime.live.eventlog import EventLog
 from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEvent, SessionState
 from runtime.live.lease import Leases
@@ -36,14 +37,24 @@ class EndingParts(Protocol):
 
 
 async def after_turn(
-    db: Database, leases: Leases, events: EventLog, session_id: str, fence: str
+    db: Database,
+    leases: Leases,
+    events: EventLog,
+    session_id: str,
+    fence: str,
+    jobs: JobQueue | None = None,
 ) -> None:
-    """A turn's last step, once its `turn.completed` is in the log."""
+    """A turn's last step, once its `turn.completed` is in the log. With `jobs`, a session
+    that has completed has its interview's auto-close check queued before its end is
+    announced (the respondent already has the last turn; whoever sees the end sees the
+    check queued)."""
     await leases.settle(session_id)
     # Read after the turn left the owed set: either this sees an end that was requested
     # during the turn, or the requester sees no turn owed and announces it itself.
     status, ended_reason = await sessions.status(db, session_id)
     if status == "completed":
+        if jobs is not None:
+            await autoclose.after_completion(db, jobs, session_id)
         reason = ended_reason or "finished"
         await events.announce_end(session_id, SessionCompleted(reason), fence)
 
@@ -58,6 +69,8 @@ async def end(services: EndingParts, session_id: str, reason: str = "ended_by_re
         return False
     # Queued to start a little later: the last turn's audio is stored once it is spoken.
     await final_transcript.after_end(services, session_id)
+    # Before the end is announced, so that whoever sees it sees the check queued.
+    await autoclose.after_completion(services.db, services.jobs, session_id)
     # A turn still owed finishes first and its runner announces the end after it (see
     # above). SQL says a turn is owed even when Redis lost track of it: then recovery
     # finishes it and announces.

@@ -33,6 +33,7 @@ from runtime.platform.errors import NotFound
 from runtime.sessions import store as sessions
 from runtime.sessions import sweeps as session_sweeps
 from runtime.stores.database import Database
+from runtime.stores.jobs import JobQueue
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +49,11 @@ class TurnRunner:
         engines: dict[str, Engine],
         early: EarlyStarts | None = None,
         max_attempts: int = 3,
+        jobs: JobQueue | None = None,
     ) -> None:
         self._db = db
+        # Asked to check the interview when a turn completes its session (autoclose).
+        self._jobs = jobs
         self._leases = leases
         self._events = events
         self._engines = engines
@@ -267,7 +271,7 @@ class TurnRunner:
             if now is not None:
                 tail.append(CoverageUpdated(turn_id, **now))
             await self._events.append_all(session_id, tail, fence)
-        await ending.after_turn(self._db, self._leases, self._events, session_id, fence)
+        await ending.after_turn(self._db, self._leases, self._events, session_id, fence, self._jobs)
 
     async def _write(
         self,

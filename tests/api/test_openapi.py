@@ -403,7 +403,23 @@ async def test_real_responses_match_the_document(
     interview_coverage = "/v1/interviews/{id}/coverage"
     await c.call(client, "get", interview_coverage, 200, ids, query=with_tests)
     await c.call(client, "get", interview_coverage, 400, ids, query={"include_test": "yes"})
+    synthesis = "/v1/interviews/{id}/synthesis"
+    await c.call(client, "get", synthesis, 404, ids)
+    await c.call(client, "post", synthesis, 202, ids, body={"engine": "offline"})
+    await c.call(client, "post", synthesis, 400, ids, body={"engine": "gpt"})
+    await c.call(client, "get", synthesis, 200, ids)
+    await c.call(client, "get", synthesis, 409, ids, query={"format": "md"})
+    await c.call(client, "get", synthesis, 400, ids, query={"format": "docx"})
     await _findings_and_quotes(c, client, db, ids, sid)
+    graph = "/v1/interviews/{id}/graph"
+    await c.call(client, "get", graph, 200, ids, query={"include_quotes": "true"})
+    await c.call(client, "get", graph, 400, ids, query={"limit": "0"})
+    analyze = "/v1/interviews/{id}/graph/analyze"
+    await c.call(client, "post", analyze, 200, ids, body={"seed": 1, "include_test": True})
+    await c.call(client, "post", analyze, 400, ids, body={"resolution": 0})
+    saturation = "/v1/interviews/{id}/saturation"
+    await c.call(client, "get", saturation, 200, ids, query={"threshold": "0", **with_tests})
+    await c.call(client, "get", saturation, 400, ids, query={"base_size": "0"})
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)
@@ -489,6 +505,8 @@ async def test_real_responses_match_the_document(
     await c.call(anon, "get", "/v1/sessions/{id}", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/coverage", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/coverage", 404, ids, headers=other)
+    await c.call(anon, "get", "/v1/interviews/{id}/graph", 404, ids, headers=other)
+    await c.call(anon, "get", "/v1/interviews/{id}/saturation", 404, ids, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/transcript", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/files", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/transcripts", 404, ids, headers=other)

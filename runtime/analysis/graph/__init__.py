@@ -1,0 +1,1 @@
+"""An interview's knowledge graph: concepts and entities, how they co-occur, how they rank."""
