@@ -90,7 +90,7 @@ class Synthesis(View):
     engine: Annotated[EngineName, Meta(description="Which engine made it")]
     model: Annotated[str | None, Meta(description="The model, when the LLM engine made it")]
     filters: SynthesisFilters
-    session_count: Annotated[int | None, Meta(description="Sessions it covers", ge=0)]
+    session_count: Annotated[int | None, Meta(description="Sessions it covers")]
     created_at: Timestamp
     generated_at: Timestamp | None
     error: str | None
