@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.analysis.corpus import SqlCorpus
 from runtime.analysis.drafts import SynthesisEngine
 from runtime.analysis.forget import scrub
+from runtime.analysis.graph import service as graph_service
 from runtime.analysis.synthesis import records
 from runtime.analysis.synthesis.result import quote_rows, result_json
 from runtime.analysis.synthesis.verify import Verified, verify
@@ -94,6 +95,12 @@ async def run(
     verified = await verify(db, row.interview_id, draft)
     result = result_json(draft, verified)
     await _complete(db, row, draft.engine, result, verified)
+    # The knowledge graph of the same sessions is rebuilt with each synthesis, so GET …/graph
+    # is as fresh as the report (POST …/graph/analyze rebuilds it between runs).
+    filters = records.filters_of(row)
+    await graph_service.analyze(
+        db, row.workspace_id, row.interview_id, include_test=filters.include_test
+    )
     return Ran(synthesis_id, "completed", len(draft.themes), verified.dropped)
 
 
