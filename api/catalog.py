@@ -19,6 +19,7 @@ from api.routes import (
     public,
     sessions,
     streams,
+    summaries,
     webhooks,
 )
 
@@ -28,6 +29,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *guide.endpoints,
     *sessions.endpoints,
     *coverage.endpoints,
+    *summaries.endpoints,
     *files.endpoints,
     *blobs.endpoints,
     *public.endpoints,

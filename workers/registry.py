@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from workers.exports import run_export
 from workers.pdfs import render_pdf
+from workers.summaries import analyze_session
 from workers.types import JobFunction
 from workers.voice import finalize_voice
 
 # Each is `async def name(ctx: JobContext, *, <ids>) -> result`, enqueued by its __name__.
-FUNCTIONS: list[JobFunction] = [run_export, render_pdf, finalize_voice]
+FUNCTIONS: list[JobFunction] = [run_export, render_pdf, finalize_voice, analyze_session]

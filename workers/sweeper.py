@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from runtime.analysis.summaries import queue as session_analysis
 from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
 from runtime.live import ending
@@ -28,6 +29,8 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     # Voice sessions just ended by their last turn: their final transcript (the turn's
     # runner has no job queue to ask).
     await final_transcript.requeue(services, utcnow() - final_transcript.RECENT)
+    # Sessions just ended by their last turn: their summary and quality.
+    await session_analysis.requeue(services, utcnow() - session_analysis.RECENT)
     return recovered, abandoned
 
 
@@ -58,6 +61,9 @@ def _sweeper() -> periodic.Pass:
                 finals = await final_transcript.requeue(services)
                 if finals:
                     log.info("sweeper.voice_finals", queued=finals)
+                analyses = await session_analysis.requeue(services)
+                if analyses:
+                    log.info("sweeper.session_analyses", queued=analyses)
 
     return one_pass
 

@@ -33,6 +33,7 @@ s = schema.sessions
 m = schema.messages
 a = schema.artifacts
 j = schema.erasures
+sa = schema.session_analyses  # its summary and quality (runtime/analysis/summaries)
 # An erasure whose journal entry is older than this was cut off after its SQL part (its
 # process died): the sweeper's retention pass finishes it.
 UNFINISHED_AFTER = timedelta(minutes=1)
@@ -196,6 +197,7 @@ async def _forget_in_sql(
     deliveries = await outbox.redact_session(conn, session_id)
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
+    await conn.execute(delete(sa).where(sa.c.session_id == session_id))
     await export_members.forget(conn, session_id)
     await conn.execute(delete(s).where(s.c.id == session_id))
     plan = Plan(

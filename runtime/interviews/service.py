@@ -227,7 +227,7 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
         # A draft has never been published, so its sessions are all previews (is_test).
         s = schema.sessions
         ids = select(s.c.id).where(s.c.interview_id == interview_id)
-        for table in (schema.messages, schema.artifacts):
+        for table in (schema.messages, schema.artifacts, schema.session_analyses):
             await conn.execute(table.delete().where(table.c.session_id.in_(ids)))
         await conn.execute(s.delete().where(s.c.interview_id == interview_id))
         gv = schema.guide_versions
