@@ -61,7 +61,7 @@ def test_what_is_not_a_stacked_or_leading_question() -> None:
     assert not quality.is_stacked("Was it quick or slow?")
     assert not quality.is_leading("What do you think of the editor?")
     assert not quality.is_leading("Surely you are busy. Thanks for your time.")  # asks nothing
-    assert quality.is_stacked("你是怎么开始的？谁介绍给你的？")
+    assert quality.is_stacked("你是怎么开始的\uff1f谁介绍给你的\uff1f")
 
 
 def test_an_empty_session_measures_zero_without_failing() -> None:

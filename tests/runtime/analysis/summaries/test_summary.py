@@ -70,8 +70,8 @@ def test_a_sentence_said_twice_cites_both_messages() -> None:
 
 def test_non_english_sessions_are_split_and_summarised() -> None:
     said = [
-        "我是通过同事开始使用这个应用的。它帮助我们计划每周的工作！",
-        "通知太多了，每条评论都会提醒我。搜索功能也找不到旧的评论？",
+        "我是通过同事开始使用这个应用的。它帮助我们计划每周的工作\uff01",
+        "通知太多了\uff0c每条评论都会提醒我。搜索功能也找不到旧的评论\uff1f",
         "Le tableau de lancement est la raison pour laquelle je suis resté. Vraiment.",
     ]
     t = _transcript(said)
