@@ -7,9 +7,11 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from runtime.access import keys
+from runtime.analysis.summaries import queue as session_analysis
 from runtime.stores import schema
 from runtime.stores.database import Database
 from tests.conftest import Server, new_key
@@ -78,11 +80,21 @@ async def test_the_summary_takes_a_read_key_and_is_404_elsewhere(
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    "answers",
+    [[RICH], [RICH, "2", "4"]],
+    # Ended by the respondent (queued as it ends), or by its last turn (queued by the sweeper).
+    ids=["ended_early", "finished"],
+)
 async def test_a_session_that_ends_gets_its_analysis_from_the_job(
-    client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database, job_worker: None
+    client: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    db: Database,
+    job_worker: None,
+    answers: list[str],
 ) -> None:
     interview = await published_interview(client)
-    who = await converse(anon, interview["share_token"], [RICH, "2", "4"])
+    who = await converse(anon, interview["share_token"], answers)
     query = select(_sa.c.quality_index, _sa.c.data).where(_sa.c.session_id == who.id)
     async with asyncio.timeout(20):
         while True:
@@ -153,3 +165,23 @@ async def test_a_bad_sort_or_a_cursor_of_another_sort_is_400(
             "message": got.json()["error"]["message"],
             "field": "cursor",
         }
+
+
+async def test_erasing_a_session_erases_its_analysis_and_its_queued_job(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient, db: Database
+) -> None:
+    interview = await published_interview(client)
+    who = await converse(anon, interview["share_token"], [RICH, "2", "4"])
+    assert (await client.get(f"/v1/sessions/{who.id}/summary")).status_code == 200
+    services = server.app.state.services
+    jobs = services.jobs
+    # Queued by the sweeper once it saw the session end, or now (no worker runs here).
+    await session_analysis.enqueue(services, who.id)
+    assert await jobs.job(session_analysis.job_key(who.id)) is not None
+    erased = await client.delete(f"/v1/sessions/{who.id}")
+    assert erased.status_code == 200, erased.text
+    async with db.connect() as conn:
+        left = (await conn.execute(select(_sa).where(_sa.c.session_id == who.id))).first()
+    assert left is None
+    assert await jobs.job(session_analysis.job_key(who.id)) is None
+    assert (await client.get(f"/v1/sessions/{who.id}/summary")).status_code == 404
