@@ -104,7 +104,10 @@ async def get(call: Call[None]) -> Response:
     interview = await interviews.get(db, workspace, row.interview_id)
     live = await services.events.live_state(row.id, row.awaiting == "interviewer")
     usage = await session_views.usage(db, row.id)
-    session = session_views.to_view(row, interview.anonymous)
+    session = msgspec.structs.replace(
+        session_views.to_view(row, interview.anonymous),
+        quality_index=await session_views.quality_index(db, row.id),
+    )
     return Json(SessionDetail(**msgspec.structs.asdict(session), live=live, usage=usage))
 
 

@@ -23,6 +23,7 @@ from runtime.sessions.answers import (
 )
 from runtime.sessions.ordering import SessionSort
 from runtime.sessions.store import messages, s
+from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
@@ -189,6 +190,14 @@ def usage_totals(rows: list[Row[Any]]) -> Usage:
         mean_ttft_ms=round(sum(ttfts) / len(ttfts), 1) if ttfts else None,
         models=sorted({str(m["model"]) for m in turns if m.get("model")}),
     )
+
+
+async def quality_index(db: Database, session_id: str) -> float | None:
+    """The session's quality index, once it is analysed (runtime/analysis/summaries)."""
+    sa = schema.session_analyses
+    async with db.connect() as conn:
+        found = await conn.scalar(select(sa.c.quality_index).where(sa.c.session_id == session_id))
+    return None if found is None else float(found)
 
 
 async def usage(db: Database, session_id: str) -> Usage:

@@ -58,6 +58,8 @@ async def test_a_summary_cites_the_respondent_messages_verbatim(
     assert body["overview"] == f"Covered 3 of 3 guide items. Main points: {RICH}"
     again = await client.get(f"/v1/sessions/{who.id}/summary")
     assert again.content == got.content
+    detail = (await client.get(f"/v1/sessions/{who.id}")).json()
+    assert detail["quality_index"] == quality["quality_index"]
 
 
 async def test_the_summary_takes_a_read_key_and_is_404_elsewhere(
