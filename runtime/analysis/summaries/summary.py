@@ -8,7 +8,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import networkx as nx
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from runtime.analysis import quotes
@@ -30,6 +32,10 @@ MAX_SENTENCES = 400
 # Character n-grams within words: similarity that needs no word list nor word breaks, so a
 # Japanese or Arabic session is ranked like an English one.
 _NGRAMS = (2, 4)
+# PageRank's parameters, networkx's defaults.
+PAGERANK_DAMPING = 0.85
+PAGERANK_MAX_ITERATIONS = 100
+PAGERANK_TOLERANCE = 1e-6
 _ENDS = ".!?\u2026\u3002\uff01\uff1f\u061f"
 
 
@@ -86,26 +92,41 @@ def candidates(answers: Sequence[Answer]) -> list[Candidate]:
 
 
 def _rank(found: list[Candidate]) -> list[Candidate]:
-    """Most informative first: TextRank centrality (PageRank over cosine similarity of the
-    sentences' TF-IDF) times log(1 + words), so substance beats a short echo; ties go to the
-    earlier sentence."""
+    """Most informative first: TextRank centrality (PageRank over the cosine similarity of
+    the sentences' TF-IDF vectors) times log(1 + words), so substance beats a short echo;
+    ties go to the earlier sentence."""
     if len(found) <= 1:
         return found
     matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=_NGRAMS, sublinear_tf=True)
     vectors = matrix.fit_transform([c.text for c in found])
-    similarity = (vectors @ vectors.T).tocoo()
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(found)))
-    for i, j, weight in zip(similarity.row, similarity.col, similarity.data, strict=True):
-        if i < j and weight > 0:
-            graph.add_edge(int(i), int(j), weight=float(weight))
-    centrality = nx.pagerank(graph, weight="weight") if graph.number_of_edges() else {}
-    uniform = 1.0 / len(found)
+    centrality = pagerank((vectors @ vectors.T).tocsr())
 
     def score(c: Candidate) -> float:
-        return round(float(centrality.get(c.order, uniform)) * math.log1p(c.words), 12)
+        return round(float(centrality[c.order]) * math.log1p(c.words), 12)
 
     return sorted(found, key=lambda c: (-score(c), c.order))
+
+
+def pagerank(similarity: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+    """PageRank of the weighted graph whose adjacency is `similarity` (self-loops ignored),
+    by power iteration as networkx's pagerank computes it (damping PAGERANK_DAMPING, a
+    dangling node's weight spread evenly), on the sparse matrix itself: a session's few
+    hundred sentences are a dense graph that networkx would build edge by edge."""
+    n = similarity.shape[0]
+    weights = sparse.csr_matrix(similarity, dtype=np.float64, copy=True)
+    weights.setdiag(0)
+    weights.eliminate_zeros()
+    out = np.asarray(weights.sum(axis=1)).ravel()
+    dangling = out == 0
+    step = sparse.diags(np.divide(1.0, out, out=np.zeros(n), where=~dangling)) @ weights
+    rank = np.full(n, 1.0 / n)
+    for _ in range(PAGERANK_MAX_ITERATIONS):
+        before = rank
+        spread = rank[dangling].sum() / n
+        rank = PAGERANK_DAMPING * (step.T @ rank + spread) + (1 - PAGERANK_DAMPING) / n
+        if np.abs(rank - before).sum() < n * PAGERANK_TOLERANCE:
+            break
+    return rank
 
 
 def _bounded(text: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import msgspec
+import networkx as nx
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from runtime.analysis import quotes
 from runtime.analysis.summaries import summary
@@ -95,3 +97,18 @@ def test_a_very_long_sentence_is_cut_to_a_verbatim_prefix() -> None:
     made = summary.summarise(t.answers(), t.coverage(guide()))
     (point,) = made.key_points
     assert len(point.text) <= summary.MAX_KEY_POINT_CHARS and long.startswith(point.text)
+
+
+def test_pagerank_agrees_with_networkx() -> None:
+    texts = [s for said in SAID for s in (x.text for x in split(said))]
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).fit_transform(texts)
+    similarity = (vectors @ vectors.T).tocsr()
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(texts)))
+    coo = similarity.tocoo()
+    for i, j, w in zip(coo.row, coo.col, coo.data, strict=True):
+        if i < j:
+            graph.add_edge(int(i), int(j), weight=float(w))
+    expected = nx.pagerank(graph, weight="weight")
+    got = summary.pagerank(similarity)
+    assert max(abs(got[n] - expected[n]) for n in graph) < 1e-4
