@@ -70,7 +70,7 @@ class Span:
 
 def is_stacked(text: str) -> bool:
     """More than one question sentence, or one that joins a second question ("… and how …")."""
-    asking = [s for s in split(text) if s.asks]
+    asking = _questions(text)
     return len(asking) > 1 or any(_JOINED.search(s.text) for s in asking)
 
 

@@ -3,6 +3,7 @@ it is missing or stale."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select
@@ -49,7 +50,11 @@ async def _current(db: Database, row: Row[Any]) -> SessionSummary:
             guide = await interviews.frozen_guide(conn, row.interview_id, row.guide_version)
             stored = None
     if stored is None:
-        stored = await store.save(db, compute(row, rows, guides.items_in_order(guide), text))
+        # In a thread: TF-IDF and PageRank over a long session take a good part of a second,
+        # which the event loop (serving live sessions beside it) must not wait out.
+        items = guides.items_in_order(guide)
+        computed = await asyncio.to_thread(compute, row, rows, items, text)
+        stored = await store.save(db, computed)
     return view(stored, row.status)
 
 
