@@ -22,6 +22,7 @@ from api.routes import (
     saturation,
     sessions,
     streams,
+    summaries,
     synthesis,
     webhooks,
 )
@@ -36,6 +37,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *findings.endpoints,
     *graph.endpoints,
     *saturation.endpoints,
+    *summaries.endpoints,
     *files.endpoints,
     *blobs.endpoints,
     *public.endpoints,

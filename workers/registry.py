@@ -5,6 +5,7 @@ from __future__ import annotations
 from workers.autoclose import check_auto_close
 from workers.exports import run_export
 from workers.pdfs import render_pdf
+from workers.summaries import analyze_session
 from workers.synthesis import run_synthesis
 from workers.types import JobFunction
 from workers.voice import finalize_voice
@@ -16,4 +17,5 @@ FUNCTIONS: list[JobFunction] = [
     finalize_voice,
     run_synthesis,
     check_auto_close,
+    analyze_session,
 ]

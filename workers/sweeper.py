@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from runtime.analysis.summaries import queue as session_analysis
 from runtime.analysis.synthesis import upkeep as synthesis_upkeep
 from runtime.erasure import retention
 from runtime.exports import upkeep as export_upkeep
@@ -29,6 +30,8 @@ async def sweep_once(services: Services) -> tuple[int, int]:
     # Voice sessions just ended by their last turn: their final transcript (the turn's
     # runner queues only the auto-close check: runtime/analysis/autoclose.py).
     await final_transcript.requeue(services, utcnow() - final_transcript.RECENT)
+    # Sessions just ended by their last turn: their summary and quality.
+    await session_analysis.requeue(services, utcnow() - session_analysis.RECENT)
     return recovered, abandoned
 
 
@@ -62,6 +65,9 @@ def _sweeper() -> periodic.Pass:
                 requeued, lost = await synthesis_upkeep.requeue_lost(services)
                 if requeued or lost:
                     log.info("sweeper.syntheses", requeued=requeued, lost=lost)
+                analyses = await session_analysis.requeue(services)
+                if analyses:
+                    log.info("sweeper.session_analyses", queued=analyses)
 
     return one_pass
 

@@ -7,6 +7,7 @@ from api.query import Query, choice, flag, limit, text, timestamp
 from runtime.exports import formats as export_formats
 from runtime.exports import records as exports
 from runtime.interviews import service as interviews
+from runtime.sessions import ordering as session_order
 from runtime.transcripts import document as transcripts
 from runtime.vocabulary import SESSION_STATUSES
 from runtime.webhooks import outbox
@@ -35,6 +36,15 @@ INTERVIEW_STATUS = choice(
 )
 SESSION_STATUS = choice(
     "SessionStatus", "status", SESSION_STATUSES, "Only sessions with this status"
+)
+SESSION_SORT = choice(
+    "SessionSort",
+    "sort",
+    session_order.SORTS,
+    "created_desc: newest first; quality_desc / quality_asc: by quality_index (see GET "
+    "/v1/sessions/{id}/summary), sessions not analysed yet last, newest first among equals. "
+    "A cursor holds its sort: one from another sort is a 400",
+    default="created_desc",
 )
 DELIVERY_STATUS = choice(
     "DeliveryStatus", "status", outbox.DELIVERY_STATUSES, "Only deliveries with this status"

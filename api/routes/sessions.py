@@ -35,13 +35,21 @@ op = Group("sessions", "researcher", keys.SESSIONS_READ)
 @op(
     "GET /v1/interviews/{id}/sessions",
     "listSessions",
-    "List an interview's sessions, newest first",
+    "List an interview's sessions, newest first or by quality",
     Reply(200, "One page of sessions", ListOf(session_views.Session)),
     errors={404: "No such interview in this workspace"},
-    query=(params.LIMIT, params.CURSOR, params.SESSION_STATUS, params.SINCE, params.INCLUDE_TEST),
+    query=(
+        params.LIMIT,
+        params.CURSOR,
+        params.SESSION_STATUS,
+        params.SINCE,
+        params.INCLUDE_TEST,
+        params.SESSION_SORT,
+    ),
 )
 async def list_(call: Call[None]) -> Response:
     request = call.request
+    sort = call.query(params.SESSION_SORT) or "created_desc"
     items = await session_views.list_page(
         services_of(request).db,
         call.key.workspace_id,
@@ -51,6 +59,7 @@ async def list_(call: Call[None]) -> Response:
         cursor=call.query(params.CURSOR),
         limit=call.query(params.LIMIT),
         include_test=call.query(params.INCLUDE_TEST),
+        sort=sort,
     )
     return page(items)
 
@@ -95,7 +104,10 @@ async def get(call: Call[None]) -> Response:
     interview = await interviews.get(db, workspace, row.interview_id)
     live = await services.events.live_state(row.id, row.awaiting == "interviewer")
     usage = await session_views.usage(db, row.id)
-    session = session_views.to_view(row, interview.anonymous)
+    session = msgspec.structs.replace(
+        session_views.to_view(row, interview.anonymous),
+        quality_index=await session_views.quality_index(db, row.id),
+    )
     return Json(SessionDetail(**msgspec.structs.asdict(session), live=live, usage=usage))
 
 

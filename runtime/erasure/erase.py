@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.access.idempotency import IdempotencyStore
 from runtime.access.rate_limits import RateLimiter
 from runtime.analysis import forget as analysis
+from runtime.analysis.summaries import queue as session_analysis
 from runtime.exports import members as export_members
 from runtime.interviews import service as interviews
 from runtime.live.early_turns import EarlyStarts
@@ -25,6 +26,7 @@ from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
+from runtime.stores.jobs import JobQueue
 from runtime.transcripts import artifacts
 from runtime.webhooks import outbox
 
@@ -109,6 +111,7 @@ class ErasureParts(Protocol):
     early: EarlyStarts
     idempotency: IdempotencyStore
     limiter: RateLimiter
+    jobs: JobQueue  # a queued analysis of the session is dropped
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ async def _forget_elsewhere(services: ErasureParts, plan: Plan) -> _Elsewhere:
     live_keys = await services.events.erase(session_id, list(plan.turn_ids))
     records = await services.idempotency.forget_session(session_id)
     await services.limiter.forget_session(session_id)
+    await services.jobs.forget(session_analysis.job_key(session_id))
     prefixes = artifacts.blob_prefixes(session_id)
     files = 0
     for prefix in prefixes:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import Row
 
 from runtime.analysis import autoclose
+from runtime.analysis.summaries import queue as session_analysis
 from runtime.live.eventlog import EventLog
 from runtime.live.events import TERMINAL_STATUSES, SessionCompleted, SessionEvent, SessionState
 from runtime.live.lease import Leases
@@ -27,7 +28,9 @@ class EndingParts(Protocol):
     db: Database
     events: EventLog
     leases: Leases
-    jobs: JobQueue  # an ended voice session's final pass is queued (final_transcript)
+    # An ended voice session's final pass is queued (final_transcript), and every ended
+    # session's analysis (runtime/analysis/summaries).
+    jobs: JobQueue
 
 
 # The ordering rule: `session.completed` never precedes the last `turn.completed`. A turn's
@@ -71,6 +74,7 @@ async def end(services: EndingParts, session_id: str, reason: str = "ended_by_re
     await final_transcript.after_end(services, session_id)
     # Before the end is announced, so that whoever sees it sees the check queued.
     await autoclose.after_completion(services.db, services.jobs, session_id)
+    await session_analysis.after_end(services, session_id)
     # A turn still owed finishes first and its runner announces the end after it (see
     # above). SQL says a turn is owed even when Redis lost track of it: then recovery
     # finishes it and announces.
@@ -106,5 +110,6 @@ async def abandon_idle(services: EndingParts) -> int:
         if await session_sweeps.abandon(services.db, session_id, before):
             await services.events.announce_end(session_id, _end_event("abandoned", "idle_timeout"))
             await final_transcript.after_end(services, session_id)
+            await session_analysis.after_end(services, session_id)
             count += 1
     return count

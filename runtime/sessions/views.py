@@ -11,6 +11,7 @@ from sqlalchemy import Row, select
 
 from runtime.interviews import service as interviews
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.sessions import ordering
 from runtime.sessions.answers import (
     Answer,
     MessageAudio,
@@ -20,7 +21,9 @@ from runtime.sessions.answers import (
     modality_of,
     move_of,
 )
+from runtime.sessions.ordering import SessionSort
 from runtime.sessions.store import messages, s
+from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
@@ -58,6 +61,13 @@ class Session(View):
     created_at: Timestamp
     last_activity_at: Timestamp
     completed_at: Timestamp | None
+    quality_index: Annotated[
+        float | None,
+        Meta(
+            description="The session's quality index (GET /v1/sessions/{id}/summary), what "
+            "?sort=quality_desc orders by; null until the session is analysed"
+        ),
+    ] = None
 
 
 class Message(View):
@@ -144,6 +154,7 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> Session:
         created_at=r["created_at"],
         last_activity_at=r["last_activity_at"],
         completed_at=r["completed_at"],
+        quality_index=r.get("quality_index"),
     )
 
 
@@ -181,6 +192,14 @@ def usage_totals(rows: list[Row[Any]]) -> Usage:
     )
 
 
+async def quality_index(db: Database, session_id: str) -> float | None:
+    """The session's quality index, once it is analysed (runtime/analysis/summaries)."""
+    sa = schema.session_analyses
+    async with db.connect() as conn:
+        found = await conn.scalar(select(sa.c.quality_index).where(sa.c.session_id == session_id))
+    return None if found is None else float(found)
+
+
 async def usage(db: Database, session_id: str) -> Usage:
     async with db.connect() as conn:
         return usage_totals(await messages(conn, session_id))
@@ -196,14 +215,22 @@ async def list_page(
     cursor: str | None,
     limit: int,
     include_test: bool = False,
+    sort: SessionSort = "created_desc",
 ) -> Page[Session]:
+    """A page of the interview's sessions, newest first, or by quality index (sessions not
+    analysed yet last, newest first among equals); each with its quality index."""
     async with db.connect() as conn:
         interview = (await interviews.owned_row(conn, workspace_id, interview_id))._mapping
-        query = select(s).where(s.c.interview_id == interview_id, real_sessions(include_test))
+        query = ordering.joined(select(s)).where(
+            s.c.interview_id == interview_id, real_sessions(include_test)
+        )
         if status:
             query = query.where(s.c.status == status)
         if since:
             query = query.where(s.c.created_at >= since)
-        rows = await fetch_page(conn, query, s, cursor, limit)
+        if sort == "created_desc":
+            rows = await fetch_page(conn, query, s, cursor, limit)
+        else:
+            rows = await ordering.fetch(conn, query, sort, cursor, limit)
     anonymous = bool((interview["settings"] or {}).get("anonymous"))
     return rows.map(lambda r: to_view(r, anonymous))

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from saq import Job, Queue
+from saq import Job, Queue, Status
 from saq.queue.redis import RedisQueue
 
 from runtime.stores import redis_keys
@@ -88,6 +88,19 @@ class JobQueue:
     async def job(self, key: str) -> Job | None:
         """The job with this key, while saq keeps it (until `ttl` after it finishes)."""
         return await self._bounded(self.queue.job(key))
+
+    async def forget(self, key: str) -> bool:
+        """Drop the job with this key and its every trace in Redis, unless it is running (it
+        finishes, and finds what it was for gone): an erased session's ids must not stay
+        behind in a queued job. True when there was one to drop."""
+        job = await self.job(key)
+        if job is None or job.status == Status.ACTIVE:
+            return False
+        if job.status == Status.QUEUED:
+            await self._bounded(self.queue.abort(job, "forgotten"))
+        if isinstance(self.queue, RedisQueue):
+            await self._bounded(self.queue.redis.delete(job.id))
+        return True
 
     async def close(self) -> None:
         try:

@@ -399,7 +399,13 @@ async def test_real_responses_match_the_document(
     await c.call(client, "post", preview, 201, ids, body={"name": "Tester"})
     with_tests = {"include_test": "true"}
     await c.call(client, "get", sessions_path, 200, ids, query=with_tests)
+    by_quality = {"sort": "quality_desc", "limit": 1}
+    best = (await c.call(client, "get", sessions_path, 200, ids, query=by_quality)).json()
+    after = {**by_quality, "cursor": best["next_cursor"]}
+    await c.call(client, "get", sessions_path, 200, ids, query=after)
+    await c.call(client, "get", sessions_path, 400, ids, query={"sort": "best"})
     await c.call(client, "get", "/v1/sessions/{id}/coverage", 200, sid)
+    await c.call(client, "get", "/v1/sessions/{id}/summary", 200, sid)
     interview_coverage = "/v1/interviews/{id}/coverage"
     await c.call(client, "get", interview_coverage, 200, ids, query=with_tests)
     await c.call(client, "get", interview_coverage, 400, ids, query={"include_test": "yes"})
@@ -504,6 +510,7 @@ async def test_real_responses_match_the_document(
     await c.call(anon, "get", sessions_path, 404, ids, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/sessions/{id}/coverage", 404, sid, headers=other)
+    await c.call(anon, "get", "/v1/sessions/{id}/summary", 404, sid, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/coverage", 404, ids, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/graph", 404, ids, headers=other)
     await c.call(anon, "get", "/v1/interviews/{id}/saturation", 404, ids, headers=other)
