@@ -67,6 +67,7 @@ EXPORT_FORMAT = choice(
     "The transcripts' format (inside the ZIP too)",
     default="json",
 )
+JUDGE = flag("Judge", "judge", "true: add the configured LLM's report card (docs/synthesis.md)")
 SYNTHESIS_FORMAT = choice(
     "SynthesisFormat",
     "format",

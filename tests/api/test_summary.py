@@ -4,6 +4,7 @@ the sessions list sorted by quality."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import httpx
@@ -187,3 +188,40 @@ async def test_erasing_a_session_erases_its_analysis_and_its_queued_job(
     assert left is None
     assert await jobs.job(session_analysis.job_key(who.id)) is None
     assert (await client.get(f"/v1/sessions/{who.id}/summary")).status_code == 404
+
+
+async def test_the_llm_judges_once_and_a_card_off_its_scale_is_refused(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    who = await converse(anon, interview["share_token"], [RICH, "2", "4"])
+    path = f"/v1/sessions/{who.id}/summary"
+    services = server.app.state.services
+    original = services.settings
+    services.settings = dataclasses.replace(original, llm_model="mock:bad-value")
+    try:
+        refused = await client.get(path, params={"judge": "true"})
+    finally:
+        services.settings = original
+    assert refused.status_code == 502 and refused.json()["error"]["code"] == "upstream_failed"
+    judged = await client.get(path, params={"judge": "true"})
+    assert judged.status_code == 200, judged.text
+    card = judged.json()["judged"]
+    assert (card["coherence"], card["adaptiveness"], card["comfort"]) == (3, 2, 4)
+    assert card["model"] == original.llm_model and card["judged_at"].endswith("Z")
+    # Kept: asked again (or read without judge) the same card, and the numbers beside it.
+    plain = (await client.get(path)).json()
+    assert plain["judged"] == card and plain["quality"] == judged.json()["quality"]
+    services.settings = dataclasses.replace(original, llm_base_url="", llm_api_key="")
+    try:
+        unconfigured = await client.get(path, params={"judge": "true"})
+    finally:
+        services.settings = original
+    assert unconfigured.status_code == 200  # its card was kept: no model is asked
+    other = await converse(anon, interview["share_token"], ["We plan research in it.", "2", "3"])
+    services.settings = dataclasses.replace(original, llm_base_url="", llm_api_key="")
+    try:
+        missing = await client.get(f"/v1/sessions/{other.id}/summary", params={"judge": "true"})
+    finally:
+        services.settings = original
+    assert missing.status_code == 400 and missing.json()["error"]["field"] == "judge"

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
+import openai
+from openai import AsyncOpenAI
 from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.analysis import corpus
+from runtime.analysis import corpus, judging
 from runtime.analysis.summaries import store
 from runtime.analysis.summaries.quality import Span, measure
 from runtime.analysis.summaries.summary import summarise
@@ -17,7 +20,8 @@ from runtime.analysis.summaries.views import SessionSummary
 from runtime.coverage.session import of_session
 from runtime.interviews import guide as guides
 from runtime.interviews import service as interviews
-from runtime.platform.errors import NotFound
+from runtime.platform.clock import utcnow
+from runtime.platform.errors import NotFound, UpstreamFailed
 from runtime.sessions import store as sessions
 from runtime.stores import schema
 from runtime.stores.database import Database
@@ -38,6 +42,29 @@ async def for_session(db: Database, workspace_id: str, session_id: str) -> Sessi
 async def refresh(db: Database, session_id: str) -> SessionSummary:
     """The session's summary, computed if its row is missing or stale (the job's work)."""
     return await _current(db, await sessions.load(db, session_id))
+
+
+async def judged(
+    db: Database, workspace_id: str, session_id: str, client: AsyncOpenAI, model: str
+) -> SessionSummary:
+    """The summary with the LLM judge's card, asked for once per version of the transcript
+    (runtime.analysis.judging); UpstreamFailed when the model fails or answers no card."""
+    summary = await for_session(db, workspace_id, session_id)
+    if summary.judged is not None:
+        return summary
+    async with db.connect() as conn:
+        rows = list(await sessions.messages(conn, session_id))
+        stored = await store.load(conn, session_id)
+    turns = [judging.Turn(r.role, r.content) for r in rows]
+    try:
+        card = await judging.judge(client, model, turns, utcnow())
+    except (openai.OpenAIError, TimeoutError) as exc:
+        raise UpstreamFailed(f"the LLM judge failed: {type(exc).__name__}") from exc
+    if card is None:
+        raise UpstreamFailed("the LLM judge answered no well-formed card (scores 1 to 4)")
+    if stored is not None:
+        await store.save_judged(db, session_id, stored.computed.fingerprint, card)
+    return msgspec.structs.replace(summary, judged=card)
 
 
 async def _current(db: Database, row: Row[Any]) -> SessionSummary:

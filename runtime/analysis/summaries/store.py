@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.analysis.summaries.views import JudgedQuality, KeyPoint, Quality
+from runtime.analysis.judging import JudgedQuality
+from runtime.analysis.summaries.views import KeyPoint, Quality
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
 from runtime.stores.database import Database
@@ -108,3 +109,14 @@ async def save(db: Database, computed: Computed) -> Stored:
             .on_conflict_do_update(index_elements=[_sa.c.session_id], set_=values)
         )
     return Stored(computed, VERSION, None, now)
+
+
+async def save_judged(db: Database, session_id: str, fingerprint: str, card: JudgedQuality) -> bool:
+    """Keep the judge's card on the row it judged; False when the row changed meanwhile."""
+    async with db.begin() as conn:
+        done = await conn.execute(
+            update(_sa)
+            .where(_sa.c.session_id == session_id, _sa.c.fingerprint == fingerprint)
+            .values(judged=msgspec.to_builtins(card))
+        )
+    return bool(done.rowcount)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from runtime.analysis.judging import JudgedQuality
 from runtime.platform.views import Meta, Timestamp, View
 from runtime.vocabulary import SessionStatus
 
@@ -86,20 +87,6 @@ class KeyPoint(View):
     item_id: Annotated[str | None, Meta(description="The guide item it answers")]
 
 
-class JudgedDimension(View):
-    name: str
-    score: Annotated[float, Meta(ge=0, le=1)]
-    rationale: str
-
-
-class JudgedQuality(View):
-    """An LLM judge's reading of the session, kept apart from the deterministic numbers"""
-
-    model: str
-    dimensions: list[JudgedDimension]
-    judged_at: Timestamp
-
-
 class SessionSummary(View):
     """A session's extractive summary and quality metrics (docs/synthesis.md)"""
 
@@ -110,7 +97,8 @@ class SessionSummary(View):
     key_points: list[KeyPoint]
     quality: Quality
     judged: Annotated[
-        JudgedQuality | None, Meta(description="The LLM judge's block; null until one is asked")
+        JudgedQuality | None,
+        Meta(description="The LLM judge's card (?judge=true); null until one is asked"),
     ]
     engine: SummaryEngine
     generated_at: Timestamp
