@@ -2,7 +2,8 @@
 
 Two passes over the corpus, page by page. The first reads each session (or takes its cached
 reading) and keeps a bounded sample of sentences, MAX_FIT_SENTENCES chosen by a stable hash
-of where each sentence is (so the sample does not depend on the order sessions come in).
+of where each sentence is and what it says (so the sample depends neither on the order
+pages come in nor on ids).
 The themes are fitted on the sample (clustering.fit). The second pass assigns every
 sentence to a theme, keeping only counters and bounded quote candidates (tally.Tally).
 """
@@ -39,18 +40,15 @@ class OfflineEngine:
         sample: list[tuple[int, str, tuple[str, ...]]] = []  # (-hash, session id, terms)
         seen = read = reused = sentences = 0
         async for page in self._pages(corpus):
-            for _, (reading, cached) in page:
+            for session, (reading, cached) in page:
                 reused += cached
                 read += not cached
+                place = {a.message_id: i for i, a in enumerate(session.answers)}
                 for s in reading.sentences:
                     if s.terms:
                         sentences += 1
-                        _sample(
-                            sample,
-                            _hash(reading.session_id, s.message_id, s.start),
-                            reading,
-                            s.terms,
-                        )
+                        key = _hash(session.number, place[s.message_id], s.start, s.terms)
+                        _sample(sample, key, reading, s.terms)
             seen += len(page)
             await progress(0.45 * seen / max(total, 1))
         fit = [clustering.FitSentence(sid, terms) for _, sid, terms in sorted(sample, reverse=True)]
@@ -117,8 +115,11 @@ class OfflineEngine:
         return tuple(notes)
 
 
-def _hash(session_id: str, message_id: str, start: int) -> int:
-    digest = hashlib.blake2b(f"{session_id}\x1f{message_id}\x1f{start}".encode(), digest_size=8)
+def _hash(number: int, answer: int, start: int, terms: tuple[str, ...]) -> int:
+    """Where a sentence is and what it says, hashed; not its ids, so two copies of an
+    interview (the same answers in the same order) are sampled, and so clustered, alike."""
+    where = f"{number}\x1f{answer}\x1f{start}\x1f{' '.join(terms)}"
+    digest = hashlib.blake2b(where.encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big")
 
 
