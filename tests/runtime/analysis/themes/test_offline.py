@@ -3,11 +3,12 @@ quotes real, divided views found, output repeatable, re-runs incremental."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from runtime.analysis import quotes
 from runtime.analysis.agreement import agreement
@@ -155,3 +156,21 @@ async def test_a_german_interview_gives_themes(db: Database) -> None:
     assert {t.sentiment for t in draft.themes} == {"neutral"}  # not scored offline
     assert any("not scored" in note for note in draft.notes)
     assert any("Akku" in t.title for t in draft.themes)
+
+
+async def test_two_runs_at_once_share_the_cached_readings(db: Database) -> None:
+    planted = await plant(db, sessions=30, seed=9)
+    first, second = await asyncio.gather(synthesise(db, planted), synthesise(db, planted))
+    assert first.sessions_read + first.sessions_reused == 30
+    assert second.sessions_read + second.sessions_reused == 30
+    assert dump(dataclasses.replace(first, sessions_read=0, sessions_reused=0)) == dump(
+        dataclasses.replace(second, sessions_read=0, sessions_reused=0)
+    )
+    r = schema.session_readings
+    async with db.connect() as conn:
+        stored = await conn.scalar(
+            select(func.count()).select_from(r).where(r.c.interview_id == planted.interview_id)
+        )
+    assert stored == 30
+    again = await synthesise(db, planted)
+    assert (again.sessions_read, again.sessions_reused) == (0, 30)
