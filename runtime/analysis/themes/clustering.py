@@ -5,12 +5,12 @@ only when said in at least MIN_TERM_SESSIONS sessions of the sample (one respond
 pet phrase is no theme) and in at most MAX_TERM_SENTENCE_SHARE of its sentences. They are
 reduced by truncated SVD (LSA: paraphrases sharing some words move closer) and normalised,
 then clustered by k-means for each k in MIN_THEMES..MAX_THEMES; the k with the best
-silhouette (cosine, on a seeded sample) wins, ties to the smaller k. A sentence belongs to
-its nearest centre when their cosine is at least MIN_SIMILARITY, else to no theme (the
-outlier bucket, never shown). Clusters with the same anchor word (the word most of their
-sentences hold) are one theme: k-means splits a large theme by its paraphrases' secondary
-words before it separates two small themes. Every step is seeded: the same sample gives
-the same model.
+silhouette (euclidean on the unit vectors, on a seeded sample) wins, ties to the smaller
+k. A sentence belongs to its nearest centre when their cosine is at least MIN_SIMILARITY,
+else to no theme (the outlier bucket, never shown). Clusters with the same anchor word
+(the word most of their sentences hold) are one theme: k-means splits a large theme by
+its paraphrases' secondary words before it separates two small themes. Every step is
+seeded: the same sample gives the same model.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MAX_TERM_SENTENCE_SHARE = 0.5
 MIN_THEMES = 2
 MAX_THEMES = 12
 SVD_COMPONENTS = 100
-SILHOUETTE_SAMPLE = 3000
+SILHOUETTE_SAMPLE = 2000
 KMEANS_INITS = 4
 MIN_SIMILARITY = 0.3
 ANCHOR_SHARE = 0.6
@@ -127,7 +127,7 @@ def fit(sample: Sequence[FitSentence]) -> Model | None:
             silhouette_score(
                 points,
                 km.labels_,
-                metric="cosine",
+                metric="euclidean",  # on unit vectors: as cosine ranks, and faster
                 sample_size=min(SILHOUETTE_SAMPLE, len(points)),
                 random_state=SEED,
             )

@@ -68,9 +68,14 @@ class OfflineEngine:
         tally = Tally(model.themes, len(model.vocabulary))
         done = 0
         async for page in self._pages(corpus):
+            # A page's sentences at once: one vectorisation per page, not per session.
+            kept = [s.terms for _, (r, _) in page for s in r.sentences if s.terms]
+            assigned, counts = model.assign(kept), model.counts(kept)
+            at = 0
             for session, (reading, _) in page:
-                kept = [s.terms for s in reading.sentences if s.terms]
-                tally.add(session, reading, model.assign(kept), model.counts(kept))
+                n = sum(1 for s in reading.sentences if s.terms)
+                tally.add(session, reading, assigned[at : at + n], counts[at : at + n])
+                at += n
             done += len(page)
             await progress(0.5 + 0.45 * done / max(total, 1))
         found, views = compose.themes(tally, model.vocabulary, seen)
