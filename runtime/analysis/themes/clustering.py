@@ -135,7 +135,8 @@ def fit(sample: Sequence[FitSentence]) -> Model | None:
         if best is None or value > best[0] + 1e-9:
             best = (value, k, km.cluster_centers_, km.labels_)
     if best is None:
-        return None
+        # Too few distinct sentences to compare two clusterings: they are one cluster.
+        best = (0.0, 1, points.mean(axis=0, keepdims=True), np.zeros(len(points), np.int64))
     _, k, centres, assigned = best
     centres = normalize(centres)
     model = Model(words, tfidf, counter, svd, centres, tuple(range(k)), k)
