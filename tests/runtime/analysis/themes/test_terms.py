@@ -25,9 +25,10 @@ def test_ctfidf_prefers_what_is_particular_to_a_class() -> None:
     weights = labels.ctfidf(counts)
     assert labels.top_terms(weights[0], vocabulary, 1) == ["battery"]
     assert labels.top_terms(weights[1], vocabulary, 1) == ["price"]
-    assert labels.title(np.array([1.0, 0.8, 0.0]), ["battery", "battery life", "x"]) == (
-        "Battery Life"
-    )
+    words = ["battery", "battery life", "x"]
+    weights = np.array([1.0, 0.8, 0.0])
+    assert labels.title(weights, np.array([10.0, 6.0, 0.0]), words) == "Battery Life"
+    assert labels.title(weights, np.array([10.0, 2.0, 0.0]), words) == "Battery"
 
 
 def test_one_repeated_theme_is_one_cluster() -> None:
