@@ -10,6 +10,7 @@ sentence to a theme, keeping only counters and bounded quote candidates (tally.T
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 from collections.abc import AsyncIterator
@@ -52,7 +53,9 @@ class OfflineEngine:
             seen += len(page)
             await progress(0.45 * seen / max(total, 1))
         fit = [clustering.FitSentence(sid, terms) for _, sid, terms in sorted(sample, reverse=True)]
-        model = clustering.fit(fit)
+        # Seconds of CPU on a large sample: in a thread, so the job's event loop (its
+        # heartbeat, other jobs' I/O) keeps running meanwhile.
+        model = await asyncio.to_thread(clustering.fit, fit)
         await progress(0.5)
         notes = self._notes(len(fit), sentences)
         if model is None:
