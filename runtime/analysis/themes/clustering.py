@@ -172,9 +172,10 @@ def _merged(model: Model, sentences: list[tuple[str, ...]], assigned: NDArray[np
 def _anchor(
     members: list[tuple[str, ...]], reach: dict[str, int], vocabulary: list[str]
 ) -> str | None:
-    """The word most of a cluster's sentences hold (ties: the one said more widely), if it
-    is in at least ANCHOR_SHARE of them: k-means splits one theme's paraphrases by their
-    secondary words ("battery drain", "battery weak"), and the anchor joins them again."""
+    """Of the words at least ANCHOR_SHARE of a cluster's sentences hold, the one said most
+    widely in the sample (ties: the one more of the cluster holds, then the word): k-means
+    splits one theme's paraphrases by their secondary words ("battery drain", "charge it
+    twice a day, the battery is weak"), and the anchor joins them again."""
     known = set(vocabulary)
     held: dict[str, int] = {}
     for terms in members:
@@ -183,5 +184,5 @@ def _anchor(
                 held[word] = held.get(word, 0) + 1
     if not held:
         return None
-    word = min(held, key=lambda w: (-held[w], -reach.get(w, 0), w))
-    return word if held[word] >= ANCHOR_SHARE * len(members) else None
+    common = [w for w in held if held[w] >= ANCHOR_SHARE * len(members)]
+    return min(common, key=lambda w: (-reach.get(w, 0), -held[w], w)) if common else None
