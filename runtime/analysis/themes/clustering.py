@@ -140,43 +140,57 @@ def fit(sample: Sequence[FitSentence]) -> Model | None:
     _, k, centres, assigned = best
     centres = normalize(centres)
     model = Model(words, tfidf, counter, svd, centres, tuple(range(k)), k)
-    return _merged(model, [sample[int(i)].terms for i in keep], assigned)
+    return _merged(model, [sample[int(i)].terms for i in keep], points, assigned)
 
 
-def _merged(model: Model, sentences: list[tuple[str, ...]], assigned: NDArray[np.int64]) -> Model:
-    """The model with clusters that share their anchor word made one theme."""
-    k = len(model.centres)
+def _merged(
+    model: Model,
+    sentences: list[tuple[str, ...]],
+    points: NDArray[np.float64],
+    assigned: NDArray[np.int64],
+) -> Model:
+    """The model with clusters that share their anchor word made one theme; a cluster with
+    no anchor is first cut in two by k-means, kept cut if both halves have one (two small
+    themes k-means had put together by a word they share, like "people")."""
     reach: dict[str, int] = {}  # word -> sentences of the sample holding it
     for terms in sentences:
         for word in set(terms):
             reach[word] = reach.get(word, 0) + 1
-    members: list[list[tuple[str, ...]]] = [[] for _ in range(k)]
-    for terms, cluster in zip(sentences, assigned, strict=True):
-        members[int(cluster)].append(terms)
+    known = set(model.vocabulary)
+    centres = list(model.centres)
+    labels = assigned.copy()
+    for cluster in range(len(model.centres)):
+        rows = np.flatnonzero(assigned == cluster)
+        if len(rows) < 2 * MIN_FIT_SENTENCES or _anchor([sentences[r] for r in rows], reach, known):
+            continue
+        halves = KMeans(n_clusters=2, n_init=KMEANS_INITS, random_state=SEED).fit(points[rows])
+        parts = [rows[halves.labels_ == h] for h in (0, 1)]
+        if all(_anchor([sentences[r] for r in part], reach, known) for part in parts):
+            centres[cluster] = halves.cluster_centers_[0]
+            centres.append(halves.cluster_centers_[1])
+            labels[parts[1]] = len(centres) - 1
     theme_of: list[int] = []
     seen: dict[str, int] = {}
-    for cluster in range(k):
-        key = _anchor(members[cluster], reach, model.vocabulary) or f"#{cluster}"
+    for cluster in range(len(centres)):
+        members = [sentences[r] for r in np.flatnonzero(labels == cluster)]
+        key = _anchor(members, reach, known) or f"#{cluster}"
         theme_of.append(seen.setdefault(key, len(seen)))
     return Model(
         model.vocabulary,
         model.tfidf,
         model.counter,
         model.svd,
-        model.centres,
+        normalize(np.array(centres)),
         tuple(theme_of),
         len(seen),
     )
 
 
-def _anchor(
-    members: list[tuple[str, ...]], reach: dict[str, int], vocabulary: list[str]
-) -> str | None:
+def _anchor(members: list[tuple[str, ...]], reach: dict[str, int], known: set[str]) -> str | None:
     """Of the words at least ANCHOR_SHARE of a cluster's sentences hold, the one said most
     widely in the sample (ties: the one more of the cluster holds, then the word): k-means
     splits one theme's paraphrases by their secondary words ("battery drain", "charge it
     twice a day, the battery is weak"), and the anchor joins them again."""
-    known = set(vocabulary)
     held: dict[str, int] = {}
     for terms in members:
         for word in set(terms):
