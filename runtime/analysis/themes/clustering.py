@@ -5,12 +5,12 @@ only when said in at least MIN_TERM_SESSIONS sessions of the sample (one respond
 pet phrase is no theme) and in at most MAX_TERM_SENTENCE_SHARE of its sentences. They are
 reduced by truncated SVD (LSA: paraphrases sharing some words move closer) and normalised,
 then clustered by k-means for each k in MIN_THEMES..MAX_THEMES; the k with the best
-silhouette (cosine, on a seeded sample) wins, ties to the smaller k. A sentence belongs to
-its nearest centre when their cosine is at least MIN_SIMILARITY, else to no theme (the
-outlier bucket, never shown). Clusters with the same anchor word (the word most of their
-sentences hold) are one theme: k-means splits a large theme by its paraphrases' secondary
-words before it separates two small themes. Every step is seeded: the same sample gives
-the same model.
+silhouette (euclidean on the unit vectors, on a seeded sample) wins, ties to the smaller
+k. A sentence belongs to its nearest centre when their cosine is at least MIN_SIMILARITY,
+else to no theme (the outlier bucket, never shown). Clusters with the same anchor word
+(the word most of their sentences hold) are one theme: k-means splits a large theme by
+its paraphrases' secondary words before it separates two small themes. Every step is
+seeded: the same sample gives the same model.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MAX_TERM_SENTENCE_SHARE = 0.5
 MIN_THEMES = 2
 MAX_THEMES = 12
 SVD_COMPONENTS = 100
-SILHOUETTE_SAMPLE = 3000
+SILHOUETTE_SAMPLE = 2000
 KMEANS_INITS = 4
 MIN_SIMILARITY = 0.3
 ANCHOR_SHARE = 0.6
@@ -127,7 +127,7 @@ def fit(sample: Sequence[FitSentence]) -> Model | None:
             silhouette_score(
                 points,
                 km.labels_,
-                metric="cosine",
+                metric="euclidean",  # on unit vectors: as cosine ranks, and faster
                 sample_size=min(SILHOUETTE_SAMPLE, len(points)),
                 random_state=SEED,
             )
@@ -135,46 +135,62 @@ def fit(sample: Sequence[FitSentence]) -> Model | None:
         if best is None or value > best[0] + 1e-9:
             best = (value, k, km.cluster_centers_, km.labels_)
     if best is None:
-        return None
+        # Too few distinct sentences to compare two clusterings: they are one cluster.
+        best = (0.0, 1, points.mean(axis=0, keepdims=True), np.zeros(len(points), np.int64))
     _, k, centres, assigned = best
     centres = normalize(centres)
     model = Model(words, tfidf, counter, svd, centres, tuple(range(k)), k)
-    return _merged(model, [sample[int(i)].terms for i in keep], assigned)
+    return _merged(model, [sample[int(i)].terms for i in keep], points, assigned)
 
 
-def _merged(model: Model, sentences: list[tuple[str, ...]], assigned: NDArray[np.int64]) -> Model:
-    """The model with clusters that share their anchor word made one theme."""
-    k = len(model.centres)
+def _merged(
+    model: Model,
+    sentences: list[tuple[str, ...]],
+    points: NDArray[np.float64],
+    assigned: NDArray[np.int64],
+) -> Model:
+    """The model with clusters that share their anchor word made one theme; a cluster with
+    no anchor is first cut in two by k-means, kept cut if both halves have one (two small
+    themes k-means had put together by a word they share, like "people")."""
     reach: dict[str, int] = {}  # word -> sentences of the sample holding it
     for terms in sentences:
         for word in set(terms):
             reach[word] = reach.get(word, 0) + 1
-    members: list[list[tuple[str, ...]]] = [[] for _ in range(k)]
-    for terms, cluster in zip(sentences, assigned, strict=True):
-        members[int(cluster)].append(terms)
+    known = set(model.vocabulary)
+    centres = list(model.centres)
+    labels = assigned.copy()
+    for cluster in range(len(model.centres)):
+        rows = np.flatnonzero(assigned == cluster)
+        if len(rows) < 2 * MIN_FIT_SENTENCES or _anchor([sentences[r] for r in rows], reach, known):
+            continue
+        halves = KMeans(n_clusters=2, n_init=KMEANS_INITS, random_state=SEED).fit(points[rows])
+        parts = [rows[halves.labels_ == h] for h in (0, 1)]
+        if all(_anchor([sentences[r] for r in part], reach, known) for part in parts):
+            centres[cluster] = halves.cluster_centers_[0]
+            centres.append(halves.cluster_centers_[1])
+            labels[parts[1]] = len(centres) - 1
     theme_of: list[int] = []
     seen: dict[str, int] = {}
-    for cluster in range(k):
-        key = _anchor(members[cluster], reach, model.vocabulary) or f"#{cluster}"
+    for cluster in range(len(centres)):
+        members = [sentences[r] for r in np.flatnonzero(labels == cluster)]
+        key = _anchor(members, reach, known) or f"#{cluster}"
         theme_of.append(seen.setdefault(key, len(seen)))
     return Model(
         model.vocabulary,
         model.tfidf,
         model.counter,
         model.svd,
-        model.centres,
+        normalize(np.array(centres)),
         tuple(theme_of),
         len(seen),
     )
 
 
-def _anchor(
-    members: list[tuple[str, ...]], reach: dict[str, int], vocabulary: list[str]
-) -> str | None:
-    """The word most of a cluster's sentences hold (ties: the one said more widely), if it
-    is in at least ANCHOR_SHARE of them: k-means splits one theme's paraphrases by their
-    secondary words ("battery drain", "battery weak"), and the anchor joins them again."""
-    known = set(vocabulary)
+def _anchor(members: list[tuple[str, ...]], reach: dict[str, int], known: set[str]) -> str | None:
+    """Of the words at least ANCHOR_SHARE of a cluster's sentences hold, the one said most
+    widely in the sample (ties: the one more of the cluster holds, then the word): k-means
+    splits one theme's paraphrases by their secondary words ("battery drain", "charge it
+    twice a day, the battery is weak"), and the anchor joins them again."""
     held: dict[str, int] = {}
     for terms in members:
         for word in set(terms):
@@ -182,5 +198,5 @@ def _anchor(
                 held[word] = held.get(word, 0) + 1
     if not held:
         return None
-    word = min(held, key=lambda w: (-held[w], -reach.get(w, 0), w))
-    return word if held[word] >= ANCHOR_SHARE * len(members) else None
+    common = [w for w in held if held[w] >= ANCHOR_SHARE * len(members)]
+    return min(common, key=lambda w: (-reach.get(w, 0), -held[w], w)) if common else None

@@ -51,7 +51,7 @@ def themes(
     for index, theme in enumerate(tally.themes):
         if len(theme.participants) < floor:
             continue
-        title = labels.title(weights[index], vocabulary)
+        title = labels.title(weights[index], tally.counts[index], vocabulary)
         keywords = tuple(labels.top_terms(weights[index], vocabulary, labels.KEYWORDS_PER_THEME))
         leans = [sentiment.lean(theme.lean(s)) for s in theme.participants]
         count = len(theme.participants)

@@ -13,8 +13,9 @@ from numpy.typing import NDArray
 
 # Typical words shown per theme.
 KEYWORDS_PER_THEME = 5
-# A two-word phrase holding the best word titles the theme when it scores at least this
-# share of the best word ("battery life" rather than "battery").
+# A two-word phrase holding the best word titles the theme when at least this share of the
+# word's uses in the theme are in the phrase ("battery life" rather than "battery" when
+# most of those who mention the battery talk of its life).
 TITLE_PHRASE_SHARE = 0.5
 
 
@@ -38,16 +39,17 @@ def top_terms(weights: NDArray[np.float64], vocabulary: list[str], n: int) -> li
     return [vocabulary[i] for i in order[:n]]
 
 
-def title(weights: NDArray[np.float64], vocabulary: list[str]) -> str:
+def title(weights: NDArray[np.float64], counts: NDArray[np.float64], vocabulary: list[str]) -> str:
+    """The theme's best term, or the phrase most uses of it are in; title-cased."""
     ranked = top_terms(weights, vocabulary, 20)
     if not ranked:
         return "Other"
     best = ranked[0]
     index = {t: i for i, t in enumerate(vocabulary)}
     if " " not in best:
-        floor = TITLE_PHRASE_SHARE * float(weights[index[best]])
+        floor = TITLE_PHRASE_SHARE * float(counts[index[best]])
         for term in ranked[1:]:
-            if " " in term and best in term.split() and float(weights[index[term]]) >= floor:
+            if " " in term and best in term.split() and float(counts[index[term]]) >= floor:
                 best = term
                 break
     return " ".join(word[:1].upper() + word[1:] for word in best.split())

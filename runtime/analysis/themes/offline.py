@@ -2,13 +2,15 @@
 
 Two passes over the corpus, page by page. The first reads each session (or takes its cached
 reading) and keeps a bounded sample of sentences, MAX_FIT_SENTENCES chosen by a stable hash
-of where each sentence is (so the sample does not depend on the order sessions come in).
+of where each sentence is and what it says (so the sample depends neither on the order
+pages come in nor on ids).
 The themes are fitted on the sample (clustering.fit). The second pass assigns every
 sentence to a theme, keeping only counters and bounded quote candidates (tally.Tally).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 from collections.abc import AsyncIterator
@@ -39,22 +41,21 @@ class OfflineEngine:
         sample: list[tuple[int, str, tuple[str, ...]]] = []  # (-hash, session id, terms)
         seen = read = reused = sentences = 0
         async for page in self._pages(corpus):
-            for _, (reading, cached) in page:
+            for session, (reading, cached) in page:
                 reused += cached
                 read += not cached
+                place = {a.message_id: i for i, a in enumerate(session.answers)}
                 for s in reading.sentences:
                     if s.terms:
                         sentences += 1
-                        _sample(
-                            sample,
-                            _hash(reading.session_id, s.message_id, s.start),
-                            reading,
-                            s.terms,
-                        )
+                        key = _hash(session.number, place[s.message_id], s.start, s.terms)
+                        _sample(sample, key, reading, s.terms)
             seen += len(page)
             await progress(0.45 * seen / max(total, 1))
         fit = [clustering.FitSentence(sid, terms) for _, sid, terms in sorted(sample, reverse=True)]
-        model = clustering.fit(fit)
+        # Seconds of CPU on a large sample: in a thread, so the job's event loop (its
+        # heartbeat, other jobs' I/O) keeps running meanwhile.
+        model = await asyncio.to_thread(clustering.fit, fit)
         await progress(0.5)
         notes = self._notes(len(fit), sentences)
         if model is None:
@@ -70,9 +71,14 @@ class OfflineEngine:
         tally = Tally(model.themes, len(model.vocabulary))
         done = 0
         async for page in self._pages(corpus):
+            # A page's sentences at once: one vectorisation per page, not per session.
+            kept = [s.terms for _, (r, _) in page for s in r.sentences if s.terms]
+            assigned, counts = model.assign(kept), model.counts(kept)
+            at = 0
             for session, (reading, _) in page:
-                kept = [s.terms for s in reading.sentences if s.terms]
-                tally.add(session, reading, model.assign(kept), model.counts(kept))
+                n = sum(1 for s in reading.sentences if s.terms)
+                tally.add(session, reading, assigned[at : at + n], counts[at : at + n])
+                at += n
             done += len(page)
             await progress(0.5 + 0.45 * done / max(total, 1))
         found, views = compose.themes(tally, model.vocabulary, seen)
@@ -117,8 +123,11 @@ class OfflineEngine:
         return tuple(notes)
 
 
-def _hash(session_id: str, message_id: str, start: int) -> int:
-    digest = hashlib.blake2b(f"{session_id}\x1f{message_id}\x1f{start}".encode(), digest_size=8)
+def _hash(number: int, answer: int, start: int, terms: tuple[str, ...]) -> int:
+    """Where a sentence is and what it says, hashed; not its ids, so two copies of an
+    interview (the same answers in the same order) are sampled, and so clustered, alike."""
+    where = f"{number}\x1f{answer}\x1f{start}\x1f{' '.join(terms)}"
+    digest = hashlib.blake2b(where.encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big")
 
 

@@ -127,7 +127,9 @@ async def _store(db: Database, interview_id: str, wanted: str, fresh: list[Readi
             "data": _to_json(r),
             "created_at": now,
         }
-        for r in fresh
+        # In key order: two runs upserting the same sessions at once lock rows in the
+        # same order, so PostgreSQL has no deadlock to break.
+        for r in sorted(fresh, key=lambda r: r.session_id)
     ]
     async with db.begin() as conn:
         upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

@@ -115,6 +115,14 @@ def _offer(heap: list[Candidate], candidate: Candidate) -> None:
 
 
 def best(heap: list[Candidate], n: int, among: set[str] | None = None) -> list[Candidate]:
-    """The n best candidates, best first, from the given participants if named."""
-    ranked = sorted(heap, reverse=True)
-    return [c for c in ranked if among is None or c.session_id in among][:n]
+    """The n best candidates, best first, from the given participants if named; a sentence
+    said word for word by an earlier pick's participant too is skipped (quotes should show
+    how differently people put it)."""
+    chosen: list[Candidate] = []
+    said: set[str] = set()
+    for candidate in sorted(heap, reverse=True):
+        words = " ".join(candidate.text.casefold().split())
+        if (among is None or candidate.session_id in among) and words not in said:
+            chosen.append(candidate)
+            said.add(words)
+    return chosen[:n]

@@ -27,7 +27,8 @@ CHATTER = {
     "de": frozenset(
         "ja nein jein hmm äh ähm also halt mal eben eigentlich wirklich genau okay ok gut "
         "weiß weiss glaube denke meine vielleicht wohl sonst mehr nichts fällt ein lassen "
-        "überlegen frage fragen antwort interview danke".split()
+        "überlegen frage fragen antwort interview danke fast schon immer sehr ganz oft nie "
+        "einmal zweimal".split()
     ),
 }
 # Shorter words (in characters) are dropped, outside scripts written without spaces.
