@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, update
 from runtime.analysis import quotes
 from runtime.analysis.agreement import agreement
 from runtime.analysis.corpus import Filters, SqlCorpus
-from runtime.analysis.synthesis.drafts import Draft
+from runtime.analysis.drafts import Draft
 from runtime.analysis.themes.offline import OfflineEngine
 from runtime.stores import schema
 from runtime.stores.database import Database
