@@ -2,8 +2,8 @@
 
 Eight themes, each a set of paraphrases that share some content words and vary the rest
 (slots filled per respondent), held by a known share of the respondents; every answer also
-carries small talk or an off-topic one-off. `planted(count)` says who holds which theme, so
-a run's themes can be scored against it (runtime.analysis.agreement).
+carries small talk, and some an aside of the respondent's own. `planted(count)` says who
+holds which theme, so a run's themes can be scored against it (runtime.analysis.agreement).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ THEMES: tuple[tuple[str, float, tuple[str, ...], tuple[str, ...]], ...] = (
     ), ("their servers", "the cloud", "advertisers", "third parties", "the new update")),
     ("sound", 0.3, (
         "The sound quality is excellent, even at {slot}.",
-        "Audio is crisp and clear when I listen at {slot}.",
+        "The sound is crisp and clear when I listen at {slot}.",
         "I am impressed by the sound, the bass is great at {slot}.",
         "The speakers sound rich and loud, perfect for {slot}.",
     ), ("full volume", "night", "parties", "low volume", "the weekend")),
@@ -73,12 +73,74 @@ NOISE = (
     "Nothing comes to mind right now.",
     "It is okay most of the time.",
 )
-ONE_OFFS = (
-    "My cat sat on it once.",
-    "I bought it on a rainy Tuesday.",
-    "My neighbour has a red one.",
-    "We talked about it at a wedding.",
-    "I keep it next to a cactus.",
+# Asides that are each person's own: slots from lists long enough that no aside is said by
+# more than a few percent of the respondents (a phrase said by many is a theme, not noise).
+ONE_OFF = "My {who} {did} it {where}."
+WHO = (
+    "cat",
+    "neighbour",
+    "uncle",
+    "boss",
+    "dentist",
+    "cousin",
+    "landlord",
+    "coach",
+    "barber",
+    "grandmother",
+    "flatmate",
+    "nephew",
+    "pharmacist",
+    "teacher",
+    "plumber",
+    "godson",
+    "baker",
+    "florist",
+    "mechanic",
+    "tailor",
+)
+DID = (
+    "sat on",
+    "borrowed",
+    "painted",
+    "photographed",
+    "hid",
+    "dropped",
+    "wrapped",
+    "sketched",
+    "polished",
+    "weighed",
+    "sniffed",
+    "labelled",
+    "measured",
+    "juggled",
+    "carried",
+    "buried",
+    "blessed",
+    "named",
+    "tickled",
+    "ignored",
+)
+WHERE = (
+    "at a wedding",
+    "in Lisbon",
+    "on a ferry",
+    "during a storm",
+    "at the zoo",
+    "in a lift",
+    "on a Tuesday",
+    "at midnight",
+    "in the garden",
+    "at a concert",
+    "on a train",
+    "in a tent",
+    "at the market",
+    "near a lighthouse",
+    "in a museum",
+    "on a rooftop",
+    "at a picnic",
+    "in a cellar",
+    "on a bridge",
+    "at the harbour",
 )
 
 
@@ -115,6 +177,7 @@ def answer(n: int, question: int) -> str:
             parts.append(rng.choice(templates).format(slot=rng.choice(slots)))
     parts.append(rng.choice(NOISE))
     if rng.random() < 0.15:
-        parts.append(rng.choice(ONE_OFFS))
+        parts.append(ONE_OFF.format(who=rng.choice(WHO), did=rng.choice(DID),
+                                    where=rng.choice(WHERE)))  # fmt: skip
     rng.shuffle(parts)
     return " ".join(parts)

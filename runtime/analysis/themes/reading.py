@@ -24,7 +24,7 @@ from runtime.stores import schema
 from runtime.stores.database import Database
 
 # Bumped whenever sentences, terms or sentiment change what they compute.
-READING_VERSION = "r1"
+READING_VERSION = "r2"
 
 _r = schema.session_readings
 

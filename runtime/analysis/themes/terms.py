@@ -17,12 +17,14 @@ from functools import cache
 from importlib import resources
 
 # Interview small talk, by language: content-free in any study, so never a theme's word
-# (fillers, hedges, "I don't know", "nothing else comes to mind").
+# (fillers, hedges, "I don't know", "nothing else comes to mind", "most of the time"; a
+# topic of time is still found by its other words: "takes too long", "saves me hours").
 CHATTER = {
     "en": frozenset(
         "yeah yes yep ok okay hmm um uh well really actually just like guess think know sure "
         "thing things stuff lot lots bit kind sort maybe probably pretty quite question "
-        "questions answer interview thanks thank good great fine nice mind else".split()
+        "questions answer interview thanks thank good great fine nice mind else honestly "
+        "basically literally totally definitely time times".split()
     ),
     "de": frozenset(
         "ja nein jein hmm äh ähm also halt mal eben eigentlich wirklich genau okay ok gut "
