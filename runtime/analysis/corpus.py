@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.stores import schema
@@ -126,28 +126,34 @@ async def sessions(
         after = (page[-1].created_at, page[-1].id)
 
 
-def _page(
-    interview_id: str, filters: Filters, after: tuple[datetime, str] | None, size: int
-) -> Select[tuple[object, ...]]:
-    # Numbered among all the interview's sessions, before the filters apply.
-    numbered = (
+def numbered(interview_id: str) -> Subquery:
+    """All the interview's sessions (id, respondent_name, number) numbered by start before
+    any filter applies: the N of "Participant N" in every report, whatever it covers."""
+    return (
         select(
             _s.c.id,
+            _s.c.respondent_name,
             func.row_number().over(order_by=(_s.c.created_at, _s.c.id)).label("number"),
         )
         .where(_s.c.interview_id == interview_id)
         .subquery()
     )
+
+
+def _page(
+    interview_id: str, filters: Filters, after: tuple[datetime, str] | None, size: int
+) -> Select[tuple[object, ...]]:
+    counted = numbered(interview_id)
     query = (
         select(
             _s.c.id,
-            numbered.c.number,
+            counted.c.number,
             _s.c.respondent_name,
             _s.c.status,
             _s.c.created_at,
             _s.c.completed_at,
         )
-        .join(numbered, numbered.c.id == _s.c.id)
+        .join(counted, counted.c.id == _s.c.id)
         .where(filters.where(interview_id))
         .order_by(_s.c.created_at, _s.c.id)
         .limit(size)

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.interviews import guide as guides
@@ -27,7 +26,7 @@ from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import new_id
 from runtime.stores import schema
-from runtime.stores.database import Database
+from runtime.stores.database import Database, upsert
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
 from runtime.vocabulary import SESSION_STATUSES
@@ -382,9 +381,8 @@ async def preview_version(conn: AsyncConnection, row: Row[Any]) -> int:
     # Two previews of the same draft at the same instant both freeze it: the second insert
     # does nothing (on PostgreSQL it waits for the first), rather than a key violation.
     gv = schema.guide_versions
-    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     await conn.execute(
-        upsert(gv)
+        upsert(conn, gv)
         .values(interview_id=row.id, version=version, guide=row.guide, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=[gv.c.interview_id, gv.c.version])
     )

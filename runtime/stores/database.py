@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runtime.platform import private_files
@@ -228,3 +229,11 @@ def _probe_sqlite(path: str, seconds: float) -> None:
         conn.execute("ROLLBACK")
     finally:
         conn.close()
+
+
+def upsert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that takes ON CONFLICT (DO NOTHING / DO UPDATE), in the connection's
+    dialect: the two databases spell it alike, but SQLAlchemy has one construct for each."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

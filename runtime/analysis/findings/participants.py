@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.analysis.corpus import participant_label
+from runtime.analysis.corpus import numbered, participant_label
 from runtime.stores import schema
 
 _s = schema.sessions
@@ -24,14 +24,6 @@ async def labels(
         select(schema.interviews.c.settings).where(schema.interviews.c.id == interview_id)
     )
     anonymous = bool((settings or {}).get("anonymous"))
-    numbered = (
-        select(
-            _s.c.id,
-            _s.c.respondent_name,
-            func.row_number().over(order_by=(_s.c.created_at, _s.c.id)).label("number"),
-        )
-        .where(_s.c.interview_id == interview_id)
-        .subquery()
-    )
-    rows = await conn.execute(select(numbered).where(numbered.c.id.in_(list(session_ids))))
+    counted = numbered(interview_id)
+    rows = await conn.execute(select(counted).where(counted.c.id.in_(list(session_ids))))
     return {r.id: participant_label(int(r.number), r.respondent_name, anonymous) for r in rows}

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.analysis.findings import evidence
@@ -15,6 +14,7 @@ from runtime.analysis.findings.titles import title_key
 from runtime.analysis.findings.views import Finding, FindingSource
 from runtime.platform.errors import NotFound, ValidationError
 from runtime.stores import schema
+from runtime.stores.database import upsert
 
 f = schema.findings
 
@@ -32,9 +32,8 @@ def key_of(title: str, field: str = "title") -> str:
 async def insert_new(conn: AsyncConnection, values: Mapping[str, Any]) -> bool:
     """Inserts the finding unless its (interview, type, title key) exists; True if it did.
     On PostgreSQL a concurrent insert of the same key is waited for, then this does nothing."""
-    upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     done = await conn.execute(
-        upsert(f)
+        upsert(conn, f)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[f.c.interview_id, f.c.type, f.c.title_key])
     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.analysis import corpus, terms
@@ -18,7 +17,7 @@ from runtime.analysis.graph.views import Graph, GraphEdge, GraphNode, GraphParam
 from runtime.interviews import service as interviews
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
-from runtime.stores.database import Database
+from runtime.stores.database import Database, upsert
 
 # GET …/graph's `limit`: nodes returned, the highest PageRank first.
 DEFAULT_LIMIT = 100
@@ -94,8 +93,7 @@ async def analyze(
     }
     async with db.begin() as conn:
         # An upsert: two analyses at once both store, the later wins, neither fails on the key.
-        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = upsert(_g).values(**values)
+        statement = upsert(conn, _g).values(**values)
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[_g.c.interview_id],

@@ -14,14 +14,13 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from runtime.analysis.judging import JudgedQuality
 from runtime.analysis.summaries.views import KeyPoint, Quality
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
-from runtime.stores.database import Database
+from runtime.stores.database import Database, upsert
 
 # The summary and quality code's version: a change to it recomputes every session's.
 VERSION = "summary-1"
@@ -102,9 +101,8 @@ async def save(db: Database, computed: Computed) -> Stored:
         "created_at": now,
     }
     async with db.begin() as conn:
-        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         await conn.execute(
-            upsert(_sa)
+            upsert(conn, _sa)
             .values(session_id=computed.session_id, interview_id=computed.interview_id, **values)
             .on_conflict_do_update(index_elements=[_sa.c.session_id], set_=values)
         )

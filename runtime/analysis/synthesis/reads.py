@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.analysis.corpus import participant_label
+from runtime.analysis.corpus import numbered, participant_label
 from runtime.analysis.synthesis.views import (
     DivergentView,
     Quote,
@@ -129,20 +129,11 @@ async def _quotes(
 ) -> dict[str, list[Quote]]:
     """The synthesis's quotes by theme_id, each theme's best first, with each quote's
     participant: one query, whatever the number of quotes or sessions."""
-    # Numbered among all the interview's sessions by start, before any filter, as the
-    # corpus numbers them: "Participant 7" is the same person in every report.
-    numbered = (
-        select(
-            _s.c.id,
-            _s.c.respondent_name,
-            func.row_number().over(order_by=(_s.c.created_at, _s.c.id)).label("number"),
-        )
-        .where(_s.c.interview_id == interview_id)
-        .subquery()
-    )
+    # "Participant 7" is the same person in every report (runtime.analysis.corpus.numbered).
+    counted = numbered(interview_id)
     found = await conn.execute(
-        select(_q, numbered.c.respondent_name, numbered.c.number)
-        .join(numbered, numbered.c.id == _q.c.session_id)
+        select(_q, counted.c.respondent_name, counted.c.number)
+        .join(counted, counted.c.id == _q.c.session_id)
         .where(_q.c.synthesis_id == synthesis_id)
         .order_by(_q.c.theme_id, _q.c.id)
     )

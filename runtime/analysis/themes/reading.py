@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from runtime.analysis.corpus import SessionText
 from runtime.analysis.themes import sentences, sentiment
 from runtime.analysis.themes.terms import terms
 from runtime.platform.clock import utcnow
 from runtime.stores import schema
-from runtime.stores.database import Database
+from runtime.stores.database import Database, upsert
 
 # Bumped whenever sentences, terms or sentiment change what they compute.
 READING_VERSION = "r2"
@@ -132,8 +131,7 @@ async def _store(db: Database, interview_id: str, wanted: str, fresh: list[Readi
         for r in sorted(fresh, key=lambda r: r.session_id)
     ]
     async with db.begin() as conn:
-        upsert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        statement = upsert(_r)
+        statement = upsert(conn, _r)
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[_r.c.session_id],
