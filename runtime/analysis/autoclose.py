@@ -11,7 +11,8 @@ transition's status condition lets one close it, and the other finds it closed.
 
 Each completed session has its own job (its key names the interview and the session): a
 check is never lost to one already running, and a session ended twice (by its respondent
-while its last turn was owed) is checked once.
+while its last turn was owed) is checked once: by the respondent's end, the turn's runner
+leaving it to that (runtime.live.ending).
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ class EndingParts(Protocol):
     jobs: JobQueue
 
 
+RESPONDENT_ENDED = "ended_by_respondent"
+
 # The ordering rule: `session.completed` never precedes the last `turn.completed`. A turn's
 # writer drops the turn from the owed set, then reads the status (`after_turn`); whoever
 # ends a session writes the status, then looks at the owed set (`end`). So either the writer
@@ -56,13 +58,15 @@ async def after_turn(
     # during the turn, or the requester sees no turn owed and announces it itself.
     status, ended_reason = await sessions.status(db, session_id)
     if status == "completed":
-        if jobs is not None:
+        # A session its respondent ended during the turn had its check queued by `end`: a
+        # second one, once the first has run, would find the interview closed by the first.
+        if jobs is not None and ended_reason != RESPONDENT_ENDED:
             await autoclose.after_completion(db, jobs, session_id)
         reason = ended_reason or "finished"
         await events.announce_end(session_id, SessionCompleted(reason), fence)
 
 
-async def end(services: EndingParts, session_id: str, reason: str = "ended_by_respondent") -> bool:
+async def end(services: EndingParts, session_id: str, reason: str = RESPONDENT_ENDED) -> bool:
     """End early; returns False when the session had already ended."""
     awaiting = await sessions.end(services.db, session_id, reason)
     if awaiting is None:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from runtime.analysis import autoclose
+from runtime.live import ending
 from tests.conftest import Server
 from tests.helpers import next_turn, published_interview, sse_events, start_session
 
@@ -70,6 +71,29 @@ async def test_the_last_needed_session_closes_the_interview(
     }
     late = await anon.post(f"/v1/public/interviews/{interview['share_token']}/sessions", json={})
     assert late.status_code == 409
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_a_session_ended_during_its_turn_is_checked_once(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
+) -> None:
+    """The respondent's end queues the check; the turn that was owed then, finishing after
+    that check has run, must not queue a second one (which, had the first closed the
+    interview, would find it closed and say it closed nothing)."""
+    interview = await published_interview(client, participants_needed=2)
+    respondent = await start_session(anon, interview["share_token"])
+    ended = await anon.post(f"/v1/sessions/{respondent.id}/end", headers=respondent.auth)
+    assert ended.status_code == 200, ended.text
+    key = autoclose.job_key(interview["id"], respondent.id)
+    assert (await finished(server, key))["closed"] is False  # one of two
+    services = server.app.state.services
+    ran = await services.jobs.job(key)
+    # The owed turn's last step, as its runner takes it once the check has run.
+    await ending.after_turn(
+        services.db, services.leases, services.events, respondent.id, "", services.jobs
+    )
+    again = await services.jobs.job(key)
+    assert again is not None and (again.status, again.queued) == ("complete", ran.queued)
 
 
 @pytest.mark.usefixtures("job_worker")
