@@ -61,6 +61,8 @@ def _python_type(annotation: Any) -> Schema:
     if annotation in simple:
         return {"type": simple[annotation]}
     args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Literal:
+        return {"type": "string", "enum": list(args)}
     if isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args:
         inner = next(a for a in args if a is not type(None))
         if inner in simple:

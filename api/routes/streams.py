@@ -50,7 +50,11 @@ async def _open(
     # end is then made sure to be in the log: Redis may have lost it).
     replay_only = await ending.announce_end(services, session)
     key_id = reader.principal.key_id if reader.principal else None
-    subscription = await services.hub.open(session.id, last_id, not replay_only, key_id)
+    # A researcher (an API key or its ticket) also sees the researchers' events; the
+    # respondent never does.
+    subscription = await services.hub.open(
+        session.id, last_id, not replay_only, key_id, private=reader.principal is not None
+    )
     return subscription, replay_only
 
 

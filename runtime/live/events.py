@@ -18,7 +18,14 @@ EventType = Literal[
     "session.state",
     "session.completed",
     "session.deleted",
+    "steer.queued",
+    "steer.applied",
+    "note.added",
 ]
+
+# Researchers' events: in the session's log, so they sit in order with its turns, and on the
+# interview's live feed; never sent (or spoken) to the respondent, whose readers drop them.
+PRIVATE_EVENTS: frozenset[EventType] = frozenset({"steer.queued", "steer.applied", "note.added"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,34 @@ class SessionDeleted(SessionEvent):
     session_id: str
 
 
+@dataclass(frozen=True)
+class SteerQueued(SessionEvent):
+    """A researcher's instruction to the interviewer, stored and waiting for a turn."""
+
+    type: ClassVar[EventType] = "steer.queued"
+    steer_id: str
+    mode: Literal["next_turn", "now"]
+    instruction: str
+
+
+@dataclass(frozen=True)
+class SteerApplied(SessionEvent):
+    """The instruction shaped turn `turn_id` (appended before that turn's turn.started)."""
+
+    type: ClassVar[EventType] = "steer.applied"
+    steer_id: str
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class NoteAdded(SessionEvent):
+    type: ClassVar[EventType] = "note.added"
+    note_id: str
+    kind: Literal["note", "bookmark"]
+    message_id: str | None
+    body: str
+
+
 # Every event type, by its name on the wire: what a read from the log is decoded into.
 EVENT_CLASSES: dict[str, type[SessionEvent]] = {
     cls.type: cls
@@ -121,6 +156,9 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         SessionState,
         SessionCompleted,
         SessionDeleted,
+        SteerQueued,
+        SteerApplied,
+        NoteAdded,
     )
 }
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from runtime.live.eventlog import LOG_PAGE, EventLog, id_key
-from runtime.live.events import StoredEvent
+from runtime.live.events import PRIVATE_EVENTS, StoredEvent
 from runtime.live.redis_log import decode_published, session_of
 from runtime.stores import redis_keys
 
@@ -37,10 +37,17 @@ class Subscription:
     """
 
     def __init__(
-        self, events: EventLog, session_id: str, last_id: str, key_id: str | None = None
+        self,
+        events: EventLog,
+        session_id: str,
+        last_id: str,
+        key_id: str | None = None,
+        private: bool = False,
     ) -> None:
         self.events = events
         self.session_id = session_id
+        # A researcher's reader gets the researchers' events too; a respondent's never does.
+        self.private = private
         # The API key that opened the stream, if one did: its revocation closes the stream.
         self.key_id = key_id
         self.revoked = False
@@ -89,7 +96,8 @@ class Subscription:
                 # The log read and the live feed overlap; ids say what was already given.
                 if key > self.last:
                     self.last = key
-                    fresh.append(event)
+                    if self.private or event.type not in PRIVATE_EVENTS:
+                        fresh.append(event)
             if fresh:
                 return fresh
             if not wait:
@@ -127,10 +135,16 @@ class Hub(Protocol):
     async def stop(self) -> None: ...
 
     async def open(
-        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+        self,
+        session_id: str,
+        last_id: str,
+        live: bool = True,
+        key_id: str | None = None,
+        private: bool = False,
     ) -> Subscription:
         """Events after `last_id`; with live=False only what the log already holds. A stream
-        opened with an API key names it (`key_id`): revoking the key closes the stream."""
+        opened with an API key names it (`key_id`): revoking the key closes the stream.
+        `private`: a researcher reads, and gets the researchers' events (PRIVATE_EVENTS)."""
         ...
 
     async def release(self, subscription: Subscription) -> None: ...
@@ -287,11 +301,14 @@ class StreamHub(Readers):
                     subscription.wake.set()
 
     async def open(
-        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+        self,
+        session_id: str,
+        last_id: str,
+        live: bool = True,
+        key_id: str | None = None,
+        private: bool = False,
     ) -> Subscription:
-        """Events after `last_id`; with live=False only what the log already holds. A stream
-        opened with an API key names it (`key_id`): revoking the key closes the stream."""
-        subscription = Subscription(self.events, session_id, last_id, key_id)
+        subscription = Subscription(self.events, session_id, last_id, key_id, private)
         if not live:
             subscription.ready = True
             return subscription

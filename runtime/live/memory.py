@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 
 from runtime.live.eventlog import LOG_PAGE, LeaseLost, LiveState, id_key, live_state, read_all
-from runtime.live.events import SessionDeleted, SessionEvent, StoredEvent
+from runtime.live.events import PRIVATE_EVENTS, SessionDeleted, SessionEvent, StoredEvent
 from runtime.live.hub import KeyCheck, Readers, Subscription
 from runtime.platform.errors import NotFound
 
@@ -148,15 +148,20 @@ class MemoryEventLog:
         self._add(session_id, [SessionDeleted(session_id)])
         return removed
 
+    def _last_public(self, session_id: str) -> StoredEvent | None:
+        """The newest event of the conversation (as the Redis log's live state keeps it)."""
+        log = self._logs.get(session_id, [])
+        return next((e for e in reversed(log) if e.type not in PRIVATE_EVENTS), None)
+
     async def last_event_type(self, session_id: str) -> str | None:
-        log = self._logs.get(session_id)
-        return log[-1].type if log else None
+        last = self._last_public(session_id)
+        return None if last is None else last.type
 
     async def live_state(self, session_id: str, owed: bool) -> LiveState:
-        log = self._logs.get(session_id)
-        if not log:
+        last = self._last_public(session_id)
+        if last is None:
             return live_state(None, None, owed, True)
-        return live_state(log[-1].id, log[-1].type, owed, True)
+        return live_state(last.id, last.type, owed, True)
 
     async def after(
         self, session_id: str, last_id: str, count: int = LOG_PAGE
@@ -185,9 +190,14 @@ class MemoryHub(Readers):
         await self._stop_tasks()
 
     async def open(
-        self, session_id: str, last_id: str, live: bool = True, key_id: str | None = None
+        self,
+        session_id: str,
+        last_id: str,
+        live: bool = True,
+        key_id: str | None = None,
+        private: bool = False,
     ) -> Subscription:
-        subscription = Subscription(self.events, session_id, last_id, key_id)
+        subscription = Subscription(self.events, session_id, last_id, key_id, private)
         subscription.ready = True
         if live:
             self._subscriptions[session_id].add(subscription)

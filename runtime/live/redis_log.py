@@ -9,15 +9,22 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from runtime.live.eventlog import LOG_PAGE, LeaseLost, LiveState, live_state, read_all
-from runtime.live.events import EVENT_CLASSES, SessionDeleted, SessionEvent, StoredEvent
+from runtime.live.events import (
+    EVENT_CLASSES,
+    PRIVATE_EVENTS,
+    SessionDeleted,
+    SessionEvent,
+    StoredEvent,
+)
 from runtime.platform.errors import NotFound
 from runtime.stores import redis_keys
 
-# XADD the events (type, data pairs from ARGV[4]), refresh the expiry and wake readers in
-# one step; with a fence, only while the caller still holds the turn lease, so a stalled
-# generator cannot write after losing it; with `once`, only if no one has announced the
-# session's end yet; never once the session was erased (-1), so a writer still running
-# cannot bring its log back. Returns the last event's id.
+# XADD the events (type, data, private triples from ARGV[4]), refresh the expiry and wake
+# readers in one step (a researcher's private event leaves the live state as it was: it says
+# nothing of the conversation); with a fence, only while the caller still holds the turn
+# lease, so a stalled generator cannot write after losing it; with `once`, only if no one
+# has announced the session's end yet; never once the session was erased (-1), so a writer
+# still running cannot bring its log back. Returns the last event's id.
 _APPEND = """
 if redis.call('EXISTS', KEYS[6]) == 1 then
   return -1
@@ -29,9 +36,11 @@ if ARGV[3] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[1]) t
   return ''
 end
 local id
-for i = 4, #ARGV, 2 do
+for i = 4, #ARGV, 3 do
   id = redis.call('XADD', KEYS[1], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
-  redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[i])
+  if ARGV[i + 2] == '0' then
+    redis.call('HSET', KEYS[4], 'last_event_id', id, 'last_event', ARGV[i])
+  end
   redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
@@ -81,7 +90,7 @@ class RedisEventLog:
     ) -> str | None:
         pairs: list[Any] = []
         for event in events:
-            pairs += [event.type, event.to_json()]
+            pairs += [event.type, event.to_json(), "1" if event.type in PRIVATE_EVENTS else "0"]
         result = await self._append(
             keys=_session_keys(session_id),
             args=[self._ttl, fence, "1" if once else "0", *pairs],

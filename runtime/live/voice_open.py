@@ -9,6 +9,7 @@ from sqlalchemy import Row, select
 
 from runtime.interviews import voice as interview_voice
 from runtime.live.eventlog import read_all
+from runtime.live.events import PRIVATE_EVENTS
 from runtime.live.voice_channel import VoiceChannel
 from runtime.live.voice_parts import ChannelSettings, Outlet, Talk, VoiceParts
 from runtime.platform.clock import utcnow
@@ -65,6 +66,7 @@ async def open_channel(
     channel = VoiceChannel(
         parts, session_id, ChannelSettings.of(dict(interview._mapping)), outlet, offset, talk
     )
-    channel.prime(await read_all(parts.events, session_id))
+    said = await read_all(parts.events, session_id)
+    channel.prime([e for e in said if e.type not in PRIVATE_EVENTS])
     await channel.start()
     return channel

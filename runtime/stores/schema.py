@@ -418,3 +418,43 @@ quotes = Table(
     Index("ix_quotes_synthesis_theme", "synthesis_id", "theme_id"),
     Index("ix_quotes_session", "session_id"),
 )
+
+# A researcher's instructions to the interviewer of a live session, durable until applied: the
+# turn runner reads the queued ones (in `seq` order) into the next turn it writes and marks
+# them applied in that turn's commit, so neither a crash nor a barge-in loses one.
+steering_instructions = Table(
+    "steering_instructions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("session_id", String(40), ForeignKey("sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("instruction", Text, nullable=False),
+    Column("mode", String(20), nullable=False),  # next_turn | now
+    Column("status", String(20), nullable=False),  # queued | applied
+    Column("created_by", String(40), nullable=True),  # the API key that sent it
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=True),
+    Column("applied_turn_id", String(40), nullable=True),
+    UniqueConstraint("session_id", "seq", name="uq_steering_instructions_session_seq"),
+    Index("ix_steering_instructions_session_status", "session_id", "status", "seq"),
+)
+
+# Researchers' notes and bookmarks on a session, or on one of its messages.
+session_notes = Table(
+    "session_notes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
+    Column("interview_id", String(40), ForeignKey("interviews.id"), nullable=False),
+    Column("session_id", String(40), ForeignKey("sessions.id"), nullable=False),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=True),
+    Column("kind", String(20), nullable=False),  # note | bookmark
+    Column("body", Text, nullable=False),
+    Column("created_by", String(40), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_session_notes_session_created", "session_id", "created_at", "id"),
+    Index("ix_session_notes_interview_created", "interview_id", "created_at", "id"),
+)

@@ -12,11 +12,14 @@ from redis.asyncio import Redis
 
 from runtime.live.eventlog import LOG_PAGE, EventLog, LeaseLost, LiveState
 from runtime.live.events import (
+    NoteAdded,
     RespondentMessage,
     SessionCompleted,
     SessionDeleted,
     SessionEvent,
     SessionStarted,
+    SteerApplied,
+    SteerQueued,
     TurnCompleted,
     TurnDelta,
     TurnStarted,
@@ -148,6 +151,37 @@ async def test_a_long_log_then_live_events_arrive_once_in_order(live: Live) -> N
             assert await _read(subscription, 1) == [TurnDelta("t2", str(n))]
     finally:
         await live.hub.release(subscription)
+
+
+async def test_researchers_events_reach_researchers_only_and_leave_the_live_state(
+    live: Live,
+) -> None:
+    session_id = _session()
+    said = await live.events.append(session_id, RespondentMessage("msg_1", "Hi", "c1"))
+    respondent = await live.hub.open(session_id, "0")
+    researcher = await live.hub.open(session_id, "0", private=True)
+    try:
+        private: list[SessionEvent] = [
+            SteerQueued("st_1", "next_turn", "Ask about pricing"),
+            SteerApplied("st_1", "t2"),
+            NoteAdded("nt_1", "bookmark", "msg_1", ""),
+        ]
+        await live.events.append_all(session_id, private)
+        assert await live.events.last_event_type(session_id) == "respondent.message"
+        assert (await live.events.live_state(session_id, owed=False)).last_event_id == said
+        await live.events.append(session_id, TurnStarted("t2", "Q2"))
+        assert [e.type for e in await _read(respondent, 2)] == [
+            "respondent.message",
+            "turn.started",
+        ]
+        assert await _read(researcher, 5) == [
+            RespondentMessage("msg_1", "Hi", "c1"),
+            *private,
+            TurnStarted("t2", "Q2"),
+        ]
+    finally:
+        await live.hub.release(respondent)
+        await live.hub.release(researcher)
 
 
 async def test_resuming_after_an_id_and_replaying_only(live: Live) -> None:
