@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.endpoints import Endpoint
 from api.routes import (
     blobs,
+    console,
     coverage,
     docs,
     exports,
@@ -17,6 +18,7 @@ from api.routes import (
     interviews,
     keys,
     metrics,
+    notes,
     pages,
     public,
     saturation,
@@ -32,6 +34,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *interviews.endpoints,
     *guide.endpoints,
     *sessions.endpoints,
+    *notes.endpoints,
     *coverage.endpoints,
     *synthesis.endpoints,
     *findings.endpoints,
@@ -45,6 +48,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *exports.endpoints,
     *webhooks.endpoints,
     *keys.endpoints,
+    *console.endpoints,
     *pages.endpoints,
     *docs.endpoints,
     *metrics.endpoints,

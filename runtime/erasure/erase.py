@@ -22,6 +22,7 @@ from runtime.live.eventlog import EventLog
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.sessions import notes
 from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
@@ -200,6 +201,10 @@ async def _forget_in_sql(
     deliveries = await outbox.redact_session(conn, session_id)
     # Before the messages go: its quotes point at them.
     await analysis.forget_session(conn, session_id, row.interview_id)
+    # The researchers' notes and instructions too (notes point at the messages).
+    await notes.forget_session(conn, session_id)
+    steering = schema.steering_instructions
+    await conn.execute(delete(steering).where(steering.c.session_id == session_id))
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
     await export_members.forget(conn, session_id)

@@ -1,0 +1,144 @@
+"""The console page in a real headless Chromium: signing in with a key kept nowhere, an
+interview's session appearing and streaming as it happens, notes and bookmarks, a finished
+session's files; its CSP refusing nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.api.test_page import Tab, watch
+from tests.conftest import Server
+from tests.helpers import published_interview, start_session
+
+ANSWER = "We plan every sprint with it and share the boards with our clients."
+
+
+@pytest.fixture
+async def console(browser: Browser, server: Server) -> AsyncIterator[Tab]:
+    context = await browser.new_context(
+        base_url=server.url, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    yield watch(page)
+    await context.close()
+
+
+async def sign_in(page: Page, key: str) -> None:
+    response = await page.goto("/console")
+    assert response is not None and response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    await page.locator("#api-key").fill(key)
+    await page.locator("#api-key").press("Enter")  # the keyboard is enough
+    await expect(page.locator("#workspace")).to_be_visible()
+
+
+async def test_console_watches_a_session_stream_and_annotates_it(
+    console: Tab, client: httpx.AsyncClient, anon: httpx.AsyncClient, api_key: str
+) -> None:
+    page = console.page
+    interview = await published_interview(client)
+    await sign_in(page, api_key)
+    # Neither the key nor the ticket is in any storage; the key is not even in the field.
+    stored = await page.evaluate("JSON.stringify([{...localStorage}, {...sessionStorage}])")
+    assert "rk_live" not in stored and "ct_" not in stored
+    assert await page.locator("#api-key").input_value() == ""
+    unlabelled = await page.evaluate(
+        """[...document.querySelectorAll('input, select, textarea')]
+            .filter(el => !el.labels.length && !el.getAttribute('aria-label')).map(el => el.id)"""
+    )
+    assert unlabelled == []
+
+    await page.select_option("#interview", interview["id"])
+    who = await start_session(anon, interview["share_token"])
+    row = page.locator(f"#live-sessions li[data-session-id='{who.id}']")
+    await expect(row).to_be_visible()
+    await row.locator("button").click()
+
+    transcript = page.locator("#transcript")
+    opening = transcript.locator("li.interviewer").first
+    await expect(opening.locator(".text")).to_contain_text("What do you use our app for?")
+    await expect(opening).to_have_attribute("data-streaming", "false")
+    said = await who.say(ANSWER)
+    assert said.status_code == 202, said.text
+    answer = transcript.locator("li.respondent")
+    await expect(answer.locator(".text")).to_have_text(ANSWER)
+    await expect(transcript.locator("li.interviewer")).to_have_count(2)
+    await expect(page.locator("#coverage li").first).to_be_visible()
+    await expect(page.locator("#coverage-summary")).to_contain_text("of 3 items answered")
+    await expect(row).to_contain_text("of 3 items")
+
+    # A bookmark on the answer, then a note on the session as a whole.
+    await answer.locator("button.bookmark").click()
+    await expect(answer.locator(".note[data-kind='bookmark']")).to_have_count(1)
+    await page.locator("#note-body").fill("Uses it with clients: a sharing story")
+    await page.locator("#note-form button[type=submit]").click()
+    await expect(page.locator("#session-notes .note")).to_have_text(
+        "Note: Uses it with clients: a sharing story"
+    )
+    listed = (await client.get(f"/v1/sessions/{who.id}/notes")).json()["items"]
+    assert sorted(n["kind"] for n in listed) == ["bookmark", "note"]
+    bookmark = next(n for n in listed if n["kind"] == "bookmark")
+    assert bookmark["message_id"] == said.json()["message_id"]
+
+    # The session ends: it moves to the finished list, and its files can be downloaded.
+    ended = await anon.post(f"/v1/sessions/{who.id}/end", headers=who.auth)
+    assert ended.status_code == 200, ended.text
+    await expect(page.locator(f"#finished-sessions li[data-session-id='{who.id}']")).to_be_visible()
+    await expect(page.locator("#session-state")).to_contain_text("Finished")
+    link = page.locator("#files a", has_text=".md")
+    await expect(link).to_have_count(1)
+    markdown = await anon.get(str(await link.get_attribute("href")))
+    assert markdown.status_code == 200 and ANSWER in markdown.text
+    console.assert_clean()
+
+
+async def test_a_finished_session_opens_from_its_transcript(
+    console: Tab, client: httpx.AsyncClient, anon: httpx.AsyncClient, api_key: str
+) -> None:
+    page = console.page
+    interview = await published_interview(client)
+    who = await start_session(anon, interview["share_token"])
+    ended = await anon.post(f"/v1/sessions/{who.id}/end", headers=who.auth)
+    assert ended.status_code == 200
+    made = await client.post(
+        f"/v1/sessions/{who.id}/notes", json={"kind": "note", "body": "Left early"}
+    )
+    assert made.status_code == 201
+    await sign_in(page, api_key)
+    await page.select_option("#interview", interview["id"])
+    row = page.locator(f"#finished-sessions li[data-session-id='{who.id}']")
+    await row.locator("button").click()
+    await expect(page.locator("#session-notes .note")).to_have_text("Note: Left early")
+    await expect(page.locator("#steer-form")).to_be_hidden()
+    await expect(page.locator("#files a").first).to_be_visible()
+    console.assert_clean()
+
+
+async def test_a_bad_key_is_refused_and_signing_out_forgets_the_ticket(
+    console: Tab, server: Server, api_key: str
+) -> None:
+    page = console.page
+    await page.goto("/console")
+    await page.locator("#api-key").fill("rk_live_not-a-key")
+    await page.locator("#sign-in-form button").click()
+    await expect(page.locator("#error")).to_contain_text("not valid")
+    await expect(page.locator("#workspace")).to_be_hidden()
+    await sign_in(page, api_key)
+    async with page.expect_response("**/v1/console/tickets/current") as signing_out:
+        await page.locator("#sign-out").click()
+    signed_out = await signing_out.value
+    assert signed_out.status == 204
+    await expect(page.locator("#sign-in")).to_be_visible()
+    bearer = await signed_out.request.header_value("authorization")
+    assert bearer is not None and bearer.startswith("Bearer ct_")
+    ticket = bearer.removeprefix("Bearer ")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        after = await http.get("/v1/interviews", headers={"authorization": f"Bearer {ticket}"})
+    assert after.status_code == 401, "signed out on the server too"
+    console.assert_clean()
