@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from runtime.platform.clock import utcnow
@@ -14,6 +15,8 @@ from runtime.platform.ids import new_id
 from runtime.sessions import notes
 from runtime.stores import schema
 from runtime.stores.database import Database
+from tests.api.test_pdf import pdftotext, rendered
+from tests.conftest import Server
 from tests.helpers import Respondent, next_turn, published_interview, sse_events, start_session
 
 
@@ -184,3 +187,49 @@ async def test_erasure_takes_notes_and_instructions(
         for table in (schema.session_notes, steering):
             left = await conn.scalar(select(func.count()).where(table.c.session_id == who.id))
             assert left == 0, table.name
+
+
+@pytest.mark.usefixtures("job_worker")
+async def test_notes_go_into_transcripts_and_exports_beside_their_message(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
+) -> None:
+    who, message_id = await _talked(client, anon)
+    url = f"/v1/sessions/{who.id}/notes"
+    on_answer = {"kind": "note", "message_id": message_id, "body": "Sprint **planning** story"}
+    assert (await client.post(url, json=on_answer)).status_code == 201
+    bookmark = {"kind": "bookmark", "message_id": message_id}
+    assert (await client.post(url, json=bookmark)).status_code == 201
+    whole = {"kind": "note", "body": "Talkative, trusting"}
+    assert (await client.post(url, json=whole)).status_code == 201
+
+    transcript = (await client.get(f"/v1/sessions/{who.id}/transcript")).json()
+    assert [(n["kind"], n["message_id"]) for n in transcript["notes"]] == [
+        ("note", message_id),
+        ("bookmark", message_id),
+        ("note", None),
+    ]
+    md = (await client.get(f"/v1/sessions/{who.id}/transcript", params={"format": "md"})).text
+    answer_at = md.index("We plan every sprint with it.")
+    # After the answer (before the next turn), outside the quote, escaped.
+    note_at = md.index("✎ _Researcher note: Sprint \\*\\*planning\\*\\* story_")
+    assert answer_at < note_at < md.index("**Interviewer**", answer_at)
+    assert "✎ _Researcher bookmark_" in md
+    assert "- **Researcher note:** Talkative, trusting" in md
+    txt = (await client.get(f"/v1/sessions/{who.id}/transcript", params={"format": "txt"})).text
+    assert "\n✎ Researcher note: Sprint **planning** story\n" in txt
+
+    # The files' links follow: a new note is a new rendering.
+    files = (await client.get(f"/v1/sessions/{who.id}/files")).json()["items"]
+    linked = next(f for f in files if f["name"].endswith(".md"))
+    assert "Talkative" in (await anon.get(linked["url"])).text
+
+    interview_id = transcript["interview_id"]
+    exported = (await client.get(f"/v1/interviews/{interview_id}/transcripts")).json()
+    session = next(s for s in exported["sessions"] if s["id"] == who.id)
+    assert [n["body"] for n in session["researcher_notes"]] == ["Talkative, trusting"]
+    answer = next(m for m in session["messages"] if m["id"] == message_id)
+    assert [n["kind"] for n in answer["researcher_notes"]] == ["note", "bookmark"]
+    assert all(m["researcher_notes"] == [] for m in session["messages"] if m is not answer)
+
+    pdf = await pdftotext(await rendered(client, server, who.id))
+    assert "Researcher note: Sprint **planning** story" in pdf and "Talkative, trusting" in pdf
