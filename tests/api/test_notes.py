@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from runtime.platform.clock import utcnow
@@ -15,7 +14,8 @@ from runtime.platform.ids import new_id
 from runtime.sessions import notes
 from runtime.stores import schema
 from runtime.stores.database import Database
-from tests.api.test_pdf import pdftotext, rendered
+from runtime.transcripts import pdf_files as transcript_pdf
+from tests.api.test_pdf import pdftotext
 from tests.conftest import Server
 from tests.helpers import Respondent, next_turn, published_interview, sse_events, start_session
 
@@ -189,7 +189,6 @@ async def test_erasure_takes_notes_and_instructions(
             assert left == 0, table.name
 
 
-@pytest.mark.usefixtures("job_worker")
 async def test_notes_go_into_transcripts_and_exports_beside_their_message(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server
 ) -> None:
@@ -231,5 +230,11 @@ async def test_notes_go_into_transcripts_and_exports_beside_their_message(
     assert [n["kind"] for n in answer["researcher_notes"]] == ["note", "bookmark"]
     assert all(m["researcher_notes"] == [] for m in session["messages"] if m is not answer)
 
-    pdf = await pdftotext(await rendered(client, server, who.id))
+    services = server.app.state.services
+    await transcript_pdf.ensure(
+        services.db, services.blobs, who.id, services.settings.pdf_font_dirs
+    )
+    drawn = await client.get(f"/v1/sessions/{who.id}/pdf")
+    assert drawn.status_code == 200, drawn.text
+    pdf = await pdftotext(drawn.content)
     assert "Researcher note: Sprint **planning** story" in pdf and "Talkative, trusting" in pdf
