@@ -153,7 +153,7 @@ function openFeed(id) {
     onEvent: (event) => feedEvent(event),
     onState: (status, detail) => {
       if (status === "open") $("feed-mode").textContent = "Live: the interview's feed.";
-      if (status === "reconnecting") $("feed-mode").textContent = "Reconnecting…";
+      if (status === "reconnecting") $("feed-mode").textContent = "Live: the interview's feed (reconnecting…)";
       if (status === "closed") feedClosed(id, detail);
     },
   });

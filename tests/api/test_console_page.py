@@ -4,11 +4,13 @@ session's files; its CSP refusing nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from tests.api.test_page import Tab, watch
 from tests.conftest import Server
@@ -141,4 +143,47 @@ async def test_a_bad_key_is_refused_and_signing_out_forgets_the_ticket(
     async with httpx.AsyncClient(base_url=server.url) as http:
         after = await http.get("/v1/interviews", headers={"authorization": f"Bearer {ticket}"})
     assert after.status_code == 401, "signed out on the server too"
+    console.assert_clean()
+
+
+async def test_with_the_interview_feed_the_page_follows_it(
+    console: Tab, client: httpx.AsyncClient, anon: httpx.AsyncClient, api_key: str
+) -> None:
+    """The feed's contract (GET /v1/interviews/{id}/live: SSE frames whose data is the event
+    plus its session_id), served here by the browser's router: the page reads it with its
+    ticket, resumes after its last event id, and keeps the list from it alone."""
+    page = console.page
+    interview = await published_interview(client)
+    who = await start_session(anon, interview["share_token"])
+    opened: list[dict[str, str]] = []
+    resumed = asyncio.Event()
+
+    async def feed(route: Route) -> None:
+        opened.append(route.request.headers)
+        if len(opened) > 1:
+            resumed.set()
+            await route.fulfill(status=200, content_type="text/event-stream", body=": idle\n\n")
+            return
+        frames = [
+            ("9-0", "session.started", {"session_id": who.id, "interview_id": interview["id"]}),
+            ("9-1", "coverage.updated", {
+                "session_id": who.id, "turn_id": "t1", "answered": 2, "total": 3,
+                "share": 0.67, "required_open": 1, "items": [],
+            }),
+        ]  # fmt: skip
+        body = "".join(f"id: {i}\nevent: {t}\ndata: {json.dumps(d)}\n\n" for i, t, d in frames)
+        await route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    await page.route("**/v1/interviews/*/live", feed)
+    await sign_in(page, api_key)
+    await page.select_option("#interview", interview["id"])
+    await expect(page.locator("#feed-mode")).to_contain_text("the interview's feed")
+    row = page.locator(f"#live-sessions li[data-session-id='{who.id}']")
+    await expect(row).to_contain_text("2 of 3 items")
+    # The mocked body ends at once: the page reconnects, and says where it stopped.
+    async with asyncio.timeout(15):
+        await resumed.wait()
+    assert opened[0]["authorization"].startswith("Bearer ct_")
+    assert "last-event-id" not in opened[0]
+    assert opened[1]["last-event-id"] == "9-1", "resumed after the last event it saw"
     console.assert_clean()
