@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from runtime.stores import redis_keys
 from tests.conftest import Server, new_key, running
@@ -125,3 +127,20 @@ async def test_another_workspaces_ticket_sees_nothing(
     issued = await _ticket(anon, stranger)
     seen = await anon.get(f"/v1/interviews/{interview['id']}", headers=_as(issued["ticket"]))
     assert seen.status_code == 404
+
+
+async def test_a_ticket_opens_a_websocket_that_only_watches(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, server: Server, api_key: str
+) -> None:
+    issued = await _ticket(anon, api_key)
+    interview = await published_interview(client)
+    who = await start_session(anon, interview["share_token"])
+    url = f"{server.ws_url}/v1/sessions/{who.id}/ws"
+    async with websockets.connect(url, additional_headers=_as(issued["ticket"])) as ws:
+        first = json.loads(await ws.recv())
+        assert first["event"] == "session.started"
+        await ws.send(json.dumps({"type": "message", "content": "hi", "client_message_id": "x"}))
+        async with asyncio.timeout(10):
+            while (frame := json.loads(await ws.recv())).get("type") != "error":
+                pass
+    assert frame["error"]["code"] == "unauthorized", "a researcher's ticket never speaks"
