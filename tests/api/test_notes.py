@@ -4,6 +4,8 @@ researchers only, bounded, and erased with the session."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from typing import Any
 
 import httpx
@@ -229,6 +231,13 @@ async def test_notes_go_into_transcripts_and_exports_beside_their_message(
     answer = next(m for m in session["messages"] if m["id"] == message_id)
     assert [n["kind"] for n in answer["researcher_notes"]] == ["note", "bookmark"]
     assert all(m["researcher_notes"] == [] for m in session["messages"] if m is not answer)
+    as_csv = await client.get(
+        f"/v1/interviews/{interview_id}/transcripts", params={"format": "csv"}
+    )
+    rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    noted = [r["researcher_notes"] for r in rows if r["session_id"] == who.id]
+    assert "Researcher note: Sprint **planning** story\nResearcher bookmark" in noted
+    assert sum(1 for n in noted if n) == 1, "on the answer's row only"
 
     services = server.app.state.services
     await transcript_pdf.ensure(
