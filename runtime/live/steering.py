@@ -1,0 +1,102 @@
+"""Researchers acting on a live session: steering its interviewer, or writing its turns themselves.
+
+Durable first (SQL), then live (the session's log, private events): see docs/live-console.md.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from runtime.live.eventlog import EventLog
+from runtime.live.events import (
+    SessionHandback,
+    SessionTakeover,
+    SteerQueued,
+    TurnCompleted,
+    TurnDelta,
+    TurnStarted,
+)
+from runtime.live.lease import Leases
+from runtime.live.turns import TurnRunner
+from runtime.platform.errors import ValidationError
+from runtime.sessions import steering, takeover
+from runtime.sessions.steering import MAX_INSTRUCTION_CHARS, Steer, SteerMode
+from runtime.sessions.takeover import ResearcherTurn, Takeover
+from runtime.stores.database import Database
+
+MAX_RESEARCHER_TURN_CHARS = 4000
+
+
+class SteeringParts(Protocol):
+    """What steering needs of the process's parts (runtime.services.Services)."""
+
+    db: Database
+    events: EventLog
+    leases: Leases
+    turns: TurnRunner
+
+
+async def steer(
+    services: SteeringParts,
+    workspace_id: str,
+    session_id: str,
+    instruction: str,
+    mode: SteerMode,
+    key_id: str | None,
+) -> Steer:
+    """Queue an instruction for the session's next turn; `now`: the turn this process is
+    writing is written again from its start with it (another process's runs to its end,
+    and the instruction shapes the next)."""
+    instruction = instruction.strip()
+    if not instruction or len(instruction) > MAX_INSTRUCTION_CHARS:
+        raise ValidationError(
+            f"instruction must be 1 to {MAX_INSTRUCTION_CHARS} characters", field="instruction"
+        )
+    stored = await steering.queue(services.db, workspace_id, session_id, instruction, mode, key_id)
+    await services.events.append(session_id, SteerQueued(stored.id, mode, instruction))
+    if mode == "now":
+        services.turns.restart(session_id)
+    return stored
+
+
+async def take_over(
+    services: SteeringParts, workspace_id: str, session_id: str, key_id: str | None
+) -> Takeover:
+    """From now on the AI writes no turn of the session; one it is writing here stops where
+    it is (committed as written)."""
+    taken = await takeover.take(services.db, workspace_id, session_id, key_id)
+    await services.events.append(session_id, SessionTakeover(taken.taken_over_by))
+    services.turns.stop(session_id)
+    return taken
+
+
+async def hand_back(services: SteeringParts, workspace_id: str, session_id: str) -> Takeover:
+    """The AI writes the turns again, from everything said; the respondent's last message,
+    if no turn answered it, is answered now."""
+    handed = await takeover.hand_back(services.db, workspace_id, session_id)
+    await services.events.append(session_id, SessionHandback(handed.turn_owed))
+    if handed.turn_owed:
+        await services.leases.owe(session_id)
+        services.turns.start(session_id)
+    return handed
+
+
+async def write_turn(
+    services: SteeringParts, workspace_id: str, session_id: str, content: str
+) -> ResearcherTurn:
+    """A researcher's interviewer turn: stored, then streamed to the respondent like any."""
+    content = content.strip()
+    if not content or len(content) > MAX_RESEARCHER_TURN_CHARS:
+        raise ValidationError(
+            f"content must be 1 to {MAX_RESEARCHER_TURN_CHARS} characters", field="content"
+        )
+    turn = await takeover.write_turn(services.db, workspace_id, session_id, content)
+    # Settled: the turn a message owed during the takeover is answered (no sweeper retries it).
+    await services.leases.settle(session_id)
+    said = [
+        TurnStarted(turn.turn_id, turn.item_id),
+        TurnDelta(turn.turn_id, content),
+        TurnCompleted(turn.turn_id, content, turn.item_id),
+    ]
+    await services.events.append_all(session_id, said)
+    return turn
