@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from runtime.live.early_turns import EarlyStarts
 from runtime.live.eventlog import EventLog
 from runtime.live.events import (
     SessionHandback,
@@ -31,6 +32,7 @@ class SteeringParts(Protocol):
     """What steering needs of the process's parts (runtime.services.Services)."""
 
     db: Database
+    early: EarlyStarts
     events: EventLog
     leases: Leases
     turns: TurnRunner
@@ -67,6 +69,9 @@ async def take_over(
     taken = await takeover.take(services.db, workspace_id, session_id, key_id)
     await services.events.append(session_id, SessionTakeover(taken.taken_over_by))
     services.turns.stop(session_id)
+    # No early start of the AI's turn on the next answer (elsewhere one is begun and dropped
+    # once the stored answer says the session is taken over: one model request, unseen).
+    services.early.forget(session_id)
     return taken
 
 
