@@ -69,6 +69,7 @@ op = Group("sessions", "researcher", keys.SESSIONS_WRITE)
         409: f"{_NOT_LIVE}; steering_unsupported: the interview's engine is scripted; "
         f"too_many_queued: {MAX_QUEUED} instructions already wait for a turn",
     },
+    codes={409: ("session_not_live", "steering_unsupported", "too_many_queued")},
     description="Stored first, then `steer.queued` on the session's log (researchers' "
     "readers only). The next turn puts every queued instruction, in order, in its prompt "
     "and `steer.applied` precedes its `turn.started`; the instruction is `applied` once "
@@ -115,6 +116,7 @@ async def list_(call: Call[None]) -> Response:
     "Write the interviewer's turns yourself",
     Reply(200, "The session, taken over (again: unchanged)", Takeover),
     errors={**_404, 409: _NOT_LIVE},
+    codes={409: ("session_not_live",)},
     description="The AI writes no turn while the session is taken over: a turn it is "
     "writing on the node that takes the request stops where it is (elsewhere it finishes), "
     "and the respondent's messages are stored and owe it no turn. Post turns with "
@@ -135,6 +137,7 @@ async def take_over(call: Call[None]) -> Response:
     "Return the session to the AI interviewer",
     Reply(200, "The session, the AI's again", Takeover),
     errors={**_404, 409: f"{_NOT_LIVE}; not_taken_over: the session is not taken over"},
+    codes={409: ("session_not_live", "not_taken_over")},
     description="The AI continues from everything said, the researcher's turns included: "
     "if the respondent's last message is unanswered (turn_owed), its turn starts at "
     "once, else it answers the respondent's next message. `session.handback` is on the "
@@ -152,6 +155,7 @@ async def hand_back(call: Call[None]) -> Response:
     Reply(201, "The stored turn (author: researcher)", Message),
     body=InterviewerMessageIn,
     errors={**_404, 409: f"{_NOT_LIVE}; not_taken_over: take the session over first"},
+    codes={409: ("session_not_live", "not_taken_over")},
     description="Stored as an interviewer message with `author: researcher`, then "
     "streamed to the respondent as `turn.started`, `turn.delta`, `turn.completed` like any "
     "turn. It answers the respondent's unanswered message, or follows the last turn.",
