@@ -67,8 +67,10 @@ class TurnRunner:
         self._running: dict[str, asyncio.Task[None]] = {}
         # Per session, the turn being written here and what stops it (a voice barge-in).
         self._stops: dict[str, tuple[str, asyncio.Event]] = {}
-        # Sessions whose turn here is to be written again from its start (steering, `now`).
+        # Sessions whose turn here is to be written again from its start (steering, `now`),
+        # and those whose turn a researcher's takeover stopped.
         self._restarts: set[str] = set()
+        self._taken: set[str] = set()
         self._prior: dict[asyncio.Task[None], asyncio.Task[None]] = {}
 
     def start(
@@ -139,6 +141,7 @@ class TurnRunner:
         found = self._stops.get(session_id)
         if found is None:
             return False
+        self._taken.add(session_id)
         found[1].set()
         return True
 
@@ -361,6 +364,9 @@ class TurnRunner:
                     ctx = dataclasses.replace(ctx, guidance=queued)
                     prior = dataclasses.replace(prior, started=False)
                     continue
+                if stopped and session_id in self._taken:
+                    meta = {**decision.metadata, "stopped": "takeover"}
+                    decision = dataclasses.replace(decision, metadata=meta)
                 said = content if len(content) >= len(said_before) else said_before
                 turn = sessions.CommittedTurn(
                     content,
@@ -395,6 +401,7 @@ class TurnRunner:
                 raise
             finally:
                 self._restarts.discard(session_id)
+                self._taken.discard(session_id)
                 if self._stops.get(session_id, (None,))[0] == turn_id:
                     del self._stops[session_id]
 

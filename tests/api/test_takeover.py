@@ -106,3 +106,28 @@ async def test_takeover_of_an_ended_or_foreign_session_is_refused(
     refused = await client.post(f"/v1/sessions/{respondent.id}/takeover")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "session_not_live"
     assert (await client.post("/v1/sessions/ses_nope/takeover")).status_code == 404
+
+
+async def test_taking_over_stops_the_turn_being_written(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    _, respondent = await llm_session(client, anon, model="mock@60")
+    ours = researcher_feed(client, respondent.id)
+    await until(ours, "turn.completed")
+    await respondent.say("stuff")  # the probe is written a token at a time
+    await until(ours, "turn.delta")
+    assert (await client.post(f"/v1/sessions/{respondent.id}/takeover")).status_code == 200
+    seen = await until(ours, "turn.completed")
+    await ours.aclose()  # type: ignore[attr-defined]
+    assert "session.takeover" in [e.event for e in seen]
+    transcript = (await client.get(f"/v1/sessions/{respondent.id}/transcript")).json()
+    cut = transcript["messages"][-1]
+    assert cut["turn_id"] == "t2" and cut["metadata"]["stopped"] == "takeover"
+    assert cut["content"] == seen[-1].data["content"]
+    assert cut["content"] != "Can you give me a recent example?", "stopped before its end"
+    # Erased like any session, its takeover and instructions with it.
+    steered = await client.post(
+        f"/v1/sessions/{respondent.id}/steer", json={"instruction": "Ask about their team"}
+    )
+    assert steered.status_code == 202
+    assert (await client.delete(f"/v1/sessions/{respondent.id}")).status_code == 200
