@@ -60,21 +60,6 @@ class Steer(View):
     ]
 
 
-def to_view(row: Row[Any] | dict[str, Any]) -> Steer:
-    r = row if isinstance(row, dict) else dict(row._mapping)
-    return Steer(
-        id=r["id"],
-        session_id=r["session_id"],
-        seq=r["seq"],
-        instruction=r["instruction"],
-        mode=r["mode"],
-        status=r["status"],
-        created_at=r["created_at"],
-        applied_at=r["applied_at"],
-        applied_turn_id=r["applied_turn_id"],
-    )
-
-
 async def queue(
     db: Database,
     workspace_id: str,
@@ -132,7 +117,7 @@ async def queue(
             "applied_turn_id": None,
         }
         await conn.execute(insert(t).values(**row))
-    return to_view(row)
+    return Steer.from_row(row)
 
 
 async def of_session(conn: AsyncConnection, session_id: str) -> list[Row[Any]]:
@@ -167,4 +152,4 @@ async def list_page(
             raise NotFound(f"no session {session_id}")
         query = select(t).where(t.c.session_id == session_id)
         rows = await fetch_page(conn, query, t, cursor, limit)
-    return rows.map(to_view)
+    return rows.map(Steer.from_row)

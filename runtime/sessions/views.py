@@ -69,6 +69,13 @@ class Session(View):
             "?sort=quality_desc orders by; null until the session is analysed"
         ),
     ] = None
+    taken_over_at: Annotated[
+        Timestamp | None,
+        Meta(
+            description="Since when a researcher writes the interviewer's turns "
+            "(POST /v1/sessions/{id}/takeover); null while the AI does"
+        ),
+    ] = None
 
 
 class Message(View):
@@ -164,6 +171,7 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> Session:
         last_activity_at=r["last_activity_at"],
         completed_at=r["completed_at"],
         quality_index=r.get("quality_index"),
+        taken_over_at=r.get("taken_over_at"),
     )
 
 

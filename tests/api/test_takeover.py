@@ -32,6 +32,8 @@ async def test_the_researcher_writes_turns_and_the_ai_continues_from_them(
     assert taken.status_code == 200, taken.text
     assert taken.json()["taken_over"] is True and taken.json()["turn_owed"] is False
     assert (await until(ours, "session.takeover"))[-1].data["taken_over_by"]
+    shown = (await client.get(f"/v1/sessions/{sid}")).json()
+    assert shown["taken_over_at"] == taken.json()["taken_over_at"]
     asked_before = len(upstream.requests_for(marker))
 
     # The respondent's answer owes the AI nothing: the researcher answers it.
@@ -68,6 +70,7 @@ async def test_the_researcher_writes_turns_and_the_ai_continues_from_them(
     assert not any(e.event.startswith("session.hand") for e in seen)
     again_back = await client.post(f"/v1/sessions/{sid}/handback")
     assert again_back.status_code == 409
+    assert (await client.get(f"/v1/sessions/{sid}")).json()["taken_over_at"] is None
 
     transcript = (await client.get(f"/v1/sessions/{sid}/transcript")).json()
     turns = [m for m in transcript["messages"] if m["role"] == "interviewer"]
