@@ -35,7 +35,8 @@ class SteerIn(Fields):
         Described(
             Str(20, enum=instructions.STEER_MODES),
             "next_turn (the default): the next turn applies it; now: a turn being written "
-            "is written again from its start with it",
+            "is written again from its start with it (on another node, from its next lease "
+            "renewal)",
         ),
     ] = "next_turn"
 
@@ -118,7 +119,7 @@ async def list_(call: Call[None]) -> Response:
     errors={**_404, 409: _NOT_LIVE},
     codes={409: ("session_not_live",)},
     description="The AI writes no turn while the session is taken over: a turn it is "
-    "writing on the node that takes the request stops where it is (elsewhere it finishes), "
+    "writing stops where it is (on another node at its next lease renewal), "
     "and the respondent's messages are stored and owe it no turn. Post turns with "
     "POST /v1/sessions/{id}/interviewer-messages; `session.takeover` is on the log "
     "(researchers' readers only).",

@@ -46,9 +46,9 @@ async def steer(
     mode: SteerMode,
     key_id: str | None,
 ) -> Steer:
-    """Queue an instruction for the session's next turn; `now`: the turn this process is
-    writing is written again from its start with it (another process's runs to its end,
-    and the instruction shapes the next)."""
+    """Queue an instruction for the session's next turn; `now`: the turn under way is
+    written again from its start with it (here at once, on another process at its next
+    lease renewal)."""
     instruction = instruction.strip()
     if not instruction or len(instruction) > MAX_INSTRUCTION_CHARS:
         raise ValidationError(
@@ -56,19 +56,27 @@ async def steer(
         )
     stored = await steering.queue(services.db, workspace_id, session_id, instruction, mode, key_id)
     await services.events.append(session_id, SteerQueued(stored.id, mode, instruction))
-    if mode == "now":
-        services.turns.restart(session_id)
+    if mode == "now" and not services.turns.restart(session_id):
+        await _ask_elsewhere(services, session_id, "restart")
     return stored
+
+
+async def _ask_elsewhere(services: SteeringParts, session_id: str, reason: str) -> None:
+    """The turn under way, if any, is written by another process: it hears at its next lease
+    renewal (a third of RAPPORT_TURN_LEASE_MS at most)."""
+    if await services.leases.owes(session_id):
+        await services.leases.ask_stop(session_id, reason)
 
 
 async def take_over(
     services: SteeringParts, workspace_id: str, session_id: str, key_id: str | None
 ) -> Takeover:
-    """From now on the AI writes no turn of the session; one it is writing here stops where
-    it is (committed as written)."""
+    """From now on the AI writes no turn of the session; one it is writing stops where it is
+    (committed as written): here at once, on another process at its next lease renewal."""
     taken = await takeover.take(services.db, workspace_id, session_id, key_id)
     await services.events.append(session_id, SessionTakeover(taken.taken_over_by))
-    services.turns.stop(session_id)
+    if not services.turns.stop(session_id):
+        await _ask_elsewhere(services, session_id, "takeover")
     # No early start of the AI's turn on the next answer (elsewhere one is begun and dropped
     # once the stored answer says the session is taken over: one model request, unseen).
     services.early.forget(session_id)

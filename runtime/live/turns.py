@@ -145,6 +145,13 @@ class TurnRunner:
         found[1].set()
         return True
 
+    def _asked(self, session_id: str, reason: str) -> None:
+        """A researcher on another process asked this turn's writer (Leases.ask_stop)."""
+        if reason == "restart":
+            self.restart(session_id)
+        elif reason == "takeover":
+            self.stop(session_id)
+
     async def drain(self) -> None:
         """Wait for the turns this process is writing to finish."""
         if self._tasks:
@@ -217,8 +224,9 @@ class TurnRunner:
                 token = await self._lease_after_local_turn(session_id)
             if token is None:
                 return  # another process is generating this turn
+            asked = functools.partial(self._asked, session_id)
             renewer = asyncio.create_task(
-                lease.keep(self._leases, session_id, token), name=f"lease:{session_id}"
+                lease.keep(self._leases, session_id, token, asked), name=f"lease:{session_id}"
             )
             try:
                 await self._turn(session_id, token, fresh, early, recoveries)

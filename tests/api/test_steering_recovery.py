@@ -58,3 +58,45 @@ async def test_an_instruction_survives_the_death_of_the_turns_writer(
         assert sum(INSTRUCTION in p for p in prompts) >= 2, "the retry's prompt holds it too"
         [applied] = (await on_other.get(f"/v1/sessions/{sid}/steer")).json()["items"]
         assert applied["status"] == "applied" and applied["applied_turn_id"] == "t2"
+
+
+async def test_now_and_takeover_reach_the_turn_another_process_writes(
+    node_env: dict[str, str], settings: Settings, upstream: Upstream, db: Database, tmp_path: Path
+) -> None:
+    env = {**node_env, "RAPPORT_LLM_BASE_URL": settings.llm_base_url}
+    auth = {"authorization": f"Bearer {await new_key(db)}"}
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    async with (
+        serve_nodes(env, tmp_path) as (a, b),
+        httpx.AsyncClient(base_url=a.url, headers=auth, timeout=20) as on_a,
+        httpx.AsyncClient(base_url=b.url, headers=auth, timeout=20) as on_b,
+    ):
+        interview = await published_interview(on_a, engine="llm", model="mock@250", context=marker)
+        for action in ("now", "takeover"):
+            respondent = await start_session(on_a, interview["share_token"])
+            sid = respondent.id
+            feed = sse_events(on_b, f"/v1/sessions/{sid}/events")
+            await until(feed, "turn.completed")
+            assert (await respondent.say("stuff")).status_code == 202  # written on A
+            await until(feed, "turn.delta")
+            if action == "now":
+                body = {"instruction": INSTRUCTION, "mode": "now"}
+                assert (await on_b.post(f"/v1/sessions/{sid}/steer", json=body)).status_code == 202
+            else:
+                assert (await on_b.post(f"/v1/sessions/{sid}/takeover")).status_code == 200
+            seen = await until(feed, "turn.completed")
+            await feed.aclose()  # type: ignore[attr-defined]
+            kinds = [e.event for e in seen]
+            transcript = (await on_b.get(f"/v1/sessions/{sid}/transcript")).json()
+            turn = transcript["messages"][-1]
+            if action == "now":
+                restart = kinds.index("turn.started")
+                assert (
+                    seen[restart].data["restart"] is True and kinds[restart - 1] == "steer.applied"
+                )
+                assert INSTRUCTION in upstream.requests_for(marker)[-1].messages[0]["content"]
+                [applied] = (await on_b.get(f"/v1/sessions/{sid}/steer")).json()["items"]
+                assert applied["status"] == "applied" and applied["applied_turn_id"] == "t2"
+            else:
+                assert "session.takeover" in kinds
+                assert turn["turn_id"] == "t2" and turn["metadata"]["stopped"] == "takeover"
