@@ -37,6 +37,7 @@ s = schema.sessions
 m = schema.messages
 a = schema.artifacts
 j = schema.erasures
+st = schema.steering_instructions
 # An erasure whose journal entry is older than this was cut off after its SQL part (its
 # process died): the sweeper's retention pass finishes it.
 UNFINISHED_AFTER = timedelta(minutes=1)
@@ -203,8 +204,7 @@ async def _forget_in_sql(
     await analysis.forget_session(conn, session_id, row.interview_id)
     # The researchers' notes and instructions too (notes point at the messages).
     await notes.forget_session(conn, session_id)
-    steering = schema.steering_instructions
-    await conn.execute(delete(steering).where(steering.c.session_id == session_id))
+    await conn.execute(delete(st).where(st.c.session_id == session_id))
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
     await export_members.forget(conn, session_id)

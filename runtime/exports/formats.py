@@ -17,7 +17,7 @@ from runtime.exports.source import Entry, Source
 from runtime.exports.synthesis import SynthesisFiles
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
-from runtime.sessions.answers import answer_of, interrupted_of, modality_of, move_of
+from runtime.sessions.answers import answer_of, author_of, interrupted_of, modality_of, move_of
 from runtime.stores.blobs import BlobStore
 from runtime.transcripts import artifacts, neutralize
 from runtime.transcripts import document as transcripts
@@ -28,7 +28,7 @@ CSV_COLUMNS = (
     "session_id", "interview_id", "interview_title", "session_status", "respondent_name",
     "respondent_email", "external_id", "session_created_at", "seq", "role", "item_id",
     "content", "message_created_at", "move", "answer_kind", "value", "value_status",
-    "modality", "interrupted", "researcher_notes",
+    "modality", "interrupted", "author", "researcher_notes",
 )  # fmt: skip
 ANONYMOUS_DROPPED = ("respondent_email", "external_id")
 FLUSH_BYTES = 256 * 1024
@@ -105,6 +105,7 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                     "value_status": (answer.value_status if answer else None) or "",
                     "modality": modality_of(msg),
                     "interrupted": "true" if interrupted_of(msg) else "",
+                    "author": author_of(msg) or "",
                     # One line per note on the message ("Researcher note: …"), never its words.
                     "researcher_notes": "\n".join(transcripts.notes_of(msg)),
                 }

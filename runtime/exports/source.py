@@ -19,6 +19,7 @@ from runtime.sessions.answers import (
     answer_of,
     audio_key_of,
     audio_of,
+    author_of,
     interrupted_of,
     modality_of,
     move_of,
@@ -41,7 +42,10 @@ SESSION_COLUMNS = [c for c in s.c if c.name != "token_hash"]
 # Of a message's metadata only what an export shows (the accounting stays behind).
 SHOWN_METADATA = ("move", "answer", "modality", "audio", "interrupted", "written")
 MESSAGE_COLUMNS: list[Any] = [
-    *(m.c[n] for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at")),
+    *(
+        m.c[n]
+        for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at", "author")
+    ),
     *(m.c.metadata[key].label(key) for key in SHOWN_METADATA),
 ]
 
@@ -154,6 +158,7 @@ class Entry:
             },
             "interrupted": interrupted,
             "written": (msg.get("metadata") or {}).get("written") if interrupted else None,
+            "author": author_of(msg),
             # Beside the message they are on, apart from what was said.
             transcripts.NOTES: [_note(n) for n in msg.get(transcripts.NOTES) or ()],
         }

@@ -38,6 +38,12 @@ def lease(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}:lease"
 
 
+def turn_stop(session_id: str) -> str:
+    """What a researcher asked of the process writing the session's turn (restart, takeover):
+    read and cleared by that writer's next lease renewal; expires with a lease."""
+    return f"{PREFIX}:session:{session_id}:turn_stop"
+
+
 def live(session_id: str) -> str:
     """The live state hash (newest event id and type); expires with the event log."""
     return f"{PREFIX}:session:{session_id}:live"

@@ -13,6 +13,7 @@ from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions.answers import (
     Answer,
     answer_of,
+    author_of,
     interrupted_of,
     modality_of,
     move_of,
@@ -110,11 +111,15 @@ class Turn(View):
 
 
 def said(message: Mapping[str, Any]) -> str:
-    """How a rendered transcript labels the way a message was said: "" when typed (as every
-    message was before voice mode), "voice", or "voice, interrupted"."""
-    if modality_of(message) != "voice":
-        return ""
-    return "voice, interrupted" if interrupted_of(message) else "voice"
+    """How a rendered transcript labels the way a message was said, and by whom when not
+    by the AI: "" when typed by it (as every message was before voice mode), "voice",
+    "voice, interrupted", "researcher" (a turn a researcher wrote in a takeover)."""
+    labels = []
+    if modality_of(message) == "voice":
+        labels.append("voice, interrupted" if interrupted_of(message) else "voice")
+    if author_of(message) == "researcher":
+        labels.append("researcher")
+    return ", ".join(labels)
 
 
 def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:

@@ -26,7 +26,7 @@ const view = {
   poll: null,
   distributions: [],
   distributionTimer: null,
-  selected: null, // {id, stream, transcript, coverage, takenOver}
+  selected: null, // {id, stream, transcript, coverage, files}
   frame: null,
 };
 
@@ -226,7 +226,8 @@ function closeSession() {
 async function openSession(id) {
   closeSession();
   const row = view.sessions.get(id);
-  const selected = { id, stream: null, transcript: state.emptyTranscript(), coverage: null, files: [], takenOver: false };
+  // A live session's log is replayed from its start: its takeovers and handbacks with it.
+  const selected = { id, stream: null, transcript: state.emptyTranscript(), coverage: null, files: [] };
   view.selected = selected;
   render();
   const live = row && row.status === "in_progress";
@@ -295,8 +296,9 @@ async function control(action, takenOver) {
   const selected = view.selected;
   if (!selected) return;
   try {
-    await api.post(`/v1/sessions/${selected.id}/${action}`, {});
-    selected.takenOver = takenOver;
+    const answer = await api.post(`/v1/sessions/${selected.id}/${action}`, {});
+    const now = answer && typeof answer.taken_over === "boolean" ? answer.taken_over : takenOver;
+    selected.transcript = { ...selected.transcript, takenOver: now };
     say(takenOver ? "You are the interviewer now." : "Handed back to the AI.");
     render();
     (takenOver ? $("researcher-message") : $("takeover")).focus();

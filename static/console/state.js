@@ -14,6 +14,7 @@ export function sessionFromView(view) {
     createdAt: view.created_at,
     lastActivityAt: view.last_activity_at,
     currentItemId: view.current_item_id || null,
+    takenOver: Boolean(view.taken_over_at),
     answered: 0,
     total: 0,
     share: 0,
@@ -31,7 +32,7 @@ export function withSessions(sessions, views) {
     const known = next.get(view.id);
     const fresh = sessionFromView(view);
     // The list knows the status; the feed knows the progress: keep what the feed taught us.
-    next.set(view.id, known ? { ...known, status: fresh.status, lastActivityAt: fresh.lastActivityAt } : fresh);
+    next.set(view.id, known ? { ...known, status: fresh.status, lastActivityAt: fresh.lastActivityAt, takenOver: fresh.takenOver } : fresh);
   }
   return sortSessions(next);
 }
@@ -96,6 +97,12 @@ export function applyFeedEvent(sessions, type, data, sessionId = data.session_id
     case "note.added":
       changed.notes = row.notes + 1;
       break;
+    case "session.takeover":
+      changed.takenOver = true;
+      break;
+    case "session.handback":
+      changed.takenOver = false;
+      break;
     default:
       return sessions; // a type this console does not know yet changes nothing
   }
@@ -133,7 +140,7 @@ export function transcriptFromView(view) {
     turnId: m.turn_id || null,
     streaming: false,
   }));
-  return { ...emptyTranscript(), messages, ended: view.status !== "in_progress" };
+  return { ...emptyTranscript(), messages, ended: view.status !== "in_progress", takenOver: Boolean(view.taken_over_at) };
 }
 
 /** One session event applied to its transcript. */
@@ -150,7 +157,8 @@ export function applyTranscriptEvent(transcript, type, data) {
         ],
       };
     case "turn.started": {
-      const author = data.author || "ai";
+      // The turn events do not say who writes: while the session is taken over, the researcher.
+      const author = data.author || (transcript.takenOver ? "researcher" : "ai");
       const at = messages.findIndex((m) => m.turnId === data.turn_id && m.role === "interviewer");
       if (at !== -1) {
         // Written again from its start (restart), or replayed: what follows replaces it.
@@ -171,6 +179,10 @@ export function applyTranscriptEvent(transcript, type, data) {
       if (at === -1) return { ...transcript, messages: [...messages, done] };
       return replaceAt(transcript, at, { ...messages[at], ...done, key: messages[at].key });
     }
+    case "session.takeover":
+      return { ...transcript, takenOver: true };
+    case "session.handback":
+      return { ...transcript, takenOver: false };
     case "note.added":
       if (transcript.notes.some((n) => n.id === data.note_id)) return transcript;
       return { ...transcript, notes: [...transcript.notes, noteFromEvent(data)] };

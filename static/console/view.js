@@ -27,6 +27,7 @@ function sessionButton(view, actions, row) {
   const current = view.selected && view.selected.id === row.id;
   const parts = [row.id, state.progressLabel(row)];
   if (row.writing) parts.push("interviewer writing");
+  if (row.takenOver) parts.push("taken over");
   if (row.isTest) parts.push("test");
   if (row.status !== "in_progress") parts.push(row.status);
   return el(
@@ -81,9 +82,9 @@ function drawSession(view, actions) {
   drawCoverage(view, selected);
   drawFiles(selected);
   $("steer-form").hidden = !live;
-  $("takeover").hidden = !live || selected.takenOver;
-  $("handback").hidden = !live || !selected.takenOver;
-  $("researcher-form").hidden = !live || !selected.takenOver;
+  $("takeover").hidden = !live || selected.transcript.takenOver;
+  $("handback").hidden = !live || !selected.transcript.takenOver;
+  $("researcher-form").hidden = !live || !selected.transcript.takenOver;
   drawNoteTargets(selected);
   const steering = selected.transcript.steering.map((s) => el("li", { text: `${s.mode === "now" ? "Now" : "Next turn"}: ${s.instruction} — ${s.status}` }));
   $("steering").replaceChildren(...steering);

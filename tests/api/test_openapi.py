@@ -27,6 +27,7 @@ from runtime.stores.database import Database
 from runtime.transcripts import pdf_files as transcript_pdf
 from runtime.voice import decoding
 from runtime.voice.types import Pcm
+from tests.api.contract_steering import steering_flow
 from tests.conftest import Server, new_key
 from tests.helpers import (
     GUIDE,
@@ -427,6 +428,8 @@ async def test_real_responses_match_the_document(
     saturation = "/v1/interviews/{id}/saturation"
     await c.call(client, "get", saturation, 200, ids, query={"threshold": "0", **with_tests})
     await c.call(client, "get", saturation, 400, ids, query={"base_size": "0"})
+
+    await steering_flow(c, client, anon)
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)

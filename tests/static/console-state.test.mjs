@@ -130,3 +130,21 @@ test("a ticket is renewed at two thirds of its life, never sooner than a second"
   assert.equal(state.renewDelay(now, "2026-01-01T00:15:00Z"), 600000);
   assert.equal(state.renewDelay(now, T0), 1000);
 });
+
+test("a takeover makes the turns that follow the researcher's, until the handback", () => {
+  let t = state.emptyTranscript();
+  const apply = (type, data) => (t = state.applyTranscriptEvent(t, type, data));
+  apply("turn.started", { turn_id: "t1", item_id: null });
+  apply("turn.completed", { turn_id: "t1", content: "Hi", item_id: null });
+  apply("session.takeover", { taken_over_by: "key_1" });
+  assert.equal(t.takenOver, true);
+  apply("turn.started", { turn_id: "t2", item_id: null });
+  apply("turn.completed", { turn_id: "t2", content: "Tell me more, from me.", item_id: null });
+  apply("session.handback", { turn_owed: false });
+  apply("turn.started", { turn_id: "t3", item_id: null });
+  assert.deepEqual(t.messages.map((m) => m.author), ["ai", "researcher", "ai"]);
+  let sessions = state.withSessions(new Map(), [{ ...view("ses_a"), taken_over_at: T0 }]);
+  assert.equal(sessions.get("ses_a").takenOver, true);
+  sessions = state.applyFeedEvent(sessions, "session.handback", { session_id: "ses_a", turn_owed: true });
+  assert.equal(sessions.get("ses_a").takenOver, false);
+});
