@@ -13,6 +13,8 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
 from tests.api.test_page import Tab, watch
+from tests.api.test_steering import INSTRUCTION, RICH, llm_session
+from tests.api.test_takeover import MINE
 from tests.conftest import Server
 from tests.helpers import published_interview, start_session
 
@@ -186,4 +188,50 @@ async def test_with_the_interview_feed_the_page_follows_it(
     assert opened[0]["authorization"].startswith("Bearer ct_")
     assert "last-event-id" not in opened[0]
     assert opened[1]["last-event-id"] == "9-1", "resumed after the last event it saw"
+    console.assert_clean()
+
+
+async def test_the_console_steers_takes_over_and_hands_back(
+    console: Tab, client: httpx.AsyncClient, anon: httpx.AsyncClient, api_key: str
+) -> None:
+    page = console.page
+    _, who = await llm_session(client, anon)
+    interview = (await client.get(f"/v1/sessions/{who.id}")).json()["interview_id"]
+    await sign_in(page, api_key)
+    await page.select_option("#interview", interview)
+    row = page.locator(f"#live-sessions li[data-session-id='{who.id}']")
+    await row.locator("button").click()
+    transcript = page.locator("#transcript")
+    await expect(transcript.locator("li.interviewer[data-streaming='false']")).to_have_count(1)
+
+    # An instruction, sent from the console, is listed queued (its event on the log).
+    await page.locator("#steer-instruction").fill(INSTRUCTION)
+    await page.locator("#steer-form button[type=submit]").click()
+    await expect(page.locator("#steering li")).to_contain_text("Next turn: " + INSTRUCTION[:20])
+    await expect(page.locator("#steering li")).to_contain_text("queued")
+    listed = (await client.get(f"/v1/sessions/{who.id}/steer")).json()["items"]
+    assert [s["instruction"] for s in listed] == [INSTRUCTION]
+
+    # Taken over: the researcher's turn reaches the respondent and is labelled theirs.
+    await page.locator("#takeover").click()
+    await expect(page.locator("#handback")).to_be_visible()
+    await expect(row).to_contain_text("taken over")
+    said = await who.say(RICH)
+    assert said.status_code == 202
+    await expect(transcript.locator("li.respondent .text")).to_have_text(RICH)
+    await page.locator("#researcher-message").fill(MINE)
+    await page.locator("#researcher-form button[type=submit]").click()
+    mine = transcript.locator("li.interviewer[data-author='researcher']")
+    await expect(mine.locator(".text")).to_have_text(MINE)
+    await expect(mine.locator(".who")).to_have_text("You (researcher)")
+    stored = (await client.get(f"/v1/sessions/{who.id}/transcript")).json()["messages"]
+    assert [m["author"] for m in stored if m["role"] == "interviewer"] == ["ai", "researcher"]
+
+    # Handed back: the AI writes the next turn again, after the respondent's answer, and the
+    # instruction it was given is applied by it.
+    await page.locator("#handback").click()
+    await expect(page.locator("#takeover")).to_be_visible()
+    assert (await who.say("Mostly the two product managers.")).status_code == 202
+    await expect(transcript.locator("li.interviewer[data-author='ai']")).to_have_count(2)
+    await expect(page.locator("#steering li")).to_contain_text("applied")
     console.assert_clean()
