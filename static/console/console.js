@@ -166,6 +166,12 @@ function feedClosed(id, detail) {
 }
 
 function feedEvent(event) {
+  if (event.event === "feed.reset") {
+    // Resumed from before what the feed still holds: what was missed is read from the lists.
+    refreshSessions().catch(fail);
+    scheduleDistributions();
+    return;
+  }
   const data = parse(event.data);
   if (!data) return;
   sessionEvent(event.event, data, data.session_id);

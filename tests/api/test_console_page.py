@@ -164,7 +164,9 @@ async def test_with_the_interview_feed_the_page_follows_it(
         opened.append(route.request.headers)
         if len(opened) > 1:
             resumed.set()
-            await route.fulfill(status=200, content_type="text/event-stream", body=": idle\n\n")
+            # Resumed from before what the feed holds: the page reads the list again.
+            reset = 'event: feed.reset\ndata: {"last_event_id": "9-1"}\n\n'
+            await route.fulfill(status=200, content_type="text/event-stream", body=reset)
             return
         frames = [
             ("9-0", "session.started", {"session_id": who.id, "interview_id": interview["id"]}),
@@ -188,6 +190,8 @@ async def test_with_the_interview_feed_the_page_follows_it(
     assert opened[0]["authorization"].startswith("Bearer ct_")
     assert "last-event-id" not in opened[0]
     assert opened[1]["last-event-id"] == "9-1", "resumed after the last event it saw"
+    async with page.expect_request("**/v1/interviews/*/sessions?*"):
+        pass  # the reset's refresh (or the next one's)
     console.assert_clean()
 
 
