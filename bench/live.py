@@ -19,6 +19,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import shutil
 import sys
 import time
 import uuid
@@ -27,7 +28,14 @@ from typing import Any
 from bench.client import WAIT, Stream, gather_limited, open_stream, request, timed_request
 from bench.report import percentile
 from bench.scenario import Session, answer, publish_interview, rapport_session
-from bench.servers import RUNNING, Server, cpu_seconds, event_loop_runner, raise_nofile
+from bench.servers import (
+    RUNNING,
+    Server,
+    client_cpu,
+    cpu_seconds,
+    event_loop_runner,
+    raise_nofile,
+)
 from bench.stores import create_api_key, prepared_run
 
 TARGET_P99_MS = 5.0  # what the feed may add over the respondent's own stream
@@ -58,6 +66,7 @@ class Figures:
     feed: list[float] = dataclasses.field(default_factory=list)  # ms, POST → each feed
     failures: int = 0
     server_cpu: float = 0.0
+    client_cpu: float = 0.0
     wall: float = 0.0
 
     def added_p99(self) -> float:
@@ -86,7 +95,7 @@ async def measure(
     live = [s for s in started if isinstance(s, Session)]
     if len(live) < sessions:
         raise RuntimeError(f"{sessions - len(live)} sessions failed to start: {started!r:.300}")
-    cpu0, wall0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+    cpu0, client0, wall0 = (cpu_seconds(pid) if pid else 0.0), client_cpu(), time.perf_counter()
     try:
         for round_index in range(rounds):
             await _round(port, live, feeds, figures, round_index)
@@ -95,6 +104,7 @@ async def measure(
             stream.close()
     figures.wall = time.perf_counter() - wall0
     figures.server_cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+    figures.client_cpu = client_cpu() - client0
     return figures
 
 
@@ -115,12 +125,14 @@ async def _round(
         on_feeds = [feed.expect("respondent.message", mine) for feed in feeds]
         completed = session.stream.expect("turn.completed", turn_id)
         body = {"content": answer(index), "client_message_id": mine}
+        stage = "the POST's answer"
         try:
             sent, status, raw, _ = await timed_request(
                 port, "POST", session.post_path, body, session.headers
             )
             if status != 202:
                 raise RuntimeError(f"POST answered {status}: {raw[:200]!r}")
+            stage = "the events"
             async with asyncio.timeout(WAIT):
                 own_at = await own
                 feed_at = await asyncio.gather(*on_feeds)
@@ -131,7 +143,8 @@ async def _round(
                 # Which of the awaited events never came.
                 waited = sum(not f.done() for f in on_feeds)
                 print(
-                    f"  round {index + 1}, {session.id}: {type(exc).__name__}: {exc} (own "
+                    f"  round {index + 1}, {session.id}, waiting for {stage}: "
+                    f"{type(exc).__name__}: {exc} (own "
                     f"stream {'got it' if own.done() else 'waiting'}, {waited} of "
                     f"{len(on_feeds)} feeds waiting, turn.completed "
                     f"{'in' if completed.done() else 'waiting'})",
@@ -163,8 +176,8 @@ def render(figures: Figures, database: str = "") -> str:
             row("researchers' feeds", figures.feed),
             f"feed - stream: p50 {percentile(figures.feed, 50) - percentile(figures.own, 50):+.2f}"
             f" ms, p99 {added:+.2f} ms (target <= {TARGET_P99_MS:g} ms: {verdict})",
-            f"failures: {figures.failures}; server CPU {figures.server_cpu:.1f} s over "
-            f"{figures.wall:.1f} s",
+            f"failures: {figures.failures}; CPU: server {figures.server_cpu:.1f} s, client "
+            f"{figures.client_cpu:.1f} s, over {figures.wall:.1f} s",
         ]
     )
 
@@ -186,6 +199,10 @@ async def main_async(args: Any, env: dict[str, str], workdir: Any, nofile: int) 
             server.pid,
         )
     finally:
+        if problems := server.problems():
+            print(f"--- the server logged ---\n{problems}", file=sys.stderr)
+        if args.keep_log:
+            shutil.copy(server.log, args.keep_log)
         server.stop()
 
 
@@ -198,6 +215,7 @@ def parse_args(argv: list[str] | None) -> Any:
     parser.add_argument("--rounds", type=int, default=3, help="answers per session")
     parser.add_argument("--rate", type=float, default=100.0, help="posts per second")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--keep-log", help="copy the server's log to this file")
     return parser.parse_args(argv)
 
 

@@ -192,6 +192,7 @@ async def delete_draft(services: ErasureParts, workspace_id: str, interview_id: 
         await erase_many(services, ids, erased_by="api_key")
     # Checks (again, under lock) that it is a draft; a preview started meanwhile goes in SQL.
     await interviews.delete(services.db, workspace_id, interview_id)
+    await services.events.drop_feed(interview_id)  # only its previews' tombstones were left
 
 
 async def _forget_in_sql(

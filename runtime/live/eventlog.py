@@ -92,6 +92,10 @@ class EventLog(Protocol):
         """The oldest entry the capped feed still holds; None when it holds none."""
         ...
 
+    async def drop_feed(self, interview_id: str) -> None:
+        """Deletes the feed of an interview that is deleted."""
+        ...
+
 
 async def read_all(log: EventLog, session_id: str) -> list[StoredEvent]:
     """The whole log, page by page."""

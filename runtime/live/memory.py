@@ -216,6 +216,9 @@ class MemoryEventLog:
         after = id_key(last_id)
         return [e for e in self._feeds.get(interview_id, []) if id_key(e.id) > after][:count]
 
+    async def drop_feed(self, interview_id: str) -> None:
+        self._feeds.pop(interview_id, None)
+
     async def feed_oldest(self, interview_id: str) -> str | None:
         feed = self._feeds.get(interview_id)
         return feed[0].id if feed else None

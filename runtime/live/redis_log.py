@@ -178,6 +178,9 @@ class RedisEventLog:
         rows = await self._redis.xrange(key, min=start, count=count)
         return [_decode_mirrored(entry_id, fields) for entry_id, fields in rows]
 
+    async def drop_feed(self, interview_id: str) -> None:
+        await self._redis.delete(redis_keys.interview_feed(interview_id))
+
     async def feed_oldest(self, interview_id: str) -> str | None:
         rows = await self._redis.xrange(redis_keys.interview_feed(interview_id), count=1)
         return _text(rows[0][0]) if rows else None

@@ -137,6 +137,9 @@ async def test_erasing_a_session_takes_its_events_out_of_the_feed(live: Live) ->
         (kept, "respondent.message"),
         (erased, "session.deleted"),
     ]
+    await live.events.drop_feed(interview)  # the interview itself deleted
+    assert await live.events.feed_after(interview, "0") == []
+    assert await live.events.feed_oldest(interview) is None
 
 
 def test_the_frame_data_names_the_session_once() -> None:
