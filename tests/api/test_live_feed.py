@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 
+from runtime.live.events import NoteAdded
 from runtime.stores.database import Database
 from tests.conftest import Server, new_key
 from tests.helpers import Event, parse_sse, published_interview, sse_events, start_session
@@ -20,13 +21,19 @@ from tests.processes import serve_nodes
 SESSION_FLOW = ["session.started", "turn.started", "turn.completed", "coverage.updated"]
 
 
-async def _until(feed: AsyncIterator[Event], event: str, session_id: str) -> list[Event]:
-    """The feed's events up to and including `session_id`'s next `event`."""
+async def _until(
+    feed: AsyncIterator[Event], event: str, session_id: str | None = None
+) -> list[Event]:
+    """The events up to and including `session_id`'s next `event` (on a session's own
+    stream, whose events do not name it: the next `event`)."""
     seen: list[Event] = []
     async with asyncio.timeout(30):
         while True:
             seen.append(await anext(feed))
-            if seen[-1].event == event and seen[-1].data["session_id"] == session_id:
+            if (
+                seen[-1].event == event
+                and seen[-1].data.get("session_id", session_id) == session_id
+            ):
                 return seen
 
 
@@ -213,3 +220,26 @@ async def test_a_researcher_on_one_node_watches_a_session_served_by_another(
     mine = [e for e in seen if e.data["session_id"] == first.id]
     assert _flow(mine)[: len(SESSION_FLOW) + 1] == [*SESSION_FLOW, "respondent.message"]
     assert any(e.event == "session.started" for e in seen if e.data["session_id"] == second.id)
+
+
+async def test_the_researchers_events_reach_the_feed_and_never_the_respondent(
+    server: Server, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    respondent = await start_session(anon, interview["share_token"])
+    feed = sse_events(client, f"/v1/interviews/{interview['id']}/live")
+    own = sse_events(anon, respondent.session["events_url"])
+    try:
+        await _until(feed, "coverage.updated", respondent.id)
+        assert (await _until(own, "coverage.updated"))[-1].event == "coverage.updated"
+        note = NoteAdded("note_1", "bookmark", None, "a researcher's aside")
+        await server.app.state.services.events.append(respondent.id, note)
+        assert (await respondent.say("Mostly planning.")).status_code == 202
+        fed = await _until(feed, "respondent.message", respondent.id)
+        heard = await _until(own, "respondent.message")
+    finally:
+        await feed.aclose()  # type: ignore[attr-defined]
+        await own.aclose()  # type: ignore[attr-defined]
+    assert [e.event for e in fed] == ["note.added", "respondent.message"]
+    assert fed[0].data == {**note.data(), "session_id": respondent.id}
+    assert [e.event for e in heard] == ["respondent.message"], "the respondent never sees it"
