@@ -16,11 +16,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api import ratelimit
 from api.auth import researcher, services_of
-from api.boundary import close_reason
 from api.endpoints import Group, Reply
 from api.openapi.stream import feed_description, feed_ws_description
 from api.routes import params
-from api.routes.streams import error_frame, start_id, until_outage
+from api.routes.streams import error_frame, refuse, start_id, until_outage
 from api.sse import EventStream
 from runtime.access import keys
 from runtime.access.keys import Principal
@@ -111,9 +110,7 @@ async def websocket(ws: WebSocket) -> None:
         interview_id, principal = await _watcher(ws)
         last_id = start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
-        # As the session's socket does: accept, then close with 4000 + the HTTP status.
-        await ws.accept()
-        await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
+        await refuse(ws, exc)
         return
     await ws.accept()
     metrics.OPEN_STREAMS.labels("websocket").inc()

@@ -100,10 +100,7 @@ async def websocket(ws: WebSocket) -> None:
         reader = await stream_reader(ws, session_id, STREAM_SCOPE)
         last_id = start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
-        # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
-        # browser sees a close code, but never the status of a refused handshake.
-        await ws.accept()
-        await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
+        await refuse(ws, exc)
         return
     await ws.accept()
     metrics.OPEN_STREAMS.labels("websocket").inc()
@@ -167,6 +164,13 @@ async def websocket(ws: WebSocket) -> None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
+
+
+async def refuse(ws: WebSocket, exc: DomainError) -> None:
+    """Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
+    browser sees a close code, but never the status of a refused handshake."""
+    await ws.accept()
+    await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
 
 
 async def until_outage(ws: WebSocket, writer: Awaitable[None]) -> None:
