@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 
 from api import ratelimit
 from api.credentials import bearer_token, presented
-from runtime.access import keys
+from runtime.access import console_tickets
 from runtime.access.keys import Principal
 from runtime.live import tickets
 from runtime.platform.errors import Unauthorized
@@ -28,7 +28,8 @@ def bearer(conn: HTTPConnection) -> str | None:
 
 
 async def researcher(conn: HTTPConnection, scope: str) -> Principal:
-    """The calling key, which must hold `scope` (403 naming it otherwise)."""
+    """The calling key (sent itself, or as a console ticket standing for it), which must
+    hold `scope` (403 naming it otherwise)."""
     principal: Principal | None = conn.scope.get("state", {}).get(ratelimit.PRINCIPAL)
     if principal is None:
         # Not verified (and counted) at the edge: no key, or one that failed the check there.
@@ -36,7 +37,7 @@ async def researcher(conn: HTTPConnection, scope: str) -> Principal:
         if token is None:
             raise Unauthorized("send an API key as 'Authorization: Bearer rk_live_…'")
         services = services_of(conn)
-        principal = await keys.authenticate(services.db, token)
+        principal = await console_tickets.principal_of(services.redis, services.db, token)
         await ratelimit.by_key(conn, services, principal)
     principal.require(scope)
     return principal

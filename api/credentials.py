@@ -9,7 +9,7 @@ from typing import Literal
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Scope
 
-from runtime.access import keys
+from runtime.access import console_tickets, keys
 from runtime.sessions import store as sessions
 
 # What a respondent does to their own session; only the streams accept a ticket.
@@ -39,8 +39,8 @@ def bearer_token(headers: Headers) -> str | None:
 
 def presented(scope: Scope) -> Presented:
     """A stream's `ticket` parameter decides alone when present, even empty (an empty ticket
-    is an invalid ticket); then the bearer: an API key anywhere, a session token on its
-    session's own paths."""
+    is an invalid ticket); then the bearer: an API key (or a console ticket) anywhere, a
+    session token on its session's own paths."""
     action = SESSION_ACTION.match(scope["path"])
     if action and action["action"] in TICKET_ACTIONS:
         query = QueryParams(scope.get("query_string", b""))
@@ -49,7 +49,8 @@ def presented(scope: Scope) -> Presented:
     token = bearer_token(Headers(scope=scope))
     if token is None:
         return Presented("none")
-    if token.startswith(keys.KEY_PREFIX):
+    if token.startswith(keys.KEY_PREFIX) or console_tickets.is_ticket(token):
+        # A console ticket stands for its API key, with exactly the key's scopes.
         return Presented("api_key", token)
     if action and token.startswith(sessions.SESSION_TOKEN_PREFIX):
         return Presented("session_token", token, action["id"])

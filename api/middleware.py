@@ -35,6 +35,12 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors *"
 )
+# The console: the respondent page's policy, framed by no one (a researcher's credential
+# is in it), and no form posts anywhere.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # /docs: what the vendored Swagger UI needs (its files, the OpenAPI document, "try it out"
 # calls to this API, data: icons), framed by no one.
 DOCS_CSP = (
@@ -153,6 +159,8 @@ def _page_policy(path: str) -> str | None:
         return PAGE_CSP
     if path == "/docs":
         return DOCS_CSP
+    if path == "/console":
+        return CONSOLE_CSP
     return None
 
 

@@ -11,6 +11,7 @@ NAMED = {
     "item_id": "Guide item id: Q1… for questions, T1… for tasks",
     "delivery_id": "Webhook delivery id",
     "finding_id": "Finding id",
+    "note_id": "Note or bookmark id",
     "theme_id": 'Theme id in the latest completed synthesis, e.g. "th_1"',
     "key": "The file's key in the blob store, as the signed link gives it",
 }

@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from api.credentials import Presented, presented
-from runtime.access import keys
+from runtime.access import console_tickets
 from runtime.access import rate_limits as ratelimit
 from runtime.access.keys import Principal
 from runtime.access.rate_limits import Quota
@@ -53,7 +53,9 @@ async def admit(services: Services, scope: Scope) -> None:
     credential = presented(scope)
     if credential.kind == "api_key":
         try:
-            principal = await keys.authenticate(services.db, credential.value)
+            principal = await console_tickets.principal_of(
+                services.redis, services.db, credential.value
+            )
         except Unauthorized:
             pass  # the route refuses it; the attempt counts against the address
         else:

@@ -8,6 +8,8 @@ SessionStatus = Literal["in_progress", "completed", "abandoned"]
 SESSION_STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
 # Who wrote a message, and who speaks next (the interviewer while a turn is owed).
 Role = Literal["interviewer", "respondent"]
+# Who wrote an interviewer turn: the AI, or a researcher who took the session over.
+Author = Literal["ai", "researcher"]
 ROLES: tuple[Role, ...] = get_args(Role)
 # What an interviewer's turn does: opens the interview, asks an item, probes an answer, asks
 # again for a valid choice or number, or closes.

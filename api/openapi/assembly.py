@@ -392,12 +392,13 @@ def _document(
         "guide": "The study guide: sections holding questions and tasks",
         "sessions": "Sessions and transcripts, for researchers",
         "api-keys": "API keys: scoped, shown once, revocable",
+        "console": "The researchers' console: signing in with a key, for a short-lived ticket",
         "webhooks": "Webhooks: signed event deliveries (Standard Webhooks) with retries",
         "respondent": "The public respondent API (CORS-enabled)",
         "streams": "Live session events over SSE and WebSocket, resumable from any event id",
         "exports": "Bulk exports of transcripts, audio and PDFs, streamed or as jobs",
         "synthesis": "Analysis across sessions: knowledge graph, saturation, themes, findings",
-        "pages": "The respondent page",
+        "pages": "The respondent page and the researchers' console",
         "operations": "Health, readiness and this document",
     }
     return {
@@ -453,7 +454,8 @@ def _document(
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": f"{keys.KEY_PREFIX}…",
-                    "description": "A workspace API key for the researcher endpoints",
+                    "description": "A workspace API key for the researcher endpoints, or a "
+                    "console ticket (`ct_…`, POST /v1/console/tickets) standing for one",
                 },
                 "sessionToken": {
                     "type": "http",

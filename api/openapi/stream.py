@@ -184,10 +184,11 @@ def feed_description() -> str:
         "its oldest entry first sends a `feed.reset` frame without an id, data "
         "`{last_event_id, oldest_event_id}`, then the feed from its oldest entry; the client "
         "re-reads state it cannot rebuild (GET /v1/interviews/{id}/sessions). Comment lines "
-        "are heartbeats. Authenticate with an API key of the interview's workspace as "
-        "`Authorization: Bearer`; the feed ends after a last `error` event when the key is "
-        "revoked, as the session stream does. Any API process serves it; opening it costs "
-        "one subscription per interview and process, however many sessions run."
+        "are heartbeats. Authenticate with an API key of the interview's workspace (or a "
+        "console ticket of one) as `Authorization: Bearer`; the feed ends after a last "
+        "`error` event when the key is revoked, as the session stream does. Any API process "
+        "serves it; opening it costs one subscription per interview and process, however "
+        "many sessions run."
     )
 
 

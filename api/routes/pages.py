@@ -1,4 +1,4 @@
-"""The respondent page and its static assets."""
+"""The respondent page, the researchers' console, and their static assets."""
 
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ page = Group("pages", "public")
 )
 async def respondent_page(call: Call[None]) -> Response:
     return FileResponse(STATIC / "respondent.html", headers={"cache-control": "no-cache"})
+
+
+@page(
+    "GET /console",
+    "consolePage",
+    "The researchers' live console (HTML)",
+    Reply(200, "The page; it signs in with an API key itself", {"type": "string"}, "text/html"),
+    description="Watch an interview's sessions live, steer them, take notes. The page keeps "
+    "only a console ticket, in memory (docs/live-console.md).",
+)
+async def console_page(call: Call[None]) -> Response:
+    return FileResponse(STATIC / "console.html", headers={"cache-control": "no-cache"})
 
 
 endpoints = page.endpoints

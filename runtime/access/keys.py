@@ -128,13 +128,18 @@ async def create_key(
 async def authenticate(db: Database, plaintext: str) -> Principal:
     if not plaintext.startswith(KEY_PREFIX):
         raise Unauthorized("an API key (rk_live_…) is required")
+    return await _live(db, schema.api_keys.c.key_hash == hash_secret(plaintext))
+
+
+async def authenticate_id(db: Database, key_id: str) -> Principal:
+    """The key a console ticket stands for, as valid as the key is now (revoked: 401)."""
+    return await _live(db, schema.api_keys.c.id == key_id)
+
+
+async def _live(db: Database, which: Any) -> Principal:
     t = schema.api_keys
     async with db.connect() as conn:
-        row = (
-            (await conn.execute(select(t).where(t.c.key_hash == hash_secret(plaintext))))
-            .mappings()
-            .first()
-        )
+        row = (await conn.execute(select(t).where(which))).mappings().first()
     if row is None or row["revoked_at"] is not None:
         raise Unauthorized("this API key is not valid")
     now = utcnow()

@@ -20,6 +20,7 @@ from runtime.vocabulary import SESSION_STATUSES, SessionStatus
 PAGE_SIZE = 200
 _s = schema.sessions
 _m = schema.messages
+_n = schema.session_notes
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class SessionText:
     created_at: datetime
     completed_at: datetime | None
     answers: tuple[Answer, ...] = field(default=())
+    # The messages a researcher bookmarked (runtime.sessions.notes): their words are quoted
+    # first where they carry a theme. Annotations, never respondent words: not in the
+    # fingerprint, so a bookmark does not make the session be read again.
+    bookmarked: frozenset[str] = field(default=frozenset())
 
     @property
     def fingerprint(self) -> str:
@@ -111,6 +116,7 @@ async def sessions(
             if not page:
                 return
             texts = await _answers(conn, [r.id for r in page])
+            marked = await _bookmarked(conn, [r.id for r in page])
         for r in page:
             yield SessionText(
                 session_id=r.id,
@@ -120,6 +126,7 @@ async def sessions(
                 created_at=r.created_at,
                 completed_at=r.completed_at,
                 answers=tuple(texts.get(r.id, ())),
+                bookmarked=frozenset(marked.get(r.id, ())),
             )
         if len(page) < page_size:
             return
@@ -174,6 +181,18 @@ async def _answers(conn: AsyncConnection, session_ids: list[str]) -> dict[str, l
         sid: [Answer(r.id, r.item_id, r.seq, r.content) for r in group]
         for sid, group in groupby(found, lambda r: r.session_id)
     }
+
+
+async def _bookmarked(conn: AsyncConnection, session_ids: list[str]) -> dict[str, set[str]]:
+    found = await conn.execute(
+        select(_n.c.session_id, _n.c.message_id).where(
+            _n.c.session_id.in_(session_ids), _n.c.kind == "bookmark"
+        )
+    )
+    out: dict[str, set[str]] = {}
+    for r in found:
+        out.setdefault(r.session_id, set()).add(r.message_id)
+    return out
 
 
 @dataclass(frozen=True)

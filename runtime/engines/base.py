@@ -22,6 +22,14 @@ class TranscriptEntry:
 
 
 @dataclass(frozen=True)
+class Guidance:
+    """A researcher's instruction for this turn (runtime/sessions/steering.py), never said."""
+
+    id: str
+    instruction: str
+
+
+@dataclass(frozen=True)
 class TurnContext:
     """Everything an engine may look at to produce turn `seq` of a session."""
 
@@ -32,6 +40,8 @@ class TurnContext:
     transcript: list[TranscriptEntry]
     started_at: datetime
     now: datetime
+    # Queued instructions, in order: the LLM engine's prompt holds them (docs/live-console.md).
+    guidance: tuple[Guidance, ...] = ()
 
     @property
     def phrases(self) -> Phrases:

@@ -22,6 +22,7 @@ from runtime.live.eventlog import EventLog
 from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.views import Meta, Timestamp, View
+from runtime.sessions import notes
 from runtime.sessions import tokens as session_tokens
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
@@ -36,6 +37,7 @@ s = schema.sessions
 m = schema.messages
 a = schema.artifacts
 j = schema.erasures
+st = schema.steering_instructions
 # An erasure whose journal entry is older than this was cut off after its SQL part (its
 # process died): the sweeper's retention pass finishes it.
 UNFINISHED_AFTER = timedelta(minutes=1)
@@ -212,6 +214,9 @@ async def _forget_in_sql(
     deliveries = await outbox.redact_session(conn, session_id)
     # Before the messages go: its quotes point at them.
     await analysis.forget_session(conn, session_id, row.interview_id)
+    # The researchers' notes and instructions too (notes point at the messages).
+    await notes.forget_session(conn, session_id)
+    await conn.execute(delete(st).where(st.c.session_id == session_id))
     messages = await conn.execute(delete(m).where(m.c.session_id == session_id))
     await conn.execute(delete(a).where(a.c.session_id == session_id))
     await export_members.forget(conn, session_id)

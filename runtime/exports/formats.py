@@ -17,9 +17,10 @@ from runtime.exports.source import Entry, Source
 from runtime.exports.synthesis import SynthesisFiles
 from runtime.platform.clock import iso, utcnow
 from runtime.platform.json_output import dumps
-from runtime.sessions.answers import answer_of, interrupted_of, modality_of, move_of
+from runtime.sessions.answers import answer_of, author_of, interrupted_of, modality_of, move_of
 from runtime.stores.blobs import BlobStore
 from runtime.transcripts import artifacts, neutralize
+from runtime.transcripts import document as transcripts
 
 FORMATS = ("json", "csv")
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip"}
@@ -27,7 +28,7 @@ CSV_COLUMNS = (
     "session_id", "interview_id", "interview_title", "session_status", "respondent_name",
     "respondent_email", "external_id", "session_created_at", "seq", "role", "item_id",
     "content", "message_created_at", "move", "answer_kind", "value", "value_status",
-    "modality", "interrupted",
+    "modality", "interrupted", "author", "researcher_notes",
 )  # fmt: skip
 ANONYMOUS_DROPPED = ("respondent_email", "external_id")
 FLUSH_BYTES = 256 * 1024
@@ -104,6 +105,9 @@ async def csv_chunks(source: Source) -> AsyncIterator[bytes]:
                     "value_status": (answer.value_status if answer else None) or "",
                     "modality": modality_of(msg),
                     "interrupted": "true" if interrupted_of(msg) else "",
+                    "author": author_of(msg) or "",
+                    # One line per note on the message ("Researcher note: …"), never its words.
+                    "researcher_notes": "\n".join(transcripts.notes_of(msg)),
                 }
                 # No cell a spreadsheet would evaluate, no control character obeyed.
                 writer.writerow([neutralize.csv_cell(row[c]) for c in columns])

@@ -14,14 +14,17 @@ from runtime.coverage.session import of_session
 from runtime.coverage.views import SessionCoverage
 from runtime.interviews.guide import Item
 from runtime.platform.clock import utcnow
+from runtime.sessions import notes
 from runtime.sessions.answers import (
     answer_of,
     audio_key_of,
     audio_of,
+    author_of,
     interrupted_of,
     modality_of,
     move_of,
 )
+from runtime.sessions.notes import Note
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.schema import real_sessions
@@ -39,7 +42,10 @@ SESSION_COLUMNS = [c for c in s.c if c.name != "token_hash"]
 # Of a message's metadata only what an export shows (the accounting stays behind).
 SHOWN_METADATA = ("move", "answer", "modality", "audio", "interrupted", "written")
 MESSAGE_COLUMNS: list[Any] = [
-    *(m.c[n] for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at")),
+    *(
+        m.c[n]
+        for n in ("id", "session_id", "seq", "role", "content", "item_id", "created_at", "author")
+    ),
     *(m.c.metadata[key].label(key) for key in SHOWN_METADATA),
 ]
 
@@ -72,6 +78,8 @@ class Entry:
     items: Sequence[Item] = ()
     # Its artifact rows of a voice session's recording and captions (any kind).
     voice_artifacts: Sequence[Mapping[str, Any]] = ()
+    # The researchers' notes on the session as a whole (those on a message are on it).
+    notes: Sequence[Note] = ()
 
     @property
     def id(self) -> str:
@@ -99,7 +107,8 @@ class Entry:
         if self.anonymize:
             session.update(respondent_name=f"Participant {self.participant}")
             session.update(respondent_email=None, external_id=None)
-        return transcripts.metadata_fields(self.interview, session, self.hides_respondent)
+        fields = transcripts.metadata_fields(self.interview, session, self.hides_respondent)
+        return fields + transcripts.note_fields(self.notes)
 
     def coverage(self) -> SessionCoverage:
         return of_session(self.session, self.items, self.messages)
@@ -149,6 +158,9 @@ class Entry:
             },
             "interrupted": interrupted,
             "written": (msg.get("metadata") or {}).get("written") if interrupted else None,
+            "author": author_of(msg),
+            # Beside the message they are on, apart from what was said.
+            transcripts.NOTES: [_note(n) for n in msg.get(transcripts.NOTES) or ()],
         }
 
     def view(self) -> dict[str, Any]:
@@ -174,7 +186,12 @@ class Entry:
             "messages": [self._message(msg) for msg in self.messages],
             "turns": transcripts.turns(self.messages),
             "coverage": self.coverage(),
+            transcripts.NOTES: [_note(n) for n in self.notes],
         }
+
+
+def _note(note: Note) -> dict[str, Any]:
+    return {"id": note.id, "kind": note.kind, "body": note.body, "created_at": note.created_at}
 
 
 def sessions_query(sel: Selection, cutoff: datetime, *columns: Any) -> Select[Any]:
@@ -242,7 +259,7 @@ class Source:
                     continue
                 async with self.db.connect() as conn:
                     content = await self._content(conn, rows)
-            messages, files, voice_files = content
+            messages, files, voice_files, whole = content
             entries = []
             for r in rows:
                 participant += 1
@@ -257,6 +274,7 @@ class Source:
                         self.selection.anonymize,
                         self._guides[(r["interview_id"], r["guide_version"])],
                         voice_files.get(r["id"], ()),
+                        whole.get(r["id"], ()),
                     )
                 )
             yield entries
@@ -267,9 +285,11 @@ class Source:
         dict[str, list[dict[str, Any]]],
         dict[tuple[str, str], Mapping[str, Any]],
         dict[str, list[Mapping[str, Any]]],
+        dict[str, list[Note]],
     ]:
-        """The page's messages by session, its files by (session, kind), and the artifact
-        rows of its voice sessions' recordings and captions by session."""
+        """The page's messages by session (with the notes on each), its files by (session,
+        kind), the artifact rows of its voice sessions' recordings and captions by session,
+        and the notes on each session as a whole."""
         ids = [r["id"] for r in rows]
         by_session: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         found = await conn.execute(
@@ -295,7 +315,9 @@ class Source:
         # Frozen versions never change: each is read once per export.
         versions = {(r["interview_id"], r["guide_version"]) for r in rows} - set(self._guides)
         self._guides.update(await guide_items(conn, versions))
-        return by_session, files, voice_files
+        found_notes = await notes.for_sessions(conn, ids)
+        whole = {i: transcripts.attach_notes(by_session[i], found_notes.get(i, [])) for i in ids}
+        return by_session, files, voice_files, whole
 
     async def _load_interviews(self, conn: Any, ids: set[str]) -> None:
         missing = ids - set(self._interviews)

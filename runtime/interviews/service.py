@@ -250,7 +250,12 @@ async def delete(db: Database, workspace_id: str, interview_id: str) -> None:
             schema.interview_graphs,
         ):
             await conn.execute(table.delete().where(table.c.interview_id == interview_id))
-        for table in (schema.messages, schema.artifacts):
+        for table in (
+            schema.session_notes,
+            schema.steering_instructions,
+            schema.messages,
+            schema.artifacts,
+        ):
             await conn.execute(table.delete().where(table.c.session_id.in_(ids)))
         await conn.execute(s.delete().where(s.c.interview_id == interview_id))
         gv = schema.guide_versions

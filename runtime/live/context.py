@@ -8,18 +8,20 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from runtime.engines.base import TranscriptEntry, TurnContext
+from runtime.engines.base import Guidance, TranscriptEntry, TurnContext
 from runtime.interviews import service as interviews
 from runtime.interviews.guide import StoredGuide
 from runtime.live.eventlog import EventLog
 from runtime.live.events import (
     EventType,
     RespondentMessage,
+    SteerApplied,
     TurnCompleted,
     TurnDelta,
     TurnStarted,
 )
 from runtime.platform.clock import utcnow
+from runtime.sessions import steering
 from runtime.sessions import store as sessions
 from runtime.stores import schema
 from runtime.stores.database import Database
@@ -37,6 +39,8 @@ class Loaded:
     ctx: TurnContext
     committed: Row[Any] | None
     owing: Row[Any] | None
+    # Every instruction researchers gave the session, applied or not: what no turn may say.
+    private: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass
@@ -48,6 +52,7 @@ class Prior:
     said: str = ""
     completed: bool = False
     messages: set[str] = dataclasses.field(default_factory=set)
+    steered: set[str] = dataclasses.field(default_factory=set)  # its steer.applied, by steer
 
 
 class Contexts:
@@ -59,14 +64,17 @@ class Contexts:
         self._guides: dict[tuple[str, int], StoredGuide] = {}
 
     async def load(self, session_id: str) -> Loaded | None:
-        """None when no turn is owed."""
+        """None when no turn is owed (or a researcher has taken the session over)."""
         async with self._db.connect() as conn:
             session = await sessions.row(conn, session_id)
             turn_id = f"t{session.turn_seq}"
             history = await sessions.messages(conn, session_id)
             committed = next((m for m in history if m.turn_id == turn_id), None)
-            if session.awaiting != "interviewer" and committed is None:
+            if committed is None and (
+                session.awaiting != "interviewer" or session.taken_over_at is not None
+            ):
                 return None
+            steers = await steering.of_session(conn, session_id)
             interview = (
                 await conn.execute(
                     select(schema.interviews).where(schema.interviews.c.id == session.interview_id)
@@ -82,9 +90,18 @@ class Contexts:
             transcript=[TranscriptEntry(r.role, r.content, r.item_id) for r in history],
             started_at=session.created_at,
             now=utcnow(),
+            guidance=tuple(Guidance(r.id, r.instruction) for r in steers if r.status == "queued"),
         )
         owing = history[-1] if history and history[-1].role == "respondent" else None
-        return Loaded(ctx, committed, owing)
+        return Loaded(ctx, committed, owing, tuple(r.instruction for r in steers))
+
+    async def guidance(self, session_id: str) -> tuple[tuple[Guidance, ...], tuple[str, ...]]:
+        """The session's queued instructions, and every instruction's text (for a turn
+        written again with one more: `mode: now`)."""
+        async with self._db.connect() as conn:
+            steers = await steering.of_session(conn, session_id)
+        queued = tuple(Guidance(r.id, r.instruction) for r in steers if r.status == "queued")
+        return queued, tuple(r.instruction for r in steers)
 
     async def _guide(self, conn: AsyncConnection, interview_id: str, version: int) -> StoredGuide:
         key = (interview_id, version)
@@ -112,4 +129,6 @@ class Contexts:
                 prior.said += event.text
             elif isinstance(event, TurnCompleted) and event.turn_id == turn_id:
                 prior.completed = True
+            elif isinstance(event, SteerApplied) and event.turn_id == turn_id:
+                prior.steered.add(event.steer_id)
         return prior

@@ -101,10 +101,12 @@ class EarlyTurn:
         """Whether the session is still as known, apart from the one message just stored.
         Only a respondent message moves `turn_seq` on and only one turn commits per seq, so
         an unchanged seq (plus the one) means no message was written elsewhere; the
-        interview's `updated_at` moves with every edit of it."""
+        interview's `updated_at` moves with every edit of it. A session researchers steer or
+        have taken over starts its turn from SQL."""
         known = self.known
         return (
             posted.created
+            and not posted.directed
             and posted.turn_seq == known.seq + 1
             and posted.state == known.state
             and posted.interview_updated_at == known.interview.get("updated_at")

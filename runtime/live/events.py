@@ -21,11 +21,15 @@ EventType = Literal[
     "steer.queued",
     "steer.applied",
     "note.added",
+    "session.takeover",
+    "session.handback",
 ]
 
 # Researchers' events: in the session's log, so they sit in order with its turns, and on the
 # interview's live feed; never sent (or spoken) to the respondent, whose readers drop them.
-PRIVATE_EVENTS: frozenset[EventType] = frozenset({"steer.queued", "steer.applied", "note.added"})
+PRIVATE_EVENTS: frozenset[EventType] = frozenset(
+    {"steer.queued", "steer.applied", "note.added", "session.takeover", "session.handback"}
+)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,22 @@ class NoteAdded(SessionEvent):
     body: str
 
 
+@dataclass(frozen=True)
+class SessionTakeover(SessionEvent):
+    """A researcher writes the interviewer's turns from now on (author: researcher)."""
+
+    type: ClassVar[EventType] = "session.takeover"
+    taken_over_by: str | None  # the API key's id
+
+
+@dataclass(frozen=True)
+class SessionHandback(SessionEvent):
+    """The AI interviewer writes the turns again, from everything said."""
+
+    type: ClassVar[EventType] = "session.handback"
+    turn_owed: bool  # the respondent's last message is unanswered: the AI answers it now
+
+
 # Every event type, by its name on the wire: what a read from the log is decoded into.
 EVENT_CLASSES: dict[str, type[SessionEvent]] = {
     cls.type: cls
@@ -159,6 +179,8 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         SteerQueued,
         SteerApplied,
         NoteAdded,
+        SessionTakeover,
+        SessionHandback,
     )
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from typing import Protocol
 
 import structlog
@@ -20,6 +21,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
+"""
+# Renewed, and what was asked of the writer (taken: it is told once).
+_RENEW_HEARING = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return {0, false}
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local asked = redis.call('GET', KEYS[2])
+if asked then
+  redis.call('DEL', KEYS[2])
+end
+return {1, asked}
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -57,6 +70,15 @@ class Leases(Protocol):
         """False once the lease is no longer this token's."""
         ...
 
+    async def renew_hearing(self, session_id: str, token: str) -> tuple[bool, str | None]:
+        """Renew, and hear what was asked of this writer since (ask_stop), once."""
+        ...
+
+    async def ask_stop(self, session_id: str, reason: str) -> None:
+        """Ask the process writing the session's turn, wherever it is, to stop it for
+        `reason` (restart, takeover): heard at its next renewal; forgotten after a lease."""
+        ...
+
     async def release(self, session_id: str, token: str) -> None: ...
 
     async def count_attempt(self, session_id: str, turn_id: str) -> int: ...
@@ -70,13 +92,22 @@ class Leases(Protocol):
         ...
 
 
-async def keep(leases: Leases, session_id: str, token: str) -> None:
-    """Renew the lease every third of its time until cancelled or lost."""
+async def keep(
+    leases: Leases, session_id: str, token: str, asked: Callable[[str], object] | None = None
+) -> None:
+    """Renew the lease every third of its time until cancelled or lost; `asked` hears what
+    researchers asked of this writer (Leases.ask_stop)."""
     while True:
         await asyncio.sleep(leases.lease_ms / 3000)
         try:
-            if not await leases.renew(session_id, token):
+            if asked is None:
+                held, request = await leases.renew(session_id, token), None
+            else:
+                held, request = await leases.renew_hearing(session_id, token)
+            if not held:
                 return  # lost: the fenced appends will stop this generator
+            if request is not None and asked is not None:
+                asked(request)
         except RedisError as exc:
             # A blip: keep trying while the lease may still be ours.
             log.warning("turn.lease_renewal_failed", session_id=session_id, error=str(exc))
@@ -87,6 +118,7 @@ class RedisLeases:
         self._redis = redis
         self.lease_ms = lease_ms
         self._renew = redis.register_script(_RENEW)
+        self._renew_hearing = redis.register_script(_RENEW_HEARING)
         self._release = redis.register_script(_RELEASE)
 
     async def owe(self, session_id: str) -> None:
@@ -120,6 +152,16 @@ class RedisLeases:
         return bool(
             await self._renew(keys=[redis_keys.lease(session_id)], args=[token, self.lease_ms])
         )
+
+    async def renew_hearing(self, session_id: str, token: str) -> tuple[bool, str | None]:
+        keys = [redis_keys.lease(session_id), redis_keys.turn_stop(session_id)]
+        held, asked = await self._renew_hearing(keys=keys, args=[token, self.lease_ms])
+        if not held or not asked:
+            return bool(held), None
+        return True, asked.decode() if isinstance(asked, bytes) else str(asked)
+
+    async def ask_stop(self, session_id: str, reason: str) -> None:
+        await self._redis.set(redis_keys.turn_stop(session_id), reason, px=self.lease_ms)
 
     async def release(self, session_id: str, token: str) -> None:
         await self._release(keys=[redis_keys.lease(session_id)], args=[token])

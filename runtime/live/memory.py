@@ -33,6 +33,7 @@ class MemoryLeases:
         self._held: dict[str, tuple[str, float]] = {}  # session: (token, until, monotonic s)
         self._owed: dict[str, float] = {}  # session: since (ms)
         self._attempts: dict[tuple[str, str], int] = {}
+        self._asked: dict[str, tuple[str, float]] = {}  # session: (reason, until, monotonic s)
 
     def holder(self, session_id: str) -> str | None:
         held = self._held.get(session_id)
@@ -70,6 +71,15 @@ class MemoryLeases:
             return False
         self._hold(session_id, token)
         return True
+
+    async def renew_hearing(self, session_id: str, token: str) -> tuple[bool, str | None]:
+        if not await self.renew(session_id, token):
+            return False, None
+        asked = self._asked.pop(session_id, None)
+        return True, asked[0] if asked is not None and asked[1] > time.monotonic() else None
+
+    async def ask_stop(self, session_id: str, reason: str) -> None:
+        self._asked[session_id] = (reason, time.monotonic() + self.lease_ms / 1000)
 
     async def release(self, session_id: str, token: str) -> None:
         if self.holder(session_id) == token:

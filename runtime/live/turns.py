@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from datetime import timedelta
@@ -14,7 +15,7 @@ from redis.exceptions import RedisError
 from runtime.coverage import live as coverage
 from runtime.engines.base import Engine, TurnContext
 from runtime.interviews.guide import items_in_order
-from runtime.live import delta_writer, ending, fallbacks, lease
+from runtime.live import delta_writer, ending, fallbacks, guard, lease
 from runtime.live.context import Contexts, Prior
 from runtime.live.early_turns import EarlyStarts, EarlyTurn
 from runtime.live.eventlog import EventLog, LeaseLost
@@ -22,6 +23,7 @@ from runtime.live.events import (
     CoverageUpdated,
     RespondentMessage,
     SessionEvent,
+    SteerApplied,
     TurnCompleted,
     TurnDelta,
     TurnStarted,
@@ -65,6 +67,10 @@ class TurnRunner:
         self._running: dict[str, asyncio.Task[None]] = {}
         # Per session, the turn being written here and what stops it (a voice barge-in).
         self._stops: dict[str, tuple[str, asyncio.Event]] = {}
+        # Sessions whose turn here is to be written again from its start (steering, `now`),
+        # and those whose turn a researcher's takeover stopped.
+        self._restarts: set[str] = set()
+        self._taken: set[str] = set()
         self._prior: dict[asyncio.Task[None], asyncio.Task[None]] = {}
 
     def start(
@@ -118,6 +124,33 @@ class TurnRunner:
             return False
         found[1].set()
         return True
+
+    def restart(self, session_id: str) -> bool:
+        """Stop the turn this process is writing and write it again from its start, with the
+        instructions queued by then (a `mode: now` instruction). False when no turn of the
+        session is being written here."""
+        found = self._stops.get(session_id)
+        if found is None:
+            return False
+        self._restarts.add(session_id)
+        found[1].set()
+        return True
+
+    def stop(self, session_id: str) -> bool:
+        """Stop the turn this process is writing, committed as far as written (a takeover)."""
+        found = self._stops.get(session_id)
+        if found is None:
+            return False
+        self._taken.add(session_id)
+        found[1].set()
+        return True
+
+    def _asked(self, session_id: str, reason: str) -> None:
+        """A researcher on another process asked this turn's writer (Leases.ask_stop)."""
+        if reason == "restart":
+            self.restart(session_id)
+        elif reason == "takeover":
+            self.stop(session_id)
 
     async def drain(self) -> None:
         """Wait for the turns this process is writing to finish."""
@@ -191,8 +224,9 @@ class TurnRunner:
                 token = await self._lease_after_local_turn(session_id)
             if token is None:
                 return  # another process is generating this turn
+            asked = functools.partial(self._asked, session_id)
             renewer = asyncio.create_task(
-                lease.keep(self._leases, session_id, token), name=f"lease:{session_id}"
+                lease.keep(self._leases, session_id, token, asked), name=f"lease:{session_id}"
             )
             try:
                 await self._turn(session_id, token, fresh, early, recoveries)
@@ -231,6 +265,7 @@ class TurnRunner:
         # answer's arrival.
         began = early.began if early is not None else time.perf_counter()
         committed = owing = None
+        private: tuple[str, ...] = ()
         if early is not None:
             ctx = early.ctx  # confirmed by the stored message: no SQL read before streaming
             prior = Prior()  # a new turn id, leased by us: no earlier attempt began it
@@ -240,6 +275,7 @@ class TurnRunner:
                 await self._leases.settle(session_id)
                 return
             ctx, committed, owing = loaded.ctx, loaded.committed, loaded.owing
+            private = loaded.private
             prior = await self._contexts.prior(
                 session_id, f"t{ctx.seq}", fresh and committed is None
             )
@@ -254,7 +290,7 @@ class TurnRunner:
         said = prior.said
         if committed is None:
             content, item_id, said = await self._write(
-                session_id, turn_id, ctx, early, prior, restart, fence, began, recoveries
+                session_id, turn_id, ctx, early, prior, restart, fence, began, recoveries, private
             )
         else:
             content, item_id = committed.content, committed.item_id
@@ -284,9 +320,11 @@ class TurnRunner:
         fence: str,
         began: float,
         recoveries: int | None,
+        private: tuple[str, ...] = (),
     ) -> tuple[str, str | None, str]:
         """Stream and commit the turn; returns the stored content and item, and all the text
-        the log now holds for it."""
+        the log now holds for it. A `mode: now` instruction arriving while it streams has it
+        written again from its start, with that instruction (steering.interrupt)."""
         name = str(ctx.interview["engine"])
         engine = await fallbacks.engine_for(
             self._engines,
@@ -298,53 +336,103 @@ class TurnRunner:
             early.attempt if early is not None else None,
             recoveries,
         )
-        outputs = (
-            early.outputs() if early is not None and engine is early.engine else engine.respond(ctx)
-        )
-        stop = asyncio.Event()
-        self._stops[session_id] = (turn_id, stop)
-        try:
-            content, decision = await delta_writer.stream(
-                self._events,
-                session_id,
-                turn_id,
-                outputs,
-                prior.said,
-                None if prior.started else TurnStarted(turn_id, None, restart),
-                fence,
-                ctx.phrases.rephrase(),
-                None if prior.started or prior.said else (name, began),
-                stop,
+        said_before, opening = prior.said, not prior.started
+        while True:
+            if ctx.guidance:
+                ctx = await self._steered(session_id, turn_id, ctx, engine, name, prior, fence)
+            outputs = (
+                early.outputs()
+                if early is not None and engine is early.engine
+                else engine.respond(ctx)
             )
-            said = content if len(content) >= len(prior.said) else prior.said
-            turn = sessions.CommittedTurn(
-                content,
-                decision.item_id,
-                decision.move,
-                decision.state,
-                decision.completes,
-                decision.metadata,
-                decision.answer.stored() if decision.answer else None,
-                decision.revisit,
-            )
-            stored = await sessions.commit_turn(self._db, session_id, ctx.seq, turn)
-            if stored is not None:
-                self._early.remember(session_id, ctx, content, decision)
-                fallbacks.count(name, decision)
-                return content, decision.item_id, said
-            # Another writer committed first: finish from what the transcript says.
-            async with self._db.connect() as conn:
-                committed = await sessions.committed_turn(conn, session_id, turn_id)
-            if committed is None:
-                await sessions.status(self._db, session_id)  # NotFound: erased meanwhile
-                raise RuntimeError(f"{turn_id} of {session_id} was neither committed nor stored")
-            return committed.content, committed.item_id, said
-        except LeaseLost:
-            metrics.turn_finished(name, "lease_lost")
-            raise
-        except Exception:
-            metrics.turn_finished(name, "failed")
-            raise
-        finally:
-            if self._stops.get(session_id, (None,))[0] == turn_id:
-                del self._stops[session_id]
+            if private:  # a steered session: no turn may say what researchers told it
+                outputs = guard.Guard(private).filter(outputs, ctx.phrases.probe())
+            stop = asyncio.Event()
+            self._stops[session_id] = (turn_id, stop)
+            try:
+                content, decision = await delta_writer.stream(
+                    self._events,
+                    session_id,
+                    turn_id,
+                    outputs,
+                    said_before,
+                    TurnStarted(turn_id, None, restart) if opening else None,
+                    fence,
+                    ctx.phrases.rephrase(),
+                    (name, began) if opening and not said_before and not restart else None,
+                    stop,
+                )
+                stopped = decision.metadata.get("stopped") == "barge_in"
+                if stopped and session_id in self._restarts and not decision.completes:
+                    # Steered `now`: the same turn again from its start, the instruction in
+                    # its prompt; clients replace what they showed of it (restart: true).
+                    self._restarts.discard(session_id)
+                    early, said_before, opening, restart = None, "", True, True
+                    queued, private = await self._contexts.guidance(session_id)
+                    ctx = dataclasses.replace(ctx, guidance=queued)
+                    prior = dataclasses.replace(prior, started=False)
+                    continue
+                if stopped and session_id in self._taken:
+                    meta = {**decision.metadata, "stopped": "takeover"}
+                    decision = dataclasses.replace(decision, metadata=meta)
+                said = content if len(content) >= len(said_before) else said_before
+                turn = sessions.CommittedTurn(
+                    content,
+                    decision.item_id,
+                    decision.move,
+                    decision.state,
+                    decision.completes,
+                    decision.metadata,
+                    decision.answer.stored() if decision.answer else None,
+                    decision.revisit,
+                    tuple(g.id for g in ctx.guidance) if ctx.guidance else (),
+                )
+                stored = await sessions.commit_turn(self._db, session_id, ctx.seq, turn)
+                if stored is not None:
+                    self._early.remember(session_id, ctx, content, decision)
+                    fallbacks.count(name, decision)
+                    return content, decision.item_id, said
+                # Another writer committed first: finish from what the transcript says.
+                async with self._db.connect() as conn:
+                    committed = await sessions.committed_turn(conn, session_id, turn_id)
+                if committed is None:
+                    await sessions.status(self._db, session_id)  # NotFound: erased meanwhile
+                    raise RuntimeError(
+                        f"{turn_id} of {session_id} was neither committed nor stored"
+                    )
+                return committed.content, committed.item_id, said
+            except LeaseLost:
+                metrics.turn_finished(name, "lease_lost")
+                raise
+            except Exception:
+                metrics.turn_finished(name, "failed")
+                raise
+            finally:
+                self._restarts.discard(session_id)
+                self._taken.discard(session_id)
+                if self._stops.get(session_id, (None,))[0] == turn_id:
+                    del self._stops[session_id]
+
+    async def _steered(
+        self,
+        session_id: str,
+        turn_id: str,
+        ctx: TurnContext,
+        engine: Engine,
+        name: str,
+        prior: Prior,
+        fence: str,
+    ) -> TurnContext:
+        """The context with the instructions this turn applies, each acknowledged in the log
+        before the turn opens: none for a fallback (its words are the runtime's), and a
+        retry of a turn already open keeps to those it acknowledged."""
+        guidance = ctx.guidance if engine is self._engines.get(name) else ()
+        if prior.started:
+            guidance = tuple(g for g in guidance if g.id in prior.steered)
+        acks: list[SessionEvent] = [
+            SteerApplied(g.id, turn_id) for g in guidance if g.id not in prior.steered
+        ]
+        if acks:
+            await self._events.append_all(session_id, acks, fence)
+            prior.steered.update(g.id for g in guidance)
+        return dataclasses.replace(ctx, guidance=guidance)

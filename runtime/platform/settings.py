@@ -150,6 +150,8 @@ class Settings:
     page_limit_max: int = 100
     # Live sessions.
     ticket_ttl_seconds: int = setting("RAPPORT_TICKET_TTL_SECONDS", 600)
+    # A console sign-in (runtime/access/console_tickets.py): renewed while the page is open.
+    console_ticket_ttl_seconds: int = setting("RAPPORT_CONSOLE_TICKET_TTL_SECONDS", 900)
     session_idle_timeout_seconds: int = setting("RAPPORT_SESSION_IDLE_TIMEOUT_SECONDS", 1800)
     turn_lease_ms: int = setting("RAPPORT_TURN_LEASE_MS", 5000)
     sweep_interval_seconds: float = setting("RAPPORT_SWEEP_INTERVAL_SECONDS", 1.0)

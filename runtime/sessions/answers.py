@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import msgspec
 
 from runtime.platform.views import Meta, View
-from runtime.vocabulary import MOVES, AnswerKind, Modality, Move, ResolvedBy, ValueStatus
+from runtime.vocabulary import (
+    MOVES,
+    AnswerKind,
+    Author,
+    Modality,
+    Move,
+    ResolvedBy,
+    ValueStatus,
+)
 
 # What a transcript shows beside an unresolved answer (no option or number after the re-asks).
 NO_VALUE = "no valid answer recorded"
@@ -117,6 +125,14 @@ def interrupted_of(message: Mapping[Any, Any]) -> bool:
     return message.get("role") == "interviewer" and bool(
         (message.get("metadata") or {}).get("interrupted")
     )
+
+
+def author_of(message: Mapping[Any, Any]) -> Author | None:
+    """Who wrote an interviewer turn: `researcher` (a takeover) or `ai` (every turn stored
+    before authors were); None for the respondent's messages."""
+    if message.get("role") != "interviewer":
+        return None
+    return "researcher" if message.get("author") == "researcher" else "ai"
 
 
 def audio_key_of(message: Mapping[Any, Any]) -> str | None:

@@ -15,6 +15,7 @@ from runtime.platform.clock import utcnow
 from runtime.platform.errors import Conflict, NotFound
 from runtime.platform.ids import hash_secret, new_id, new_secret
 from runtime.platform.views import Meta, View
+from runtime.sessions import steering
 from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.vocabulary import MODALITIES, AnswerKind, Modality, Move, Role
@@ -56,6 +57,8 @@ class PostedMessage:
     turn_seq: int = 0
     state: dict[str, Any] | None = None
     interview_updated_at: datetime | None = None
+    # Researchers steer it or write its turns: its next turn reads what they did from SQL.
+    directed: bool = False
 
     def receipt(self) -> MessageAccepted:
         """What the respondent is told, over HTTP and WebSocket alike."""
@@ -224,7 +227,13 @@ def _store_message(
             turn_recoveries=0,
             last_activity_at=now,
         )
-        .returning(s.c.state, s.c.turn_seq, _interview_updated_at())
+        .returning(
+            s.c.state,
+            s.c.turn_seq,
+            _interview_updated_at(),
+            steering.steered(session_id),
+            s.c.taken_over_at,
+        )
     ).first()
     if updated is None:
         # A concurrent retry of the same message may have won the update just now.
@@ -261,6 +270,7 @@ def _store_message(
         updated.turn_seq,
         updated.state or {},
         updated.interview_updated_at,
+        bool(updated.steered) or updated.taken_over_at is not None,
     )
 
 
@@ -338,6 +348,7 @@ async def commit_turn(
             await announce(conn, session_id, "session.completed")
         if seq > 1:
             await _record_answer(conn, session_id, turn.answer or _NO_VALUE)
+        await steering.mark_applied(conn, turn.steered, f"t{seq}")
         await conn.execute(
             insert(m).values(
                 id=new_id("msg"),
@@ -350,6 +361,7 @@ async def commit_turn(
                 client_message_id=None,
                 metadata=metadata,
                 created_at=now,
+                author="ai",
             )
         )
         return str(values.get("status", current.status))
@@ -373,6 +385,8 @@ class CommittedTurn:
     # The value read from the answer that owed the turn (answers.Resolution.stored()).
     answer: dict[str, Any] | None = None
     revisit: bool = False
+    # The researchers' instructions its prompt held: applied with it (runtime/sessions/steering.py).
+    steered: tuple[str, ...] = ()
 
 
 # What an answer to an open-ended item (or a turn that read no value) records.

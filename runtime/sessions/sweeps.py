@@ -36,6 +36,7 @@ def owed_query(before: datetime, limit: int = 500) -> Select[Any]:
             s.c.status.in_(("in_progress", "completed")),
             s.c.awaiting == "interviewer",
             s.c.last_activity_at < before,
+            s.c.taken_over_at.is_(None),  # a researcher writes its turns
         )
         .order_by(s.c.last_activity_at)
         .limit(limit)

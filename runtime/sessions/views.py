@@ -17,6 +17,7 @@ from runtime.sessions.answers import (
     MessageAudio,
     answer_of,
     audio_of,
+    author_of,
     interrupted_of,
     modality_of,
     move_of,
@@ -27,7 +28,7 @@ from runtime.stores import schema
 from runtime.stores.database import Database
 from runtime.stores.pagination import Page, fetch_page
 from runtime.stores.schema import real_sessions
-from runtime.vocabulary import Modality, Move, Role, SessionStatus
+from runtime.vocabulary import Author, Modality, Move, Role, SessionStatus
 
 
 class Respondent(View):
@@ -68,6 +69,13 @@ class Session(View):
             "?sort=quality_desc orders by; null until the session is analysed"
         ),
     ] = None
+    taken_over_at: Annotated[
+        Timestamp | None,
+        Meta(
+            description="Since when a researcher writes the interviewer's turns "
+            "(POST /v1/sessions/{id}/takeover); null while the AI does"
+        ),
+    ] = None
 
 
 class Message(View):
@@ -105,6 +113,14 @@ class Message(View):
             "is what was heard before the cut"
         ),
     ] = False
+    # Researchers only, like metadata: to the respondent every turn is the interviewer's.
+    author: Annotated[
+        Author | UnsetType | None,
+        Meta(
+            description="Interviewer turns: who wrote it, ai or researcher (a takeover: "
+            "POST /v1/sessions/{id}/takeover); null for respondent messages"
+        ),
+    ] = UNSET
     # Researchers only, like metadata.
     written: Annotated[
         str | UnsetType | None,
@@ -155,6 +171,7 @@ def to_view(row: Row[Any] | dict[str, Any], anonymous: bool = False) -> Session:
         last_activity_at=r["last_activity_at"],
         completed_at=r["completed_at"],
         quality_index=r.get("quality_index"),
+        taken_over_at=r.get("taken_over_at"),
     )
 
 
@@ -172,6 +189,7 @@ def message_view(r: Row[Any] | Mapping[str, Any], with_metadata: bool = True) ->
         audio=audio_of(row),
         interrupted=interrupted,
         written=(metadata.get("written") if interrupted else None) if with_metadata else UNSET,
+        author=author_of(row) if with_metadata else UNSET,
         metadata=metadata if with_metadata else UNSET,
     )
 

@@ -47,9 +47,21 @@ def interview_notify(interview_id: str) -> str:
 KEY_REVOCATIONS = f"{PREFIX}:keys:revoked"
 
 
+def console_ticket(digest: str) -> str:
+    """A console ticket (by the SHA-256 of its text): the API key id it stands for; expires
+    after console_ticket_ttl_seconds."""
+    return f"{PREFIX}:console:ticket:{digest}"
+
+
 def lease(session_id: str) -> str:
     """The turn lease: holder token, expiring after turn_lease_ms unless renewed."""
     return f"{PREFIX}:session:{session_id}:lease"
+
+
+def turn_stop(session_id: str) -> str:
+    """What a researcher asked of the process writing the session's turn (restart, takeover):
+    read and cleared by that writer's next lease renewal; expires with a lease."""
+    return f"{PREFIX}:session:{session_id}:turn_stop"
 
 
 def live(session_id: str) -> str:

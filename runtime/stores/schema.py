@@ -152,6 +152,10 @@ sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_activity_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
+    # A researcher writing the interviewer's turns (POST /v1/sessions/{id}/takeover): the
+    # API key that took over, and when; null while the AI interviews.
+    Column("taken_over_by", String(40), nullable=True),
+    Column("taken_over_at", UTCDateTime(), nullable=True),
     Index("ix_sessions_interview_created", "interview_id", "created_at", "id"),
     Index("ix_sessions_interview_status", "interview_id", "status"),
     # The sweeper's scans: idle sessions awaiting the respondent, owed turns awaiting the
@@ -179,6 +183,8 @@ messages = Table(
     Column("client_message_id", String(200), nullable=True),
     Column("metadata", Json, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Who wrote an interviewer turn: ai, or researcher (a takeover); null for the respondent's.
+    Column("author", String(20), nullable=True),
     UniqueConstraint("session_id", "seq", name="uq_messages_session_seq"),
     UniqueConstraint("session_id", "client_message_id", name="uq_messages_session_client_id"),
     UniqueConstraint("session_id", "turn_id", name="uq_messages_session_turn"),

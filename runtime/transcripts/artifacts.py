@@ -20,8 +20,10 @@ from runtime.platform.clock import utcnow
 from runtime.platform.errors import NotFound
 from runtime.platform.ids import new_id
 from runtime.platform.views import Meta, View
+from runtime.sessions import notes
 from runtime.sessions import store as sessions
 from runtime.sessions.answers import audio_key_of, audio_of
+from runtime.sessions.notes import Note
 from runtime.stores import schema
 from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
@@ -78,6 +80,8 @@ class SessionTranscript:
     messages: Sequence[Mapping[str, Any]]
     # The session's guide version: what its coverage is measured against.
     items: Sequence[Item] = ()
+    # The researchers' notes on the session as a whole (those on a message are on it).
+    notes: Sequence[Note] = ()
 
     @property
     def anonymous(self) -> bool:
@@ -89,7 +93,8 @@ class SessionTranscript:
 
     @property
     def fields(self) -> list[tuple[str, str]]:
-        return transcripts.metadata_fields(self.interview, self.session, self.anonymous)
+        fields = transcripts.metadata_fields(self.interview, self.session, self.anonymous)
+        return fields + transcripts.note_fields(self.notes)
 
     @property
     def coverage(self) -> SessionCoverage:
@@ -125,11 +130,11 @@ async def load_transcript(
         ).one()
         rows = await sessions.messages(conn, session_id)
         guide = await interviews.frozen_guide(conn, found.interview_id, found.guide_version)
+        found_notes = (await notes.for_sessions(conn, [session_id])).get(session_id, [])
+    messages = [dict(r._mapping) for r in rows]
+    whole = transcripts.attach_notes(messages, found_notes)
     return SessionTranscript(
-        dict(interview._mapping),
-        dict(found._mapping),
-        [dict(r._mapping) for r in rows],
-        items_in_order(guide),
+        dict(interview._mapping), dict(found._mapping), messages, items_in_order(guide), whole
     )
 
 

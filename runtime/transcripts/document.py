@@ -13,11 +13,13 @@ from runtime.platform.views import Meta, Timestamp, View
 from runtime.sessions.answers import (
     Answer,
     answer_of,
+    author_of,
     interrupted_of,
     modality_of,
     move_of,
     recorded,
 )
+from runtime.sessions.notes import Note
 from runtime.transcripts import neutralize
 from runtime.vocabulary import AnswerKind, Modality, Move, ValueStatus
 
@@ -33,6 +35,42 @@ INDENT = "  "  # what was said, in the plain-text transcript
 RENDERING = 3  # 3: a recorded value beside its answer
 RECORDED = "→"  # before the value recorded from an answer, in txt and md
 ROLE_LABEL = {"interviewer": "Interviewer", "respondent": "Respondent"}
+# A researcher's note on a message, in txt and md: outside what was said, so never a quote.
+NOTE_MARK = "✎"
+NOTES = "researcher_notes"  # where a loaded message carries the notes on it
+
+
+def attach_notes(messages: Sequence[dict[str, Any]], found: Sequence[Note]) -> list[Note]:
+    """Puts each note on its message (under NOTES); returns those on the session as a whole."""
+    on_message: dict[str, list[Note]] = {}
+    whole: list[Note] = []
+    for note in found:
+        if note.message_id is None:
+            whole.append(note)
+        else:
+            on_message.setdefault(note.message_id, []).append(note)
+    for m in messages:
+        if m["id"] in on_message:
+            m[NOTES] = on_message[m["id"]]
+    return whole
+
+
+def note_line(note: Note) -> str:
+    """How a rendered transcript says a note: whose it is, then what it says."""
+    what = "Researcher bookmark" if note.kind == "bookmark" else "Researcher note"
+    return f"{what}: {note.body}" if note.body else what
+
+
+def notes_of(message: Mapping[str, Any]) -> list[str]:
+    return [note_line(n) for n in message.get(NOTES) or ()]
+
+
+def note_fields(whole: Sequence[Note]) -> list[tuple[str, str]]:
+    """The notes on the session as a whole, as metadata rows of its rendered transcript."""
+    return [
+        ("Researcher bookmark" if n.kind == "bookmark" else "Researcher note", n.body)
+        for n in whole
+    ]
 
 
 class Turn(View):
@@ -73,11 +111,15 @@ class Turn(View):
 
 
 def said(message: Mapping[str, Any]) -> str:
-    """How a rendered transcript labels the way a message was said: "" when typed (as every
-    message was before voice mode), "voice", or "voice, interrupted"."""
-    if modality_of(message) != "voice":
-        return ""
-    return "voice, interrupted" if interrupted_of(message) else "voice"
+    """How a rendered transcript labels the way a message was said, and by whom when not
+    by the AI: "" when typed by it (as every message was before voice mode), "voice",
+    "voice, interrupted", "researcher" (a turn a researcher wrote in a takeover)."""
+    labels = []
+    if modality_of(message) == "voice":
+        labels.append("voice, interrupted" if interrupted_of(message) else "voice")
+    if author_of(message) == "researcher":
+        labels.append("researcher")
+    return ", ".join(labels)
 
 
 def turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:
@@ -146,6 +188,9 @@ def fingerprint(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
         # Likewise only for voice messages: text ones keep the fingerprint they had.
         if label := said(m):
             shown.append(label)
+        # Notes, too, only where there are some.
+        if notes := notes_of(m):
+            shown.append(notes)
         digest.update(json.dumps(shown).encode())
     return digest.hexdigest()
 
@@ -188,6 +233,7 @@ def to_text(title: str, fields: Sequence[tuple[str, str]], messages: Sequence[An
         # Not indented: no line of what was said can pass for the recorded value.
         if (value := recorded(answer_of(m))) is not None:
             lines.append(f"{RECORDED} {_one_line(value)}")
+        lines += [f"{NOTE_MARK} {_one_line(note)}" for note in notes_of(m)]
     return "\n".join(lines) + "\n"
 
 
@@ -204,6 +250,8 @@ def to_markdown(title: str, fields: Sequence[tuple[str, str]], messages: Sequenc
         # Outside the quote, which nothing typed can end: it cannot be forged either.
         if (value := recorded(answer_of(m))) is not None:
             lines += ["", f"{RECORDED} {neutralize.md_inline(value)}"]
+        for note in notes_of(m):
+            lines += ["", f"{NOTE_MARK} _{neutralize.md_inline(note)}_"]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ from runtime.stores.blobs import BlobStore
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
 from runtime.transcripts import artifacts
-from runtime.transcripts.document import said
+from runtime.transcripts.document import notes_of, said
 
 JOB_FUNCTION = "render_pdf"
 # A failed render is remembered this long (its job's ttl), then asking again renders again:
@@ -56,12 +56,17 @@ async def render(
 
 
 def _note(message: Mapping[str, Any]) -> str:
-    """The line under an answer that says what was recorded from it (none if nothing was)."""
+    """The lines under a message: what was recorded from an answer, then the researchers'
+    notes on it (none if there is nothing to say)."""
+    return "\n".join([*_recorded(message), *notes_of(message)])
+
+
+def _recorded(message: Mapping[str, Any]) -> list[str]:
     answer = answer_of(message)
     value = recorded(answer)
     if answer is None or value is None:
-        return ""
-    return NO_VALUE.capitalize() if answer.value_status == "unresolved" else f"Recorded: {value}"
+        return []
+    return [NO_VALUE.capitalize() if answer.value_status == "unresolved" else f"Recorded: {value}"]
 
 
 async def current(db: Database, blobs: BlobStore, session_id: str, fingerprint: str) -> Any:

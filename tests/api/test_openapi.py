@@ -27,6 +27,7 @@ from runtime.stores.database import Database
 from runtime.transcripts import pdf_files as transcript_pdf
 from runtime.voice import decoding
 from runtime.voice.types import Pcm
+from tests.api.contract_steering import steering_flow
 from tests.conftest import Server, new_key
 from tests.helpers import (
     GUIDE,
@@ -408,6 +409,7 @@ async def test_real_responses_match_the_document(
     await c.call(client, "get", sessions_path, 200, ids, query=after)
     await c.call(client, "get", sessions_path, 400, ids, query={"sort": "best"})
     await c.call(client, "get", "/v1/sessions/{id}/coverage", 200, sid)
+    await _notes_and_console(c, client, anon, sid, posted["message_id"])
     await c.call(client, "get", "/v1/sessions/{id}/summary", 200, sid)
     interview_coverage = "/v1/interviews/{id}/coverage"
     await c.call(client, "get", interview_coverage, 200, ids, query=with_tests)
@@ -429,6 +431,8 @@ async def test_real_responses_match_the_document(
     saturation = "/v1/interviews/{id}/saturation"
     await c.call(client, "get", saturation, 200, ids, query={"threshold": "0", **with_tests})
     await c.call(client, "get", saturation, 400, ids, query={"base_size": "0"})
+
+    await steering_flow(c, client, anon)
 
     # The respondent ends it; the stream ends with it.
     ended = await c.call(anon, "post", "/v1/sessions/{id}/end", 200, sid, headers=auth)
@@ -587,6 +591,31 @@ async def test_real_responses_match_the_document(
         if s.startswith("2")
     }
     assert successes - c.checked == set(), "documented successes the flow did not exercise"
+
+
+async def _notes_and_console(
+    c: Contract,
+    client: httpx.AsyncClient,
+    anon: httpx.AsyncClient,
+    sid: dict[str, str],
+    message_id: str,
+) -> None:
+    """The console's sign-in and a researcher's notes on the session."""
+    notes = "/v1/sessions/{id}/notes"
+    body = {"kind": "bookmark", "message_id": message_id, "body": "quote this"}
+    note = (await c.call(client, "post", notes, 201, sid, body=body)).json()
+    await c.call(client, "post", notes, 400, sid, body={"kind": "bookmark"})
+    await c.call(client, "get", notes, 200, sid, query={"limit": 1})
+    one = {**sid, "note_id": note["id"]}
+    await c.call(client, "patch", notes + "/{note_id}", 200, one, body={"body": "edited"})
+    await c.call(client, "delete", notes + "/{note_id}", 204, one)
+    await c.call(client, "delete", notes + "/{note_id}", 404, one)
+    ticket = (await c.call(client, "post", "/v1/console/tickets", 201)).json()["ticket"]
+    as_ticket = {"authorization": f"Bearer {ticket}"}
+    await c.call(anon, "get", "/v1/sessions/{id}", 200, sid, headers=as_ticket)
+    await c.call(anon, "delete", "/v1/console/tickets/current", 204, headers=as_ticket)
+    await c.call(anon, "get", "/v1/sessions/{id}", 401, sid, headers=as_ticket)
+    await c.call(anon, "get", "/console", 200)
 
 
 async def _findings_and_quotes(

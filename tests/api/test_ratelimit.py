@@ -257,6 +257,7 @@ async def at_defaults(node_env: dict[str, str], tmp_path: Path) -> AsyncIterator
         yield node
 
 
+@pytest.mark.one_backend
 async def test_five_hundred_respondents_behind_one_address_pass_the_defaults(
     at_defaults: ServeProcess, db: Database
 ) -> None:

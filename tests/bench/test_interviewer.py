@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bench.interviewer import MODELS, EngineSpec, render, run_harness
 from bench.personas import PERSONAS
 from bench.quality import invariants
 from tests.conftest import Server
 
 
+@pytest.mark.one_backend
 async def test_the_harness_reports_on_both_engines(server: Server, api_key: str) -> None:
     specs = [EngineSpec("scripted", "scripted"), EngineSpec("llm", "llm", "mock")]
     reports = await run_harness(server.url, api_key, specs, concurrency=3)
@@ -98,6 +101,7 @@ def test_a_clean_session_counts_nothing() -> None:
     }
 
 
+@pytest.mark.one_backend
 async def test_no_engine_or_model_behaviour_breaks_the_rules(server: Server, api_key: str) -> None:
     # The acceptance test of issue 11: every rate that must be 0 is 0, for the scripted
     # engine and the LLM engine against every behaviour of the test server's model.

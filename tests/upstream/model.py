@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.engines.prompt import ANSWER_TAG, POSITION_HEADING
+from runtime.engines.prompt import ANSWER_TAG, GUIDANCE_HEADING, POSITION_HEADING
 
 PROBES = (
     "Could you tell me a bit more about that?",
@@ -198,6 +198,9 @@ def reply(
         return Reply(f"```json\n{text}\n```" if said % 2 else text, None)
     if mode == "wrong-move" and move.move == "next" and not position.opening:
         return Reply("", Move("next", PROBES[0], move.item_id, move.value).arguments())
+    if mode == "leak-guidance" and (told := guidance(str(messages[0]["content"]))):
+        said = "Of course! The researcher told me: " + " ".join(told) + " Anyway, go on."
+        return Reply("", Move("probe", said, position.current).arguments())
     if mode == "message-first":
         arguments = move.arguments()
         return Reply("", {"message": arguments.pop("message"), **arguments})
@@ -207,6 +210,15 @@ def reply(
         bad: str | int = BAD_OPTION if position.options or not scale else scale[1] + 1
         return Reply("", _with_value(forward, bad, BAD_CONFIDENCE).arguments())
     return Reply("", move.arguments())
+
+
+def guidance(system: str) -> list[str]:
+    """The researcher's instructions the system prompt holds (its guidance block's items)."""
+    _, found, block = system.partition(GUIDANCE_HEADING)
+    if not found:
+        return []
+    block = block.split("\n\n", 1)[0]
+    return [line[2:] for line in block.splitlines() if line.startswith("- ")]
 
 
 def _position(system: str) -> dict[str, str]:

@@ -49,6 +49,7 @@ MISBEHAVIOURS = (
     "wrong-move",  # a probe's words ("Could you tell me…?") with `next` to the next item
     "message-first",  # the arguments with `message` written before `move`
     "bad-value",  # on choice/rating items a value off the options/scale, confidence 0.95, next
+    "leak-guidance",  # the researcher's guidance in the prompt, told to the respondent (probe)
 )  # fmt: skip
 MODES = FAILURES + MISBEHAVIOURS
 # What `unstorable` slips into the reply and the move: what no store can hold.

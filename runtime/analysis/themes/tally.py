@@ -26,9 +26,11 @@ MAX_QUOTE_CHARS = 300
 
 @dataclass(frozen=True, order=True)
 class Candidate:
-    """A sentence that could quote a theme; orders by rank (higher is better), then by who
-    said it first, so ties fall the same way every run."""
+    """A sentence that could quote a theme; orders a researcher's bookmarked message first,
+    then by rank (higher is better), then by who said it first, so ties fall the same way
+    every run."""
 
+    marked: bool
     rank: float
     order: tuple[int, str, int]  # negated session number, message id, negated start
     session_id: str = field(compare=False)
@@ -81,8 +83,10 @@ class Tally:
             tally.participants[session.session_id] = session.number
             tally.mentions += len({s.message_id for s, _ in found})
             tally.scores[session.session_id] = (sum(s.score for s, _ in found), len(found))
-            best = max(found, key=lambda f: (f[1], -f[0].start))
-            _offer(tally.central, _candidate(session, texts, best[0], best[1]))
+            # A bookmarked answer that carries the theme is what quotes this participant.
+            marked = session.bookmarked
+            best = max(found, key=lambda f: (f[0].message_id in marked, f[1], -f[0].start))
+            _offer(tally.central, _candidate(session, texts, best[0], best[1], marked))
             high = max(found, key=lambda f: (f[0].score, f[1]))
             if high[0].score >= LEAN_THRESHOLD:
                 _offer(tally.positive, _candidate(session, texts, high[0], high[0].score))
@@ -92,12 +96,17 @@ class Tally:
 
 
 def _candidate(
-    session: SessionText, texts: dict[str, str], sentence: SentenceReading, rank: float
+    session: SessionText,
+    texts: dict[str, str],
+    sentence: SentenceReading,
+    rank: float,
+    marked: frozenset[str] = frozenset(),
 ) -> Candidate:
     text = texts[sentence.message_id][sentence.start : sentence.end]
     if len(text) > MAX_QUOTE_CHARS:
         text = text[:MAX_QUOTE_CHARS].rsplit(None, 1)[0]
     return Candidate(
+        marked=sentence.message_id in marked,
         rank=round(rank, 9),
         order=(-session.number, sentence.message_id, -sentence.start),
         session_id=session.session_id,
