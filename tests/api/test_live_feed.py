@@ -243,3 +243,27 @@ async def test_the_researchers_events_reach_the_feed_and_never_the_respondent(
     assert [e.event for e in fed] == ["note.added", "respondent.message"]
     assert fed[0].data == {**note.data(), "session_id": respondent.id}
     assert [e.event for e in heard] == ["respondent.message"], "the respondent never sees it"
+
+
+async def test_a_console_ticket_opens_the_feed_as_its_key_does(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    interview = await published_interview(client)
+    made = await client.post("/v1/api-keys", json={"name": "console", "scopes": ["sessions:read"]})
+    assert made.status_code == 201, made.text
+    key = {"authorization": f"Bearer {made.json()['key']}"}
+    issued = await anon.post("/v1/console/tickets", headers=key)
+    assert issued.status_code == 201, issued.text
+    ticket = {"authorization": f"Bearer {issued.json()['ticket']}"}
+    url = f"/v1/interviews/{interview['id']}/live"
+    async with anon.stream("GET", url, headers=ticket) as response:
+        assert response.status_code == 200
+        respondent = await start_session(anon, interview["share_token"])
+        events = parse_sse(response)
+        first = await _take(events, 1)
+        assert first[0].event == "session.started" and first[0].data["session_id"] == respondent.id
+        revoked = await client.delete(f"/v1/api-keys/{made.json()['id']}")
+        assert revoked.status_code == 204
+        async with asyncio.timeout(30):
+            rest = [e.event async for e in events]
+    assert rest[-1] == "error", "revoking the key closes the feed its ticket opened"
