@@ -45,15 +45,19 @@ class EventStream:
         subscription: Subscription,
         release: Callable[[Subscription], Awaitable[None]],
         replay_only: bool = False,
+        first: bytes = b"",
     ) -> None:
         self.subscription = subscription
         self.release = release
         self.replay_only = replay_only
+        self.first = first  # frames sent before the log's (the feed's `feed.reset`)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         metrics.OPEN_STREAMS.labels("sse").inc()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            if self.first:
+                await send({"type": "http.response.body", "body": self.first, "more_body": True})
             try:
                 await self._pump(receive, send)
             except asyncio.CancelledError:

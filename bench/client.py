@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 HOST = "127.0.0.1"
 WAIT = 120.0  # seconds any single step may take before it counts as failed
@@ -227,10 +227,19 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-async def open_stream(port: int, path: str) -> Stream:
+S = TypeVar("S", bound=Stream)
+
+
+async def open_stream(
+    port: int,
+    path: str,
+    headers: dict[str, str] | None = None,
+    kind: type[S] = Stream,  # type: ignore[assignment]
+) -> S:
     loop = asyncio.get_running_loop()
-    payload = _request_bytes(port, "GET", path, headers={"accept": "text/event-stream"})
-    _, stream = await loop.create_connection(lambda: Stream(payload), HOST, port)
+    fields = {"accept": "text/event-stream", **(headers or {})}
+    payload = _request_bytes(port, "GET", path, headers=fields)
+    _, stream = await loop.create_connection(lambda: kind(payload), HOST, port)
     return stream
 
 

@@ -73,7 +73,7 @@ async def publish_interview(
     return str(body["share_token"])
 
 
-async def rapport_session(port: int, share_token: str) -> Session:
+async def rapport_session(port: int, share_token: str, kind: type[Stream] = Stream) -> Session:
     status, body = await request(port, "POST", f"/v1/public/interviews/{share_token}/sessions", {})
     if status != 201:
         raise RuntimeError(f"session start answered {status}: {body}")
@@ -84,7 +84,7 @@ async def rapport_session(port: int, share_token: str) -> Session:
         {"authorization": f"Bearer {body['session_token']}"},
         turns=True,
     )
-    session.stream = await open_stream(port, events_url.split(f":{port}", 1)[1])
+    session.stream = await open_stream(port, events_url.split(f":{port}", 1)[1], kind=kind)
     async with asyncio.timeout(WAIT):
         await session.stream.expect("turn.completed", "t1")  # the opening question
     return session

@@ -22,12 +22,14 @@ from runtime.engines.scripted import ScriptedEngine
 from runtime.engines.upstream import UpstreamProbe
 from runtime.live.early_turns import EarlyStarts
 from runtime.live.eventlog import EventLog
+from runtime.live.feed import InterviewOf
 from runtime.live.hub import Hub, StreamHub
 from runtime.live.lease import Leases, RedisLeases
 from runtime.live.redis_log import RedisEventLog
 from runtime.live.turns import TurnRunner
 from runtime.platform.private_files import private_dir
 from runtime.platform.settings import Settings
+from runtime.sessions import store as sessions
 from runtime.stores.blobs import BlobStore, open_store
 from runtime.stores.database import Database
 from runtime.stores.jobs import JobQueue
@@ -69,7 +71,9 @@ class Services:
         await asyncio.to_thread(private_dir, settings.data_dir)
         db = Database.from_settings(settings)
         redis = redis_client(settings)
-        events = RedisEventLog(redis, settings.event_log_ttl_seconds)
+        # Each session's events are mirrored into its interview's live feed (runtime/live/feed.py).
+        interview_of = InterviewOf(partial(sessions.interview_of, db))
+        events = RedisEventLog(redis, settings.event_log_ttl_seconds, interview_of)
         leases = RedisLeases(redis, settings.turn_lease_ms)
         llm_client = llm_client_from(settings)
         engines: dict[str, Engine] = {

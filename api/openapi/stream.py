@@ -166,3 +166,41 @@ def ws_description() -> str:
         "size but 640 bytes, before voice.start, faster than real time) gets an error frame "
         "(field `frame`) and is not counted."
     )
+
+
+def feed_description() -> str:
+    return (
+        "Server-sent events: every event of every session of the interview, in the order "
+        "they were appended, from the moment each is appended (turns as they stream: "
+        "`turn.delta`), including the researchers' events (steer.*, note.added) that a "
+        "respondent's stream never carries. Each frame has `id` (the feed's own entry id: "
+        "give it back as Last-Event-ID, or `last_event_id`, to resume with no gap and no "
+        "duplicate), `event` (the type, as on the session stream: see StreamEvent) and "
+        "`data`: the event's JSON object plus `session_id`. A session's end "
+        "(session.completed, a terminal session.state, session.deleted) is one more frame: "
+        "the feed stays open until the client leaves. Without Last-Event-ID it starts with "
+        "the oldest entry the feed holds. The feed keeps the newest 10,000 entries or so "
+        "and expires like a session's log (docs/limits.md): resuming from an id older than "
+        "its oldest entry first sends a `feed.reset` frame without an id, data "
+        "`{last_event_id, oldest_event_id}`, then the feed from its oldest entry; the client "
+        "re-reads state it cannot rebuild (GET /v1/interviews/{id}/sessions). Comment lines "
+        "are heartbeats. Authenticate with an API key of the interview's workspace (or a "
+        "console ticket of one) as `Authorization: Bearer`; the feed ends after a last "
+        "`error` event when the key is revoked, as the session stream does. Any API process "
+        "serves it; opening it costs one subscription per interview and process, however "
+        "many sessions run."
+    )
+
+
+def feed_ws_description() -> str:
+    return (
+        "The interview's live feed (GET /v1/interviews/{id}/live) over a WebSocket, with the "
+        "API key as `Authorization: Bearer`. Server frames: each entry as `{id, event, data}` "
+        '(data with `session_id`), after `last_event_id`; `{event: "feed.reset", data}` '
+        "without an id when resuming from before the oldest entry held. Client frames: "
+        '`{"type": "resume", "last_event_id": …}` restarts after that id (the key is checked '
+        'again, and the frame counts against its rate limit); `{"type": "ping"}` gets '
+        '`{"type": "pong"}`; anything else an error frame. Refused handshakes close with '
+        "4000 + the HTTP status (4401, 4403, 4404, 4400); a revoked key closes with 4401; "
+        "1013 when the live store cannot serve the feed (resume with last_event_id)."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
@@ -32,7 +33,7 @@ from runtime.sessions import store as sessions
 from runtime.stores import outages as store_errors
 
 
-def _start_id(value: str | None) -> str:
+def start_id(value: str | None) -> str:
     value = (value or "0").strip()
     if not is_valid_id(value):
         raise ValidationError(
@@ -77,7 +78,7 @@ class EventsEndpoint:
             raise HTTPException(405)
         session_id = request.path_params["id"]
         reader = await stream_reader(request, session_id, STREAM_SCOPE)
-        last_id = _start_id(request.headers.get("last-event-id") or params.LAST_EVENT_ID(request))
+        last_id = start_id(request.headers.get("last-event-id") or params.LAST_EVENT_ID(request))
         services = services_of(request)
         subscription, replay_only = await _open(services, reader, reader.session, last_id)
         return EventStream(subscription, services.hub.release, replay_only=replay_only)
@@ -97,28 +98,14 @@ async def websocket(ws: WebSocket) -> None:
     services = services_of(ws)
     try:
         reader = await stream_reader(ws, session_id, STREAM_SCOPE)
-        last_id = _start_id(params.LAST_EVENT_ID(ws))
+        last_id = start_id(params.LAST_EVENT_ID(ws))
     except DomainError as exc:
-        # Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
-        # browser sees a close code, but never the status of a refused handshake.
-        await ws.accept()
-        await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
+        await refuse(ws, exc)
         return
     await ws.accept()
     metrics.OPEN_STREAMS.labels("websocket").inc()
     writer: asyncio.Task[None] | None = None
     voice = _Voice(ws)
-
-    async def pump(from_id: str) -> None:
-        try:
-            await feed(from_id)
-        except Exception as exc:
-            if store_errors.outage(exc) is None:
-                raise
-            # Redis or the database cannot serve the feed now: 1013 (try again later), and the
-            # client resumes with its last event id.
-            with contextlib.suppress(Exception):
-                await ws.close(code=1013, reason="the live store is unavailable; reconnect")
 
     async def feed(from_id: str) -> None:
         session = await sessions.load(services.db, session_id)
@@ -151,7 +138,7 @@ async def websocket(ws: WebSocket) -> None:
         nonlocal writer
         if writer is not None:
             writer.cancel()
-        writer = asyncio.create_task(pump(from_id))
+        writer = asyncio.create_task(until_outage(ws, feed(from_id)))
         return writer
 
     restart(last_id)
@@ -179,6 +166,25 @@ async def websocket(ws: WebSocket) -> None:
                 await writer
 
 
+async def refuse(ws: WebSocket, exc: DomainError) -> None:
+    """Accept, then close with 4000 + the HTTP status (4401, 4404, …) and the reason: a
+    browser sees a close code, but never the status of a refused handshake."""
+    await ws.accept()
+    await ws.close(code=4000 + exc.status, reason=close_reason(exc.message))
+
+
+async def until_outage(ws: WebSocket, writer: Awaitable[None]) -> None:
+    """A socket's writer, run until it ends, or until Redis or the database cannot serve it
+    now: then 1013 (try again later), and the client resumes with its last event id."""
+    try:
+        await writer
+    except Exception as exc:
+        if store_errors.outage(exc) is None:
+            raise
+        with contextlib.suppress(Exception):
+            await ws.close(code=1013, reason="the live store is unavailable; reconnect")
+
+
 class _Voice:
     """The socket's voice channel, when the respondent has started one: the Outlet that
     serializes its output onto this WebSocket (binary frames for audio)."""
@@ -202,11 +208,13 @@ class _Voice:
 
     async def frame(self, data: bytes) -> dict[str, Any] | None:
         if self.channel is None:
-            return _error(ValidationError("audio frames come after voice.start", field="frame"))
+            return error_frame(
+                ValidationError("audio frames come after voice.start", field="frame")
+            )
         try:
             await self.channel.frame(data)
         except DomainError as exc:
-            return _error(exc)
+            return error_frame(exc)
         return None
 
     async def stop(self) -> None:
@@ -245,7 +253,7 @@ async def _handle(
                 except Unauthorized as exc:
                     await ws.close(code=4401, reason=exc.message)
                     return None
-            restart(_start_id(str(message.get("last_event_id", "0"))))
+            restart(start_id(str(message.get("last_event_id", "0"))))
             return None
         if kind == "message":
             posted = await conversation.say(
@@ -276,10 +284,10 @@ async def _handle(
             field="type",
         )
     except DomainError as exc:
-        return _error(exc)
+        return error_frame(exc)
 
 
-def _error(exc: DomainError) -> dict[str, Any]:
+def error_frame(exc: DomainError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.field:
         body["field"] = exc.field

@@ -52,13 +52,24 @@ class Plan:
     session_id: str
     turn_ids: tuple[str, ...]  # whose attempt counters may be in Redis
     blob_keys: tuple[str, ...]  # its files' keys, as its artifacts named them
+    # Whose live feed holds its events (None in journals written before the feed).
+    interview_id: str | None = None
 
     def stored(self) -> dict[str, Any]:
-        return {"turn_ids": list(self.turn_ids), "blob_keys": list(self.blob_keys)}
+        return {
+            "turn_ids": list(self.turn_ids),
+            "blob_keys": list(self.blob_keys),
+            "interview_id": self.interview_id,
+        }
 
     @classmethod
     def from_stored(cls, session_id: str, stored: dict[str, Any]) -> Plan:
-        return cls(session_id, tuple(stored["turn_ids"]), tuple(stored["blob_keys"]))
+        return cls(
+            session_id,
+            tuple(stored["turn_ids"]),
+            tuple(stored["blob_keys"]),
+            stored.get("interview_id"),
+        )
 
 
 class ErasedCounts(View):
@@ -183,6 +194,7 @@ async def delete_draft(services: ErasureParts, workspace_id: str, interview_id: 
         await erase_many(services, ids, erased_by="api_key")
     # Checks (again, under lock) that it is a draft; a preview started meanwhile goes in SQL.
     await interviews.delete(services.db, workspace_id, interview_id)
+    await services.events.drop_feed(interview_id)  # only its previews' tombstones were left
 
 
 async def _forget_in_sql(
@@ -213,6 +225,7 @@ async def _forget_in_sql(
         session_id,
         tuple(f"t{n}" for n in range(1, row.turn_seq + 1)),
         tuple(r.blob_key for r in keys),
+        row.interview_id,
     )
     await conn.execute(insert(j).values(session_id=session_id, plan=plan.stored(), created_at=now))
     # Queued with the erasure itself, so it is sent after it, and only if it happened.
@@ -227,7 +240,7 @@ async def _forget_elsewhere(services: ErasureParts, plan: Plan) -> _Elsewhere:
     """Everything of the session outside SQL; safe to run again (the journal's retry)."""
     session_id = plan.session_id
     # Redis first: once the session is marked erased, no writer brings its log back.
-    live_keys = await services.events.erase(session_id, list(plan.turn_ids))
+    live_keys = await services.events.erase(session_id, list(plan.turn_ids), plan.interview_id)
     records = await services.idempotency.forget_session(session_id)
     await services.limiter.forget_session(session_id)
     await services.jobs.forget(session_analysis.job_key(session_id))

@@ -57,9 +57,13 @@ class EventLog(Protocol):
         """Append a terminal event unless one was already appended; True if this one was."""
         ...
 
-    async def erase(self, session_id: str, turn_ids: list[str]) -> int:
+    async def erase(
+        self, session_id: str, turn_ids: list[str], interview_id: str | None = None
+    ) -> int:
         """Delete everything live of the session, end its open streams with
-        `session.deleted`, and refuse any later append; returns how many keys were removed."""
+        `session.deleted`, and refuse any later append; returns how many keys were removed.
+        With its `interview_id`, its events leave the interview's feed, which gets the
+        `session.deleted` instead."""
         ...
 
     async def last_event_type(self, session_id: str) -> str | None: ...
@@ -76,6 +80,21 @@ class EventLog(Protocol):
         ...
 
     async def all(self, session_id: str) -> list[StoredEvent]: ...
+
+    async def feed_after(
+        self, interview_id: str, last_id: str, count: int = LOG_PAGE
+    ) -> list[StoredEvent]:
+        """The interview's feed (runtime.live.feed.FeedEvent: every event of its sessions'
+        logs, in the order they were appended) strictly after `last_id`, oldest first."""
+        ...
+
+    async def feed_oldest(self, interview_id: str) -> str | None:
+        """The oldest entry the capped feed still holds; None when it holds none."""
+        ...
+
+    async def drop_feed(self, interview_id: str) -> None:
+        """Deletes the feed of an interview that is deleted."""
+        ...
 
 
 async def read_all(log: EventLog, session_id: str) -> list[StoredEvent]:

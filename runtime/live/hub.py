@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from runtime.live import feed
 from runtime.live.eventlog import LOG_PAGE, EventLog, id_key
 from runtime.live.events import PRIVATE_EVENTS, StoredEvent
-from runtime.live.redis_log import decode_published, session_of
+from runtime.live.redis_log import decode_published
 from runtime.stores import redis_keys
 
 log = structlog.get_logger(__name__)
 # Given the ids of the API keys behind open streams, returns those no longer valid.
 KeyCheck = Callable[[set[str]], Awaitable[set[str]]]
+# One log's events after an id (at most `count`): a session's, or an interview's feed.
+LogRead = Callable[[str, int], Awaitable[list[StoredEvent]]]
 
 
 async def announce_revocation(redis: Redis, key_id: str) -> None:
@@ -28,7 +32,8 @@ async def announce_revocation(redis: Redis, key_id: str) -> None:
 
 
 class Subscription:
-    """A reader's place in one session's log: events after `last_id`, gap-free and in order.
+    """A reader's place in one log (a session's, or an interview's feed): events after
+    `last_id`, gap-free and in order.
 
     Live events arrive in the published message itself, so an idle reader costs a list and
     an asyncio.Event — no Redis connection, no task, no timer (the hub's one ticker wakes
@@ -38,14 +43,15 @@ class Subscription:
 
     def __init__(
         self,
-        events: EventLog,
-        session_id: str,
+        read: LogRead,
+        channel: str,
         last_id: str,
         key_id: str | None = None,
         private: bool = False,
     ) -> None:
-        self.events = events
-        self.session_id = session_id
+        self.read = read
+        # Where its live events are published: its readers' key in a hub.
+        self.channel = channel
         # A researcher's reader gets the researchers' events too; a respondent's never does.
         self.private = private
         # The API key that opened the stream, if one did: its revocation closes the stream.
@@ -117,12 +123,27 @@ class Subscription:
         the client resumes later with its last event id."""
         last_id = f"{self.last[0]}-{self.last[1]}"
         try:
-            return await self.events.after(self.session_id, last_id, LOG_PAGE)
+            return await self.read(last_id, LOG_PAGE)
         except RedisError as exc:
             if not wait:
                 raise
-            log.warning("stream.log_unreadable", session_id=self.session_id, error=str(exc))
+            log.warning("stream.log_unreadable", channel=self.channel, error=str(exc))
             return None
+
+
+def of_session(
+    events: EventLog, session_id: str, last_id: str, key_id: str | None, private: bool
+) -> Subscription:
+    read = partial(events.after, session_id)
+    return Subscription(read, redis_keys.notify(session_id), last_id, key_id, private)
+
+
+def of_feed(events: EventLog, interview_id: str, last_id: str, key_id: str | None) -> Subscription:
+    """A researcher's reader of the interview's feed: every session's events, private ones
+    too, from one channel however many sessions there are."""
+    read = partial(events.feed_after, interview_id)
+    channel = redis_keys.interview_notify(interview_id)
+    return Subscription(read, channel, last_id, key_id, private=True)
 
 
 class Hub(Protocol):
@@ -147,6 +168,13 @@ class Hub(Protocol):
         `private`: a researcher reads, and gets the researchers' events (PRIVATE_EVENTS)."""
         ...
 
+    async def open_feed(
+        self, interview_id: str, last_id: str, key_id: str | None = None
+    ) -> Subscription:
+        """The interview's feed after `last_id`, live: one subscription of this process to
+        the interview's channel, shared by every reader of its feed here."""
+        ...
+
     async def release(self, subscription: Subscription) -> None: ...
 
     async def unwatched(self, session_id: str) -> None:
@@ -168,6 +196,27 @@ class Readers:
         self._subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self._unwatched: dict[str, asyncio.Event] = {}
         self._ticker: asyncio.Task[None] | None = None
+
+    async def open(
+        self,
+        session_id: str,
+        last_id: str,
+        live: bool = True,
+        key_id: str | None = None,
+        private: bool = False,
+    ) -> Subscription:
+        return await self._follow(
+            of_session(self.events, session_id, last_id, key_id, private), live
+        )
+
+    async def open_feed(
+        self, interview_id: str, last_id: str, key_id: str | None = None
+    ) -> Subscription:
+        return await self._follow(of_feed(self.events, interview_id, last_id, key_id), True)
+
+    async def _follow(self, subscription: Subscription, live: bool) -> Subscription:
+        """Starts handing the subscription its channel's events (with live=False, none)."""
+        raise NotImplementedError
 
     def _start_ticker(self) -> None:
         self._ticker = asyncio.create_task(self._tick(), name="stream-hub-ticker")
@@ -206,13 +255,14 @@ class Readers:
                 subscription.revoked = True
                 subscription.close()
 
-    def _deliver(self, session_id: str, event: StoredEvent) -> None:
-        for subscription in self._subscriptions.get(session_id, ()):
+    def _deliver(self, channel: str, event: StoredEvent) -> None:
+        for subscription in self._subscriptions.get(channel, ()):
             subscription.push(event)
 
     async def unwatched(self, session_id: str) -> None:
-        if session_id in self._subscriptions:
-            await self._unwatched.setdefault(session_id, asyncio.Event()).wait()
+        channel = redis_keys.notify(session_id)
+        if channel in self._subscriptions:
+            await self._unwatched.setdefault(channel, asyncio.Event()).wait()
 
     def _close(self, subscription: Subscription) -> None:
         """Ends a released reader at once (before any wait for the hub's lock)."""
@@ -225,15 +275,15 @@ class Readers:
                     del self._by_key[subscription.key_id]
 
     def _forget(self, subscription: Subscription) -> bool:
-        """Drops a closed reader; True when it was the session's last one here."""
-        readers = self._subscriptions.get(subscription.session_id)
+        """Drops a closed reader; True when it was its channel's last one here."""
+        readers = self._subscriptions.get(subscription.channel)
         if readers is None:
             return False
         readers.discard(subscription)
         if readers:
             return False
-        del self._subscriptions[subscription.session_id]
-        if unwatched := self._unwatched.pop(subscription.session_id, None):
+        del self._subscriptions[subscription.channel]
+        if unwatched := self._unwatched.pop(subscription.channel, None):
             unwatched.set()
         return True
 
@@ -284,47 +334,40 @@ class StreamHub(Readers):
             if message is None:
                 continue
             kind = message["type"]
-            if _text(message["channel"]) == redis_keys.KEY_REVOCATIONS:
+            channel = _text(message["channel"])
+            if channel == redis_keys.KEY_REVOCATIONS:
                 if kind == "message":
                     self._revoke({_text(message["data"])})
                 continue
             if kind == "message":
-                self._deliver(*decode_published(message["channel"], message["data"]))
+                self._deliver(channel, _published(channel, message["data"]))
             elif kind in ("subscribe", "unsubscribe"):
-                session_id = session_of(message["channel"])
                 if kind == "unsubscribe":
-                    self._confirmed.discard(session_id)
+                    self._confirmed.discard(channel)
                     continue
-                self._confirmed.add(session_id)
-                for subscription in self._subscriptions.get(session_id, ()):
+                self._confirmed.add(channel)
+                for subscription in self._subscriptions.get(channel, ()):
                     subscription.ready = subscription.resync = True
                     subscription.wake.set()
 
-    async def open(
-        self,
-        session_id: str,
-        last_id: str,
-        live: bool = True,
-        key_id: str | None = None,
-        private: bool = False,
-    ) -> Subscription:
-        subscription = Subscription(self.events, session_id, last_id, key_id, private)
+    async def _follow(self, subscription: Subscription, live: bool) -> Subscription:
         if not live:
             subscription.ready = True
             return subscription
+        channel, key_id = subscription.channel, subscription.key_id
         async with self._lock:
-            first = not self._subscriptions[session_id]
-            self._subscriptions[session_id].add(subscription)
+            first = not self._subscriptions[channel]
+            self._subscriptions[channel].add(subscription)
             if first:
                 try:
-                    await self._pubsub.subscribe(redis_keys.notify(session_id))
+                    await self._pubsub.subscribe(channel)
                 except BaseException:
                     # Not subscribed (redis-py keeps no channel it could not subscribe), so
                     # no reconnect would resubscribe it: the opener gets the error instead.
-                    del self._subscriptions[session_id]
+                    del self._subscriptions[channel]
                     raise
                 self._has_channels.set()
-            subscription.ready = session_id in self._confirmed
+            subscription.ready = channel in self._confirmed
             if key_id is not None:
                 self._by_key[key_id].add(subscription)
                 if not self._hears_revocations:
@@ -337,7 +380,15 @@ class StreamHub(Readers):
         async with self._lock:
             if self._forget(subscription):
                 with contextlib.suppress(RedisError):
-                    await self._pubsub.unsubscribe(redis_keys.notify(subscription.session_id))
+                    await self._pubsub.unsubscribe(subscription.channel)
+
+
+def _published(channel: str, payload: Any) -> StoredEvent:
+    """The event a notify message carries: a session's, or (on an interview's channel) a
+    feed entry."""
+    if channel.startswith(redis_keys.INTERVIEW_PREFIX):
+        return feed.published(_text(payload))
+    return decode_published(channel, payload)[1]
 
 
 def _text(value: Any) -> str:

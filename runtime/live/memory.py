@@ -11,10 +11,19 @@ import uuid
 from collections.abc import Callable
 
 from runtime.live.eventlog import LOG_PAGE, LeaseLost, LiveState, id_key, live_state, read_all
-from runtime.live.events import PRIVATE_EVENTS, SessionDeleted, SessionEvent, StoredEvent
+from runtime.live.events import (
+    PRIVATE_EVENTS,
+    SessionDeleted,
+    SessionEvent,
+    StoredEvent,
+)
+from runtime.live.feed import FeedEvent, InterviewOf
 from runtime.live.hub import KeyCheck, Readers, Subscription
 from runtime.platform.errors import NotFound
+from runtime.stores import redis_keys
 
+# Called with the channel a reader of the event follows (as Redis would publish it) and the
+# event.
 Listener = Callable[[str, StoredEvent], None]
 
 
@@ -98,11 +107,14 @@ class MemoryLeases:
 
 
 class MemoryEventLog:
-    """Appends are fenced by `leases`, like the Redis log's by the lease key."""
+    """Appends are fenced by `leases`, like the Redis log's by the lease key; with
+    `interview_of`, mirrored into each interview's feed, capped like the Redis one (exactly)."""
 
-    def __init__(self, leases: MemoryLeases) -> None:
+    def __init__(self, leases: MemoryLeases, interview_of: InterviewOf | None = None) -> None:
         self._leases = leases
+        self._interview_of = interview_of
         self._logs: dict[str, list[StoredEvent]] = {}
+        self._feeds: dict[str, list[StoredEvent]] = {}
         self._ended: set[str] = set()
         self._erased: set[str] = set()
         self._last = (0, 0)
@@ -118,14 +130,26 @@ class MemoryEventLog:
         self._last = (ms, self._last[1] + 1 if ms == self._last[0] else 0)
         return f"{self._last[0]}-{self._last[1]}"
 
-    def _add(self, session_id: str, events: list[SessionEvent]) -> str:
+    def _add(self, session_id: str, events: list[SessionEvent], interview_id: str | None) -> str:
         log = self._logs.setdefault(session_id, [])
         for event in events:
             stored = StoredEvent.of(self._next_id(), event)
             log.append(stored)
-            for listener in self._listeners:
-                listener(session_id, stored)
+            self._tell(redis_keys.notify(session_id), stored)
+            if interview_id is not None:
+                self._mirror(interview_id, session_id, stored)
         return log[-1].id
+
+    def _mirror(self, interview_id: str, session_id: str, stored: StoredEvent) -> None:
+        feed = self._feeds.setdefault(interview_id, [])
+        mirrored = FeedEvent.of_stored(self._next_id(), session_id, stored)
+        feed.append(mirrored)
+        del feed[: -redis_keys.INTERVIEW_FEED_MAXLEN]
+        self._tell(redis_keys.interview_notify(interview_id), mirrored)
+
+    def _tell(self, channel: str, event: StoredEvent) -> None:
+        for listener in self._listeners:
+            listener(channel, event)
 
     def _check(self, session_id: str, fence: str) -> None:
         if session_id in self._erased:
@@ -136,26 +160,39 @@ class MemoryEventLog:
     async def append(self, session_id: str, event: SessionEvent, fence: str = "") -> str:
         return await self.append_all(session_id, [event], fence)
 
+    async def _interview(self, session_id: str, events: list[SessionEvent]) -> str | None:
+        known = self._interview_of
+        if known is None:
+            return None
+        return known.known.get(session_id) or await known.find(session_id, events)
+
     async def append_all(self, session_id: str, events: list[SessionEvent], fence: str = "") -> str:
+        interview_id = await self._interview(session_id, events)
         self._check(session_id, fence)
-        return self._add(session_id, events)
+        return self._add(session_id, events, interview_id)
 
     async def announce_end(self, session_id: str, event: SessionEvent, fence: str = "") -> bool:
+        interview_id = await self._interview(session_id, [event])
         self._check(session_id, fence)
         if session_id in self._ended:
             return False
         self._ended.add(session_id)
-        self._add(session_id, [event])
+        self._add(session_id, [event], interview_id)
         return True
 
-    async def erase(self, session_id: str, turn_ids: list[str]) -> int:
+    async def erase(
+        self, session_id: str, turn_ids: list[str], interview_id: str | None = None
+    ) -> int:
         # As the Redis log counts keys: the log, its live state, the ended flag, the lease
         # and the attempt counters.
         removed = 2 * int(self._logs.pop(session_id, None) is not None)
         removed += int(session_id in self._ended) + self._leases.erase(session_id, turn_ids)
         self._ended.discard(session_id)
         self._erased.add(session_id)
-        self._add(session_id, [SessionDeleted(session_id)])
+        feed = None if self._interview_of is None else self._feeds.get(interview_id or "")
+        if feed is not None:
+            feed[:] = [e for e in feed if not _of_session(e, session_id)]
+        self._add(session_id, [SessionDeleted(session_id)], None if feed is None else interview_id)
         return removed
 
     def _last_public(self, session_id: str) -> StoredEvent | None:
@@ -183,6 +220,23 @@ class MemoryEventLog:
     async def all(self, session_id: str) -> list[StoredEvent]:
         return await read_all(self, session_id)
 
+    async def feed_after(
+        self, interview_id: str, last_id: str, count: int = LOG_PAGE
+    ) -> list[StoredEvent]:
+        after = id_key(last_id)
+        return [e for e in self._feeds.get(interview_id, []) if id_key(e.id) > after][:count]
+
+    async def drop_feed(self, interview_id: str) -> None:
+        self._feeds.pop(interview_id, None)
+
+    async def feed_oldest(self, interview_id: str) -> str | None:
+        feed = self._feeds.get(interview_id)
+        return feed[0].id if feed else None
+
+
+def _of_session(event: StoredEvent, session_id: str) -> bool:
+    return isinstance(event, FeedEvent) and event.session_id == session_id
+
 
 class MemoryHub(Readers):
     """Readers fed by the memory log as it appends: nothing to confirm, nothing to lose."""
@@ -199,20 +253,12 @@ class MemoryHub(Readers):
     async def stop(self) -> None:
         await self._stop_tasks()
 
-    async def open(
-        self,
-        session_id: str,
-        last_id: str,
-        live: bool = True,
-        key_id: str | None = None,
-        private: bool = False,
-    ) -> Subscription:
-        subscription = Subscription(self.events, session_id, last_id, key_id, private)
+    async def _follow(self, subscription: Subscription, live: bool) -> Subscription:
         subscription.ready = True
         if live:
-            self._subscriptions[session_id].add(subscription)
-            if key_id is not None:
-                self._by_key[key_id].add(subscription)
+            self._subscriptions[subscription.channel].add(subscription)
+            if subscription.key_id is not None:
+                self._by_key[subscription.key_id].add(subscription)
         return subscription
 
     async def release(self, subscription: Subscription) -> None:

@@ -158,6 +158,13 @@ async def status(db: Database, session_id: str) -> tuple[str, str | None]:
     return found.status, found.ended_reason
 
 
+async def interview_of(db: Database, session_id: str) -> str | None:
+    """The session's interview (None for no such session): where its live feed is."""
+    async with db.connect() as conn:
+        found = await conn.scalar(select(s.c.interview_id).where(s.c.id == session_id))
+    return None if found is None else str(found)
+
+
 async def for_workspace(db: Database, workspace_id: str, session_id: str) -> Row[Any]:
     async with db.connect() as conn:
         found = await row(conn, session_id)

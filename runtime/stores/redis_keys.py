@@ -22,6 +22,26 @@ def notify(session_id: str) -> str:
     return f"{PREFIX}:session:{session_id}:notify"
 
 
+# Entries an interview's live feed keeps (XADD MAXLEN ~: Redis trims in whole nodes, so a few
+# more may stay); a reader resuming from before the oldest gets `feed.reset` (docs/limits.md).
+INTERVIEW_FEED_MAXLEN = 10_000
+
+
+INTERVIEW_PREFIX = f"{PREFIX}:interview:"
+
+
+def interview_feed(interview_id: str) -> str:
+    """The interview's live feed (a Stream): every event of its sessions' logs, mirrored by
+    the same script that appends it; capped at INTERVIEW_FEED_MAXLEN and expiring like a
+    session's log, event_log_ttl after its last entry."""
+    return f"{INTERVIEW_PREFIX}{interview_id}:live"
+
+
+def interview_notify(interview_id: str) -> str:
+    """Pub/Sub channel that wakes the interview feed's readers: one per interview."""
+    return f"{INTERVIEW_PREFIX}{interview_id}:notify"
+
+
 # Pub/Sub channel: the id of each API key just revoked, so every process's stream hub closes
 # the streams that key opened (runtime/live/hub.py).
 KEY_REVOCATIONS = f"{PREFIX}:keys:revoked"

@@ -8,6 +8,7 @@ import time
 import httpx
 
 from runtime.live import tickets
+from runtime.stores import redis_keys
 from tests.conftest import Server
 from tests.helpers import first_event, published_interview, sse_events, start_session
 
@@ -184,9 +185,9 @@ async def test_a_stream_whose_client_left_is_released_within_a_heartbeat(
     async with httpx.AsyncClient(base_url=server.url) as watcher:
         stream = sse_events(watcher, respondent.session["events_url"])
         assert (await anext(stream)).event == "session.started"
-        assert respondent.id in hub._subscriptions
+        assert redis_keys.notify(respondent.id) in hub._subscriptions
         await stream.aclose()  # the client goes away; nothing tells the server but the socket
     # Noticed at the next heartbeat (1 s in tests), with no task watching each stream.
     async with asyncio.timeout(3):
         await hub.unwatched(respondent.id)
-    assert respondent.id not in hub._subscriptions
+    assert redis_keys.notify(respondent.id) not in hub._subscriptions

@@ -124,10 +124,18 @@ async def _left_in_redis(stack: Server, erasable: Erasable) -> list[str]:
     found = await redis_entries(services.redis, erasable.needles)
     for entry in found:
         assert not any(n in entry.text for n in erasable.needles[1:]), entry
-    expected = {redis_keys.erased(sid), redis_keys.events(sid)}
+    feed = redis_keys.interview_feed(erasable.interview_id)
+    expected = {redis_keys.erased(sid), redis_keys.events(sid), feed}
     tombstone = await services.redis.xrange(redis_keys.events(sid))
     assert [fields[b"type"] for _, fields in tombstone] == [b"session.deleted"]
+    assert await _in_feed(services.redis, feed, sid) == [b"session.deleted"]
     return sorted({e.where for e in found} - expected)
+
+
+async def _in_feed(redis: Any, feed: str, session_id: str) -> list[bytes]:
+    """The types of the session's entries in its interview's live feed."""
+    entries = await redis.xrange(feed)
+    return [f[b"type"] for _, f in entries if f[b"session"] == session_id.encode()]
 
 
 async def test_api_key_erases_a_session_everywhere(
@@ -323,7 +331,13 @@ async def test_a_turn_being_written_does_not_bring_the_session_back(settings: Se
         needles = (who.id, f"Mid {mark}")
         assert await sql_rows(services.db, needles) == []
         found = await redis_entries(services.redis, needles)
-        assert {f.where for f in found} == {redis_keys.erased(who.id), redis_keys.events(who.id)}
+        feed = redis_keys.interview_feed(interview["id"])
+        assert {f.where for f in found} == {
+            redis_keys.erased(who.id),
+            redis_keys.events(who.id),
+            feed,
+        }
+        assert await _in_feed(services.redis, feed, who.id) == [b"session.deleted"]
         tombstone = await services.redis.xrange(redis_keys.events(who.id))
         assert [fields[b"type"] for _, fields in tombstone] == [b"session.deleted"]
 

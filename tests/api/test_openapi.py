@@ -327,6 +327,9 @@ async def test_real_responses_match_the_document(
     links = await c.call(anon, "post", "/v1/sessions/{id}/tickets", 200, sid, headers=auth)
     async with anon.stream("GET", links.json()["events_url"]) as streamed:
         c.check(streamed, "get", "/v1/sessions/{id}/events")
+    # The researcher's feed of the interview's sessions.
+    async with client.stream("GET", f"/v1/interviews/{ids['id']}/live") as watched:
+        c.check(watched, "get", "/v1/interviews/{id}/live")
     events = sse_events(anon, session["events_url"])
     assert (await _events_until(events, "turn.completed", c))[:2] == [
         "session.started",

@@ -188,7 +188,10 @@ async def test_an_erasure_cut_off_after_its_sql_part_is_finished_by_the_sweeper(
     assert await services.blobs.info(f"audio/{who.id}.wav") is None
     assert await sql_rows(services.db, (who.id, f"answer {mark}")) == []  # the journal too
     found = await redis_entries(services.redis, (who.id,))
-    assert {f.where for f in found} == {redis_keys.erased(who.id), redis_keys.events(who.id)}
+    # The interview's live feed keeps only the session's `session.deleted`, as its log does.
+    feed = redis_keys.interview_feed(interview["id"])
+    assert {f.where for f in found} == {redis_keys.erased(who.id), redis_keys.events(who.id), feed}
+    assert not await redis_entries(services.redis, (f"answer {mark}",))
 
 
 async def test_nothing_appends_to_an_erased_sessions_log(

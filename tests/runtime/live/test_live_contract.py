@@ -24,6 +24,7 @@ from runtime.live.events import (
     TurnDelta,
     TurnStarted,
 )
+from runtime.live.feed import InterviewOf
 from runtime.live.hub import Hub, StreamHub, Subscription
 from runtime.live.lease import Leases, RedisLeases
 from runtime.live.memory import MemoryEventLog, MemoryHub, MemoryLeases
@@ -36,23 +37,31 @@ class Live:
     events: EventLog
     hub: Hub
     leases: Leases
+    # Each session's interview, as the sessions table would say (tests of the feed fill it).
+    interviews: dict[str, str]
 
 
 @pytest.fixture(params=["redis", "memory"])
 async def live(request: pytest.FixtureRequest) -> AsyncIterator[Live]:
     redis: Redis | None = None
+    interviews: dict[str, str] = {}
+
+    async def lookup(session_id: str) -> str | None:
+        return interviews.get(session_id)
+
+    interview_of = InterviewOf(lookup)
     if request.param == "redis":
         redis = Redis.from_url(request.getfixturevalue("redis_url"))
-        events: EventLog = RedisEventLog(redis, 600)
+        events: EventLog = RedisEventLog(redis, 600, interview_of)
         hub: Hub = StreamHub(redis, events, heartbeat_seconds=1.0)
         leases: Leases = RedisLeases(redis, 1500)
     else:
         memory_leases = MemoryLeases(1500)
-        memory_log = MemoryEventLog(memory_leases)
+        memory_log = MemoryEventLog(memory_leases, interview_of)
         events, leases = memory_log, memory_leases
         hub = MemoryHub(memory_log, heartbeat_seconds=1.0)
     await hub.start()
-    yield Live(events, hub, leases)
+    yield Live(events, hub, leases, interviews)
     await hub.stop()
     if redis is not None:
         await redis.aclose()
