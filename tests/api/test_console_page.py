@@ -59,6 +59,8 @@ async def test_console_watches_a_session_stream_and_annotates_it(
     assert unlabelled == []
 
     await page.select_option("#interview", interview["id"])
+    # The real interview feed: the session appears from its session.started, not a poll.
+    await expect(page.locator("#feed-mode")).to_contain_text("the interview's feed")
     who = await start_session(anon, interview["share_token"])
     row = page.locator(f"#live-sessions li[data-session-id='{who.id}']")
     await expect(row).to_be_visible()
