@@ -96,9 +96,9 @@ def _parameters(endpoints: tuple[Endpoint, ...], limits: PageLimits) -> dict[str
         "LastEventIdHeader": _parameter(
             "Last-Event-ID",
             "header",
-            {"type": "string", "pattern": RESUME_FROM},
+            {"type": "string", "pattern": f"^({RESUME_FROM.strip('^$')})?$"},
             "Resume after this event id (sent by EventSource on reconnect; "
-            "takes precedence over last_event_id)",
+            "takes precedence over last_event_id; empty: as if not sent)",
         ),
         "IdempotencyKey": _parameter(
             "Idempotency-Key",

@@ -104,6 +104,20 @@ def event_schemas() -> dict[str, Schema]:
     return out
 
 
+def sse_frame(description: str) -> Schema:
+    """One frame of an SSE stream as a client parses it (the per-event schema OpenAPI 3.1
+    tools such as schemathesis read from `schema`): `data` is the event's JSON, as text."""
+    return obj(
+        {
+            "id": string("Resume after it (Last-Event-ID); absent on frames that are no entry"),
+            "event": string("The event's type"),
+            "data": string("The event's data, a JSON object", contentMediaType="application/json"),
+        },
+        description,
+        optional=("id",),
+    )
+
+
 def sse_description() -> str:
     lines = [
         "Server-sent events: every event of the session's log after `Last-Event-ID` (header, "

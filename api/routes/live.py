@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api import ratelimit
 from api.auth import researcher, services_of
 from api.endpoints import Group, Reply
-from api.openapi.stream import feed_description, feed_ws_description
+from api.openapi.stream import feed_description, feed_ws_description, sse_frame
 from api.routes import params
 from api.routes.streams import error_frame, refuse, start_id, until_outage
 from api.sse import EventStream
@@ -82,7 +82,10 @@ op.raw(
     Reply(
         200,
         "Events as they happen, until the client leaves",
-        {"type": "string"},
+        sse_frame(
+            "One frame: an event of one of the interview's sessions (`data`: the event's data "
+            "plus `session_id`), or `feed.reset` / `error` without an id"
+        ),
         "text/event-stream",
     ),
     errors={

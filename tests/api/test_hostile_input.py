@@ -143,7 +143,13 @@ class World:
         sent_headers = {**self.auth(op), "content-type": "application/json", **(headers or {})}
         where = f"{op.method} {op.path} [{label}]"
         try:
-            response = await self.http.request(op.method, url, content=body, headers=sent_headers)
+            async with self.http.stream(
+                op.method, url, content=body, headers=sent_headers
+            ) as response:
+                # A live stream that opened accepted the value: it may run for as long as
+                # it is read (the interview feed never ends), so its answer is its status.
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    await response.aread()
         except httpx.HTTPError as exc:  # a stream that answered and then broke off
             self.failures.append(f"{where}: {type(exc).__name__}: {exc}")
             return None

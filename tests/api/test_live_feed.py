@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from jsonschema import Draft202012Validator
 
 from runtime.live.events import NoteAdded
 from runtime.stores.database import Database
@@ -40,6 +41,11 @@ async def _until(
 async def _take(feed: AsyncIterator[Event], count: int) -> list[Event]:
     async with asyncio.timeout(30):
         return [await anext(feed) for _ in range(count)]
+
+
+def _frame(event: Event) -> dict[str, str]:
+    """A frame as an SSE client parses it: its data is the JSON text."""
+    return {"id": event.id, "event": event.event, "data": json.dumps(event.data)}
 
 
 def _flow(events: list[Event]) -> list[str]:
@@ -78,6 +84,15 @@ async def test_a_researcher_watches_a_session_from_start_to_end_and_resumes(
     assert deltas == turns and turns, "every turn as it streamed"
     ids = [tuple(map(int, e.id.split("-"))) for e in seen]
     assert ids == sorted(set(ids)), "one feed id each, in order"
+    # Each frame is what the document says a frame is (schemathesis, which cannot wait out
+    # a stream that never ends, leaves the feed to this check).
+    document = (await client.get("/v1/openapi.json")).json()
+    reply = document["paths"]["/v1/interviews/{id}/live"]["get"]["responses"]["200"]
+    frame = Draft202012Validator(reply["content"]["text/event-stream"]["schema"])
+    for e in seen:
+        errors = [m.message for m in frame.iter_errors(_frame(e))]
+        assert errors == [], (e, errors)
+    assert list(frame.iter_errors({"event": "turn.delta"})), "the check can fail"
 
     # Resumed after any entry (header, or query for clients that cannot set one): the rest.
     middle = seen[len(seen) // 2]
