@@ -21,6 +21,7 @@ from tests.conftest import Server, new_key
 from tests.helpers import published_interview, start_session
 
 _FILL = {"section_id": "S1", "share_token": "x"}
+WEBSOCKETS = {"streamWebSocket", "interviewFeedWebSocket"}
 
 
 def _scoped_operations(settings: Settings) -> list[tuple[str, str, str]]:
@@ -33,8 +34,9 @@ def _scoped_operations(settings: Settings) -> list[tuple[str, str, str]]:
                 assert "x-required-scope" in op, f"{method} {path} declares no scope"
                 assert op["x-required-scope"] in keys.ALL_SCOPES
                 assert {"apiKey": [op["x-required-scope"]]} in op["security"]
-            # The WebSocket refuses in its handshake (4403); tested with the other WS closes.
-            if uses_key and op["operationId"] != "streamWebSocket":
+            # A WebSocket refuses in its handshake (4403): tested with the other WS closes
+            # (below for the session's, in test_live_feed for the interview feed's).
+            if uses_key and op["operationId"] not in WEBSOCKETS:
                 found.append((method, path, op["x-required-scope"]))
     return found
 

@@ -180,7 +180,12 @@ async def test_only_researchers_of_the_interviews_workspace_may_watch(
     assert denied.status_code == 403 and "sessions:read" in denied.json()["error"]["message"]
 
     ws_url = f"{server.url.replace('http', 'ws', 1)}{url}/ws"
-    for headers, code in ((respondent.auth, 4401), (stranger, 4404)):
+    refusals = (
+        (respondent.auth, 4401),
+        (stranger, 4404),
+        ({"authorization": f"Bearer {writer}"}, 4403),
+    )
+    for headers, code in refusals:
         async with websockets.connect(ws_url, additional_headers=headers) as ws:
             with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
